@@ -1,0 +1,42 @@
+//! `catalogue.json`: what the checkout function publishes to its table. Built from the typed
+//! site with the shared crate's types, sorted by SKU so the file is byte-stable.
+
+use crate::model::Site;
+use chalet_types::{Catalogue, CatalogueItem, CatalogueMarket, FulfilmentOptions};
+
+pub fn catalogue(site: &Site) -> Catalogue {
+    let m = &site.market;
+    let mut items: Vec<CatalogueItem> = site
+        .chalets
+        .iter()
+        .flat_map(|c| {
+            c.products.iter().map(move |p| CatalogueItem {
+                sku: p.sku.clone(),
+                name: p.name.clone(),
+                chalet: c.slug.clone(),
+                chalet_name: c.name.clone(),
+                price: p.price,
+                stock: p.stock,
+                kind: p.kind,
+                fulfilment: FulfilmentOptions {
+                    pickup: c.pickup.is_some(),
+                    shipping: c.shipping,
+                },
+                url: format!("{}chalets/{}/{}/", m.base_url, c.slug, p.sku.product),
+                voucher_valid_until: p.voucher.as_ref().and_then(|v| v.valid_until),
+            })
+        })
+        .collect();
+    items.sort_by(|a, b| a.sku.cmp(&b.sku));
+    Catalogue {
+        version: Catalogue::VERSION,
+        market: CatalogueMarket {
+            name: m.name.clone(),
+            base_url: m.base_url.clone(),
+            currency: m.currency.clone(),
+            language: m.language.code().to_string(),
+            registration_fee: m.registration.map(|r| r.payable()),
+        },
+        items,
+    }
+}

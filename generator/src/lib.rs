@@ -1,0 +1,33 @@
+//! `chalet`: turns a content folder (market.yaml + chalet folders) and a theme into a static
+//! market site. The build is a pipeline of stages with explicit inputs, so each can be tested
+//! alone and, later, re-run only for what changed:
+//!
+//! 1. [`load`] — read the content folder (texts whole, other files listed);
+//! 2. [`validate`] — typed [`model::Site`] and every [`diagnostic::Diagnostic`] at once;
+//! 3. [`images`] — plan every referenced image (URL, size) and read it;
+//! 4. [`render`] — pages, `catalogue.json`, sitemap: files in memory, nothing written;
+//! 5. [`write`] — the only stage that touches the output folder, building aside and swapping.
+//!
+//! [`build`] strings the stages together; [`serve`] rebuilds on change; [`scaffold`] writes a new
+//! chalet folder. The binary in `main.rs` only parses arguments and prints.
+
+pub mod build;
+pub mod catalogue;
+pub mod diagnostic;
+pub mod frontmatter;
+pub mod fs;
+pub mod images;
+pub mod load;
+pub mod markdown;
+pub mod model;
+pub mod render;
+pub mod scaffold;
+pub mod serve;
+pub mod source;
+pub mod theme;
+pub mod validate;
+pub mod write;
+pub mod yaml;
+
+pub use build::{BuildError, BuildOptions, BuildReport, build, check};
+pub use diagnostic::{Diagnostic, Diagnostics, Severity};

@@ -1,0 +1,164 @@
+//! The `chalet` command: parse arguments, call the library, print, choose the exit code
+//! (0 ok, 1 content errors, 2 usage or IO errors).
+
+use chalet::build::{BuildError, BuildOptions, BuildReport};
+use chalet::diagnostic::report;
+use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "chalet",
+    version,
+    about = "Build the virtual Christmas market's static site"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+struct Paths {
+    /// The content folder (market.yaml and chalets/)
+    #[arg(long, default_value = "content")]
+    content: PathBuf,
+    /// Where themes live (default: themes/ next to the content folder)
+    #[arg(long)]
+    themes: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Build the site into the output folder
+    Build {
+        #[command(flatten)]
+        paths: Paths,
+        /// Output folder
+        #[arg(long, default_value = "dist")]
+        out: PathBuf,
+    },
+    /// Check everything a build would, write nothing
+    Check {
+        #[command(flatten)]
+        paths: Paths,
+    },
+    /// Create a new chalet folder with a commented example
+    New {
+        /// The chalet's slug: lowercase letters, digits and hyphens (e.g. la-cire-d-anais)
+        slug: String,
+        #[arg(long, default_value = "content")]
+        content: PathBuf,
+    },
+    /// Build, serve on 127.0.0.1 and rebuild on every change
+    Serve {
+        #[command(flatten)]
+        paths: Paths,
+        #[arg(long, default_value = "dist")]
+        out: PathBuf,
+        #[arg(long, default_value_t = 1225)]
+        port: u16,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match cli.command {
+        Command::Build { paths, out } => {
+            let opts = options(paths, out);
+            let bar = progress_bar();
+            let result = chalet::build(&opts, &|stage| bar.set_message(stage.to_string()));
+            bar.finish_and_clear();
+            finish(&result, &format!("→ {}", opts.out.display()))
+        }
+        Command::Check { paths } => {
+            let opts = options(paths, PathBuf::from("dist"));
+            finish(&chalet::check(&opts), "checked, nothing written")
+        }
+        Command::New { slug, content } => match chalet::scaffold::new_chalet(&content, &slug) {
+            Ok(dir) => {
+                println!(
+                    "Created {}: edit chalet.yaml, about.md and products/, then run `chalet check`.",
+                    dir.display()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Serve { paths, out, port } => {
+            let opts = options(paths, out);
+            let printer = |r: &Result<BuildReport, BuildError>| {
+                let _ = print_result(r, "rebuilt");
+            };
+            match chalet::serve::serve(opts, port, &printer) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+    }
+}
+
+fn options(paths: Paths, out: PathBuf) -> BuildOptions {
+    BuildOptions {
+        content: paths.content,
+        out,
+        themes: paths.themes,
+    }
+}
+
+fn progress_bar() -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.enable_steady_tick(std::time::Duration::from_millis(100));
+    bar
+}
+
+fn finish(result: &Result<BuildReport, BuildError>, what: &str) -> ExitCode {
+    ExitCode::from(print_result(result, what))
+}
+
+/// Prints diagnostics and the one-line summary; returns the exit code.
+fn print_result(result: &Result<BuildReport, BuildError>, what: &str) -> u8 {
+    match result {
+        Ok(r) => {
+            if !r.warnings.is_empty() {
+                eprint!("{}", report(&r.warnings));
+            }
+            for (stage, t) in &r.timings {
+                if std::env::var_os("CHALET_TIMINGS").is_some() {
+                    eprintln!("  {stage:<9} {:>8.1} ms", t.as_secs_f64() * 1000.0);
+                }
+            }
+            println!("{} {what}", r.summary());
+            0
+        }
+        Err(BuildError::Content(diags)) => {
+            eprint!("{}", report(diags));
+            eprintln!("Nothing was written: fix the problems above and build again.");
+            1
+        }
+        Err(BuildError::Io(e)) => {
+            eprintln!("error: {e}");
+            2
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! Markdown to sanitised HTML. Artisans' text is untrusted: whatever raw HTML they write goes
+//! through ammonia, so no script, event handler or `javascript:` URL survives.
+
+use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+fn options() -> Options {
+    Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_FOOTNOTES
+}
+
+/// Every image destination with its byte offset in `text`, for validation.
+pub fn image_refs(text: &str) -> Vec<(String, usize)> {
+    Parser::new_ext(text, options())
+        .into_offset_iter()
+        .filter_map(|(ev, range)| match ev {
+            Event::Start(Tag::Image { dest_url, .. }) => {
+                // Point at the destination itself, not the `![`.
+                let at = text[range.clone()]
+                    .find(dest_url.as_ref())
+                    .map_or(range.start, |i| range.start + i);
+                Some((dest_url.into_string(), at))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// What an image destination becomes in the page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageHtml {
+    pub src: String,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Renders to sanitised HTML. Headings are demoted by one level (the page owns its `<h1>`);
+/// images are looked up through `image` (an unknown one is dropped, never linked raw).
+pub fn render(text: &str, image: &dyn Fn(&str) -> Option<ImageHtml>) -> String {
+    let mut events = Vec::new();
+    let mut in_image: Option<(Option<ImageHtml>, String)> = None;
+    for ev in Parser::new_ext(text, options()) {
+        if let Some((_, alt)) = &mut in_image {
+            match ev {
+                Event::End(TagEnd::Image) => {
+                    let (found, alt) = in_image.take().unwrap_or_default();
+                    if let Some(img) = found {
+                        events.push(Event::Html(CowStr::from(format!(
+                            r#"<img src="{}" width="{}" height="{}" alt="{}" loading="lazy" decoding="async">"#,
+                            escape(&img.src),
+                            img.width,
+                            img.height,
+                            escape(alt.trim())
+                        ))));
+                    }
+                }
+                Event::Text(t) | Event::Code(t) => alt.push_str(&t),
+                _ => {}
+            }
+            continue;
+        }
+        match ev {
+            Event::Start(Tag::Image { dest_url, .. }) => {
+                in_image = Some((image(&dest_url), String::new()))
+            }
+            Event::Start(Tag::Heading {
+                level,
+                id,
+                classes,
+                attrs,
+            }) => events.push(Event::Start(Tag::Heading {
+                level: demote(level),
+                id,
+                classes,
+                attrs,
+            })),
+            Event::End(TagEnd::Heading(level)) => {
+                events.push(Event::End(TagEnd::Heading(demote(level))))
+            }
+            other => events.push(other),
+        }
+    }
+    let mut html = String::new();
+    pulldown_cmark::html::push_html(&mut html, events.into_iter());
+    sanitizer().clean(&html).to_string()
+}
+
+fn demote(level: HeadingLevel) -> HeadingLevel {
+    match level {
+        HeadingLevel::H1 => HeadingLevel::H2,
+        HeadingLevel::H2 => HeadingLevel::H3,
+        HeadingLevel::H3 => HeadingLevel::H4,
+        HeadingLevel::H4 => HeadingLevel::H5,
+        _ => HeadingLevel::H6,
+    }
+}
+
+fn sanitizer() -> &'static ammonia::Builder<'static> {
+    static CLEAN: OnceLock<ammonia::Builder<'static>> = OnceLock::new();
+    CLEAN.get_or_init(|| {
+        let mut b = ammonia::Builder::default();
+        b.url_schemes(HashSet::from(["http", "https", "mailto", "tel"]))
+            .link_rel(Some("noopener nofollow ugc"))
+            .add_tag_attributes("img", ["loading", "decoding"])
+            // ids from artisans could collide with the theme's; footnotes keep working through prefixing.
+            .id_prefix(Some("md-"))
+            .add_generic_attributes(["id"]);
+        b
+    })
+}
+
+/// Escapes text for an HTML attribute or element.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The first paragraph's text, shortened: for meta descriptions.
+pub fn summary(text: &str, max_chars: usize) -> String {
+    let mut out = String::new();
+    let mut started = false;
+    for ev in Parser::new_ext(text, options()) {
+        match ev {
+            Event::Start(Tag::Paragraph) => started = true,
+            Event::End(TagEnd::Paragraph) if started => break,
+            Event::Text(t) | Event::Code(t) if started => out.push_str(&t),
+            Event::SoftBreak | Event::HardBreak if started => out.push(' '),
+            _ => {}
+        }
+    }
+    if out.chars().count() > max_chars {
+        let cut: String = out.chars().take(max_chars).collect();
+        let cut = cut
+            .rsplit_once(' ')
+            .map_or(cut.as_str(), |(a, _)| a)
+            .trim_end_matches([',', ';', ':', '.']);
+        format!("{cut}…")
+    } else {
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain(md: &str) -> String {
+        render(md, &|_| None)
+    }
+
+    #[test]
+    fn strips_scripts_handlers_and_javascript_urls() {
+        let html = plain(
+            "<script>alert(1)</script>\n\n<a href=\"javascript:alert(1)\" onclick=\"x()\">x</a> [y](javascript:alert(2)) <img src=x onerror=alert(3)>",
+        );
+        for bad in ["<script", "onclick", "javascript:", "onerror"] {
+            assert!(!html.contains(bad), "{bad} survived in {html}");
+        }
+    }
+
+    #[test]
+    fn links_get_safe_rel_and_headings_are_demoted() {
+        let html = plain("# Titre\n\n[site](https://example.org)");
+        assert!(html.contains("<h2>Titre</h2>"), "{html}");
+        assert!(html.contains(r#"rel="noopener nofollow ugc""#), "{html}");
+    }
+
+    #[test]
+    fn images_are_resolved_or_dropped() {
+        let resolve = |d: &str| {
+            (d == "a.jpg").then(|| ImageHtml {
+                src: "/images/x.jpg".into(),
+                width: 4,
+                height: 3,
+            })
+        };
+        let html = render("![Une *bougie*](a.jpg) ![x](b.jpg)", &resolve);
+        assert!(
+            html.contains(r#"src="/images/x.jpg""#) && html.contains(r#"alt="Une bougie""#),
+            "{html}"
+        );
+        assert!(!html.contains("b.jpg"), "{html}");
+    }
+
+    #[test]
+    fn finds_image_offsets() {
+        let refs = image_refs("intro\n\n![x](photo.jpg)\n");
+        assert_eq!(refs, vec![("photo.jpg".to_string(), 11)]);
+    }
+
+    #[test]
+    fn summary_cuts_at_a_word() {
+        assert_eq!(
+            summary("Une bougie coulée à la main, parfumée au sapin.", 20),
+            "Une bougie coulée à…"
+        );
+    }
+}

@@ -1,0 +1,197 @@
+//! The typed market after validation. From here on no `String` stands in for a price, a slug,
+//! a date or a choice; images are indices into [`Site::images`].
+
+use chalet_types::{Date, Kind, Money, Shipping, Sku, Slug, Stock};
+use std::sync::Arc;
+
+use crate::source::SourceFile;
+
+/// Languages the market and its theme can speak.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    Fr,
+    Nl,
+    De,
+    En,
+}
+
+impl Language {
+    pub const ALL: [&'static str; 4] = ["fr", "nl", "de", "en"];
+
+    pub fn parse(text: &str) -> Option<Language> {
+        match text {
+            "fr" => Some(Language::Fr),
+            "nl" => Some(Language::Nl),
+            "de" => Some(Language::De),
+            "en" => Some(Language::En),
+            _ => None,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Language::Fr => "fr",
+            Language::Nl => "nl",
+            Language::De => "de",
+            Language::En => "en",
+        }
+    }
+}
+
+/// Where something was written, for diagnostics raised by later stages (images, templates).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    pub path: String,
+    pub line: usize,
+    pub col: usize,
+}
+
+/// One image file the content references, once however often it is referenced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageSource {
+    /// Path relative to the content folder, `/`-separated.
+    pub rel: String,
+    /// The first place that references it.
+    pub origin: Origin,
+}
+
+pub type ImageId = usize;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Image {
+    pub id: ImageId,
+    pub alt: Option<String>,
+}
+
+/// Markdown text with the file it came from, its images already resolved to ids.
+#[derive(Clone, Debug)]
+pub struct Markdown {
+    pub file: Arc<SourceFile>,
+    pub offset: usize,
+    pub len: usize,
+    /// Image destinations as written in the Markdown, with what they resolve to.
+    pub images: Vec<(String, ImageId)>,
+}
+
+impl Markdown {
+    pub fn text(&self) -> &str {
+        &self.file.text[self.offset..self.offset + self.len]
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Category {
+    pub slug: Slug,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sponsor {
+    pub name: String,
+    pub url: Option<String>,
+    pub logo: Option<Image>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Organiser {
+    pub name: String,
+    pub email: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Registration {
+    pub fee: Money,
+    pub sponsor_reduction: Money,
+}
+
+impl Registration {
+    pub fn payable(&self) -> Money {
+        self.fee.saturating_sub(self.sponsor_reduction)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Market {
+    pub name: String,
+    pub tagline: Option<String>,
+    /// Absolute, always ending with `/`.
+    pub base_url: String,
+    pub language: Language,
+    pub currency: String,
+    pub theme: String,
+    pub checkout_url: Option<String>,
+    pub opens: Option<Date>,
+    pub closes: Option<Date>,
+    pub organiser: Option<Organiser>,
+    pub registration: Option<Registration>,
+    pub categories: Vec<Category>,
+    pub sponsors: Vec<Sponsor>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Contact {
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub website: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Voucher {
+    pub valid_until: Option<Date>,
+    pub terms: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Product {
+    pub sku: Sku,
+    pub name: String,
+    pub price: Money,
+    pub stock: Stock,
+    pub kind: Kind,
+    pub images: Vec<Image>,
+    pub tags: Vec<String>,
+    pub allergens: Vec<String>,
+    pub voucher: Option<Voucher>,
+    pub description: Markdown,
+}
+
+#[derive(Clone, Debug)]
+pub struct Chalet {
+    pub slug: Slug,
+    pub name: String,
+    pub artisan: String,
+    pub town: String,
+    pub category: Slug,
+    pub tagline: Option<String>,
+    pub cover: Option<Image>,
+    pub logo: Option<Image>,
+    pub contact: Contact,
+    pub pickup: Option<String>,
+    pub shipping: Option<Shipping>,
+    pub about: Option<Markdown>,
+    pub products: Vec<Product>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Page {
+    pub slug: Slug,
+    pub title: String,
+    pub description: Option<String>,
+    pub body: Markdown,
+}
+
+/// The whole validated market.
+#[derive(Clone, Debug)]
+pub struct Site {
+    pub market: Market,
+    pub chalets: Vec<Chalet>,
+    pub pages: Vec<Page>,
+    pub images: Vec<ImageSource>,
+}
+
+impl Site {
+    pub fn product_count(&self) -> usize {
+        self.chalets.iter().map(|c| c.products.len()).sum()
+    }
+}

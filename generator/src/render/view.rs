@@ -1,0 +1,463 @@
+//! What templates see: plain serialisable views of the typed site, with prices formatted for the
+//! market's language, URLs made, Markdown rendered and images resolved. Templates only lay out.
+
+use crate::images::ImagePlan;
+use crate::markdown::{self, ImageHtml};
+use crate::model::{Chalet, Image, Language, Markdown, Product, Site};
+use chalet_types::{Date, Kind, Money, Stock};
+use serde::Serialize;
+
+/// Products with this many or fewer left show "only N left".
+pub const LOW_STOCK: u32 = 3;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ImageView {
+    pub src: String,
+    pub width: u32,
+    pub height: u32,
+    pub alt: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Link {
+    pub title: String,
+    pub url: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SponsorView {
+    pub name: String,
+    pub url: Option<String>,
+    pub logo: Option<ImageView>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct MarketView {
+    pub name: String,
+    pub tagline: Option<String>,
+    pub base_url: String,
+    /// The URL path the site lives under (`/` or `/marche/`).
+    pub root: String,
+    pub lang: &'static str,
+    pub checkout_url: Option<String>,
+    pub dates: Option<String>,
+    pub organiser_name: Option<String>,
+    pub organiser_email: Option<String>,
+    pub registration_fee: Option<String>,
+    pub sponsor_reduction: Option<String>,
+    pub registration_payable: Option<String>,
+    pub categories: Vec<CategoryView>,
+    pub sponsors: Vec<SponsorView>,
+    pub pages: Vec<Link>,
+    pub chalet_count: usize,
+    pub product_count: usize,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CategoryView {
+    pub slug: String,
+    pub name: String,
+    pub url: String,
+    pub chalets: Vec<ChaletCard>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ChaletCard {
+    pub slug: String,
+    pub name: String,
+    pub artisan: String,
+    pub town: String,
+    pub tagline: Option<String>,
+    pub url: String,
+    pub category: String,
+    pub category_name: String,
+    pub category_url: String,
+    pub cover: Option<ImageView>,
+    pub logo: Option<ImageView>,
+    pub product_count: usize,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ShippingView {
+    pub price: String,
+    pub price_cents: i64,
+    pub free_from: Option<String>,
+    pub free_from_cents: Option<i64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ChaletView {
+    #[serde(flatten)]
+    pub card: ChaletCard,
+    pub about_html: String,
+    pub summary: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub website: Option<String>,
+    pub pickup: Option<String>,
+    pub shipping: Option<ShippingView>,
+    pub products: Vec<ProductCard>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ProductCard {
+    pub sku: String,
+    pub slug: String,
+    pub name: String,
+    pub url: String,
+    pub price: String,
+    pub price_cents: i64,
+    /// `made_to_order`, `in_stock`, `low` or `sold_out`.
+    pub availability: &'static str,
+    pub stock: Option<u32>,
+    pub kind: Kind,
+    pub image: Option<ImageView>,
+    pub chalet: String,
+    pub chalet_name: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ProductView {
+    #[serde(flatten)]
+    pub card: ProductCard,
+    pub description_html: String,
+    pub summary: String,
+    pub images: Vec<ImageView>,
+    pub tags: Vec<String>,
+    pub allergens: Vec<String>,
+    pub voucher_valid_until: Option<String>,
+    pub voucher_terms: Option<String>,
+}
+
+/// Builds views; holds what every view needs.
+#[derive(Debug)]
+pub struct Views<'a> {
+    pub site: &'a Site,
+    pub images: &'a ImagePlan,
+    pub root: String,
+}
+
+impl<'a> Views<'a> {
+    pub fn new(site: &'a Site, images: &'a ImagePlan) -> Views<'a> {
+        let root = url_path(&site.market.base_url);
+        Views { site, images, root }
+    }
+
+    fn lang(&self) -> Language {
+        self.site.market.language
+    }
+
+    pub fn money(&self, m: Money) -> String {
+        m.format(self.lang().code())
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.root)
+    }
+
+    pub fn image(&self, img: &Image, fallback_alt: &str) -> ImageView {
+        let p = &self.images.images[img.id];
+        ImageView {
+            src: self.url(&p.out),
+            width: p.width,
+            height: p.height,
+            alt: img.alt.clone().unwrap_or_else(|| fallback_alt.to_string()),
+        }
+    }
+
+    pub fn markdown(&self, md: &Markdown) -> String {
+        let resolve = |dest: &str| -> Option<ImageHtml> {
+            let id = md.images.iter().find(|(d, _)| d == dest)?.1;
+            let p = &self.images.images[id];
+            Some(ImageHtml {
+                src: self.url(&p.out),
+                width: p.width,
+                height: p.height,
+            })
+        };
+        markdown::render(md.text(), &resolve)
+    }
+
+    pub fn market(&self) -> MarketView {
+        let m = &self.site.market;
+        let categories = m
+            .categories
+            .iter()
+            .map(|c| CategoryView {
+                slug: c.slug.to_string(),
+                name: c.name.clone(),
+                url: self.url(&format!("categories/{}/", c.slug)),
+                chalets: self
+                    .site
+                    .chalets
+                    .iter()
+                    .filter(|ch| ch.category == c.slug)
+                    .map(|ch| self.chalet_card(ch))
+                    .collect(),
+            })
+            .collect();
+        MarketView {
+            name: m.name.clone(),
+            tagline: m.tagline.clone(),
+            base_url: m.base_url.clone(),
+            root: self.root.clone(),
+            lang: m.language.code(),
+            checkout_url: m.checkout_url.clone(),
+            dates: date_range(m.opens, m.closes, m.language),
+            organiser_name: m.organiser.as_ref().map(|o| o.name.clone()),
+            organiser_email: m.organiser.as_ref().and_then(|o| o.email.clone()),
+            registration_fee: m.registration.map(|r| self.money(r.fee)),
+            sponsor_reduction: m
+                .registration
+                .filter(|r| r.sponsor_reduction > Money::ZERO)
+                .map(|r| self.money(r.sponsor_reduction)),
+            registration_payable: m.registration.map(|r| self.money(r.payable())),
+            categories,
+            sponsors: m
+                .sponsors
+                .iter()
+                .map(|s| SponsorView {
+                    name: s.name.clone(),
+                    url: s.url.clone(),
+                    logo: s.logo.as_ref().map(|l| self.image(l, &s.name)),
+                })
+                .collect(),
+            pages: self
+                .site
+                .pages
+                .iter()
+                .map(|p| Link {
+                    title: p.title.clone(),
+                    url: self.url(&format!("{}/", p.slug)),
+                })
+                .collect(),
+            chalet_count: self.site.chalets.len(),
+            product_count: self.site.product_count(),
+        }
+    }
+
+    pub fn chalet_card(&self, c: &Chalet) -> ChaletCard {
+        let category_name = self
+            .site
+            .market
+            .categories
+            .iter()
+            .find(|k| k.slug == c.category)
+            .map_or_else(|| c.category.to_string(), |k| k.name.clone());
+        ChaletCard {
+            slug: c.slug.to_string(),
+            name: c.name.clone(),
+            artisan: c.artisan.clone(),
+            town: c.town.clone(),
+            tagline: c.tagline.clone(),
+            url: self.url(&format!("chalets/{}/", c.slug)),
+            category: c.category.to_string(),
+            category_name,
+            category_url: self.url(&format!("categories/{}/", c.category)),
+            cover: c.cover.as_ref().map(|i| self.image(i, &c.name)),
+            logo: c.logo.as_ref().map(|i| self.image(i, &c.name)),
+            product_count: c.products.len(),
+        }
+    }
+
+    pub fn chalet(&self, c: &Chalet) -> ChaletView {
+        ChaletView {
+            card: self.chalet_card(c),
+            about_html: c
+                .about
+                .as_ref()
+                .map(|a| self.markdown(a))
+                .unwrap_or_default(),
+            summary: c
+                .about
+                .as_ref()
+                .map(|a| markdown::summary(a.text(), 155))
+                .or_else(|| c.tagline.clone())
+                .unwrap_or_default(),
+            email: c.contact.email.clone(),
+            phone: c.contact.phone.clone(),
+            website: c.contact.website.clone(),
+            pickup: c.pickup.clone(),
+            shipping: c.shipping.map(|s| ShippingView {
+                price: self.money(s.price),
+                price_cents: s.price.cents(),
+                free_from: s.free_from.map(|f| self.money(f)),
+                free_from_cents: s.free_from.map(|f| f.cents()),
+            }),
+            products: c.products.iter().map(|p| self.product_card(c, p)).collect(),
+        }
+    }
+
+    pub fn product_card(&self, c: &Chalet, p: &Product) -> ProductCard {
+        let (availability, stock) = match p.stock {
+            Stock::MadeToOrder => ("made_to_order", None),
+            Stock::Limited(0) => ("sold_out", Some(0)),
+            Stock::Limited(n) if n <= LOW_STOCK => ("low", Some(n)),
+            Stock::Limited(n) => ("in_stock", Some(n)),
+        };
+        ProductCard {
+            sku: p.sku.to_string(),
+            slug: p.sku.product.to_string(),
+            name: p.name.clone(),
+            url: self.url(&format!("chalets/{}/{}/", c.slug, p.sku.product)),
+            price: self.money(p.price),
+            price_cents: p.price.cents(),
+            availability,
+            stock,
+            kind: p.kind,
+            image: p.images.first().map(|i| self.image(i, &p.name)),
+            chalet: c.slug.to_string(),
+            chalet_name: c.name.clone(),
+        }
+    }
+
+    pub fn product(&self, c: &Chalet, p: &Product) -> ProductView {
+        ProductView {
+            card: self.product_card(c, p),
+            description_html: self.markdown(&p.description),
+            summary: markdown::summary(p.description.text(), 155),
+            images: p.images.iter().map(|i| self.image(i, &p.name)).collect(),
+            tags: p.tags.clone(),
+            allergens: p.allergens.clone(),
+            voucher_valid_until: p
+                .voucher
+                .as_ref()
+                .and_then(|v| v.valid_until)
+                .map(|d| long_date(d, self.lang())),
+            voucher_terms: p.voucher.as_ref().and_then(|v| v.terms.clone()),
+        }
+    }
+}
+
+/// `https://x.example/marche/` → `/marche/`.
+pub fn url_path(base_url: &str) -> String {
+    let after_scheme = base_url.split_once("://").map_or(base_url, |(_, r)| r);
+    match after_scheme.find('/') {
+        Some(i) => {
+            let p = &after_scheme[i..];
+            if p.ends_with('/') {
+                p.to_string()
+            } else {
+                format!("{p}/")
+            }
+        }
+        None => "/".to_string(),
+    }
+}
+
+const MONTHS: [[&str; 12]; 4] = [
+    [
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ],
+    [
+        "januari",
+        "februari",
+        "maart",
+        "april",
+        "mei",
+        "juni",
+        "juli",
+        "augustus",
+        "september",
+        "oktober",
+        "november",
+        "december",
+    ],
+    [
+        "Januar",
+        "Februar",
+        "März",
+        "April",
+        "Mai",
+        "Juni",
+        "Juli",
+        "August",
+        "September",
+        "Oktober",
+        "November",
+        "Dezember",
+    ],
+    [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
+];
+
+fn month(d: Date, lang: Language) -> &'static str {
+    let i = match lang {
+        Language::Fr => 0,
+        Language::Nl => 1,
+        Language::De => 2,
+        Language::En => 3,
+    };
+    MONTHS[i][usize::from(d.month) - 1]
+}
+
+/// `24 décembre 2026`, `24. Dezember 2026`, `24 December 2026`.
+pub fn long_date(d: Date, lang: Language) -> String {
+    match lang {
+        Language::De => format!("{}. {} {}", d.day, month(d, lang), d.year),
+        Language::Fr if d.day == 1 => format!("1er {} {}", month(d, lang), d.year),
+        _ => format!("{} {} {}", d.day, month(d, lang), d.year),
+    }
+}
+
+fn date_range(opens: Option<Date>, closes: Option<Date>, lang: Language) -> Option<String> {
+    let words = match lang {
+        Language::Fr => ("du", "au", "à partir du", "jusqu'au"),
+        Language::Nl => ("van", "tot", "vanaf", "tot"),
+        Language::De => ("vom", "bis", "ab", "bis"),
+        Language::En => ("from", "to", "from", "until"),
+    };
+    match (opens, closes) {
+        (Some(o), Some(c)) => Some(format!(
+            "{} {} {} {}",
+            words.0,
+            long_date(o, lang),
+            words.1,
+            long_date(c, lang)
+        )),
+        (Some(o), None) => Some(format!("{} {}", words.2, long_date(o, lang))),
+        (None, Some(c)) => Some(format!("{} {}", words.3, long_date(c, lang))),
+        (None, None) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_paths() {
+        assert_eq!(url_path("https://x.example/"), "/");
+        assert_eq!(url_path("https://x.example/marche"), "/marche/");
+    }
+
+    #[test]
+    fn dates_read_naturally() {
+        let d = Date::parse("2026-12-01").expect("date");
+        assert_eq!(long_date(d, Language::Fr), "1er décembre 2026");
+        assert_eq!(long_date(d, Language::De), "1. Dezember 2026");
+    }
+}

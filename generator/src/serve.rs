@@ -1,0 +1,277 @@
+//! `chalet serve`: build, serve the output on 127.0.0.1, rebuild when content or theme files
+//! change, and reload the browser. A broken edit keeps the last good site on screen with the
+//! diagnostics over it (and in the terminal) until it is fixed.
+//!
+//! Live reload is long polling (`/__chalet/wait?v=N` answers when the build version passes N),
+//! which needs no streaming support from the HTTP server and survives proxies.
+
+use crate::build::{BuildError, BuildOptions, build};
+use crate::diagnostic::report;
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+/// What the browser needs to know about the latest build.
+#[derive(Clone, Debug, Default)]
+struct Status {
+    version: u64,
+    /// Diagnostics of the last failed build; empty when the site is current.
+    errors: String,
+}
+
+type Shared = Arc<(Mutex<Status>, Condvar)>;
+
+const RELOAD_JS: &str = include_str!("serve_reload.js");
+
+/// Serves until the process is stopped. `on_build` prints each build's outcome.
+pub fn serve(
+    opts: BuildOptions,
+    port: u16,
+    on_build: &(dyn Fn(&Result<crate::BuildReport, BuildError>) + Sync),
+) -> std::io::Result<()> {
+    let shared: Shared = Arc::new((Mutex::new(Status::default()), Condvar::new()));
+    let first = build(&opts, &|_| {});
+    on_build(&first);
+    record(&shared, &first);
+    if let Err(BuildError::Io(e)) = first {
+        return Err(e);
+    }
+    let server = tiny_http::Server::http(("127.0.0.1", port))
+        .map_err(|e| std::io::Error::other(format!("cannot listen on 127.0.0.1:{port}: {e}")))?;
+    eprintln!(
+        "Serving {} on http://127.0.0.1:{port}/ (Ctrl-C to stop)",
+        opts.out.display()
+    );
+
+    let (tx, rx) = mpsc::channel();
+    let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
+        if let Ok(ev) = ev
+            && !matches!(ev.kind, notify::EventKind::Access(_))
+        {
+            let _ = tx.send(ev.paths);
+        }
+    })
+    .map_err(std::io::Error::other)?;
+    use notify::Watcher;
+    let out_abs = std::path::absolute(&opts.out).unwrap_or_else(|_| opts.out.clone());
+    for dir in [opts.content.clone(), opts.themes_dir()] {
+        if dir.is_dir() {
+            watcher
+                .watch(&dir, notify::RecursiveMode::Recursive)
+                .map_err(std::io::Error::other)?;
+        }
+    }
+
+    let out = opts.out.clone();
+    let http_shared = shared.clone();
+    std::thread::spawn(move || {
+        for req in server.incoming_requests() {
+            let (out, shared) = (out.clone(), http_shared.clone());
+            std::thread::spawn(move || handle(req, &out, &shared));
+        }
+    });
+
+    loop {
+        let Ok(paths) = rx.recv() else { return Ok(()) };
+        let mut relevant = paths
+            .iter()
+            .any(|p| !p.starts_with(&out_abs) && !is_noise(p));
+        // Editors write in bursts (temp file, rename, chmod): wait for quiet.
+        while let Ok(more) = rx.recv_timeout(Duration::from_millis(120)) {
+            relevant |= more
+                .iter()
+                .any(|p| !p.starts_with(&out_abs) && !is_noise(p));
+        }
+        if relevant {
+            let result = build(&opts, &|_| {});
+            on_build(&result);
+            record(&shared, &result);
+        }
+    }
+}
+
+fn is_noise(p: &Path) -> bool {
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    name.starts_with('.')
+        || name.ends_with('~')
+        || name.ends_with(".swp")
+        || name.contains(".tmp-build-")
+}
+
+fn record(shared: &Shared, result: &Result<crate::BuildReport, BuildError>) {
+    let (lock, cvar) = &**shared;
+    let mut st = lock.lock().unwrap_or_else(|e| e.into_inner());
+    st.version += 1;
+    st.errors = match result {
+        Ok(_) => String::new(),
+        Err(BuildError::Content(d)) => report(d),
+        Err(BuildError::Io(e)) => e.to_string(),
+    };
+    cvar.notify_all();
+}
+
+fn handle(req: tiny_http::Request, out: &Path, shared: &Shared) {
+    let url = req.url().to_string();
+    let (path, query) = url.split_once('?').unwrap_or((&url, ""));
+    let response = match path {
+        "/__chalet/reload.js" => respond(
+            200,
+            "text/javascript; charset=utf-8",
+            RELOAD_JS.as_bytes().to_vec(),
+        ),
+        "/__chalet/wait" => {
+            let since: u64 = query
+                .strip_prefix("v=")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            let (lock, cvar) = &**shared;
+            let guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+            let (st, _) = cvar
+                .wait_timeout_while(guard, Duration::from_secs(25), |s| s.version <= since)
+                .unwrap_or_else(|e| e.into_inner());
+            let body = format!(
+                "{{\"version\":{},\"errors\":{}}}",
+                st.version,
+                json_string(&st.errors)
+            );
+            respond(200, "application/json", body.into_bytes())
+        }
+        _ => static_file(out, path),
+    };
+    let _ = req.respond(response);
+}
+
+fn respond(
+    code: u16,
+    content_type: &str,
+    body: Vec<u8>,
+) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
+    let mut r = tiny_http::Response::from_data(body).with_status_code(code);
+    if let Ok(h) = tiny_http::Header::from_bytes("Content-Type", content_type) {
+        r.add_header(h);
+    }
+    if let Ok(h) = tiny_http::Header::from_bytes("Cache-Control", "no-store") {
+        r.add_header(h);
+    }
+    r
+}
+
+fn static_file(out: &Path, url_path: &str) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
+    let Some(file) = resolve(out, url_path) else {
+        return not_found(out);
+    };
+    let mut bytes = Vec::new();
+    if std::fs::File::open(&file)
+        .and_then(|mut f| f.read_to_end(&mut bytes))
+        .is_err()
+    {
+        return not_found(out);
+    }
+    let ct = content_type(&file);
+    if ct.starts_with("text/html") {
+        bytes = inject(bytes);
+    }
+    respond(200, ct, bytes)
+}
+
+fn not_found(out: &Path) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
+    let body = std::fs::read(out.join("404.html"))
+        .map(inject)
+        .unwrap_or_else(|_| b"not found".to_vec());
+    respond(404, "text/html; charset=utf-8", body)
+}
+
+/// URL path → file under `out`; `None` for anything that would leave it.
+fn resolve(out: &Path, url_path: &str) -> Option<PathBuf> {
+    let decoded = percent_decode(url_path)?;
+    let rel = Path::new(decoded.trim_start_matches('/'));
+    if rel.components().any(|c| !matches!(c, Component::Normal(_))) {
+        return None;
+    }
+    let mut p = out.join(rel);
+    if p.is_dir() {
+        p = p.join("index.html");
+    }
+    p.is_file().then_some(p)
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+fn inject(mut html: Vec<u8>) -> Vec<u8> {
+    let tag = b"<script src=\"/__chalet/reload.js\" defer></script>";
+    match html
+        .windows(7)
+        .rposition(|w| w.eq_ignore_ascii_case(b"</body>"))
+    {
+        Some(i) => {
+            html.splice(i..i, tag.iter().copied());
+        }
+        None => html.extend_from_slice(tag),
+    }
+    html
+}
+
+pub fn content_type(p: &Path) -> &'static str {
+    match p.extension().and_then(|e| e.to_str()).unwrap_or("") {
+        "html" => "text/html; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "js" => "text/javascript; charset=utf-8",
+        "json" => "application/json",
+        "xml" => "application/xml",
+        "txt" => "text/plain; charset=utf-8",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "webp" => "image/webp",
+        "avif" => "image/avif",
+        "gif" => "image/gif",
+        "ico" => "image/x-icon",
+        "woff2" => "font/woff2",
+        _ => "application/octet-stream",
+    }
+}
+
+fn json_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_paths_outside_the_output() {
+        let dir = std::env::temp_dir();
+        assert!(resolve(&dir, "/../etc/passwd").is_none());
+        assert!(resolve(&dir, "/%2e%2e/etc/passwd").is_none());
+    }
+
+    #[test]
+    fn injects_before_body_end() {
+        let html = String::from_utf8(inject(b"<p>x</p></BODY>".to_vec())).expect("utf8");
+        assert!(
+            html.starts_with("<p>x</p><script src=\"/__chalet/reload.js\""),
+            "{html}"
+        );
+    }
+}

@@ -1,0 +1,215 @@
+//! A theme: `themes/<name>/templates/*.html`, `static/` (copied with hashed names) and
+//! `i18n/<lang>.yaml` (UI strings). Templates in `content/templates/` override the theme's,
+//! file by file. Loading reads files; nothing here renders.
+
+use crate::diagnostic::{Diagnostic, Diagnostics, Severity};
+use crate::model::Language;
+use crate::source::SourceFile;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug)]
+pub struct Template {
+    /// Name templates use to refer to it (`base.html`, `partials/card.html`).
+    pub name: String,
+    pub file: SourceFile,
+}
+
+#[derive(Clone, Debug)]
+pub struct StaticFile {
+    /// Path under `static/`, `/`-separated.
+    pub rel: String,
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Theme {
+    pub name: String,
+    pub templates: Vec<Template>,
+    pub statics: Vec<StaticFile>,
+    /// UI strings for the market's language, French filling any gap.
+    pub strings: BTreeMap<String, String>,
+}
+
+/// Loads the theme; problems (missing theme, unreadable template, missing translations) are
+/// diagnostics.
+pub fn load(
+    themes_dir: &Path,
+    name: &str,
+    overrides: &Path,
+    language: Language,
+) -> Result<(Theme, Diagnostics), Diagnostics> {
+    let mut diags = Diagnostics::default();
+    let dir = themes_dir.join(name);
+    if !dir.join("templates").is_dir() {
+        let mut available: Vec<String> = std::fs::read_dir(themes_dir)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .filter(|e| e.path().join("templates").is_dir())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        available.sort();
+        diags.push(Diagnostic {
+            severity: Severity::Error,
+            path: dir.display().to_string(),
+            line: 1,
+            col: 1,
+            message: format!(
+                "theme `{name}` not found (no templates/ folder in {})",
+                dir.display()
+            ),
+            hint: Some(if available.is_empty() {
+                "pass --themes DIR to say where themes live".into()
+            } else {
+                format!("available themes: {}", available.join(", "))
+            }),
+        });
+        return Err(diags);
+    }
+    let mut templates: BTreeMap<String, Template> = BTreeMap::new();
+    for (base, _) in [
+        (dir.join("templates"), false),
+        (overrides.to_path_buf(), true),
+    ] {
+        for (rel, path) in files_under(&base) {
+            if !(rel.ends_with(".html") || rel.ends_with(".xml") || rel.ends_with(".txt")) {
+                continue;
+            }
+            match crate::fs::read_to_string(&path) {
+                Ok(text) => {
+                    let display = path.display().to_string();
+                    templates.insert(
+                        rel.clone(),
+                        Template {
+                            name: rel.clone(),
+                            file: SourceFile::new(rel, display, text),
+                        },
+                    );
+                }
+                Err(e) => diags.push(io_diag(&path, e)),
+            }
+        }
+    }
+    let mut statics = Vec::new();
+    for (rel, path) in files_under(&dir.join("static")) {
+        match crate::fs::read(&path) {
+            Ok(bytes) => statics.push(StaticFile { rel, bytes }),
+            Err(e) => diags.push(io_diag(&path, e)),
+        }
+    }
+    let strings = strings(&dir.join("i18n"), language, &mut diags);
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    Ok((
+        Theme {
+            name: name.to_string(),
+            templates: templates.into_values().collect(),
+            statics,
+            strings,
+        },
+        diags,
+    ))
+}
+
+/// French is complete by definition; another language's missing keys fall back to it, with a warning.
+fn strings(dir: &Path, language: Language, diags: &mut Diagnostics) -> BTreeMap<String, String> {
+    let read =
+        |lang: &str, diags: &mut Diagnostics| -> Option<(BTreeMap<String, String>, SourceFile)> {
+            let path = dir.join(format!("{lang}.yaml"));
+            let text = std::fs::read_to_string(&path).ok()?;
+            let file = SourceFile::new(format!("{lang}.yaml"), path.display().to_string(), text);
+            match serde_saphyr::from_str::<BTreeMap<String, String>>(&file.text) {
+                Ok(map) => Some((map, file)),
+                Err(e) => {
+                    let (line, col) = e
+                        .location()
+                        .map_or((1, 1), |l| (l.line() as usize, l.column() as usize));
+                    diags.push(Diagnostic {
+                        severity: Severity::Error,
+                        path: file.display.clone(),
+                        line,
+                        col,
+                        message: format!("translations cannot be read: {}", e.without_snippet()),
+                        hint: None,
+                    });
+                    None
+                }
+            }
+        };
+    let Some((mut base, _)) = read("fr", diags) else {
+        return BTreeMap::new();
+    };
+    if language != Language::Fr {
+        match read(language.code(), diags) {
+            Some((theirs, file)) => {
+                let missing: Vec<&String> =
+                    base.keys().filter(|k| !theirs.contains_key(*k)).collect();
+                if !missing.is_empty() {
+                    let list: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
+                    diags.push(Diagnostic {
+                        severity: Severity::Warning,
+                        path: file.display.clone(),
+                        line: 1,
+                        col: 1,
+                        message: format!(
+                            "{} UI strings are missing and shown in French: {}",
+                            missing.len(),
+                            list.join(", ")
+                        ),
+                        hint: None,
+                    });
+                }
+                base.extend(theirs);
+            }
+            None => diags.push(Diagnostic {
+                severity: Severity::Warning,
+                path: dir
+                    .join(format!("{}.yaml", language.code()))
+                    .display()
+                    .to_string(),
+                line: 1,
+                col: 1,
+                message: format!(
+                    "the theme has no translation for `{}`; UI strings are shown in French",
+                    language.code()
+                ),
+                hint: None,
+            }),
+        }
+    }
+    base
+}
+
+fn files_under(dir: &Path) -> Vec<(String, PathBuf)> {
+    if !dir.is_dir() {
+        return Vec::new();
+    }
+    walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_file() && !e.file_name().to_string_lossy().starts_with('.'))
+        .filter_map(|e| {
+            let rel = e.path().strip_prefix(dir).ok()?;
+            let rel: Vec<String> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            Some((rel.join("/"), e.path().to_path_buf()))
+        })
+        .collect()
+}
+
+fn io_diag(path: &Path, e: std::io::Error) -> Diagnostic {
+    Diagnostic {
+        severity: Severity::Error,
+        path: path.display().to_string(),
+        line: 1,
+        col: 1,
+        message: format!("cannot be read: {e}"),
+        hint: None,
+    }
+}

@@ -1,0 +1,368 @@
+//! A chalet folder: `chalet.yaml`, `about.md` and `products/<slug>.md`.
+
+use super::Validator;
+use super::market::{absolute_url, category_hint, email};
+use crate::model::{Category, Chalet, Contact, Image, Product, Voucher};
+use crate::yaml::{Fields, Node, Pos, Reader, Value, slug_hint};
+use chalet_types::{Kind, Shipping, Sku, Slug, Stock};
+use std::collections::BTreeMap;
+
+const CHALET_FIELDS: &[&str] = &[
+    "name",
+    "artisan",
+    "town",
+    "category",
+    "tagline",
+    "cover",
+    "logo",
+    "contact",
+    "fulfilment",
+];
+const PRODUCT_FIELDS: &[&str] = &[
+    "name",
+    "price",
+    "stock",
+    "kind",
+    "images",
+    "tags",
+    "allergens",
+    "voucher",
+];
+
+/// Every `chalets/<slug>/` folder, in slug order.
+pub(super) fn validate_all(v: &mut Validator, categories: &[Category]) -> Vec<Chalet> {
+    // A chalet folder is any folder directly under chalets/ holding at least one file.
+    let mut folders: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for rel in v.files.texts.keys().chain(v.files.others.keys()) {
+        if let Some(rest) = rel.strip_prefix("chalets/") {
+            match rest.split_once('/') {
+                Some((folder, inner)) => folders
+                    .entry(folder.to_string())
+                    .or_default()
+                    .push(inner.to_string()),
+                None => v.file_warning(
+                    rel,
+                    "files directly in chalets/ are ignored".into(),
+                    Some("each chalet is a folder: chalets/<slug>/chalet.yaml".into()),
+                ),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (folder, inner) in folders {
+        if let Some(c) = validate_one(v, &folder, &inner, categories) {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn validate_one(
+    v: &mut Validator,
+    folder: &str,
+    inner: &[String],
+    categories: &[Category],
+) -> Option<Chalet> {
+    let base = format!("chalets/{folder}");
+    let yaml_rel = format!("{base}/chalet.yaml");
+    let slug = match Slug::parse(folder) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            let rel = if v.files.exists(&yaml_rel) {
+                yaml_rel.clone()
+            } else {
+                format!("{base}/{}", inner[0])
+            };
+            v.file_error(
+                &rel,
+                format!("chalet folder `{folder}` is not a valid slug: {e}"),
+                slug_hint(folder).map(|h| format!("rename the folder: {h}")),
+            );
+            None
+        }
+    };
+    let Some(file) = v.text(&yaml_rel) else {
+        if !inner.iter().any(|f| f == "chalet.yaml") {
+            v.file_error(
+                &yaml_rel,
+                "this chalet folder has no chalet.yaml".into(),
+                Some(format!(
+                    "run `chalet new {folder}` to see a complete example"
+                )),
+            );
+        }
+        return None;
+    };
+    let root = v.yaml_file(file)?;
+    let mut r = v.reader(file);
+    let f = r.fields(&root, "chalet.yaml", CHALET_FIELDS)?;
+    let name = r
+        .required(&f, "name", "chalet.yaml", "La Cire d'Anaïs")
+        .and_then(|n| r.text(n, "name"));
+    let artisan = r
+        .required(&f, "artisan", "chalet.yaml", "Anaïs Dethier")
+        .and_then(|n| r.text(n, "artisan"));
+    let town = r
+        .required(&f, "town", "chalet.yaml", "Liège")
+        .and_then(|n| r.text(n, "town"));
+    let category = r
+        .required(&f, "category", "chalet.yaml", "bougies")
+        .and_then(|n| {
+            let slug = r.slug(n, "category")?;
+            if !categories.iter().any(|c| c.slug == slug) && !categories.is_empty() {
+                r.error(
+                    n.pos,
+                    format!("category `{slug}` is not declared in market.yaml"),
+                    Some(category_hint(slug.as_str(), categories)),
+                );
+                return None;
+            }
+            Some(slug)
+        });
+    let tagline = r.opt_text(&f, "tagline", "tagline");
+    let contact = f
+        .get("contact")
+        .and_then(|n| contact(&mut r, n))
+        .unwrap_or_default();
+    let fulfilment = fulfilment(&mut r, &f);
+    let cover_ref = image_field(&mut r, &f, "cover");
+    let logo_ref = image_field(&mut r, &f, "logo");
+    drop(r);
+    let cover = cover_ref
+        .and_then(|(t, pos)| v.image_ref(&yaml_rel, &t, pos))
+        .map(|id| Image { id, alt: None });
+    let logo = logo_ref
+        .and_then(|(t, pos)| v.image_ref(&yaml_rel, &t, pos))
+        .map(|id| Image { id, alt: None });
+
+    let about = match v.text(&format!("{base}/about.md")) {
+        Some(about) => Some(v.markdown_body(about, 0, about.text.len())),
+        None => {
+            v.file_warning(
+                &yaml_rel,
+                "this chalet has no about.md: shoppers like to know the artisan's story".into(),
+                None,
+            );
+            None
+        }
+    };
+    for other in inner {
+        let top_level_text = !other.contains('/')
+            && (other.ends_with(".md") || other.ends_with(".yaml") || other.ends_with(".yml"));
+        if top_level_text && other != "chalet.yaml" && other != "about.md" {
+            v.file_warning(
+                &format!("{base}/{other}"),
+                "this file is not used".into(),
+                Some("products go in products/<slug>.md".into()),
+            );
+        }
+    }
+
+    let mut products = Vec::new();
+    for other in inner {
+        let Some(file_name) = other.strip_prefix("products/") else {
+            continue;
+        };
+        if file_name.contains('/') {
+            continue; // images in sub-folders of products/ are fine
+        }
+        if let Some(stem) = file_name.strip_suffix(".md") {
+            let rel = format!("{base}/{other}");
+            if let Some(p) = product(v, &rel, stem, slug.as_ref()) {
+                products.push(p);
+            }
+        }
+    }
+    if products.is_empty() {
+        v.file_warning(
+            &yaml_rel,
+            "this chalet has no products yet".into(),
+            Some(format!("add {base}/products/<product-slug>.md")),
+        );
+    }
+
+    let (pickup, shipping, fulfilment_pos) = fulfilment?;
+    let all_vouchers =
+        !products.is_empty() && products.iter().all(|p: &Product| p.kind == Kind::Voucher);
+    if pickup.is_none() && shipping.is_none() && !all_vouchers {
+        let mut r = v.reader(file);
+        r.error(
+            fulfilment_pos,
+            "this chalet sells goods but offers neither pickup nor shipping".to_string(),
+            Some("add under `fulfilment:` a `pickup: \"address and hours\"` or `shipping: { price: \"5.90\" }`".into()),
+        );
+        return None;
+    }
+    Some(Chalet {
+        slug: slug?,
+        name: name?,
+        artisan: artisan?,
+        town: town?,
+        category: category?,
+        tagline,
+        cover,
+        logo,
+        contact,
+        pickup,
+        shipping,
+        about,
+        products,
+    })
+}
+
+fn image_field(r: &mut Reader, f: &Fields, name: &str) -> Option<(String, Pos)> {
+    let n = f.get(name)?;
+    r.text(n, name).map(|t| (t, n.pos))
+}
+
+fn contact(r: &mut Reader, node: &Node) -> Option<Contact> {
+    let cf = r.fields(node, "contact", &["email", "phone", "website"])?;
+    Some(Contact {
+        email: cf.get("email").and_then(|n| email(r, n, "contact email")),
+        phone: r.opt_text(&cf, "phone", "phone"),
+        website: cf
+            .get("website")
+            .and_then(|n| absolute_url(r, n, "website")),
+    })
+}
+
+type FulfilmentParts = (Option<String>, Option<Shipping>, Pos);
+
+fn fulfilment(r: &mut Reader, f: &Fields) -> Option<FulfilmentParts> {
+    let Some(node) = f.get("fulfilment") else {
+        return Some((None, None, f.pos));
+    };
+    let ff = r.fields(node, "fulfilment", &["pickup", "shipping"])?;
+    let pickup = r.opt_text(&ff, "pickup", "pickup");
+    let shipping = match ff.get("shipping") {
+        None => None,
+        Some(n) => {
+            let sf = r.fields(n, "shipping", &["price", "free_from"])?;
+            let price = r
+                .required(&sf, "price", "shipping", "\"5.90\"")
+                .and_then(|n| r.money(n, "shipping price"))?;
+            let free_from = match sf.get("free_from") {
+                Some(n) => Some(r.money(n, "free_from")?),
+                None => None,
+            };
+            Some(Shipping { price, free_from })
+        }
+    };
+    Some((pickup, shipping, node.pos))
+}
+
+fn product(v: &mut Validator, rel: &str, stem: &str, chalet: Option<&Slug>) -> Option<Product> {
+    let product_slug = match Slug::parse(stem) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            v.file_error(
+                rel,
+                format!("product file name `{stem}` is not a valid slug: {e}"),
+                slug_hint(stem).map(|h| format!("rename the file: {h}")),
+            );
+            None
+        }
+    };
+    let file = v.text(rel)?;
+    let (root, description) = v.markdown_file(file, "name: Bougie au sapin\nprice: \"14.90\"")?;
+    let mut r = v.reader(file);
+    let f = r.fields(&root, "the product", PRODUCT_FIELDS)?;
+    let name = r
+        .required(&f, "name", "the product", "Bougie au sapin")
+        .and_then(|n| r.text(n, "name"));
+    let price = r
+        .required(&f, "price", "the product", "\"14.90\"")
+        .and_then(|n| r.money(n, "price"));
+    let stock = match f.get("stock") {
+        None => Some(Stock::MadeToOrder),
+        Some(n) => r.count(n, "stock").map(Stock::Limited),
+    };
+    let kind = match f.get("kind") {
+        None => Some(Kind::Goods),
+        Some(n) => r.text(n, "kind").and_then(|t| {
+            let k = Kind::parse(&t);
+            if k.is_none() {
+                let hint = crate::diagnostic::did_you_mean(&t, Kind::ALL).map_or_else(
+                    || format!("use one of: {}", Kind::ALL.join(", ")),
+                    |s| format!("did you mean `{s}`?"),
+                );
+                r.error(
+                    n.pos,
+                    format!("kind `{t}` is not a kind of product"),
+                    Some(hint),
+                );
+            }
+            k
+        }),
+    };
+    let tags = r.text_list(&f, "tags", "a tag");
+    let allergens = r.text_list(&f, "allergens", "an allergen");
+    if !allergens.is_empty() && kind.is_some_and(|k| k != Kind::Food) {
+        r.warning(
+            f.get("allergens").map_or(f.pos, |n| n.pos),
+            "allergens are listed but the product is not `kind: food`".to_string(),
+            Some("add `kind: food`".into()),
+        );
+    }
+    let voucher = match f.get("voucher") {
+        None => None,
+        Some(n) => {
+            if kind.is_some_and(|k| k != Kind::Voucher) {
+                r.error(
+                    n.pos,
+                    "voucher terms are given but the product is not `kind: voucher`".to_string(),
+                    Some("add `kind: voucher`".into()),
+                );
+            }
+            let vf = r.fields(n, "voucher", &["valid_until", "terms"]);
+            vf.map(|vf| Voucher {
+                valid_until: vf.get("valid_until").and_then(|n| r.date(n, "valid_until")),
+                terms: r.opt_text(&vf, "terms", "terms"),
+            })
+        }
+    };
+    // images: [file] or [{src, alt}]
+    let mut image_refs = Vec::new();
+    if let Some(n) = f.get("images") {
+        for item in r.list(n, "images") {
+            match &item.value {
+                Value::Map(_) => {
+                    let Some(imf) = r.fields(item, "an image", &["src", "alt"]) else {
+                        continue;
+                    };
+                    let src = r
+                        .required(&imf, "src", "this image", "bougie.jpg")
+                        .and_then(|n| r.text(n, "src").map(|t| (t, n.pos)));
+                    let alt = r.opt_text(&imf, "alt", "alt");
+                    if let Some((t, pos)) = src {
+                        image_refs.push((t, pos, alt));
+                    }
+                }
+                _ => {
+                    if let Some(t) = r.text(item, "an image") {
+                        image_refs.push((t, item.pos, None));
+                    }
+                }
+            }
+        }
+    }
+    drop(r);
+    let mut images = Vec::new();
+    for (t, pos, alt) in image_refs {
+        if let Some(id) = v.image_ref(rel, &t, pos) {
+            images.push(Image { id, alt });
+        }
+    }
+    Some(Product {
+        sku: Sku::new(chalet?.clone(), product_slug?),
+        name: name?,
+        price: price?,
+        stock: stock?,
+        kind: kind?,
+        images,
+        tags,
+        allergens,
+        voucher,
+        description,
+    })
+}

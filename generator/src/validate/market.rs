@@ -1,0 +1,280 @@
+//! `market.yaml`: the market's identity, categories, sponsors and registration fee.
+
+use super::Validator;
+use crate::diagnostic::did_you_mean;
+use crate::model::{Category, Image, Language, Market, Organiser, Registration, Sponsor};
+use crate::yaml::{Node, Pos, Reader, Value};
+use std::collections::HashSet;
+
+const FIELDS: &[&str] = &[
+    "name",
+    "tagline",
+    "base_url",
+    "language",
+    "currency",
+    "theme",
+    "checkout_url",
+    "opens",
+    "closes",
+    "organiser",
+    "registration",
+    "categories",
+    "sponsors",
+];
+
+pub(super) fn validate(v: &mut Validator) -> Option<Market> {
+    let Some(file) = v.text("market.yaml") else {
+        v.file_error(
+            "market.yaml",
+            "the market has no market.yaml".into(),
+            Some("create content/market.yaml with at least name, base_url and categories".into()),
+        );
+        return None;
+    };
+    let root = v.yaml_file(file)?;
+    let mut r = v.reader(file);
+    let f = r.fields(&root, "market.yaml", FIELDS)?;
+
+    let name = r
+        .required(&f, "name", "market.yaml", "Marché de Noël")
+        .and_then(|n| r.text(n, "name"));
+    let base_url = r
+        .required(&f, "base_url", "market.yaml", "https://marche.example/")
+        .and_then(|n| absolute_url(&mut r, n, "base_url"));
+    let language = match f.get("language") {
+        None => Some(Language::Fr),
+        Some(n) => r.text(n, "language").and_then(|t| {
+            let lang = Language::parse(&t);
+            if lang.is_none() {
+                r.error(
+                    n.pos,
+                    format!("language `{t}` is not supported"),
+                    Some(format!("use one of: {}", Language::ALL.join(", "))),
+                );
+            }
+            lang
+        }),
+    };
+    let currency = match f.get("currency") {
+        None => Some("EUR".to_string()),
+        Some(n) => r.text(n, "currency").and_then(|c| {
+            if c == "EUR" {
+                Some(c)
+            } else {
+                r.error(
+                    n.pos,
+                    format!("currency `{c}` is not supported"),
+                    Some("the market sells in euros: `currency: EUR`".into()),
+                );
+                None
+            }
+        }),
+    };
+    let theme = r
+        .opt_text(&f, "theme", "theme")
+        .unwrap_or_else(|| "default".into());
+    let checkout_url = f.get("checkout_url").and_then(|n| {
+        let t = r.text(n, "checkout_url")?;
+        if t.starts_with('/') && !t.starts_with("//") {
+            Some(t.trim_end_matches('/').to_string())
+        } else {
+            absolute_url(&mut r, n, "checkout_url").map(|u| u.trim_end_matches('/').to_string())
+        }
+    });
+    let opens = f.get("opens").and_then(|n| r.date(n, "opens"));
+    let closes = f.get("closes").and_then(|n| r.date(n, "closes"));
+    if let (Some(o), Some(c), Some(n)) = (opens, closes, f.get("closes"))
+        && c < o
+    {
+        r.error(
+            n.pos,
+            format!("the market closes ({c}) before it opens ({o})"),
+            None,
+        );
+    }
+    let organiser = f.get("organiser").and_then(|n| {
+        let of = r.fields(n, "organiser", &["name", "email"])?;
+        let name = r
+            .required(&of, "name", "organiser", "Comité des fêtes")
+            .and_then(|n| r.text(n, "organiser name"))?;
+        let email = of
+            .get("email")
+            .and_then(|n| email(&mut r, n, "organiser email"));
+        Some(Organiser { name, email })
+    });
+    let registration = f.get("registration").and_then(|n| {
+        let rf = r.fields(n, "registration", &["fee", "sponsor_reduction"])?;
+        let fee = r
+            .required(&rf, "fee", "registration", "\"150.00\"")
+            .and_then(|n| r.money(n, "fee"))?;
+        let reduction = match rf.get("sponsor_reduction") {
+            Some(n) => {
+                let red = r.money(n, "sponsor_reduction")?;
+                if red > fee {
+                    r.error(
+                        n.pos,
+                        "the sponsors' reduction is larger than the fee".to_string(),
+                        None,
+                    );
+                }
+                red
+            }
+            None => chalet_types::Money::ZERO,
+        };
+        Some(Registration {
+            fee,
+            sponsor_reduction: reduction,
+        })
+    });
+    let tagline = r.opt_text(&f, "tagline", "tagline");
+    let categories = categories(&mut r, &f.get("categories"), f.pos);
+    drop(r);
+    let sponsors = sponsors(v, file, f.get("sponsors"));
+
+    Some(Market {
+        name: name?,
+        tagline,
+        base_url: base_url?,
+        language: language?,
+        currency: currency?,
+        theme,
+        checkout_url,
+        opens,
+        closes,
+        organiser,
+        registration,
+        categories,
+        sponsors,
+    })
+}
+
+fn categories(r: &mut Reader, node: &Option<&Node>, pos: Pos) -> Vec<Category> {
+    let Some(node) = node else {
+        r.error(
+            pos,
+            "market.yaml is missing its required field `categories`".to_string(),
+            Some("add a list like:\ncategories:\n  - { slug: bougies, name: Bougies }".into()),
+        );
+        return Vec::new();
+    };
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for item in r.list(node, "categories") {
+        let Some(cf) = r.fields(item, "a category", &["slug", "name"]) else {
+            continue;
+        };
+        let slug_node = r.required(&cf, "slug", "this category", "bougies");
+        let slug = slug_node.and_then(|n| r.slug(n, "category slug"));
+        let name = r
+            .required(&cf, "name", "this category", "Bougies")
+            .and_then(|n| r.text(n, "category name"));
+        if let (Some(slug), Some(name), Some(n)) = (slug, name, slug_node) {
+            if !seen.insert(slug.clone()) {
+                r.error(
+                    n.pos,
+                    format!("category `{slug}` is declared twice"),
+                    Some("each category slug must be unique".into()),
+                );
+                continue;
+            }
+            out.push(Category { slug, name });
+        }
+    }
+    if out.is_empty() && matches!(node.value, Value::Seq(ref s) if s.is_empty()) {
+        r.error(
+            node.pos,
+            "the market needs at least one category".to_string(),
+            None,
+        );
+    }
+    out
+}
+
+fn sponsors<'a>(
+    v: &mut Validator<'a>,
+    file: &'a crate::source::SourceFile,
+    node: Option<&Node>,
+) -> Vec<Sponsor> {
+    let Some(node) = node else { return Vec::new() };
+    let mut out = Vec::new();
+    let items: Vec<&Node> = v.reader(file).list(node, "sponsors");
+    for item in items {
+        let mut r = v.reader(file);
+        let Some(sf) = r.fields(item, "a sponsor", &["name", "url", "logo"]) else {
+            continue;
+        };
+        let name = r
+            .required(&sf, "name", "this sponsor", "Ville de Liège")
+            .and_then(|n| r.text(n, "sponsor name"));
+        let url = sf
+            .get("url")
+            .and_then(|n| absolute_url(&mut r, n, "sponsor url"));
+        let logo_ref = sf
+            .get("logo")
+            .and_then(|n| r.text(n, "sponsor logo").map(|t| (t, n.pos)));
+        let logo = logo_ref
+            .and_then(|(t, pos)| v.image_ref(&file.rel, &t, pos))
+            .map(|id| Image {
+                id,
+                alt: name.clone(),
+            });
+        if let Some(name) = name {
+            out.push(Sponsor { name, url, logo });
+        }
+    }
+    out
+}
+
+/// An absolute http(s) URL, normalised to end with `/` when it has no path.
+pub(super) fn absolute_url(r: &mut Reader, node: &Node, what: &str) -> Option<String> {
+    let t = r.text(node, what)?;
+    let rest = t
+        .strip_prefix("https://")
+        .or_else(|| t.strip_prefix("http://"));
+    match rest {
+        Some(host)
+            if !host.is_empty() && !host.starts_with('/') && !t.contains(char::is_whitespace) =>
+        {
+            Some(if host.contains('/') {
+                t
+            } else {
+                format!("{t}/")
+            })
+        }
+        _ => {
+            r.error(
+                node.pos,
+                format!("{what} `{t}` must be an absolute address starting with https://"),
+                None,
+            );
+            None
+        }
+    }
+}
+
+pub(super) fn email(r: &mut Reader, node: &Node, what: &str) -> Option<String> {
+    let t = r.text(node, what)?;
+    let ok = t
+        .split_once('@')
+        .is_some_and(|(a, d)| !a.is_empty() && d.contains('.') && !t.contains(char::is_whitespace));
+    if !ok {
+        r.error(
+            node.pos,
+            format!("{what} `{t}` is not an e-mail address"),
+            None,
+        );
+        return None;
+    }
+    Some(t)
+}
+
+/// "did you mean" among declared categories.
+pub(super) fn category_hint(given: &str, declared: &[Category]) -> String {
+    match did_you_mean(given, declared.iter().map(|c| c.slug.as_str())) {
+        Some(s) => format!("did you mean `{s}`?"),
+        None => {
+            let all: Vec<&str> = declared.iter().map(|c| c.slug.as_str()).collect();
+            format!("declared categories are: {}", all.join(", "))
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! Stage 2: turn the loaded files into the typed [`Site`], collecting every problem.
+//!
+//! Pure: it reads only [`ContentFiles`] (texts in memory, other files as a listing), so it can
+//! be run on an upload before anything is written, and re-run per file for incremental builds.
+//!
+//! - [`market`]: `market.yaml`
+//! - [`chalet`]: `chalets/<slug>/chalet.yaml`, `about.md`, `products/*.md`
+//! - [`pages`]: `pages/*.md`
+//! - [`paths`]: resolving image references inside the content folder
+
+mod chalet;
+mod market;
+mod pages;
+pub mod paths;
+
+use crate::diagnostic::{Diagnostic, Diagnostics, Severity};
+use crate::frontmatter;
+use crate::load::ContentFiles;
+use crate::markdown;
+use crate::model::{ImageId, ImageSource, Markdown, Origin, Site};
+use crate::source::SourceFile;
+use crate::yaml::{self, Embed, Node, Pos, Reader};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Validates everything; returns the site only when there is no error (warnings allowed).
+pub fn validate(files: &ContentFiles) -> (Option<Site>, Diagnostics) {
+    let mut v = Validator {
+        files,
+        diags: Diagnostics::default(),
+        images: Vec::new(),
+        image_ids: HashMap::new(),
+    };
+    for r in &files.refused {
+        v.file_error(&r.rel, r.message.clone(), r.hint.clone());
+    }
+    let market = market::validate(&mut v);
+    let categories: Vec<_> = market
+        .as_ref()
+        .map(|m| m.categories.clone())
+        .unwrap_or_default();
+    let chalets = chalet::validate_all(&mut v, &categories);
+    let pages = pages::validate_all(&mut v);
+    v.unused_entries();
+    let Validator { diags, images, .. } = v;
+    match market {
+        Some(market) if !diags.has_errors() => (
+            Some(Site {
+                market,
+                chalets,
+                pages,
+                images,
+            }),
+            diags,
+        ),
+        _ => (None, diags),
+    }
+}
+
+/// Shared state while validating: the files, the problems, the images referenced so far.
+pub(crate) struct Validator<'a> {
+    files: &'a ContentFiles,
+    diags: Diagnostics,
+    images: Vec<ImageSource>,
+    image_ids: HashMap<String, ImageId>,
+}
+
+impl<'a> Validator<'a> {
+    fn file_error(&mut self, rel: &str, message: String, hint: Option<String>) {
+        self.diag(Severity::Error, rel, Pos { line: 1, col: 1 }, message, hint);
+    }
+
+    fn file_warning(&mut self, rel: &str, message: String, hint: Option<String>) {
+        self.diag(
+            Severity::Warning,
+            rel,
+            Pos { line: 1, col: 1 },
+            message,
+            hint,
+        );
+    }
+
+    fn diag(
+        &mut self,
+        severity: Severity,
+        rel: &str,
+        pos: Pos,
+        message: String,
+        hint: Option<String>,
+    ) {
+        self.diags.push(Diagnostic {
+            severity,
+            path: self.files.display(rel),
+            line: pos.line,
+            col: pos.col,
+            message,
+            hint,
+        });
+    }
+
+    fn text(&self, rel: &str) -> Option<&'a SourceFile> {
+        self.files.texts.get(rel)
+    }
+
+    /// Parses a whole YAML file.
+    fn yaml_file(&mut self, file: &SourceFile) -> Option<Node> {
+        yaml::parse(file, &file.text, Embed::default(), &mut self.diags)
+    }
+
+    /// Splits a Markdown file; returns its front matter tree and its body.
+    fn markdown_file(&mut self, file: &'a SourceFile, example: &str) -> Option<(Node, Markdown)> {
+        let split = match frontmatter::split(&file.text) {
+            Ok(s) => s,
+            Err(frontmatter::SplitError::Missing) => {
+                self.file_error(
+                    &file.rel,
+                    "this file must start with front matter between two `---` lines".into(),
+                    Some(format!("start the file with:\n---\n{example}\n---")),
+                );
+                return None;
+            }
+            Err(frontmatter::SplitError::Unclosed) => {
+                self.file_error(
+                    &file.rel,
+                    "the front matter is never closed".into(),
+                    Some("add a line `---` after the last field".into()),
+                );
+                return None;
+            }
+        };
+        let node = yaml::parse(
+            file,
+            split.yaml,
+            Embed {
+                offset: split.yaml_offset,
+            },
+            &mut self.diags,
+        )?;
+        let body = self.markdown_body(file, split.body_offset, split.body.len());
+        Some((node, body))
+    }
+
+    /// A Markdown text with its images resolved relative to its file.
+    fn markdown_body(&mut self, file: &SourceFile, offset: usize, len: usize) -> Markdown {
+        let text = &file.text[offset..offset + len];
+        let mut images = Vec::new();
+        for (dest, at) in markdown::image_refs(text) {
+            let (line, col) = file.position(offset + at);
+            if let Some(id) = self.image_ref(&file.rel, &dest, Pos { line, col }) {
+                images.push((dest, id));
+            }
+        }
+        Markdown {
+            file: Arc::new(file.clone()),
+            offset,
+            len,
+            images,
+        }
+    }
+
+    fn reader(&mut self, file: &'a SourceFile) -> Reader<'_> {
+        Reader {
+            file,
+            diags: &mut self.diags,
+        }
+    }
+
+    /// An image named in `from` (a file relative to the content root): it must be an image file
+    /// inside the content folder. Returns its id; the same file always gets the same id.
+    fn image_ref(&mut self, from: &str, reference: &str, pos: Pos) -> Option<ImageId> {
+        let resolved = match paths::resolve_image(self.files, from, reference) {
+            Ok(rel) => rel,
+            Err(problem) => {
+                let (message, hint) = problem.explain(reference);
+                self.diag(Severity::Error, from, pos, message, hint);
+                return None;
+            }
+        };
+        if let Some(&id) = self.image_ids.get(&resolved) {
+            return Some(id);
+        }
+        let id = self.images.len();
+        let origin = Origin {
+            path: self.files.display(from),
+            line: pos.line,
+            col: pos.col,
+        };
+        self.images.push(ImageSource {
+            rel: resolved.clone(),
+            origin,
+        });
+        self.image_ids.insert(resolved, id);
+        Some(id)
+    }
+
+    /// Files at the top level that nothing reads are probably misplaced: say so.
+    fn unused_entries(&mut self) {
+        let known = ["market.yaml", "chalets/", "pages/", "sponsors/", "images/"];
+        let stray: Vec<String> = self
+            .files
+            .texts
+            .keys()
+            .filter(|rel| {
+                !known
+                    .iter()
+                    .any(|k| rel.as_str() == *k || rel.starts_with(k))
+            })
+            .cloned()
+            .collect();
+        for rel in stray {
+            self.file_warning(
+                &rel,
+                "this file is not part of the market and is ignored".into(),
+                Some("chalets go in chalets/<slug>/, free pages in pages/<slug>.md".into()),
+            );
+        }
+    }
+}
+
+/// Only `market.yaml`, for tools that need the categories without judging every chalet.
+pub fn market_only(files: &ContentFiles) -> Option<crate::model::Market> {
+    let mut v = Validator {
+        files,
+        diags: Diagnostics::default(),
+        images: Vec::new(),
+        image_ids: HashMap::new(),
+    };
+    market::validate(&mut v)
+}

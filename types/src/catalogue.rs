@@ -1,0 +1,144 @@
+//! The catalogue: every SKU the market sells, as `chalet build` writes it to `catalogue.json`
+//! and the checkout function publishes it to its table. Prices are integer cents.
+
+use crate::{Date, Money, Sku, Slug};
+use serde::{Deserialize, Serialize};
+
+/// What a product is: it decides allergens (food), codes (voucher) and the withdrawal right.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    #[default]
+    Goods,
+    Food,
+    Voucher,
+}
+
+impl Kind {
+    pub const ALL: [&'static str; 3] = ["goods", "food", "voucher"];
+
+    pub fn parse(text: &str) -> Option<Kind> {
+        match text {
+            "goods" => Some(Kind::Goods),
+            "food" => Some(Kind::Food),
+            "voucher" => Some(Kind::Voucher),
+            _ => None,
+        }
+    }
+}
+
+/// How many units exist. Made-to-order products are never out of stock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type", content = "quantity")]
+pub enum Stock {
+    MadeToOrder,
+    Limited(u32),
+}
+
+impl Stock {
+    pub fn is_sold_out(self) -> bool {
+        matches!(self, Stock::Limited(0))
+    }
+}
+
+/// A chalet's shipping terms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shipping {
+    pub price: Money,
+    /// Orders from this chalet at or above this amount ship for free.
+    pub free_from: Option<Money>,
+}
+
+impl Shipping {
+    /// The fee for a chalet's subtotal.
+    pub fn fee_for(&self, subtotal: Money) -> Money {
+        match self.free_from {
+            Some(threshold) if subtotal >= threshold => Money::ZERO,
+            _ => self.price,
+        }
+    }
+}
+
+/// Which ways a chalet hands over what it sells. Pickup details are for shoppers, not the function.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FulfilmentOptions {
+    pub pickup: bool,
+    pub shipping: Option<Shipping>,
+}
+
+/// One sellable product.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogueItem {
+    pub sku: Sku,
+    pub name: String,
+    pub chalet: Slug,
+    pub chalet_name: String,
+    pub price: Money,
+    pub stock: Stock,
+    pub kind: Kind,
+    pub fulfilment: FulfilmentOptions,
+    /// Absolute URL of the product page (Stripe shows it; the function never fetches it).
+    pub url: String,
+    pub voucher_valid_until: Option<Date>,
+}
+
+/// Market-wide settings the function needs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogueMarket {
+    pub name: String,
+    pub base_url: String,
+    pub currency: String,
+    pub language: String,
+    /// The registration fee an artisan pays: the fee minus the sponsors' reduction.
+    pub registration_fee: Option<Money>,
+}
+
+/// The whole of `catalogue.json`. Items are sorted by SKU so the file is byte-stable.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Catalogue {
+    pub version: u32,
+    pub market: CatalogueMarket,
+    pub items: Vec<CatalogueItem>,
+}
+
+impl Catalogue {
+    pub const VERSION: u32 = 1;
+
+    pub fn item(&self, sku: &Sku) -> Option<&CatalogueItem> {
+        self.items
+            .binary_search_by(|i| i.sku.cmp(sku))
+            .ok()
+            .map(|i| &self.items[i])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_shipping_from_threshold() {
+        let s = Shipping {
+            price: Money::from_cents(590),
+            free_from: Some(Money::from_cents(6000)),
+        };
+        assert_eq!(s.fee_for(Money::from_cents(5999)), Money::from_cents(590));
+        assert_eq!(s.fee_for(Money::from_cents(6000)), Money::ZERO);
+        let always = Shipping {
+            free_from: None,
+            ..s
+        };
+        assert_eq!(
+            always.fee_for(Money::from_cents(1_000_000)),
+            Money::from_cents(590)
+        );
+    }
+
+    #[test]
+    fn stock_serialises_explicitly() {
+        let json = serde_json::to_string(&Stock::Limited(3)).expect("serialises");
+        assert_eq!(json, r#"{"type":"limited","quantity":3}"#);
+        let back: Stock = serde_json::from_str(r#"{"type":"made_to_order"}"#).expect("parses");
+        assert_eq!(back, Stock::MadeToOrder);
+    }
+}

@@ -1,0 +1,27 @@
+//! Domain types shared by the `chalet` generator and the checkout function.
+//!
+//! This crate owns the *meaning* of the market's values — money in integer cents, slugs and SKUs,
+//! dates, the catalogue the generator publishes and the orders the function records — so that no
+//! type is written twice. It must stay pure: serde only, no IO, no AWS, Stripe or template code.
+//!
+//! - [`money`]: [`Money`], exact euro amounts parsed from `"14.90"`, `"14,90"` or `14.9`.
+//! - [`slug`]: [`Slug`] (folder and file names) and [`Sku`] (`<chalet>/<product>`).
+//! - [`date`]: [`Date`], a calendar day written `YYYY-MM-DD`.
+//! - [`catalogue`]: what `chalet build` writes to `catalogue.json` and the function loads.
+//! - [`order`]: a paid order, its lines, fulfilment and voucher codes.
+//! - [`table`]: the DynamoDB table layout (key names, index names, item prefixes).
+
+pub mod catalogue;
+pub mod date;
+pub mod money;
+pub mod order;
+pub mod slug;
+pub mod table;
+
+pub use catalogue::{
+    Catalogue, CatalogueItem, CatalogueMarket, FulfilmentOptions, Kind, Shipping, Stock,
+};
+pub use date::Date;
+pub use money::{Money, MoneyError};
+pub use order::{ChaletFulfilment, FulfilmentChoice, Order, OrderLine, VoucherCode};
+pub use slug::{Sku, Slug, SlugError};

@@ -1,0 +1,125 @@
+//! A paid order: one per completed Checkout Session. Lines keep the name and unit price the
+//! shopper paid (copied from the catalogue at checkout), so later catalogue edits never
+//! rewrite history.
+
+use crate::{Money, Sku, Slug};
+use serde::{Deserialize, Serialize};
+
+/// What the shopper chose for one chalet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FulfilmentChoice {
+    Pickup,
+    Shipping,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLine {
+    pub sku: Sku,
+    pub name: String,
+    pub unit_price: Money,
+    pub quantity: u32,
+    /// One code per unit for voucher products; empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub voucher_codes: Vec<VoucherCode>,
+}
+
+/// Per chalet: how the goods are handed over and what shipping cost.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChaletFulfilment {
+    pub chalet: Slug,
+    pub choice: FulfilmentChoice,
+    pub shipping_fee: Money,
+}
+
+/// A voucher code: 16 characters from a 32-symbol alphabet without 0/O and 1/I (80 bits),
+/// shown in groups of four (`K7QM-…`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct VoucherCode(String);
+
+impl VoucherCode {
+    /// Crockford-like alphabet without the look-alikes 0, O, 1 and I.
+    pub const ALPHABET: &'static [u8; 32] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+    pub const LEN: usize = 16;
+
+    /// Builds a code from 10 random bytes (80 bits). The caller supplies the randomness.
+    pub fn from_entropy(bytes: [u8; 10]) -> VoucherCode {
+        let mut bits: u128 = 0;
+        for b in bytes {
+            bits = (bits << 8) | u128::from(b);
+        }
+        let mut out = String::with_capacity(Self::LEN + 3);
+        for i in 0..Self::LEN {
+            if i > 0 && i % 4 == 0 {
+                out.push('-');
+            }
+            let shift = 5 * (Self::LEN - 1 - i);
+            out.push(char::from(Self::ALPHABET[((bits >> shift) & 31) as usize]));
+        }
+        VoucherCode(out)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    /// The Checkout Session id: unguessable, and the shopper's credential for `GET /orders/{id}`.
+    pub id: String,
+    /// RFC 3339 time the payment completed.
+    pub created: String,
+    pub email: Option<String>,
+    pub lines: Vec<OrderLine>,
+    pub fulfilment: Vec<ChaletFulfilment>,
+    pub total: Money,
+    pub payment_intent: Option<String>,
+}
+
+impl Order {
+    /// The chalets this order touches, each once, in line order: the keys of the per-chalet index.
+    pub fn chalets(&self) -> Vec<&Slug> {
+        let mut seen: Vec<&Slug> = Vec::new();
+        for l in &self.lines {
+            if !seen.contains(&&l.sku.chalet) {
+                seen.push(&l.sku.chalet);
+            }
+        }
+        seen
+    }
+
+    /// Sum of lines plus shipping; `None` on overflow.
+    pub fn computed_total(&self) -> Option<Money> {
+        let mut t = Money::ZERO;
+        for l in &self.lines {
+            t = t.checked_add(l.unit_price.checked_mul(l.quantity)?)?;
+        }
+        for f in &self.fulfilment {
+            t = t.checked_add(f.shipping_fee)?;
+        }
+        Some(t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn voucher_codes_avoid_lookalikes() {
+        let c = VoucherCode::from_entropy([0xff; 10]);
+        assert_eq!(c.as_str().len(), 19);
+        assert!(!c.as_str().contains(['0', 'O', '1', 'I']));
+    }
+
+    proptest! {
+        #[test]
+        fn distinct_entropy_gives_distinct_codes(a in any::<[u8; 10]>(), b in any::<[u8; 10]>()) {
+            prop_assume!(a != b);
+            prop_assert_ne!(VoucherCode::from_entropy(a), VoucherCode::from_entropy(b));
+        }
+    }
+}
