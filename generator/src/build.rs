@@ -92,22 +92,24 @@ fn run(opts: &BuildOptions, progress: &dyn Fn(&str)) -> Result<Rendered, BuildEr
         t = Instant::now();
     };
     progress("reading content");
-    let files: ContentFiles =
-        load::load(&opts.content, &display_root(&opts.content)).map_err(BuildError::Io)?;
+    let files: ContentFiles = load::load(&opts.content, &display_root(&opts.content)).map_err(BuildError::Io)?;
     lap("load", &mut timings);
     progress("checking content");
-    let (site, mut diags) = validate::validate(&files);
+    let validate::Validated {
+        site,
+        images: sources,
+        mut diags,
+    } = validate::validate(&files);
     lap("validate", &mut timings);
-    let Some(site) = site else {
+    progress("reading images");
+    let (plan, d): (ImagePlan, Diagnostics) = images::plan(&sources, &opts.content);
+    diags.extend(d);
+    lap("images", &mut timings);
+    let Some(site) = site.filter(|_| !diags.has_errors()) else {
         return Err(BuildError::Content(diags.sorted()));
     };
     let overrides = opts.content.join("templates");
-    let theme = match theme::load(
-        &opts.themes_dir(),
-        &site.market.theme,
-        &overrides,
-        site.market.language,
-    ) {
+    let theme = match theme::load(&opts.themes_dir(), &site.market.theme, &overrides, site.market.language) {
         Ok((theme, d)) => {
             diags.extend(d);
             theme
@@ -118,13 +120,6 @@ fn run(opts: &BuildOptions, progress: &dyn Fn(&str)) -> Result<Rendered, BuildEr
         }
     };
     lap("theme", &mut timings);
-    progress("reading images");
-    let (plan, d): (ImagePlan, Diagnostics) = images::plan(&site, &opts.content);
-    diags.extend(d);
-    if diags.has_errors() {
-        return Err(BuildError::Content(diags.sorted()));
-    }
-    lap("images", &mut timings);
     progress("rendering pages");
     let files = render::render(&site, &theme, &plan).map_err(|d| {
         let mut all = diags.clone();

@@ -29,11 +29,7 @@ impl fmt::Display for Diagnostic {
             Severity::Error => "",
             Severity::Warning => "warning: ",
         };
-        write!(
-            f,
-            "{}:{}:{}: {level}{}",
-            self.path, self.line, self.col, self.message
-        )?;
+        write!(f, "{}:{}:{}: {level}{}", self.path, self.line, self.col, self.message)?;
         if let Some(hint) = &self.hint {
             write!(f, "\n    hint: {hint}")?;
         }
@@ -61,10 +57,7 @@ impl Diagnostics {
     }
 
     pub fn error_count(&self) -> usize {
-        self.items
-            .iter()
-            .filter(|d| d.severity == Severity::Error)
-            .count()
+        self.items.iter().filter(|d| d.severity == Severity::Error).count()
     }
 
     pub fn warning_count(&self) -> usize {
@@ -78,20 +71,13 @@ impl Diagnostics {
     /// Sorted by file, then position, so output is stable whatever order stages ran in.
     pub fn sorted(mut self) -> Vec<Diagnostic> {
         self.items.sort_by(|a, b| {
-            (
-                a.path.as_str(),
-                a.line,
-                a.col,
-                a.severity,
-                a.message.as_str(),
-            )
-                .cmp(&(
-                    b.path.as_str(),
-                    b.line,
-                    b.col,
-                    b.severity,
-                    b.message.as_str(),
-                ))
+            (a.path.as_str(), a.line, a.col, a.severity, a.message.as_str()).cmp(&(
+                b.path.as_str(),
+                b.line,
+                b.col,
+                b.severity,
+                b.message.as_str(),
+            ))
         });
         self.items.dedup();
         self.items
@@ -109,10 +95,7 @@ pub fn report(diags: &[Diagnostic]) -> String {
     for d in diags {
         let _ = writeln!(out, "{d}");
     }
-    let errors = diags
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .count();
+    let errors = diags.iter().filter(|d| d.severity == Severity::Error).count();
     let warnings = diags.len() - errors;
     if errors + warnings > 0 {
         let _ = writeln!(
@@ -130,10 +113,7 @@ fn plural(n: usize) -> &'static str {
 }
 
 /// The closest candidate to a misspelt name, if one is close enough to be a likely typo.
-pub fn did_you_mean<'a>(
-    given: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub fn did_you_mean<'a>(given: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let given = given.to_lowercase();
     candidates
         .into_iter()

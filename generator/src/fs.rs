@@ -26,9 +26,7 @@ pub fn copy(from: &Path, to: &Path) -> io::Result<()> {
     if let Some(parent) = to.parent() {
         create_dir_all(parent)?;
     }
-    std::fs::copy(from, to)
-        .map(|_| ())
-        .map_err(|e| named(e, from))
+    std::fs::copy(from, to).map(|_| ()).map_err(|e| named(e, from))
 }
 
 pub fn rename(from: &Path, to: &Path) -> io::Result<()> {

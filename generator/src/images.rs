@@ -5,7 +5,7 @@
 //! pixel limit before a decoder could be asked to allocate it.
 
 use crate::diagnostic::{Diagnostic, Diagnostics, Severity};
-use crate::model::{ImageSource, Site};
+use crate::model::ImageSource;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -23,18 +23,15 @@ pub struct PlannedImage {
     pub source: PathBuf,
 }
 
-/// Indexed like [`Site::images`].
+/// Indexed like [`crate::model::Site::images`].
 #[derive(Clone, Debug, Default)]
 pub struct ImagePlan {
     pub images: Vec<PlannedImage>,
 }
 
-pub fn plan(site: &Site, content_root: &Path) -> (ImagePlan, Diagnostics) {
-    let results: Vec<Result<PlannedImage, Diagnostic>> = site
-        .images
-        .par_iter()
-        .map(|img| plan_one(img, content_root))
-        .collect();
+pub fn plan(sources: &[ImageSource], content_root: &Path) -> (ImagePlan, Diagnostics) {
+    let results: Vec<Result<PlannedImage, Diagnostic>> =
+        sources.par_iter().map(|img| plan_one(img, content_root)).collect();
     let mut plan = ImagePlan::default();
     let mut diags = Diagnostics::default();
     for r in results {
@@ -56,8 +53,8 @@ fn plan_one(img: &ImageSource, root: &Path) -> Result<PlannedImage, Diagnostic> 
         hint: hint.map(str::to_string),
     };
     let source = root.join(&img.rel);
-    let bytes = std::fs::read(&source)
-        .map_err(|e| problem(format!("image `{}` cannot be read: {e}", img.rel), None))?;
+    let bytes =
+        std::fs::read(&source).map_err(|e| problem(format!("image `{}` cannot be read: {e}", img.rel), None))?;
     let size = imagesize::blob_size(&bytes).map_err(|_| {
         problem(
             format!(
@@ -86,11 +83,7 @@ fn plan_one(img: &ImageSource, root: &Path) -> Result<PlannedImage, Diagnostic> 
     let file = img.rel.rsplit('/').next().unwrap_or(&img.rel);
     let (stem, ext) = file.rsplit_once('.').unwrap_or((file, "bin"));
     let stem = crate::yaml::slugify(stem);
-    let stem = if stem.is_empty() {
-        "image".to_string()
-    } else {
-        stem
-    };
+    let stem = if stem.is_empty() { "image".to_string() } else { stem };
     Ok(PlannedImage {
         out: format!("images/{stem}.{hex}.{}", ext.to_ascii_lowercase()),
         width: w as u32,

@@ -47,19 +47,14 @@ impl ContentFiles {
     }
 
     /// Builds from in-memory texts (tests, and `chalet import` later).
-    pub fn from_texts(
-        display_root: &str,
-        texts: impl IntoIterator<Item = (String, String)>,
-    ) -> ContentFiles {
+    pub fn from_texts(display_root: &str, texts: impl IntoIterator<Item = (String, String)>) -> ContentFiles {
         let mut files = ContentFiles {
             display_root: display_root.to_string(),
             ..Default::default()
         };
         for (rel, text) in texts {
             let display = files.display(&rel);
-            files
-                .texts
-                .insert(rel.clone(), SourceFile::new(rel, display, text));
+            files.texts.insert(rel.clone(), SourceFile::new(rel, display, text));
         }
         files
     }
@@ -138,9 +133,7 @@ pub fn load(root: &Path, display_root: &str) -> std::io::Result<ContentFiles> {
                 Ok(bytes) => match String::from_utf8(bytes) {
                     Ok(text) => {
                         let display = files.display(&rel);
-                        files
-                            .texts
-                            .insert(rel.clone(), SourceFile::new(rel, display, text));
+                        files.texts.insert(rel.clone(), SourceFile::new(rel, display, text));
                     }
                     Err(_) => files.refused.push(Refused {
                         rel,

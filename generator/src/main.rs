@@ -9,11 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "chalet",
-    version,
-    about = "Build the virtual Christmas market's static site"
-)]
+#[command(name = "chalet", version, about = "Build the virtual Christmas market's static site")]
 struct Cli {
     #[command(subcommand)]
     command: Command,

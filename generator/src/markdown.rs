@@ -60,9 +60,7 @@ pub fn render(text: &str, image: &dyn Fn(&str) -> Option<ImageHtml>) -> String {
             continue;
         }
         match ev {
-            Event::Start(Tag::Image { dest_url, .. }) => {
-                in_image = Some((image(&dest_url), String::new()))
-            }
+            Event::Start(Tag::Image { dest_url, .. }) => in_image = Some((image(&dest_url), String::new())),
             Event::Start(Tag::Heading {
                 level,
                 id,
@@ -74,9 +72,7 @@ pub fn render(text: &str, image: &dyn Fn(&str) -> Option<ImageHtml>) -> String {
                 classes,
                 attrs,
             })),
-            Event::End(TagEnd::Heading(level)) => {
-                events.push(Event::End(TagEnd::Heading(demote(level))))
-            }
+            Event::End(TagEnd::Heading(level)) => events.push(Event::End(TagEnd::Heading(demote(level)))),
             other => events.push(other),
         }
     }
@@ -195,7 +191,7 @@ mod tests {
     #[test]
     fn finds_image_offsets() {
         let refs = image_refs("intro\n\n![x](photo.jpg)\n");
-        assert_eq!(refs, vec![("photo.jpg".to_string(), 11)]);
+        assert_eq!(refs, vec![("photo.jpg".to_string(), 12)]);
     }
 
     #[test]

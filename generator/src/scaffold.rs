@@ -35,18 +35,13 @@ pub fn new_chalet(content: &Path, slug: &str) -> Result<PathBuf, ScaffoldError> 
         return Err(ScaffoldError::Exists(dir));
     }
     let files = crate::load::load(content, &content.display().to_string())?;
-    let market = crate::validate::market_only(&files)
-        .ok_or_else(|| ScaffoldError::NoMarket(content.to_path_buf()))?;
+    let market = crate::validate::market_only(&files).ok_or_else(|| ScaffoldError::NoMarket(content.to_path_buf()))?;
     let category = market
         .categories
         .first()
         .map(|c| c.slug.to_string())
         .unwrap_or_default();
-    let all: Vec<String> = market
-        .categories
-        .iter()
-        .map(|c| c.slug.to_string())
-        .collect();
+    let all: Vec<String> = market.categories.iter().map(|c| c.slug.to_string()).collect();
     let yaml = CHALET_YAML
         .replace("{category}", &category)
         .replace("{categories}", &all.join(", "));

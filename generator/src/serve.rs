@@ -75,14 +75,10 @@ pub fn serve(
 
     loop {
         let Ok(paths) = rx.recv() else { return Ok(()) };
-        let mut relevant = paths
-            .iter()
-            .any(|p| !p.starts_with(&out_abs) && !is_noise(p));
+        let mut relevant = paths.iter().any(|p| !p.starts_with(&out_abs) && !is_noise(p));
         // Editors write in bursts (temp file, rename, chmod): wait for quiet.
         while let Ok(more) = rx.recv_timeout(Duration::from_millis(120)) {
-            relevant |= more
-                .iter()
-                .any(|p| !p.starts_with(&out_abs) && !is_noise(p));
+            relevant |= more.iter().any(|p| !p.starts_with(&out_abs) && !is_noise(p));
         }
         if relevant {
             let result = build(&opts, &|_| {});
@@ -97,10 +93,7 @@ fn is_noise(p: &Path) -> bool {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    name.starts_with('.')
-        || name.ends_with('~')
-        || name.ends_with(".swp")
-        || name.contains(".tmp-build-")
+    name.starts_with('.') || name.ends_with('~') || name.ends_with(".swp") || name.contains(".tmp-build-")
 }
 
 fn record(shared: &Shared, result: &Result<crate::BuildReport, BuildError>) {
@@ -119,26 +112,15 @@ fn handle(req: tiny_http::Request, out: &Path, shared: &Shared) {
     let url = req.url().to_string();
     let (path, query) = url.split_once('?').unwrap_or((&url, ""));
     let response = match path {
-        "/__chalet/reload.js" => respond(
-            200,
-            "text/javascript; charset=utf-8",
-            RELOAD_JS.as_bytes().to_vec(),
-        ),
+        "/__chalet/reload.js" => respond(200, "text/javascript; charset=utf-8", RELOAD_JS.as_bytes().to_vec()),
         "/__chalet/wait" => {
-            let since: u64 = query
-                .strip_prefix("v=")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
+            let since: u64 = query.strip_prefix("v=").and_then(|v| v.parse().ok()).unwrap_or(0);
             let (lock, cvar) = &**shared;
             let guard = lock.lock().unwrap_or_else(|e| e.into_inner());
             let (st, _) = cvar
                 .wait_timeout_while(guard, Duration::from_secs(25), |s| s.version <= since)
                 .unwrap_or_else(|e| e.into_inner());
-            let body = format!(
-                "{{\"version\":{},\"errors\":{}}}",
-                st.version,
-                json_string(&st.errors)
-            );
+            let body = format!("{{\"version\":{},\"errors\":{}}}", st.version, json_string(&st.errors));
             respond(200, "application/json", body.into_bytes())
         }
         _ => static_file(out, path),
@@ -146,11 +128,7 @@ fn handle(req: tiny_http::Request, out: &Path, shared: &Shared) {
     let _ = req.respond(response);
 }
 
-fn respond(
-    code: u16,
-    content_type: &str,
-    body: Vec<u8>,
-) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
+fn respond(code: u16, content_type: &str, body: Vec<u8>) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
     let mut r = tiny_http::Response::from_data(body).with_status_code(code);
     if let Ok(h) = tiny_http::Header::from_bytes("Content-Type", content_type) {
         r.add_header(h);
@@ -219,10 +197,7 @@ fn percent_decode(s: &str) -> Option<String> {
 
 fn inject(mut html: Vec<u8>) -> Vec<u8> {
     let tag = b"<script src=\"/__chalet/reload.js\" defer></script>";
-    match html
-        .windows(7)
-        .rposition(|w| w.eq_ignore_ascii_case(b"</body>"))
-    {
+    match html.windows(7).rposition(|w| w.eq_ignore_ascii_case(b"</body>")) {
         Some(i) => {
             html.splice(i..i, tag.iter().copied());
         }

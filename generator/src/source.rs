@@ -28,10 +28,7 @@ impl SourceFile {
         let offset = offset.min(self.text.len());
         let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
         let start = self.line_starts[line];
-        let col = self
-            .text
-            .get(start..offset)
-            .map_or(1, |s| s.chars().count() + 1);
+        let col = self.text.get(start..offset).map_or(1, |s| s.chars().count() + 1);
         (line + 1, col)
     }
 }

@@ -56,10 +56,7 @@ pub fn load(
             path: dir.display().to_string(),
             line: 1,
             col: 1,
-            message: format!(
-                "theme `{name}` not found (no templates/ folder in {})",
-                dir.display()
-            ),
+            message: format!("theme `{name}` not found (no templates/ folder in {})", dir.display()),
             hint: Some(if available.is_empty() {
                 "pass --themes DIR to say where themes live".into()
             } else {
@@ -69,10 +66,7 @@ pub fn load(
         return Err(diags);
     }
     let mut templates: BTreeMap<String, Template> = BTreeMap::new();
-    for (base, _) in [
-        (dir.join("templates"), false),
-        (overrides.to_path_buf(), true),
-    ] {
+    for (base, _) in [(dir.join("templates"), false), (overrides.to_path_buf(), true)] {
         for (rel, path) in files_under(&base) {
             if !(rel.ends_with(".html") || rel.ends_with(".xml") || rel.ends_with(".txt")) {
                 continue;
@@ -116,37 +110,35 @@ pub fn load(
 
 /// French is complete by definition; another language's missing keys fall back to it, with a warning.
 fn strings(dir: &Path, language: Language, diags: &mut Diagnostics) -> BTreeMap<String, String> {
-    let read =
-        |lang: &str, diags: &mut Diagnostics| -> Option<(BTreeMap<String, String>, SourceFile)> {
-            let path = dir.join(format!("{lang}.yaml"));
-            let text = std::fs::read_to_string(&path).ok()?;
-            let file = SourceFile::new(format!("{lang}.yaml"), path.display().to_string(), text);
-            match serde_saphyr::from_str::<BTreeMap<String, String>>(&file.text) {
-                Ok(map) => Some((map, file)),
-                Err(e) => {
-                    let (line, col) = e
-                        .location()
-                        .map_or((1, 1), |l| (l.line() as usize, l.column() as usize));
-                    diags.push(Diagnostic {
-                        severity: Severity::Error,
-                        path: file.display.clone(),
-                        line,
-                        col,
-                        message: format!("translations cannot be read: {}", e.without_snippet()),
-                        hint: None,
-                    });
-                    None
-                }
+    let read = |lang: &str, diags: &mut Diagnostics| -> Option<(BTreeMap<String, String>, SourceFile)> {
+        let path = dir.join(format!("{lang}.yaml"));
+        let text = std::fs::read_to_string(&path).ok()?;
+        let file = SourceFile::new(format!("{lang}.yaml"), path.display().to_string(), text);
+        match serde_saphyr::from_str::<BTreeMap<String, String>>(&file.text) {
+            Ok(map) => Some((map, file)),
+            Err(e) => {
+                let (line, col) = e
+                    .location()
+                    .map_or((1, 1), |l| (l.line() as usize, l.column() as usize));
+                diags.push(Diagnostic {
+                    severity: Severity::Error,
+                    path: file.display.clone(),
+                    line,
+                    col,
+                    message: format!("translations cannot be read: {}", e.without_snippet()),
+                    hint: None,
+                });
+                None
             }
-        };
+        }
+    };
     let Some((mut base, _)) = read("fr", diags) else {
         return BTreeMap::new();
     };
     if language != Language::Fr {
         match read(language.code(), diags) {
             Some((theirs, file)) => {
-                let missing: Vec<&String> =
-                    base.keys().filter(|k| !theirs.contains_key(*k)).collect();
+                let missing: Vec<&String> = base.keys().filter(|k| !theirs.contains_key(*k)).collect();
                 if !missing.is_empty() {
                     let list: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
                     diags.push(Diagnostic {
@@ -166,10 +158,7 @@ fn strings(dir: &Path, language: Language, diags: &mut Diagnostics) -> BTreeMap<
             }
             None => diags.push(Diagnostic {
                 severity: Severity::Warning,
-                path: dir
-                    .join(format!("{}.yaml", language.code()))
-                    .display()
-                    .to_string(),
+                path: dir.join(format!("{}.yaml", language.code())).display().to_string(),
                 line: 1,
                 col: 1,
                 message: format!(

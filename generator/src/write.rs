@@ -59,9 +59,7 @@ fn remove_leftovers(parent: &Path, name: &str) {
     };
     for e in entries.flatten() {
         let n = e.file_name().to_string_lossy().into_owned();
-        if n.starts_with(&format!(".{name}.tmp-build-"))
-            || n.starts_with(&format!(".{name}.old-build-"))
-        {
+        if n.starts_with(&format!(".{name}.tmp-build-")) || n.starts_with(&format!(".{name}.old-build-")) {
             let _ = std::fs::remove_dir_all(e.path());
         }
     }

@@ -197,10 +197,7 @@ pub fn parse(file: &SourceFile, yaml: &str, embed: Embed, diags: &mut Diagnostic
                 line: line.max(1) + first_line - 1,
                 col: col.max(1),
                 message: format!("this is not valid YAML: {}", yaml_message(&err)),
-                hint: Some(
-                    "check the indentation and that text containing `: ` or `#` is in quotes"
-                        .into(),
-                ),
+                hint: Some("check the indentation and that text containing `: ` or `#` is in quotes".into()),
             });
             None
         }
@@ -238,19 +235,10 @@ fn convert(raw: Spanned<Raw>, yaml: &str, first_line: usize) -> Node {
                 .zip(span.byte_len())
                 .and_then(|(o, l)| yaml.get(o as usize..(o + l) as usize))
                 .map(|s| s.trim().to_string());
-            Value::Number(
-                written
-                    .filter(|s| !s.is_empty())
-                    .unwrap_or_else(|| f.to_string()),
-            )
+            Value::Number(written.filter(|s| !s.is_empty()).unwrap_or_else(|| f.to_string()))
         }
         Raw::Str(s) => Value::Str(s),
-        Raw::Seq(items) => Value::Seq(
-            items
-                .into_iter()
-                .map(|i| convert(i, yaml, first_line))
-                .collect(),
-        ),
+        Raw::Seq(items) => Value::Seq(items.into_iter().map(|i| convert(i, yaml, first_line)).collect()),
         Raw::Map(entries) => Value::Map(
             entries
                 .into_iter()
@@ -314,12 +302,7 @@ impl Reader<'_> {
     }
 
     /// A mapping whose keys must be among `allowed`; unknown keys are reported with a suggestion.
-    pub fn fields<'n>(
-        &mut self,
-        node: &'n Node,
-        what: &str,
-        allowed: &[&str],
-    ) -> Option<Fields<'n>> {
+    pub fn fields<'n>(&mut self, node: &'n Node, what: &str, allowed: &[&str]) -> Option<Fields<'n>> {
         let Value::Map(entries) = &node.value else {
             self.error(
                 node.pos,
@@ -337,27 +320,14 @@ impl Reader<'_> {
                     Some(s) => format!("did you mean `{s}`?"),
                     None => format!("the fields of {what} are: {}", allowed.join(", ")),
                 };
-                self.error(
-                    key.pos,
-                    format!("unknown field `{}` in {what}", key.name),
-                    Some(hint),
-                );
+                self.error(key.pos, format!("unknown field `{}` in {what}", key.name), Some(hint));
             }
         }
-        Some(Fields {
-            pos: node.pos,
-            entries,
-        })
+        Some(Fields { pos: node.pos, entries })
     }
 
     /// A field that must be present; reports it missing at the mapping's position.
-    pub fn required<'n>(
-        &mut self,
-        fields: &Fields<'n>,
-        name: &str,
-        what: &str,
-        example: &str,
-    ) -> Option<&'n Node> {
+    pub fn required<'n>(&mut self, fields: &Fields<'n>, name: &str, what: &str, example: &str) -> Option<&'n Node> {
         let found = fields.get(name);
         if found.is_none() {
             self.error(
@@ -401,10 +371,7 @@ impl Reader<'_> {
             _ => {
                 self.error(
                     node.pos,
-                    format!(
-                        "{what} should be an amount like \"14.90\", not {}",
-                        node.describe()
-                    ),
+                    format!("{what} should be an amount like \"14.90\", not {}", node.describe()),
                     None,
                 );
                 return None;
@@ -451,11 +418,7 @@ impl Reader<'_> {
         };
         let date = Date::parse(text);
         if date.is_none() {
-            self.error(
-                node.pos,
-                format!("{what} should be a date like 2026-12-24"),
-                None,
-            );
+            self.error(node.pos, format!("{what} should be a date like 2026-12-24"), None);
         }
         date
     }
@@ -464,11 +427,7 @@ impl Reader<'_> {
         match node.value {
             Value::Bool(b) => Some(b),
             _ => {
-                self.error(
-                    node.pos,
-                    format!("{what} should be `true` or `false`"),
-                    None,
-                );
+                self.error(node.pos, format!("{what} should be `true` or `false`"), None);
                 None
             }
         }
@@ -557,8 +516,7 @@ mod tests {
     fn numbers_keep_their_digits() {
         let (node, _) = parse_str("price: 14.90\nother: 3\n");
         let Some(Node {
-            value: Value::Map(m),
-            ..
+            value: Value::Map(m), ..
         }) = node
         else {
             panic!("a map")

@@ -124,14 +124,8 @@ mod tests {
         };
         assert_eq!(s.fee_for(Money::from_cents(5999)), Money::from_cents(590));
         assert_eq!(s.fee_for(Money::from_cents(6000)), Money::ZERO);
-        let always = Shipping {
-            free_from: None,
-            ..s
-        };
-        assert_eq!(
-            always.fee_for(Money::from_cents(1_000_000)),
-            Money::from_cents(590)
-        );
+        let always = Shipping { free_from: None, ..s };
+        assert_eq!(always.fee_for(Money::from_cents(1_000_000)), Money::from_cents(590));
     }
 
     #[test]

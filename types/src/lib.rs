@@ -18,9 +18,7 @@ pub mod order;
 pub mod slug;
 pub mod table;
 
-pub use catalogue::{
-    Catalogue, CatalogueItem, CatalogueMarket, FulfilmentOptions, Kind, Shipping, Stock,
-};
+pub use catalogue::{Catalogue, CatalogueItem, CatalogueMarket, FulfilmentOptions, Kind, Shipping, Stock};
 pub use date::Date;
 pub use money::{Money, MoneyError};
 pub use order::{ChaletFulfilment, FulfilmentChoice, Order, OrderLine, VoucherCode};

@@ -5,9 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// An amount in cents (EUR incl. VAT). Serialises as the integer number of cents.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Money(i64);
 
@@ -68,11 +66,7 @@ impl Money {
             None => (t, ""),
         };
         let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-        if whole.is_empty()
-            || !digits(whole)
-            || !digits(frac)
-            || (t.contains(['.', ',']) && frac.is_empty())
-        {
+        if whole.is_empty() || !digits(whole) || !digits(frac) || (t.contains(['.', ',']) && frac.is_empty()) {
             return Err(MoneyError::Malformed);
         }
         if frac.len() > 2 {
@@ -128,7 +122,7 @@ impl Money {
         let digits = euros.to_string();
         let mut grouped = String::new();
         for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 grouped.push_str(group);
             }
             grouped.push(c);

@@ -51,7 +51,7 @@ impl VoucherCode {
         }
         let mut out = String::with_capacity(Self::LEN + 3);
         for i in 0..Self::LEN {
-            if i > 0 && i % 4 == 0 {
+            if i > 0 && i.is_multiple_of(4) {
                 out.push('-');
             }
             let shift = 5 * (Self::LEN - 1 - i);

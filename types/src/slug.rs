@@ -21,9 +21,7 @@ impl fmt::Display for SlugError {
         f.write_str(match self {
             SlugError::Empty => "a slug cannot be empty",
             SlugError::TooLong => "a slug has at most 64 characters",
-            SlugError::Invalid => {
-                "a slug uses only lowercase letters a-z, digits and single hyphens"
-            }
+            SlugError::Invalid => "a slug uses only lowercase letters a-z, digits and single hyphens",
         })
     }
 }
@@ -109,8 +107,7 @@ impl Serialize for Sku {
 impl<'de> Deserialize<'de> for Sku {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        Sku::parse(&s)
-            .ok_or_else(|| serde::de::Error::custom("a SKU looks like `chalet-slug/product-slug`"))
+        Sku::parse(&s).ok_or_else(|| serde::de::Error::custom("a SKU looks like `chalet-slug/product-slug`"))
     }
 }
 

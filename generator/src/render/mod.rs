@@ -38,11 +38,7 @@ struct Job {
     context: tera::Context,
 }
 
-pub fn render(
-    site: &Site,
-    theme: &Theme,
-    images: &ImagePlan,
-) -> Result<Vec<OutputFile>, Diagnostics> {
+pub fn render(site: &Site, theme: &Theme, images: &ImagePlan) -> Result<Vec<OutputFile>, Diagnostics> {
     let tera = templates(theme)?;
     let views = Views::new(site, images);
     let market = views.market();
@@ -74,11 +70,9 @@ pub fn render(
     page("sponsors.html", "sponsors/".into(), &|_| {});
     page("404.html", "404.html".into(), &|_| {});
     for category in &market.categories {
-        page(
-            "category.html",
-            format!("categories/{}/", category.slug),
-            &|ctx| ctx.insert("category", category),
-        );
+        page("category.html", format!("categories/{}/", category.slug), &|ctx| {
+            ctx.insert("category", category)
+        });
     }
     for p in &site.pages {
         let view = view::Link {
@@ -159,10 +153,7 @@ pub fn render(
         return Err(diags);
     }
     let html_paths: Vec<String> = files.iter().map(|f| f.path.clone()).collect();
-    files.push(bytes(
-        "sitemap.xml",
-        sitemap(&site.market.base_url, &html_paths),
-    ));
+    files.push(bytes("sitemap.xml", sitemap(&site.market.base_url, &html_paths)));
     files.push(bytes(
         "robots.txt",
         format!(
@@ -194,14 +185,10 @@ fn bytes(path: &str, text: String) -> OutputFile {
 fn templates(theme: &Theme) -> Result<tera::Tera, Diagnostics> {
     let mut tera = tera::Tera::default();
     tera.autoescape_on([".html", ".xml"]);
-    let all = theme
-        .templates
-        .iter()
-        .map(|t| (t.name.as_str(), t.file.text.as_str()));
+    let all = theme.templates.iter().map(|t| (t.name.as_str(), t.file.text.as_str()));
     if let Err(e) = tera.add_raw_templates(all) {
         let mut diags = Diagnostics::default();
-        let name = error_template(&e).unwrap_or_default();
-        diags.push(template_error(theme, &name, &e));
+        diags.push(template_error(theme, "", &e));
         return Err(diags);
     }
     for required in [
@@ -229,34 +216,42 @@ fn templates(theme: &Theme) -> Result<tera::Tera, Diagnostics> {
     Ok(tera)
 }
 
-fn error_template(e: &tera::Error) -> Option<String> {
-    let text = e.to_string();
-    let start = text.find('\'')?;
-    let end = text[start + 1..].find('\'')?;
-    Some(text[start + 1..start + 1 + end].to_string())
+/// Tera points at problems as `--> name:line:col`; find that to report in the template's file.
+fn error_location(message: &str) -> Option<(String, usize, usize)> {
+    let at = message.find("--> ")? + 4;
+    let rest = message[at..].lines().next()?.trim();
+    let mut parts = rest.rsplitn(3, ':');
+    let col = parts.next()?.parse().ok()?;
+    let line = parts.next()?.parse().ok()?;
+    Some((parts.next()?.to_string(), line, col))
 }
 
-/// A template problem, shown at the template's file with Tera's full explanation.
+/// A template problem, shown at the template's file and line with Tera's explanation.
 fn template_error(theme: &Theme, name: &str, e: &tera::Error) -> Diagnostic {
+    let mut full = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        full.push('\n');
+        full.push_str(&s.to_string());
+        source = s.source();
+    }
+    let (name, line, col) = error_location(&full).unwrap_or_else(|| (name.to_string(), 1, 1));
     let path = theme
         .templates
         .iter()
         .find(|t| t.name == name)
-        .map_or_else(|| name.to_string(), |t| t.file.display.clone());
-    let mut message = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
-        source = s.source();
-    }
+        .map_or_else(|| format!("templates/{name}"), |t| t.file.display.clone());
+    // The first line is the message; Tera's source excerpt follows and is kept as the hint.
+    let mut lines = full.lines().map(|l| l.trim_start_matches("error: "));
+    let message = lines.next().unwrap_or("template error").to_string();
+    let excerpt: Vec<&str> = lines.filter(|l| !l.trim().is_empty()).collect();
     Diagnostic {
         severity: Severity::Error,
         path,
-        line: 1,
-        col: 1,
+        line,
+        col,
         message: format!("template error: {message}"),
-        hint: None,
+        hint: (!excerpt.is_empty()).then(|| excerpt.join("\n")),
     }
 }
 

@@ -263,11 +263,7 @@ impl<'a> Views<'a> {
     pub fn chalet(&self, c: &Chalet) -> ChaletView {
         ChaletView {
             card: self.chalet_card(c),
-            about_html: c
-                .about
-                .as_ref()
-                .map(|a| self.markdown(a))
-                .unwrap_or_default(),
+            about_html: c.about.as_ref().map(|a| self.markdown(a)).unwrap_or_default(),
             summary: c
                 .about
                 .as_ref()

@@ -36,10 +36,7 @@ pub(super) fn validate_all(v: &mut Validator, categories: &[Category]) -> Vec<Ch
     for rel in v.files.texts.keys().chain(v.files.others.keys()) {
         if let Some(rest) = rel.strip_prefix("chalets/") {
             match rest.split_once('/') {
-                Some((folder, inner)) => folders
-                    .entry(folder.to_string())
-                    .or_default()
-                    .push(inner.to_string()),
+                Some((folder, inner)) => folders.entry(folder.to_string()).or_default().push(inner.to_string()),
                 None => v.file_warning(
                     rel,
                     "files directly in chalets/ are ignored".into(),
@@ -57,12 +54,7 @@ pub(super) fn validate_all(v: &mut Validator, categories: &[Category]) -> Vec<Ch
     out
 }
 
-fn validate_one(
-    v: &mut Validator,
-    folder: &str,
-    inner: &[String],
-    categories: &[Category],
-) -> Option<Chalet> {
+fn validate_one(v: &mut Validator, folder: &str, inner: &[String], categories: &[Category]) -> Option<Chalet> {
     let base = format!("chalets/{folder}");
     let yaml_rel = format!("{base}/chalet.yaml");
     let slug = match Slug::parse(folder) {
@@ -86,9 +78,7 @@ fn validate_one(
             v.file_error(
                 &yaml_rel,
                 "this chalet folder has no chalet.yaml".into(),
-                Some(format!(
-                    "run `chalet new {folder}` to see a complete example"
-                )),
+                Some(format!("run `chalet new {folder}` to see a complete example")),
             );
         }
         return None;
@@ -105,29 +95,23 @@ fn validate_one(
     let town = r
         .required(&f, "town", "chalet.yaml", "Liège")
         .and_then(|n| r.text(n, "town"));
-    let category = r
-        .required(&f, "category", "chalet.yaml", "bougies")
-        .and_then(|n| {
-            let slug = r.slug(n, "category")?;
-            if !categories.iter().any(|c| c.slug == slug) && !categories.is_empty() {
-                r.error(
-                    n.pos,
-                    format!("category `{slug}` is not declared in market.yaml"),
-                    Some(category_hint(slug.as_str(), categories)),
-                );
-                return None;
-            }
-            Some(slug)
-        });
+    let category = r.required(&f, "category", "chalet.yaml", "bougies").and_then(|n| {
+        let slug = r.slug(n, "category")?;
+        if !categories.iter().any(|c| c.slug == slug) && !categories.is_empty() {
+            r.error(
+                n.pos,
+                format!("category `{slug}` is not declared in market.yaml"),
+                Some(category_hint(slug.as_str(), categories)),
+            );
+            return None;
+        }
+        Some(slug)
+    });
     let tagline = r.opt_text(&f, "tagline", "tagline");
-    let contact = f
-        .get("contact")
-        .and_then(|n| contact(&mut r, n))
-        .unwrap_or_default();
+    let contact = f.get("contact").and_then(|n| contact(&mut r, n)).unwrap_or_default();
     let fulfilment = fulfilment(&mut r, &f);
     let cover_ref = image_field(&mut r, &f, "cover");
     let logo_ref = image_field(&mut r, &f, "logo");
-    drop(r);
     let cover = cover_ref
         .and_then(|(t, pos)| v.image_ref(&yaml_rel, &t, pos))
         .map(|id| Image { id, alt: None });
@@ -147,8 +131,8 @@ fn validate_one(
         }
     };
     for other in inner {
-        let top_level_text = !other.contains('/')
-            && (other.ends_with(".md") || other.ends_with(".yaml") || other.ends_with(".yml"));
+        let top_level_text =
+            !other.contains('/') && (other.ends_with(".md") || other.ends_with(".yaml") || other.ends_with(".yml"));
         if top_level_text && other != "chalet.yaml" && other != "about.md" {
             v.file_warning(
                 &format!("{base}/{other}"),
@@ -173,7 +157,11 @@ fn validate_one(
             }
         }
     }
-    if products.is_empty() {
+    let product_files = inner
+        .iter()
+        .filter(|f| f.starts_with("products/") && f.ends_with(".md"))
+        .count();
+    if product_files == 0 {
         v.file_warning(
             &yaml_rel,
             "this chalet has no products yet".into(),
@@ -182,8 +170,7 @@ fn validate_one(
     }
 
     let (pickup, shipping, fulfilment_pos) = fulfilment?;
-    let all_vouchers =
-        !products.is_empty() && products.iter().all(|p: &Product| p.kind == Kind::Voucher);
+    let all_vouchers = !products.is_empty() && products.iter().all(|p: &Product| p.kind == Kind::Voucher);
     if pickup.is_none() && shipping.is_none() && !all_vouchers {
         let mut r = v.reader(file);
         r.error(
@@ -220,9 +207,7 @@ fn contact(r: &mut Reader, node: &Node) -> Option<Contact> {
     Some(Contact {
         email: cf.get("email").and_then(|n| email(r, n, "contact email")),
         phone: r.opt_text(&cf, "phone", "phone"),
-        website: cf
-            .get("website")
-            .and_then(|n| absolute_url(r, n, "website")),
+        website: cf.get("website").and_then(|n| absolute_url(r, n, "website")),
     })
 }
 
@@ -286,11 +271,7 @@ fn product(v: &mut Validator, rel: &str, stem: &str, chalet: Option<&Slug>) -> O
                     || format!("use one of: {}", Kind::ALL.join(", ")),
                     |s| format!("did you mean `{s}`?"),
                 );
-                r.error(
-                    n.pos,
-                    format!("kind `{t}` is not a kind of product"),
-                    Some(hint),
-                );
+                r.error(n.pos, format!("kind `{t}` is not a kind of product"), Some(hint));
             }
             k
         }),
@@ -346,7 +327,6 @@ fn product(v: &mut Validator, rel: &str, stem: &str, chalet: Option<&Slug>) -> O
             }
         }
     }
-    drop(r);
     let mut images = Vec::new();
     for (t, pos, alt) in image_refs {
         if let Some(id) = v.image_ref(rel, &t, pos) {

@@ -70,9 +70,7 @@ pub(super) fn validate(v: &mut Validator) -> Option<Market> {
             }
         }),
     };
-    let theme = r
-        .opt_text(&f, "theme", "theme")
-        .unwrap_or_else(|| "default".into());
+    let theme = r.opt_text(&f, "theme", "theme").unwrap_or_else(|| "default".into());
     let checkout_url = f.get("checkout_url").and_then(|n| {
         let t = r.text(n, "checkout_url")?;
         if t.starts_with('/') && !t.starts_with("//") {
@@ -86,20 +84,14 @@ pub(super) fn validate(v: &mut Validator) -> Option<Market> {
     if let (Some(o), Some(c), Some(n)) = (opens, closes, f.get("closes"))
         && c < o
     {
-        r.error(
-            n.pos,
-            format!("the market closes ({c}) before it opens ({o})"),
-            None,
-        );
+        r.error(n.pos, format!("the market closes ({c}) before it opens ({o})"), None);
     }
     let organiser = f.get("organiser").and_then(|n| {
         let of = r.fields(n, "organiser", &["name", "email"])?;
         let name = r
             .required(&of, "name", "organiser", "Comité des fêtes")
             .and_then(|n| r.text(n, "organiser name"))?;
-        let email = of
-            .get("email")
-            .and_then(|n| email(&mut r, n, "organiser email"));
+        let email = of.get("email").and_then(|n| email(&mut r, n, "organiser email"));
         Some(Organiser { name, email })
     });
     let registration = f.get("registration").and_then(|n| {
@@ -128,7 +120,6 @@ pub(super) fn validate(v: &mut Validator) -> Option<Market> {
     });
     let tagline = r.opt_text(&f, "tagline", "tagline");
     let categories = categories(&mut r, &f.get("categories"), f.pos);
-    drop(r);
     let sponsors = sponsors(v, file, f.get("sponsors"));
 
     Some(Market {
@@ -181,20 +172,12 @@ fn categories(r: &mut Reader, node: &Option<&Node>, pos: Pos) -> Vec<Category> {
         }
     }
     if out.is_empty() && matches!(node.value, Value::Seq(ref s) if s.is_empty()) {
-        r.error(
-            node.pos,
-            "the market needs at least one category".to_string(),
-            None,
-        );
+        r.error(node.pos, "the market needs at least one category".to_string(), None);
     }
     out
 }
 
-fn sponsors<'a>(
-    v: &mut Validator<'a>,
-    file: &'a crate::source::SourceFile,
-    node: Option<&Node>,
-) -> Vec<Sponsor> {
+fn sponsors<'a>(v: &mut Validator<'a>, file: &'a crate::source::SourceFile, node: Option<&Node>) -> Vec<Sponsor> {
     let Some(node) = node else { return Vec::new() };
     let mut out = Vec::new();
     let items: Vec<&Node> = v.reader(file).list(node, "sponsors");
@@ -206,18 +189,13 @@ fn sponsors<'a>(
         let name = r
             .required(&sf, "name", "this sponsor", "Ville de Liège")
             .and_then(|n| r.text(n, "sponsor name"));
-        let url = sf
-            .get("url")
-            .and_then(|n| absolute_url(&mut r, n, "sponsor url"));
+        let url = sf.get("url").and_then(|n| absolute_url(&mut r, n, "sponsor url"));
         let logo_ref = sf
             .get("logo")
             .and_then(|n| r.text(n, "sponsor logo").map(|t| (t, n.pos)));
         let logo = logo_ref
             .and_then(|(t, pos)| v.image_ref(&file.rel, &t, pos))
-            .map(|id| Image {
-                id,
-                alt: name.clone(),
-            });
+            .map(|id| Image { id, alt: name.clone() });
         if let Some(name) = name {
             out.push(Sponsor { name, url, logo });
         }
@@ -228,18 +206,10 @@ fn sponsors<'a>(
 /// An absolute http(s) URL, normalised to end with `/` when it has no path.
 pub(super) fn absolute_url(r: &mut Reader, node: &Node, what: &str) -> Option<String> {
     let t = r.text(node, what)?;
-    let rest = t
-        .strip_prefix("https://")
-        .or_else(|| t.strip_prefix("http://"));
+    let rest = t.strip_prefix("https://").or_else(|| t.strip_prefix("http://"));
     match rest {
-        Some(host)
-            if !host.is_empty() && !host.starts_with('/') && !t.contains(char::is_whitespace) =>
-        {
-            Some(if host.contains('/') {
-                t
-            } else {
-                format!("{t}/")
-            })
+        Some(host) if !host.is_empty() && !host.starts_with('/') && !t.contains(char::is_whitespace) => {
+            Some(if host.contains('/') { t } else { format!("{t}/") })
         }
         _ => {
             r.error(
@@ -258,11 +228,7 @@ pub(super) fn email(r: &mut Reader, node: &Node, what: &str) -> Option<String> {
         .split_once('@')
         .is_some_and(|(a, d)| !a.is_empty() && d.contains('.') && !t.contains(char::is_whitespace));
     if !ok {
-        r.error(
-            node.pos,
-            format!("{what} `{t}` is not an e-mail address"),
-            None,
-        );
+        r.error(node.pos, format!("{what} `{t}` is not an e-mail address"), None);
         return None;
     }
     Some(t)

@@ -3,10 +3,10 @@
 //! Pure: it reads only [`ContentFiles`] (texts in memory, other files as a listing), so it can
 //! be run on an upload before anything is written, and re-run per file for incremental builds.
 //!
-//! - [`market`]: `market.yaml`
-//! - [`chalet`]: `chalets/<slug>/chalet.yaml`, `about.md`, `products/*.md`
-//! - [`pages`]: `pages/*.md`
-//! - [`paths`]: resolving image references inside the content folder
+//! - [`market`]: reads `market.yaml`
+//! - [`chalet`]: reads `chalets/<slug>/chalet.yaml`, `about.md`, `products/*.md`
+//! - [`pages`]: reads `pages/*.md`
+//! - [`paths`]: resolves image references inside the content folder
 
 mod chalet;
 mod market;
@@ -23,8 +23,17 @@ use crate::yaml::{self, Embed, Node, Pos, Reader};
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// What validation yields: the site when there is no error, and in any case every image the
+/// content references (so image problems are reported together with everything else).
+#[derive(Debug)]
+pub struct Validated {
+    pub site: Option<Site>,
+    pub images: Vec<ImageSource>,
+    pub diags: Diagnostics,
+}
+
 /// Validates everything; returns the site only when there is no error (warnings allowed).
-pub fn validate(files: &ContentFiles) -> (Option<Site>, Diagnostics) {
+pub fn validate(files: &ContentFiles) -> Validated {
     let mut v = Validator {
         files,
         diags: Diagnostics::default(),
@@ -35,26 +44,21 @@ pub fn validate(files: &ContentFiles) -> (Option<Site>, Diagnostics) {
         v.file_error(&r.rel, r.message.clone(), r.hint.clone());
     }
     let market = market::validate(&mut v);
-    let categories: Vec<_> = market
-        .as_ref()
-        .map(|m| m.categories.clone())
-        .unwrap_or_default();
+    let categories: Vec<_> = market.as_ref().map(|m| m.categories.clone()).unwrap_or_default();
     let chalets = chalet::validate_all(&mut v, &categories);
     let pages = pages::validate_all(&mut v);
     v.unused_entries();
     let Validator { diags, images, .. } = v;
-    match market {
-        Some(market) if !diags.has_errors() => (
-            Some(Site {
-                market,
-                chalets,
-                pages,
-                images,
-            }),
-            diags,
-        ),
-        _ => (None, diags),
-    }
+    let site = match market {
+        Some(market) if !diags.has_errors() => Some(Site {
+            market,
+            chalets,
+            pages,
+            images: images.clone(),
+        }),
+        _ => None,
+    };
+    Validated { site, images, diags }
 }
 
 /// Shared state while validating: the files, the problems, the images referenced so far.
@@ -71,23 +75,10 @@ impl<'a> Validator<'a> {
     }
 
     fn file_warning(&mut self, rel: &str, message: String, hint: Option<String>) {
-        self.diag(
-            Severity::Warning,
-            rel,
-            Pos { line: 1, col: 1 },
-            message,
-            hint,
-        );
+        self.diag(Severity::Warning, rel, Pos { line: 1, col: 1 }, message, hint);
     }
 
-    fn diag(
-        &mut self,
-        severity: Severity,
-        rel: &str,
-        pos: Pos,
-        message: String,
-        hint: Option<String>,
-    ) {
+    fn diag(&mut self, severity: Severity, rel: &str, pos: Pos, message: String, hint: Option<String>) {
         self.diags.push(Diagnostic {
             severity,
             path: self.files.display(rel),
@@ -200,11 +191,7 @@ impl<'a> Validator<'a> {
             .files
             .texts
             .keys()
-            .filter(|rel| {
-                !known
-                    .iter()
-                    .any(|k| rel.as_str() == *k || rel.starts_with(k))
-            })
+            .filter(|rel| !known.iter().any(|k| rel.as_str() == *k || rel.starts_with(k)))
             .cloned()
             .collect();
         for rel in stray {

@@ -23,19 +23,12 @@ impl PathProblem {
     pub fn explain(&self, reference: &str) -> (String, Option<String>) {
         match self {
             PathProblem::Url => (
-                format!(
-                    "image `{reference}` is a web address; images must be files in the content folder"
-                ),
-                Some(
-                    "download the picture into the chalet folder and name the file instead".into(),
-                ),
+                format!("image `{reference}` is a web address; images must be files in the content folder"),
+                Some("download the picture into the chalet folder and name the file instead".into()),
             ),
             PathProblem::Escapes => (
                 format!("image `{reference}` points outside the content folder"),
-                Some(
-                    "put the image inside the chalet's folder and name it relative to this file"
-                        .into(),
-                ),
+                Some("put the image inside the chalet's folder and name it relative to this file".into()),
             ),
             PathProblem::NotAnImage => (
                 format!("`{reference}` is not an image file"),
@@ -63,11 +56,7 @@ impl PathProblem {
 
 /// `reference` as written in `from` (content-relative, `/`-separated) → content-relative path.
 /// `/x.png` is relative to the content folder; anything else to the directory of `from`.
-pub fn resolve_image(
-    files: &ContentFiles,
-    from: &str,
-    reference: &str,
-) -> Result<String, PathProblem> {
+pub fn resolve_image(files: &ContentFiles, from: &str, reference: &str) -> Result<String, PathProblem> {
     let reference = reference.trim();
     if reference.contains("://") || reference.starts_with("data:") || reference.starts_with("//") {
         return Err(PathProblem::Url);
@@ -135,10 +124,7 @@ mod tests {
             normalise("chalets/a/chalet.yaml", "/sponsors/x.png").as_deref(),
             Some("sponsors/x.png")
         );
-        assert_eq!(
-            normalise("chalets/a/chalet.yaml", "../../../etc/passwd"),
-            None
-        );
+        assert_eq!(normalise("chalets/a/chalet.yaml", "../../../etc/passwd"), None);
         assert_eq!(normalise("market.yaml", "..\\secret.png"), None);
     }
 }

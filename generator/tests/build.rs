@@ -1,0 +1,205 @@
+//! The generator end to end: the example market, valid fixtures snapshotted page by page, and
+//! the guarantees around failed builds.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn example_market_builds_without_warnings() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("dist");
+    let repo = repo();
+    let run = chalet(&repo, &["build", "--out", out.to_str().expect("utf8")]);
+    assert_eq!(run.code, 0, "stderr:\n{}", run.stderr);
+    assert_eq!(run.stderr, "", "the example market must be free of warnings");
+    assert!(run.stdout.starts_with("12 chalets, 46 products,"), "{}", run.stdout);
+    for page in [
+        "index.html",
+        "404.html",
+        "sitemap.xml",
+        "robots.txt",
+        "catalogue.json",
+        "sponsors/index.html",
+    ] {
+        assert!(out.join(page).is_file(), "{page} missing");
+    }
+    let cat: chalet_types::Catalogue =
+        serde_json::from_str(&read(&out.join("catalogue.json"))).expect("catalogue parses");
+    assert_eq!(cat.items.len(), 46);
+    assert!(
+        cat.items.windows(2).all(|w| w[0].sku < w[1].sku),
+        "catalogue sorted by SKU"
+    );
+    assert_eq!(
+        cat.market.registration_fee,
+        Some(chalet_types::Money::from_cents(10_000))
+    );
+}
+
+#[test]
+fn minimal_market_pages_match_snapshots() {
+    let tmp = site_in_temp("valid/minimal");
+    let run = chalet(tmp.path(), &["build", "--themes", themes().to_str().expect("utf8")]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let dist = tmp.path().join("dist");
+    for (name, page) in [
+        ("home", "index.html"),
+        ("chalet", "chalets/cire-et-meche/index.html"),
+        ("product", "chalets/cire-et-meche/bougie-sapin/index.html"),
+        ("voucher", "chalets/bons-du-carre/menu-pour-deux/index.html"),
+        ("category", "categories/bougies/index.html"),
+        ("sponsors", "sponsors/index.html"),
+        ("catalogue", "catalogue.json"),
+        ("sitemap", "sitemap.xml"),
+    ] {
+        insta::assert_snapshot!(format!("minimal_{name}"), read(&dist.join(page)));
+    }
+}
+
+#[test]
+fn artisan_markdown_is_sanitised() {
+    let tmp = site_in_temp("valid/minimal");
+    assert_eq!(
+        chalet(tmp.path(), &["build", "--themes", themes().to_str().expect("utf8")]).code,
+        0
+    );
+    let html = read(&tmp.path().join("dist/chalets/cire-et-meche/index.html"));
+    for bad in ["<script>alert", "javascript:", "onclick", "steal()"] {
+        assert!(!html.contains(bad), "`{bad}` survived sanitising");
+    }
+    assert!(html.contains("un lien piégé"), "the link text itself is kept");
+}
+
+#[test]
+fn prices_are_exact_cents_from_every_spelling() {
+    let tmp = site_in_temp("valid/minimal");
+    assert_eq!(
+        chalet(tmp.path(), &["build", "--themes", themes().to_str().expect("utf8")]).code,
+        0
+    );
+    let cat: chalet_types::Catalogue =
+        serde_json::from_str(&read(&tmp.path().join("dist/catalogue.json"))).expect("json");
+    let price = |sku: &str| {
+        cat.items
+            .iter()
+            .find(|i| i.sku.to_string() == sku)
+            .map(|i| i.price.cents())
+    };
+    assert_eq!(price("cire-et-meche/bougie-sapin"), Some(1490), "YAML number 14.90");
+    assert_eq!(price("cire-et-meche/fondants"), Some(690), "\"6,90\" with a comma");
+    assert_eq!(
+        price("bons-du-carre/menu-pour-deux"),
+        Some(5500),
+        "\"55\" without decimals"
+    );
+}
+
+#[test]
+fn builds_are_byte_identical() {
+    // Incremental rebuilds will be checked against clean builds: the output must be deterministic.
+    let tmp = site_in_temp("valid/minimal");
+    let themes = themes();
+    let t = themes.to_str().expect("utf8");
+    assert_eq!(chalet(tmp.path(), &["build", "--themes", t, "--out", "a"]).code, 0);
+    assert_eq!(chalet(tmp.path(), &["build", "--themes", t, "--out", "b"]).code, 0);
+    let (a, b) = (tree(&tmp.path().join("a")), tree(&tmp.path().join("b")));
+    assert!(!a.is_empty());
+    assert_eq!(a, b);
+}
+
+#[test]
+fn a_failed_build_leaves_the_previous_site_untouched() {
+    let tmp = site_in_temp("valid/minimal");
+    let t = themes();
+    let t = t.to_str().expect("utf8");
+    assert_eq!(chalet(tmp.path(), &["build", "--themes", t]).code, 0);
+    let before = tree(&tmp.path().join("dist"));
+    let product = tmp.path().join("content/chalets/cire-et-meche/products/fondants.md");
+    std::fs::write(&product, "---\nname: Fondants\nprice: \"six euros\"\n---\n").expect("write");
+    let run = chalet(tmp.path(), &["build", "--themes", t]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .contains("content/chalets/cire-et-meche/products/fondants.md:3:8: price `six euros`"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        tree(&tmp.path().join("dist")),
+        before,
+        "dist/ changed after a failed build"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
+        .expect("ls")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains("tmp-build"))
+        .collect();
+    assert!(leftovers.is_empty(), "staging folder left behind");
+}
+
+#[test]
+fn check_validates_but_writes_nothing() {
+    let tmp = site_in_temp("valid/minimal");
+    let run = chalet(tmp.path(), &["check", "--themes", themes().to_str().expect("utf8")]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("2 chalets, 3 products"), "{}", run.stdout);
+    assert!(!tmp.path().join("dist").exists());
+}
+
+#[test]
+fn new_chalet_passes_check_and_refuses_bad_slugs() {
+    let tmp = site_in_temp("valid/minimal");
+    let run = chalet(tmp.path(), &["new", "la-forge-d-or"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        tmp.path()
+            .join("content/chalets/la-forge-d-or/products/mon-premier-produit.md")
+            .is_file()
+    );
+    let check = chalet(tmp.path(), &["check", "--themes", themes().to_str().expect("utf8")]);
+    assert_eq!(check.code, 0, "{}", check.stderr);
+    assert_eq!(check.stderr, "", "a new chalet must not even warn");
+    assert!(check.stdout.contains("3 chalets, 4 products"), "{}", check.stdout);
+
+    let bad = chalet(tmp.path(), &["new", "La Forge d'Or"]);
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("try `la-forge-d-or`"), "{}", bad.stderr);
+    let again = chalet(tmp.path(), &["new", "la-forge-d-or"]);
+    assert_eq!(again.code, 2);
+    assert!(again.stderr.contains("already exists"), "{}", again.stderr);
+}
+
+#[test]
+fn usage_and_io_errors_exit_2() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let missing = chalet(tmp.path(), &["build", "--content", "nope"]);
+    assert_eq!(missing.code, 2);
+    assert!(
+        missing.stderr.contains("nope"),
+        "the error names the path: {}",
+        missing.stderr
+    );
+    assert_eq!(chalet(tmp.path(), &["frobnicate"]).code, 2);
+}
+
+#[test]
+fn templates_in_content_override_the_theme() {
+    let tmp = site_in_temp("valid/minimal");
+    let overrides = tmp.path().join("content/templates");
+    std::fs::create_dir_all(&overrides).expect("mkdir");
+    std::fs::write(
+        overrides.join("404.html"),
+        "{% extends \"base.html\" %}{% block main %}<p>Perdu dans les chalets</p>{% endblock main %}",
+    )
+    .expect("write");
+    assert_eq!(
+        chalet(tmp.path(), &["build", "--themes", themes().to_str().expect("utf8")]).code,
+        0
+    );
+    assert!(read(&tmp.path().join("dist/404.html")).contains("Perdu dans les chalets"));
+    assert!(
+        read(&tmp.path().join("dist/index.html")).contains("Petit marché"),
+        "other templates still come from the theme"
+    );
+}
