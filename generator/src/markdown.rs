@@ -34,9 +34,20 @@ pub struct ImageHtml {
     pub height: u32,
 }
 
-/// Renders to sanitised HTML. Headings are demoted by one level (the page owns its `<h1>`);
-/// images are looked up through `image` (an unknown one is dropped, never linked raw).
-pub fn render(text: &str, image: &dyn Fn(&str) -> Option<ImageHtml>) -> String {
+/// Renders to sanitised HTML. Headings are shifted so the text's highest heading becomes `top`
+/// (the page owns its `<h1>`, and no level is skipped); images are looked up through `image`
+/// (an unknown one is dropped, never linked raw).
+pub fn render(text: &str, top: HeadingLevel, image: &dyn Fn(&str) -> Option<ImageHtml>) -> String {
+    let highest = Parser::new_ext(text, options())
+        .filter_map(|ev| match ev {
+            Event::Start(Tag::Heading { level, .. }) => Some(level as usize),
+            _ => None,
+        })
+        .min()
+        .unwrap_or(1);
+    let shift = (top as usize).saturating_sub(highest);
+    let demote =
+        |level: HeadingLevel| HeadingLevel::try_from((level as usize + shift).min(6)).unwrap_or(HeadingLevel::H6);
     let mut events = Vec::new();
     let mut in_image: Option<(Option<ImageHtml>, String)> = None;
     for ev in Parser::new_ext(text, options()) {
@@ -79,16 +90,6 @@ pub fn render(text: &str, image: &dyn Fn(&str) -> Option<ImageHtml>) -> String {
     let mut html = String::new();
     pulldown_cmark::html::push_html(&mut html, events.into_iter());
     sanitizer().clean(&html).to_string()
-}
-
-fn demote(level: HeadingLevel) -> HeadingLevel {
-    match level {
-        HeadingLevel::H1 => HeadingLevel::H2,
-        HeadingLevel::H2 => HeadingLevel::H3,
-        HeadingLevel::H3 => HeadingLevel::H4,
-        HeadingLevel::H4 => HeadingLevel::H5,
-        _ => HeadingLevel::H6,
-    }
 }
 
 fn sanitizer() -> &'static ammonia::Builder<'static> {
@@ -151,7 +152,7 @@ mod tests {
     use super::*;
 
     fn plain(md: &str) -> String {
-        render(md, &|_| None)
+        render(md, HeadingLevel::H2, &|_| None)
     }
 
     #[test]
@@ -169,6 +170,13 @@ mod tests {
         let html = plain("# Titre\n\n[site](https://example.org)");
         assert!(html.contains("<h2>Titre</h2>"), "{html}");
         assert!(html.contains(r#"rel="noopener nofollow ugc""#), "{html}");
+        let html = plain("## A\n\n### B\n");
+        assert!(
+            html.contains("<h2>A</h2>") && html.contains("<h3>B</h3>"),
+            "no level skipped: {html}"
+        );
+        let deep = render("# A", HeadingLevel::H3, &|_| None);
+        assert!(deep.contains("<h3>A</h3>"), "{deep}");
     }
 
     #[test]
@@ -180,7 +188,7 @@ mod tests {
                 height: 3,
             })
         };
-        let html = render("![Une *bougie*](a.jpg) ![x](b.jpg)", &resolve);
+        let html = render("![Une *bougie*](a.jpg) ![x](b.jpg)", HeadingLevel::H2, &resolve);
         assert!(
             html.contains(r#"src="/images/x.jpg""#) && html.contains(r#"alt="Une bougie""#),
             "{html}"

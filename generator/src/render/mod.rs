@@ -79,7 +79,7 @@ pub fn render(site: &Site, theme: &Theme, images: &ImagePlan) -> Result<Vec<Outp
             title: p.title.clone(),
             url: views.url(&format!("{}/", p.slug)),
         };
-        let body = views.markdown(&p.body);
+        let body = views.markdown(&p.body, pulldown_cmark::HeadingLevel::H2);
         let description = p
             .description
             .clone()

@@ -5,6 +5,7 @@ use crate::images::ImagePlan;
 use crate::markdown::{self, ImageHtml};
 use crate::model::{Chalet, Image, Language, Markdown, Product, Site};
 use chalet_types::{Date, Kind, Money, Stock};
+use pulldown_cmark::HeadingLevel;
 use serde::Serialize;
 
 /// Products with this many or fewer left show "only N left".
@@ -165,7 +166,8 @@ impl<'a> Views<'a> {
         }
     }
 
-    pub fn markdown(&self, md: &Markdown) -> String {
+    /// `top`: the heading level the text's own headings start at in this slot of the page.
+    pub fn markdown(&self, md: &Markdown, top: HeadingLevel) -> String {
         let resolve = |dest: &str| -> Option<ImageHtml> {
             let id = md.images.iter().find(|(d, _)| d == dest)?.1;
             let p = &self.images.images[id];
@@ -175,7 +177,7 @@ impl<'a> Views<'a> {
                 height: p.height,
             })
         };
-        markdown::render(md.text(), &resolve)
+        markdown::render(md.text(), top, &resolve)
     }
 
     pub fn market(&self) -> MarketView {
@@ -263,7 +265,11 @@ impl<'a> Views<'a> {
     pub fn chalet(&self, c: &Chalet) -> ChaletView {
         ChaletView {
             card: self.chalet_card(c),
-            about_html: c.about.as_ref().map(|a| self.markdown(a)).unwrap_or_default(),
+            about_html: c
+                .about
+                .as_ref()
+                .map(|a| self.markdown(a, HeadingLevel::H3))
+                .unwrap_or_default(),
             summary: c
                 .about
                 .as_ref()
@@ -310,7 +316,7 @@ impl<'a> Views<'a> {
     pub fn product(&self, c: &Chalet, p: &Product) -> ProductView {
         ProductView {
             card: self.product_card(c, p),
-            description_html: self.markdown(&p.description),
+            description_html: self.markdown(&p.description, HeadingLevel::H2),
             summary: markdown::summary(p.description.text(), 155),
             images: p.images.iter().map(|i| self.image(i, &p.name)).collect(),
             tags: p.tags.clone(),

@@ -1,0 +1,107 @@
+//! `chalet serve` end to end over real HTTP on loopback: it serves the site, rebuilds on an edit,
+//! and on a broken edit reports the diagnostics while keeping the last good site.
+
+mod common;
+
+use common::*;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// A plain HTTP/1.1 GET; returns (status, body).
+fn get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+fn wait_json(port: u16, since: u64) -> serde_json::Value {
+    let (status, body) = get(port, &format!("/__chalet/wait?v={since}")).expect("wait");
+    assert_eq!(status, 200);
+    serde_json::from_str(&body).expect("json")
+}
+
+#[test]
+fn serve_rebuilds_on_change_and_keeps_the_last_good_site_on_error() {
+    let tmp = site_in_temp("valid/minimal");
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_chalet"))
+        .current_dir(tmp.path())
+        .args([
+            "serve",
+            "--port",
+            &port.to_string(),
+            "--themes",
+            themes().to_str().expect("utf8"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let _server = Server(child);
+    let started = Instant::now();
+    let home = loop {
+        match get(port, "/") {
+            Ok((200, body)) => break body,
+            _ if started.elapsed() < Duration::from_secs(20) => std::thread::sleep(Duration::from_millis(100)),
+            other => panic!("server did not come up: {other:?}"),
+        }
+    };
+    assert!(home.contains("/__chalet/reload.js"), "live reload script injected");
+    assert_eq!(get(port, "/nope/").expect("get").0, 404);
+    assert_eq!(get(port, "/../../etc/passwd").expect("get").0, 404);
+    let first = wait_json(port, 0);
+    let v1 = first["version"].as_u64().expect("version");
+    assert_eq!(first["errors"], "");
+
+    let product = tmp.path().join("content/chalets/cire-et-meche/products/fondants.md");
+    std::fs::write(
+        &product,
+        "---\nname: Fondants de Noël\nprice: \"6,90\"\n---\nNouveau.\n",
+    )
+    .expect("write");
+    let second = wait_json(port, v1);
+    let v2 = second["version"].as_u64().expect("version");
+    assert!(v2 > v1);
+    assert_eq!(second["errors"], "");
+    let (_, page) = get(port, "/chalets/cire-et-meche/fondants/").expect("get");
+    assert!(page.contains("Fondants de Noël"), "rebuilt page served");
+
+    std::fs::write(&product, "---\nname: Fondants cassés\nprice: \"gratuit\"\n---\n").expect("write");
+    let third = wait_json(port, v2);
+    let errors = third["errors"].as_str().expect("errors");
+    assert!(errors.contains("fondants.md:3:8: price `gratuit`"), "{errors}");
+    let (status, page) = get(port, "/chalets/cire-et-meche/fondants/").expect("get");
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("Fondants de Noël") && !page.contains("cassés"),
+        "the last good site stays"
+    );
+}
