@@ -5,8 +5,9 @@ use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::images::{self, ImagePlan};
 use crate::load::{self, ContentFiles};
 use crate::model::Site;
-use crate::render::{self, OutputFile};
+use crate::render::Renderer;
 use crate::{theme, validate, write};
+use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -76,15 +77,16 @@ impl BuildReport {
     }
 }
 
-/// What the stages before writing produce.
-struct Rendered {
+/// What the stages before rendering produce.
+struct Prepared {
     site: Site,
-    files: Vec<OutputFile>,
+    theme: theme::Theme,
+    plan: ImagePlan,
     warnings: Diagnostics,
     timings: Vec<(&'static str, Duration)>,
 }
 
-fn run(opts: &BuildOptions, progress: &dyn Fn(&str)) -> Result<Rendered, BuildError> {
+fn prepare(opts: &BuildOptions, progress: &dyn Fn(&str)) -> Result<Prepared, BuildError> {
     let mut timings = Vec::new();
     let mut t = Instant::now();
     let mut lap = |name: &'static str, timings: &mut Vec<_>| {
@@ -102,7 +104,7 @@ fn run(opts: &BuildOptions, progress: &dyn Fn(&str)) -> Result<Rendered, BuildEr
     } = validate::validate(&files);
     lap("validate", &mut timings);
     progress("reading images");
-    let (plan, d): (ImagePlan, Diagnostics) = images::plan(&sources, &opts.content);
+    let (plan, d) = images::plan(&sources, &opts.content);
     diags.extend(d);
     lap("images", &mut timings);
     let Some(site) = site.filter(|_| !diags.has_errors()) else {
@@ -120,50 +122,102 @@ fn run(opts: &BuildOptions, progress: &dyn Fn(&str)) -> Result<Rendered, BuildEr
         }
     };
     lap("theme", &mut timings);
-    progress("rendering pages");
-    let files = render::render(&site, &theme, &plan).map_err(|d| {
-        let mut all = diags.clone();
-        all.extend(d);
-        BuildError::Content(all.sorted())
-    })?;
-    lap("render", &mut timings);
-    Ok(Rendered {
+    Ok(Prepared {
         site,
-        files,
+        theme,
+        plan,
         warnings: diags,
         timings,
     })
 }
 
-fn report(r: &Rendered, started: Instant) -> BuildReport {
+fn fail(warnings: &Diagnostics, more: Diagnostics) -> BuildError {
+    let mut all = warnings.clone();
+    all.extend(more);
+    BuildError::Content(all.sorted())
+}
+
+fn report(p: &Prepared, pages: usize, files: usize, started: Instant) -> BuildReport {
     BuildReport {
-        chalets: r.site.chalets.len(),
-        products: r.site.product_count(),
-        pages: r.files.iter().filter(|f| f.path.ends_with(".html")).count(),
-        images: r.site.images.len(),
-        files: r.files.len(),
-        warnings: r.warnings.clone().sorted(),
-        timings: r.timings.clone(),
+        chalets: p.site.chalets.len(),
+        products: p.site.product_count(),
+        pages,
+        images: p.site.images.len(),
+        files,
+        warnings: p.warnings.clone().sorted(),
+        timings: p.timings.clone(),
         elapsed: started.elapsed(),
     }
 }
 
-/// Validates and renders everything, writes nothing.
+/// Validates and renders everything (output discarded), writes nothing.
 pub fn check(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
     let started = Instant::now();
-    let r = run(opts, &|_| {})?;
-    Ok(report(&r, started))
+    let mut p = prepare(opts, &|_| {})?;
+    let t = Instant::now();
+    let renderer = Renderer::new(&p.site, &p.theme, &p.plan).map_err(|d| fail(&p.warnings, d))?;
+    let errors: Vec<_> = renderer
+        .pages()
+        .par_iter()
+        .filter_map(|page| renderer.render_page(*page).err())
+        .collect();
+    let pages = renderer.pages().len();
+    let files = pages + renderer.other_files(&p.plan).len();
+    if !errors.is_empty() {
+        let mut d = Diagnostics::default();
+        errors.into_iter().for_each(|e| d.push(e));
+        return Err(fail(&p.warnings, d));
+    }
+    drop(renderer);
+    p.timings.push(("render", t.elapsed()));
+    Ok(report(&p, pages, files, started))
 }
 
 /// Builds the site into `opts.out`; on any error the previous output is left untouched.
 pub fn build(opts: &BuildOptions, progress: &dyn Fn(&str)) -> Result<BuildReport, BuildError> {
     let started = Instant::now();
-    let mut r = run(opts, progress)?;
-    progress("writing");
+    let mut p = prepare(opts, progress)?;
+    progress("rendering and writing");
     let t = Instant::now();
-    write::write_site(&opts.out, &r.files).map_err(BuildError::Io)?;
-    r.timings.push(("write", t.elapsed()));
-    Ok(report(&r, started))
+    let renderer = Renderer::new(&p.site, &p.theme, &p.plan).map_err(|d| fail(&p.warnings, d))?;
+    let pages = renderer.pages().len();
+    let others = renderer.other_files(&p.plan);
+    let folders = folders(
+        renderer
+            .pages()
+            .iter()
+            .map(|p| renderer.output_path(*p))
+            .chain(others.iter().map(|f| f.path.clone())),
+    );
+    let stream = renderer
+        .pages()
+        .par_iter()
+        .map(|page| renderer.render_page(*page))
+        .chain(others.into_par_iter().map(Ok));
+    let files = match write::write_site(&opts.out, &folders, stream) {
+        Ok(n) => n,
+        Err(write::WriteError::Io(e)) => return Err(BuildError::Io(e)),
+        Err(write::WriteError::Content(d)) => return Err(fail(&p.warnings, d)),
+    };
+    drop(renderer);
+    p.timings.push(("render+write", t.elapsed()));
+    Ok(report(&p, pages, files, started))
+}
+
+/// Every folder the files need, each once, parents before children.
+fn folders(paths: impl Iterator<Item = String>) -> Vec<String> {
+    let mut set = std::collections::BTreeSet::new();
+    for p in paths {
+        let mut dir = p.as_str();
+        while let Some((parent, _)) = dir.rsplit_once('/') {
+            if !set.insert(parent.to_string()) {
+                break;
+            }
+            dir = parent;
+        }
+    }
+    // BTreeSet order puts "a" before "a/b": parents come first.
+    set.into_iter().collect()
 }
 
 /// `content` as given on the command line, for diagnostics (`content/chalets/…`).

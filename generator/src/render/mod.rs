@@ -31,118 +31,209 @@ pub enum Content {
     Copy(PathBuf),
 }
 
-/// A page to render: which template, where, with what.
-struct Job {
-    template: &'static str,
-    path: String,
-    context: tera::Context,
+/// One page of the site, as a small descriptor: its context is built only when it is rendered,
+/// so memory stays flat however many products the market has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageKind {
+    Home,
+    Sponsors,
+    NotFound,
+    Category(usize),
+    Page(usize),
+    Chalet(usize),
+    Product(usize, usize),
 }
 
-pub fn render(site: &Site, theme: &Theme, images: &ImagePlan) -> Result<Vec<OutputFile>, Diagnostics> {
-    let tera = templates(theme)?;
-    let views = Views::new(site, images);
-    let market = views.market();
-    let assets = assets(theme, &views.root);
+/// Templates compiled once, with the market-wide values in Tera's global context.
+#[derive(Debug)]
+pub struct Renderer<'a> {
+    site: &'a Site,
+    theme: &'a Theme,
+    views: Views<'a>,
+    market: view::MarketView,
+    tera: tera::Tera,
+    assets: Assets,
+    pages: Vec<PageKind>,
+}
 
-    let mut base = tera::Context::new();
-    base.insert("market", &market);
-    base.insert("assets", &assets.urls);
-    base.insert("t", &theme.strings);
+impl<'a> Renderer<'a> {
+    pub fn new(site: &'a Site, theme: &'a Theme, images: &'a ImagePlan) -> Result<Renderer<'a>, Diagnostics> {
+        let mut tera = templates(theme)?;
+        let views = Views::new(site, images);
+        let market = views.market();
+        let assets = assets(theme, &views.root);
+        let global = tera.global_context();
+        global.insert("market", &market);
+        global.insert("assets", &assets.urls);
+        global.insert("t", &theme.strings);
+        let mut pages = vec![PageKind::Home, PageKind::Sponsors, PageKind::NotFound];
+        pages.extend((0..site.market.categories.len()).map(PageKind::Category));
+        pages.extend((0..site.pages.len()).map(PageKind::Page));
+        for (ci, c) in site.chalets.iter().enumerate() {
+            pages.push(PageKind::Chalet(ci));
+            pages.extend((0..c.products.len()).map(|pi| PageKind::Product(ci, pi)));
+        }
+        Ok(Renderer {
+            site,
+            theme,
+            views,
+            market,
+            tera,
+            assets,
+            pages,
+        })
+    }
 
-    let mut jobs = Vec::new();
-    let mut page = |template: &'static str, rel: String, fill: &dyn Fn(&mut tera::Context)| {
-        let mut context = base.clone();
-        context.insert("url", &views.url(&rel));
-        context.insert("canonical", &format!("{}{}", site.market.base_url, rel));
-        fill(&mut context);
-        let path = if rel.is_empty() || rel.ends_with('/') {
-            format!("{rel}index.html")
-        } else {
-            rel
-        };
-        jobs.push(Job {
-            template,
-            path,
-            context,
-        });
-    };
-    page("index.html", String::new(), &|_| {});
-    page("sponsors.html", "sponsors/".into(), &|_| {});
-    page("404.html", "404.html".into(), &|_| {});
-    for category in &market.categories {
-        page("category.html", format!("categories/{}/", category.slug), &|ctx| {
-            ctx.insert("category", category)
-        });
+    pub fn pages(&self) -> &[PageKind] {
+        &self.pages
     }
-    for p in &site.pages {
-        let view = view::Link {
-            title: p.title.clone(),
-            url: views.url(&format!("{}/", p.slug)),
-        };
-        let body = views.markdown(&p.body, pulldown_cmark::HeadingLevel::H2);
-        let description = p
-            .description
-            .clone()
-            .unwrap_or_else(|| crate::markdown::summary(p.body.text(), 155));
-        page("page.html", format!("{}/", p.slug), &|ctx| {
-            ctx.insert("page", &view);
-            ctx.insert("body_html", &body);
-            ctx.insert("description", &description);
-        });
-    }
-    for c in &site.chalets {
-        let chalet = views.chalet(c);
-        page("chalet.html", format!("chalets/{}/", c.slug), &|ctx| {
-            ctx.insert("chalet", &chalet)
-        });
-        for (i, p) in c.products.iter().enumerate() {
-            let product = views.product(c, p);
-            // Neighbours: the chalet's other products first, then the same category's.
-            let mut neighbours: Vec<_> = c
-                .products
-                .iter()
-                .enumerate()
-                .filter(|(j, _)| *j != i)
-                .map(|(_, q)| views.product_card(c, q))
-                .take(4)
-                .collect();
-            if neighbours.len() < 4 {
-                let others = site
-                    .chalets
-                    .iter()
-                    .filter(|o| o.category == c.category && o.slug != c.slug);
-                neighbours.extend(
-                    others
-                        .filter_map(|o| o.products.first().map(|q| views.product_card(o, q)))
-                        .take(4 - neighbours.len()),
-                );
-            }
-            page(
-                "product.html",
-                format!("chalets/{}/{}/", c.slug, p.sku.product),
-                &|ctx| {
-                    ctx.insert("chalet", &chalet.card);
-                    ctx.insert("chalet_shipping", &chalet.shipping);
-                    ctx.insert("chalet_pickup", &chalet.pickup);
-                    ctx.insert("product", &product);
-                    ctx.insert("neighbours", &neighbours);
-                },
-            );
+
+    /// The page's path relative to the site root, as in its URL (`chalets/x/`, `404.html`).
+    fn url_rel(&self, page: PageKind) -> String {
+        let s = self.site;
+        match page {
+            PageKind::Home => String::new(),
+            PageKind::Sponsors => "sponsors/".into(),
+            PageKind::NotFound => "404.html".into(),
+            PageKind::Category(i) => format!("categories/{}/", s.market.categories[i].slug),
+            PageKind::Page(i) => format!("{}/", s.pages[i].slug),
+            PageKind::Chalet(ci) => format!("chalets/{}/", s.chalets[ci].slug),
+            PageKind::Product(ci, pi) => format!(
+                "chalets/{}/{}/",
+                s.chalets[ci].slug, s.chalets[ci].products[pi].sku.product
+            ),
         }
     }
 
-    let rendered: Vec<Result<OutputFile, Diagnostic>> = jobs
-        .par_iter()
-        .map(|job| match tera.render(job.template, &job.context) {
+    pub fn output_path(&self, page: PageKind) -> String {
+        let rel = self.url_rel(page);
+        if rel.is_empty() || rel.ends_with('/') {
+            format!("{rel}index.html")
+        } else {
+            rel
+        }
+    }
+
+    /// Renders one page. Pure: the same page always gives the same bytes.
+    pub fn render_page(&self, page: PageKind) -> Result<OutputFile, Diagnostic> {
+        let (template, context) = self.context(page);
+        match self.tera.render(template, &context) {
             Ok(html) => Ok(OutputFile {
-                path: job.path.clone(),
+                path: self.output_path(page),
                 content: Content::Bytes(html.into_bytes()),
             }),
-            Err(e) => Err(template_error(theme, job.template, &e)),
-        })
-        .collect();
+            Err(e) => Err(template_error(self.theme, template, &e)),
+        }
+    }
+
+    fn context(&self, page: PageKind) -> (&'static str, tera::Context) {
+        let (site, views) = (self.site, &self.views);
+        let rel = self.url_rel(page);
+        let mut ctx = tera::Context::new();
+        ctx.insert("url", &views.url(&rel));
+        ctx.insert("canonical", &format!("{}{}", site.market.base_url, rel));
+        let template = match page {
+            PageKind::Home => "index.html",
+            PageKind::Sponsors => "sponsors.html",
+            PageKind::NotFound => "404.html",
+            PageKind::Category(i) => {
+                ctx.insert("category", &self.market.categories[i]);
+                "category.html"
+            }
+            PageKind::Page(i) => {
+                let p = &site.pages[i];
+                ctx.insert(
+                    "page",
+                    &view::Link {
+                        title: p.title.clone(),
+                        url: views.url(&rel),
+                    },
+                );
+                ctx.insert("body_html", &views.markdown(&p.body, pulldown_cmark::HeadingLevel::H2));
+                let description = p
+                    .description
+                    .clone()
+                    .unwrap_or_else(|| crate::markdown::summary(p.body.text(), 155));
+                ctx.insert("description", &description);
+                "page.html"
+            }
+            PageKind::Chalet(ci) => {
+                ctx.insert("chalet", &views.chalet(&site.chalets[ci]));
+                "chalet.html"
+            }
+            PageKind::Product(ci, pi) => {
+                let c = &site.chalets[ci];
+                ctx.insert("chalet", &views.chalet_card(c));
+                ctx.insert("chalet_pickup", &c.pickup);
+                ctx.insert("chalet_shipping", &views.shipping(c));
+                ctx.insert("product", &views.product(c, &c.products[pi]));
+                ctx.insert("neighbours", &self.neighbours(ci, pi));
+                "product.html"
+            }
+        };
+        (template, ctx)
+    }
+
+    /// Up to four other products: the chalet's own first, then the same category's.
+    fn neighbours(&self, ci: usize, pi: usize) -> Vec<view::ProductCard> {
+        let (site, views) = (self.site, &self.views);
+        let c = &site.chalets[ci];
+        let mut out: Vec<_> = c
+            .products
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != pi)
+            .map(|(_, q)| views.product_card(c, q))
+            .take(4)
+            .collect();
+        if out.len() < 4 {
+            let others = site
+                .chalets
+                .iter()
+                .filter(|o| o.category == c.category && o.slug != c.slug);
+            out.extend(
+                others
+                    .filter_map(|o| o.products.first().map(|q| views.product_card(o, q)))
+                    .take(4 - out.len()),
+            );
+        }
+        out
+    }
+
+    /// Everything that is not a templated page: sitemap, robots.txt, catalogue, assets, images.
+    pub fn other_files(&self, images: &ImagePlan) -> Vec<OutputFile> {
+        let site = self.site;
+        let html_paths: Vec<String> = self.pages.iter().map(|p| self.output_path(*p)).collect();
+        let mut files = vec![
+            bytes("sitemap.xml", sitemap(&site.market.base_url, &html_paths)),
+            bytes(
+                "robots.txt",
+                format!(
+                    "User-agent: *\nAllow: /\n\nSitemap: {}sitemap.xml\n",
+                    site.market.base_url
+                ),
+            ),
+            bytes(
+                "catalogue.json",
+                serde_json::to_string_pretty(&catalogue(site)).unwrap_or_default() + "\n",
+            ),
+        ];
+        files.extend(self.assets.files.iter().cloned());
+        files.extend(images.images.iter().map(|img| OutputFile {
+            path: img.out.clone(),
+            content: Content::Copy(img.source.clone()),
+        }));
+        files
+    }
+}
+
+/// The whole site in memory, sorted by path: for tests and snapshots. Builds stream instead.
+pub fn render(site: &Site, theme: &Theme, images: &ImagePlan) -> Result<Vec<OutputFile>, Diagnostics> {
+    let renderer = Renderer::new(site, theme, images)?;
+    let rendered: Vec<Result<OutputFile, Diagnostic>> =
+        renderer.pages().par_iter().map(|p| renderer.render_page(*p)).collect();
     let mut diags = Diagnostics::default();
-    let mut files = Vec::with_capacity(rendered.len() + images.images.len() + 8);
+    let mut files = renderer.other_files(images);
     for r in rendered {
         match r {
             Ok(f) => files.push(f),
@@ -152,26 +243,7 @@ pub fn render(site: &Site, theme: &Theme, images: &ImagePlan) -> Result<Vec<Outp
     if diags.has_errors() {
         return Err(diags);
     }
-    let html_paths: Vec<String> = files.iter().map(|f| f.path.clone()).collect();
-    files.push(bytes("sitemap.xml", sitemap(&site.market.base_url, &html_paths)));
-    files.push(bytes(
-        "robots.txt",
-        format!(
-            "User-agent: *\nAllow: /\n\nSitemap: {}sitemap.xml\n",
-            site.market.base_url
-        ),
-    ));
-    let cat = serde_json::to_string_pretty(&catalogue(site)).unwrap_or_default();
-    files.push(bytes("catalogue.json", cat + "\n"));
-    files.extend(assets.files);
-    for img in &images.images {
-        files.push(OutputFile {
-            path: img.out.clone(),
-            content: Content::Copy(img.source.clone()),
-        });
-    }
     files.sort_by(|a, b| a.path.cmp(&b.path));
-    files.dedup_by(|a, b| a.path == b.path);
     Ok(files)
 }
 
@@ -256,6 +328,7 @@ fn template_error(theme: &Theme, name: &str, e: &tera::Error) -> Diagnostic {
 }
 
 /// Static files with a content hash in their name, so they can be cached forever.
+#[derive(Debug)]
 struct Assets {
     urls: BTreeMap<String, String>,
     files: Vec<OutputFile>,

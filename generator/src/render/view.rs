@@ -280,14 +280,18 @@ impl<'a> Views<'a> {
             phone: c.contact.phone.clone(),
             website: c.contact.website.clone(),
             pickup: c.pickup.clone(),
-            shipping: c.shipping.map(|s| ShippingView {
-                price: self.money(s.price),
-                price_cents: s.price.cents(),
-                free_from: s.free_from.map(|f| self.money(f)),
-                free_from_cents: s.free_from.map(|f| f.cents()),
-            }),
+            shipping: self.shipping(c),
             products: c.products.iter().map(|p| self.product_card(c, p)).collect(),
         }
+    }
+
+    pub fn shipping(&self, c: &Chalet) -> Option<ShippingView> {
+        c.shipping.map(|s| ShippingView {
+            price: self.money(s.price),
+            price_cents: s.price.cents(),
+            free_from: s.free_from.map(|f| self.money(f)),
+            free_from_cents: s.free_from.map(|f| f.cents()),
+        })
     }
 
     pub fn product_card(&self, c: &Chalet, p: &Product) -> ProductCard {
