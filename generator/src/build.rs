@@ -2,7 +2,7 @@
 //! writing, so a clean check means a clean build.
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::images::{self, ImagePlan};
+use crate::images::{self, ImagePlan, cache::Cache, index::SourceIndex};
 use crate::load::{self, ContentFiles};
 use crate::model::Site;
 use crate::render::Renderer;
@@ -17,9 +17,35 @@ pub struct BuildOptions {
     pub out: PathBuf,
     /// Where themes live; default: `themes/` next to the content folder.
     pub themes: Option<PathBuf>,
+    /// The image cache; default: `.cache/chalet/` next to the content folder.
+    pub cache: Option<PathBuf>,
 }
 
 impl BuildOptions {
+    pub fn new(content: impl Into<PathBuf>, out: impl Into<PathBuf>) -> BuildOptions {
+        BuildOptions {
+            content: content.into(),
+            out: out.into(),
+            themes: None,
+            cache: None,
+        }
+    }
+
+    fn beside_content(&self, name: &str) -> PathBuf {
+        let parent = self
+            .content
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        parent.join(name)
+    }
+
+    pub fn cache_dir(&self) -> PathBuf {
+        self.cache
+            .clone()
+            .unwrap_or_else(|| self.beside_content(".cache/chalet"))
+    }
+
     pub fn themes_dir(&self) -> PathBuf {
         self.themes.clone().unwrap_or_else(|| {
             let parent = self
@@ -57,7 +83,11 @@ pub struct BuildReport {
     pub products: usize,
     pub pages: usize,
     pub images: usize,
+    /// Image derivatives encoded by this build (0 when every one came from the cache).
+    pub images_encoded: usize,
     pub files: usize,
+    /// Files written to the output folder (0 when nothing changed).
+    pub written: usize,
     pub warnings: Vec<Diagnostic>,
     pub timings: Vec<(&'static str, Duration)>,
     pub elapsed: Duration,
@@ -67,11 +97,13 @@ impl BuildReport {
     /// `12 chalets, 58 products, 77 pages, 70 images in 0.21 s`.
     pub fn summary(&self) -> String {
         format!(
-            "{} chalets, {} products, {} pages, {} images in {:.2} s",
+            "{} chalets, {} products, {} pages, {} images ({} derivatives encoded), {} files written in {:.2} s",
             self.chalets,
             self.products,
             self.pages,
             self.images,
+            self.images_encoded,
+            self.written,
             self.elapsed.as_secs_f64()
         )
     }
@@ -82,6 +114,9 @@ struct Prepared {
     site: Site,
     theme: theme::Theme,
     plan: ImagePlan,
+    cache: Cache,
+    index: SourceIndex,
+    encoded: usize,
     warnings: Diagnostics,
     timings: Vec<(&'static str, Duration)>,
 }
@@ -104,9 +139,24 @@ fn prepare(opts: &BuildOptions, progress: &dyn Fn(&str)) -> Result<Prepared, Bui
     } = validate::validate(&files);
     lap("validate", &mut timings);
     progress("reading images");
-    let (plan, d) = images::plan(&sources, &opts.content);
+    let cache_root = opts.cache_dir();
+    let cache = Cache::open(&cache_root).map_err(BuildError::Io)?;
+    let index_path = cache_root.join("sources.tsv");
+    let mut index = SourceIndex::load(&index_path);
+    let settings = site.as_ref().map(|s| s.market.images.clone()).unwrap_or_default();
+    let (mut plan, d) = images::plan(&sources, &opts.content, &settings, &mut index);
     diags.extend(d);
+    diags.extend(images::checks::warnings(&sources, &plan));
     lap("images", &mut timings);
+    let missing = plan.missing(&cache);
+    if missing > 0 {
+        progress(&format!("making {missing} image derivatives"));
+    }
+    let (processed, d) = images::process(&mut plan, &cache, &settings, &mut index);
+    diags.extend(d);
+    lap("encode", &mut timings);
+    let keep: Vec<String> = plan.images.iter().map(|i| i.rel.clone()).collect();
+    index.save(&index_path, &keep).map_err(BuildError::Io)?;
     let Some(site) = site.filter(|_| !diags.has_errors()) else {
         return Err(BuildError::Content(diags.sorted()));
     };
@@ -126,6 +176,9 @@ fn prepare(opts: &BuildOptions, progress: &dyn Fn(&str)) -> Result<Prepared, Bui
         site,
         theme,
         plan,
+        cache,
+        index,
+        encoded: processed.encoded,
         warnings: diags,
         timings,
     })
@@ -137,13 +190,15 @@ fn fail(warnings: &Diagnostics, more: Diagnostics) -> BuildError {
     BuildError::Content(all.sorted())
 }
 
-fn report(p: &Prepared, pages: usize, files: usize, started: Instant) -> BuildReport {
+fn report(p: &Prepared, pages: usize, files: usize, written: usize, started: Instant) -> BuildReport {
     BuildReport {
         chalets: p.site.chalets.len(),
         products: p.site.product_count(),
         pages,
         images: p.site.images.len(),
+        images_encoded: p.encoded,
         files,
+        written,
         warnings: p.warnings.clone().sorted(),
         timings: p.timings.clone(),
         elapsed: started.elapsed(),
@@ -162,7 +217,7 @@ pub fn check(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
         .filter_map(|page| renderer.render_page(*page).err())
         .collect();
     let pages = renderer.pages().len();
-    let files = pages + renderer.other_files(&p.plan).len();
+    let files = pages + renderer.other_files(&p.plan, &p.cache.dir).len();
     if !errors.is_empty() {
         let mut d = Diagnostics::default();
         errors.into_iter().for_each(|e| d.push(e));
@@ -170,7 +225,7 @@ pub fn check(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
     }
     drop(renderer);
     p.timings.push(("render", t.elapsed()));
-    Ok(report(&p, pages, files, started))
+    Ok(report(&p, pages, files, 0, started))
 }
 
 /// Builds the site into `opts.out`; on any error the previous output is left untouched.
@@ -181,7 +236,7 @@ pub fn build(opts: &BuildOptions, progress: &dyn Fn(&str)) -> Result<BuildReport
     let t = Instant::now();
     let renderer = Renderer::new(&p.site, &p.theme, &p.plan).map_err(|d| fail(&p.warnings, d))?;
     let pages = renderer.pages().len();
-    let others = renderer.other_files(&p.plan);
+    let others = renderer.other_files(&p.plan, &p.cache.dir);
     let folders = folders(
         renderer
             .pages()
@@ -194,14 +249,18 @@ pub fn build(opts: &BuildOptions, progress: &dyn Fn(&str)) -> Result<BuildReport
         .par_iter()
         .map(|page| renderer.render_page(*page))
         .chain(others.into_par_iter().map(Ok));
-    let files = match write::write_site(&opts.out, &folders, stream) {
-        Ok(n) => n,
+    let written = match write::write_site(&opts.out, &folders, stream) {
+        Ok(w) => w,
         Err(write::WriteError::Io(e)) => return Err(BuildError::Io(e)),
         Err(write::WriteError::Content(d)) => return Err(fail(&p.warnings, d)),
     };
     drop(renderer);
     p.timings.push(("render+write", t.elapsed()));
-    Ok(report(&p, pages, files, started))
+    // Only after a successful write: cache entries no page uses any more go.
+    let used: std::collections::HashSet<String> = p.plan.cache_files().map(|d| d.cache_file.clone()).collect();
+    p.cache.prune(&used);
+    let _ = &p.index;
+    Ok(report(&p, pages, written.files, written.written, started))
 }
 
 /// Every folder the files need, each once, parents before children.

@@ -23,6 +23,9 @@ struct Paths {
     /// Where themes live (default: themes/ next to the content folder)
     #[arg(long)]
     themes: Option<PathBuf>,
+    /// The image cache (default: .cache/chalet/ next to the content folder)
+    #[arg(long)]
+    cache: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -116,6 +119,7 @@ fn options(paths: Paths, out: PathBuf) -> BuildOptions {
         content: paths.content,
         out,
         themes: paths.themes,
+        cache: paths.cache,
     }
 }
 

@@ -26,18 +26,15 @@ pub fn image_refs(text: &str) -> Vec<(String, usize)> {
         .collect()
 }
 
-/// What an image destination becomes in the page.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ImageHtml {
-    pub src: String,
-    pub width: u32,
-    pub height: u32,
-}
+/// Images become a placeholder `<img src="chalet-image:N">` that ammonia lets through, and are
+/// replaced by the real markup only after sanitising: artisans' own HTML can never inject
+/// `srcset` or other image markup.
+const PLACEHOLDER: &str = "chalet-image:";
 
 /// Renders to sanitised HTML. Headings are shifted so the text's highest heading becomes `top`
-/// (the page owns its `<h1>`, and no level is skipped); images are looked up through `image`
-/// (an unknown one is dropped, never linked raw).
-pub fn render(text: &str, top: HeadingLevel, image: &dyn Fn(&str) -> Option<ImageHtml>) -> String {
+/// (the page owns its `<h1>`, and no level is skipped). Each image destination is passed, with
+/// its alt text (HTML-escaped), to `image`, whose markup replaces it; `None` drops the image.
+pub fn render(text: &str, top: HeadingLevel, image: &dyn Fn(&str, &str) -> Option<String>) -> String {
     let highest = Parser::new_ext(text, options())
         .filter_map(|ev| match ev {
             Event::Start(Tag::Heading { level, .. }) => Some(level as usize),
@@ -49,21 +46,18 @@ pub fn render(text: &str, top: HeadingLevel, image: &dyn Fn(&str) -> Option<Imag
     let demote =
         |level: HeadingLevel| HeadingLevel::try_from((level as usize + shift).min(6)).unwrap_or(HeadingLevel::H6);
     let mut events = Vec::new();
-    let mut in_image: Option<(Option<ImageHtml>, String)> = None;
+    let mut images: Vec<(String, String)> = Vec::new();
+    let mut in_image: Option<(String, String)> = None;
     for ev in Parser::new_ext(text, options()) {
         if let Some((_, alt)) = &mut in_image {
             match ev {
                 Event::End(TagEnd::Image) => {
-                    let (found, alt) = in_image.take().unwrap_or_default();
-                    if let Some(img) = found {
-                        events.push(Event::Html(CowStr::from(format!(
-                            r#"<img src="{}" width="{}" height="{}" alt="{}" loading="lazy" decoding="async">"#,
-                            escape(&img.src),
-                            img.width,
-                            img.height,
-                            escape(alt.trim())
-                        ))));
-                    }
+                    let (dest, alt) = in_image.take().unwrap_or_default();
+                    events.push(Event::Html(CowStr::from(format!(
+                        r#"<img src="{PLACEHOLDER}{}" alt="">"#,
+                        images.len()
+                    ))));
+                    images.push((dest, escape(alt.trim())));
                 }
                 Event::Text(t) | Event::Code(t) => alt.push_str(&t),
                 _ => {}
@@ -71,7 +65,7 @@ pub fn render(text: &str, top: HeadingLevel, image: &dyn Fn(&str) -> Option<Imag
             continue;
         }
         match ev {
-            Event::Start(Tag::Image { dest_url, .. }) => in_image = Some((image(&dest_url), String::new())),
+            Event::Start(Tag::Image { dest_url, .. }) => in_image = Some((dest_url.into_string(), String::new())),
             Event::Start(Tag::Heading {
                 level,
                 id,
@@ -89,19 +83,34 @@ pub fn render(text: &str, top: HeadingLevel, image: &dyn Fn(&str) -> Option<Imag
     }
     let mut html = String::new();
     pulldown_cmark::html::push_html(&mut html, events.into_iter());
-    sanitizer().clean(&html).to_string()
+    let mut clean = sanitizer().clean(&html).to_string();
+    // Replace our placeholders (and any an artisan typed: those index nothing and are dropped).
+    while let Some(start) = clean.find(&format!("<img src=\"{PLACEHOLDER}")) {
+        let end = clean[start..].find('>').map_or(clean.len(), |e| start + e + 1);
+        let tag = &clean[start..end];
+        let n: Option<usize> = tag[10 + PLACEHOLDER.len()..]
+            .split('"')
+            .next()
+            .and_then(|d| d.parse().ok());
+        let markup = n
+            .and_then(|n| images.get(n))
+            .and_then(|(dest, alt)| image(dest, alt))
+            .unwrap_or_default();
+        clean.replace_range(start..end, &markup);
+    }
+    clean
 }
 
 fn sanitizer() -> &'static ammonia::Builder<'static> {
     static CLEAN: OnceLock<ammonia::Builder<'static>> = OnceLock::new();
     CLEAN.get_or_init(|| {
         let mut b = ammonia::Builder::default();
-        b.url_schemes(HashSet::from(["http", "https", "mailto", "tel"]))
+        b.url_schemes(HashSet::from(["http", "https", "mailto", "tel", "chalet-image"]))
             .link_rel(Some("noopener nofollow ugc"))
-            .add_tag_attributes("img", ["loading", "decoding"])
             // ids from artisans could collide with the theme's; footnotes keep working through prefixing.
             .id_prefix(Some("md-"))
             .add_generic_attributes(["id"]);
+        // Our own image markup is added after cleaning; nothing here lets artisans write it.
         b
     })
 }
@@ -152,7 +161,7 @@ mod tests {
     use super::*;
 
     fn plain(md: &str) -> String {
-        render(md, HeadingLevel::H2, &|_| None)
+        render(md, HeadingLevel::H2, &|_, _| None)
     }
 
     #[test]
@@ -175,25 +184,33 @@ mod tests {
             html.contains("<h2>A</h2>") && html.contains("<h3>B</h3>"),
             "no level skipped: {html}"
         );
-        let deep = render("# A", HeadingLevel::H3, &|_| None);
+        let deep = render("# A", HeadingLevel::H3, &|_, _| None);
         assert!(deep.contains("<h3>A</h3>"), "{deep}");
     }
 
     #[test]
     fn images_are_resolved_or_dropped() {
-        let resolve = |d: &str| {
-            (d == "a.jpg").then(|| ImageHtml {
-                src: "/images/x.jpg".into(),
-                width: 4,
-                height: 3,
-            })
+        let resolve = |d: &str, alt: &str| {
+            (d == "a.jpg").then(|| format!(r#"<picture><img src="/x.jpg" alt="{alt}"></picture>"#))
         };
-        let html = render("![Une *bougie*](a.jpg) ![x](b.jpg)", HeadingLevel::H2, &resolve);
+        let html = render(
+            "![Une *bougie* & \"co\"](a.jpg) ![x](b.jpg)",
+            HeadingLevel::H2,
+            &resolve,
+        );
         assert!(
-            html.contains(r#"src="/images/x.jpg""#) && html.contains(r#"alt="Une bougie""#),
+            html.contains(r#"<picture><img src="/x.jpg" alt="Une bougie &amp; &quot;co&quot;"></picture>"#),
             "{html}"
         );
-        assert!(!html.contains("b.jpg"), "{html}");
+        assert!(!html.contains("b.jpg") && !html.contains("chalet-image"), "{html}");
+    }
+
+    #[test]
+    fn artisans_cannot_forge_image_markup() {
+        let resolve = |_: &str, _: &str| Some("<picture>ok</picture>".to_string());
+        let md = r#"<img src="chalet-image:0" srcset="https://evil.example/x.jpg 1w"> <picture><source srcset="https://evil.example/t.jpg"></picture>"#;
+        let html = render(md, HeadingLevel::H2, &resolve);
+        assert!(!html.contains("evil.example") && !html.contains("<source"), "{html}");
     }
 
     #[test]

@@ -47,6 +47,16 @@ pub struct Origin {
     pub col: usize,
 }
 
+/// What an image is used for, which decides how large it must be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImageRole {
+    Product,
+    Cover,
+    Logo,
+    Inline,
+    Sponsor,
+}
+
 /// One image file the content references, once however often it is referenced.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ImageSource {
@@ -54,6 +64,7 @@ pub struct ImageSource {
     pub rel: String,
     /// The first place that references it.
     pub origin: Origin,
+    pub role: ImageRole,
 }
 
 pub type ImageId = usize;
@@ -127,6 +138,7 @@ pub struct Market {
     pub registration: Option<Registration>,
     pub categories: Vec<Category>,
     pub sponsors: Vec<Sponsor>,
+    pub images: crate::images::ImageSettings,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -1,14 +1,23 @@
-//! Stage 5, the only one that touches the output folder. Pages arrive as they are rendered
-//! (in parallel, so memory stays flat) and go into a sibling staging folder; when every file is
-//! there, two renames swap it in. A build that fails at any point leaves the previous site
-//! exactly as it was.
+//! Stage 5, the only one that touches the output folder. Pages arrive as they are rendered (in
+//! parallel, so memory stays flat) and everything is written *aside* first; only when every file
+//! made it is anything moved into place. A build that fails at any point before that leaves the
+//! previous site exactly as it was.
+//!
+//! - First build (no manifest in `out`): the whole site goes into a sibling staging folder,
+//!   which then replaces `out` with two renames.
+//! - Later builds: `out/.chalet-manifest` records each file's content hash. Only files whose hash
+//!   changed are written (to the staging folder, then renamed into place); files no longer
+//!   produced are deleted. A rebuild that changes nothing writes nothing.
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::render::{Content, OutputFile};
 use rayon::prelude::*;
+use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+
+pub const MANIFEST: &str = ".chalet-manifest";
 
 #[derive(Debug)]
 pub enum WriteError {
@@ -17,9 +26,38 @@ pub enum WriteError {
     Content(Diagnostics),
 }
 
-/// Writes every file, then swaps the staging folder in place of `out`. `folders` are created
-/// first (parents before children), so that no write has to discover a missing one.
-pub fn write_site<I>(out: &Path, folders: &[String], files: I) -> Result<usize, WriteError>
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WriteReport {
+    pub files: usize,
+    /// Files written (new or changed); 0 when nothing changed.
+    pub written: usize,
+    pub deleted: usize,
+}
+
+/// The content hash a file is tracked by: the cache key for cached images, xxh3 of the bytes
+/// otherwise (fast, and stable across runs and machines).
+fn content_hash(c: &Content) -> String {
+    match c {
+        Content::Bytes(b) => format!("{:032x}", xxhash_rust::xxh3::xxh3_128(b)),
+        Content::Cached { key, .. } => key.clone(),
+    }
+}
+
+fn read_manifest(out: &Path) -> Option<HashMap<String, String>> {
+    let text = std::fs::read_to_string(out.join(MANIFEST)).ok()?;
+    text.lines()
+        .map(|l| l.split_once('\t').map(|(h, p)| (p.to_string(), h.to_string())))
+        .collect()
+}
+
+fn manifest_text(entries: &[(String, String)]) -> String {
+    let mut sorted: Vec<&(String, String)> = entries.iter().collect();
+    sorted.sort();
+    sorted.iter().map(|(p, h)| format!("{h}\t{p}\n")).collect()
+}
+
+/// Writes the site. `folders` (parents first) are the folders the files need.
+pub fn write_site<I>(out: &Path, folders: &[String], files: I) -> Result<WriteReport, WriteError>
 where
     I: ParallelIterator<Item = Result<OutputFile, Diagnostic>>,
 {
@@ -32,75 +70,170 @@ where
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "dist".into());
-    let pid = std::process::id();
-    let staging = parent.join(format!(".{name}.tmp-build-{pid}"));
-    let retired = parent.join(format!(".{name}.old-build-{pid}"));
+    let staging = parent.join(format!(".{name}.tmp-build-{}", std::process::id()));
     remove_leftovers(&parent, &name);
+    if out.exists() && !out.is_dir() {
+        return Err(WriteError::Io(io::Error::other(format!(
+            "{} exists and is not a folder",
+            out.display()
+        ))));
+    }
     crate::fs::create_dir_all(&staging).map_err(WriteError::Io)?;
+    let result = match read_manifest(out) {
+        None => write_whole(out, &staging, folders, files),
+        Some(old) => write_changes(out, &staging, old, files),
+    };
+    let _ = crate::fs::remove_dir_all(&staging);
+    result
+}
+
+/// Collects per-file outcomes from the parallel stream.
+struct Collected {
+    entries: Vec<(String, String)>,
+    changed: Vec<(String, usize)>,
+    problems: Diagnostics,
+}
+
+fn collect<I, F>(files: I, keep: F) -> Result<Collected, WriteError>
+where
+    I: ParallelIterator<Item = Result<OutputFile, Diagnostic>>,
+    F: Fn(usize, &OutputFile, &str) -> io::Result<bool> + Sync + Send,
+{
+    let state = Mutex::new(Collected {
+        entries: Vec::new(),
+        changed: Vec::new(),
+        problems: Diagnostics::default(),
+    });
+    let counter = std::sync::atomic::AtomicUsize::new(0);
+    files
+        .try_for_each(|file| -> io::Result<()> {
+            match file {
+                Ok(f) => {
+                    let hash = content_hash(&f.content);
+                    let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let wrote = keep(n, &f, &hash)?;
+                    let mut st = state.lock().unwrap_or_else(|e| e.into_inner());
+                    if wrote {
+                        st.changed.push((f.path.clone(), n));
+                    }
+                    st.entries.push((f.path, hash));
+                }
+                Err(d) => state.lock().unwrap_or_else(|e| e.into_inner()).problems.push(d),
+            }
+            Ok(())
+        })
+        .map_err(WriteError::Io)?;
+    let c = state.into_inner().unwrap_or_else(|e| e.into_inner());
+    if c.problems.has_errors() {
+        return Err(WriteError::Content(c.problems));
+    }
+    Ok(c)
+}
+
+/// First build: the whole tree is built aside, then swapped in.
+fn write_whole<I>(out: &Path, staging: &Path, folders: &[String], files: I) -> Result<WriteReport, WriteError>
+where
+    I: ParallelIterator<Item = Result<OutputFile, Diagnostic>>,
+{
     for dir in folders {
         if let Err(e) = std::fs::create_dir(staging.join(dir))
             && e.kind() != io::ErrorKind::AlreadyExists
         {
-            return Err(discard(
-                &staging,
-                WriteError::Io(crate::fs::named(e, &staging.join(dir))),
-            ));
+            return Err(WriteError::Io(crate::fs::named(e, &staging.join(dir))));
         }
     }
-
-    let problems = Mutex::new(Diagnostics::default());
-    let written = files
-        .map(|file| match file {
-            Ok(f) => write_one(&staging, &f).map(|()| 1),
-            Err(d) => {
-                problems.lock().unwrap_or_else(|e| e.into_inner()).push(d);
-                Ok(0)
-            }
-        })
-        .try_reduce(|| 0, |a, b| Ok(a + b));
-    let problems = problems.into_inner().unwrap_or_else(|e| e.into_inner());
-    let count = match (written, problems.has_errors()) {
-        (Ok(n), false) => n,
-        (Err(e), _) => return Err(discard(&staging, WriteError::Io(e))),
-        (_, true) => return Err(discard(&staging, WriteError::Content(problems))),
-    };
+    let c = collect(files, |_, f, _| put(&staging.join(&f.path), &f.content).map(|()| true))?;
+    crate::fs::write(&staging.join(MANIFEST), manifest_text(&c.entries).as_bytes()).map_err(WriteError::Io)?;
+    let retired = staging.with_extension("old");
     if out.exists() {
-        if !out.is_dir() {
-            let e = io::Error::other(format!("{} exists and is not a folder", out.display()));
-            return Err(discard(&staging, WriteError::Io(e)));
-        }
-        crate::fs::rename(out, &retired).map_err(|e| discard(&staging, WriteError::Io(e)))?;
+        crate::fs::rename(out, &retired).map_err(WriteError::Io)?;
     }
-    if let Err(e) = crate::fs::rename(&staging, out) {
-        // Put the previous site back before reporting.
+    if let Err(e) = crate::fs::rename(staging, out) {
         let _ = crate::fs::rename(&retired, out);
-        return Err(discard(&staging, WriteError::Io(e)));
+        return Err(WriteError::Io(e));
     }
-    crate::fs::remove_dir_all(&retired).map_err(WriteError::Io)?;
-    Ok(count)
+    let _ = crate::fs::remove_dir_all(&retired);
+    Ok(WriteReport {
+        files: c.entries.len(),
+        written: c.entries.len(),
+        deleted: 0,
+    })
 }
 
-/// Writes one file; a folder is created only the first time a file in it misses it.
-fn write_one(root: &Path, f: &OutputFile) -> io::Result<()> {
-    let target = root.join(&f.path);
-    let attempt = |target: &Path| match &f.content {
+/// Later builds: only changed files are staged, then renamed into place; stale ones deleted.
+fn write_changes<I>(
+    out: &Path,
+    staging: &Path,
+    old: HashMap<String, String>,
+    files: I,
+) -> Result<WriteReport, WriteError>
+where
+    I: ParallelIterator<Item = Result<OutputFile, Diagnostic>>,
+{
+    let c = collect(files, |n, f, hash| {
+        // The manifest is trusted (no `stat` per file): deleting `out` forces a full write.
+        if old.get(&f.path).is_some_and(|h| h == hash) {
+            return Ok(false);
+        }
+        put(&staging.join(n.to_string()), &f.content).map(|()| true)
+    })?;
+    let new_paths: std::collections::HashSet<&str> = c.entries.iter().map(|(p, _)| p.as_str()).collect();
+    let stale: Vec<&String> = old.keys().filter(|p| !new_paths.contains(p.as_str())).collect();
+    if c.changed.is_empty() && stale.is_empty() {
+        return Ok(WriteReport {
+            files: c.entries.len(),
+            written: 0,
+            deleted: 0,
+        });
+    }
+    // Everything is staged: now move it in. Renames within one file system do not fail for
+    // lack of space, so the site is never left half-written.
+    for (path, n) in &c.changed {
+        let target = out.join(path);
+        if let Some(dir) = target.parent() {
+            crate::fs::create_dir_all(dir).map_err(WriteError::Io)?;
+        }
+        crate::fs::rename(&staging.join(n.to_string()), &target).map_err(WriteError::Io)?;
+    }
+    for path in &stale {
+        let target = out.join(path);
+        let _ = std::fs::remove_file(&target);
+        // Remove folders left empty, up to the output root.
+        let mut dir = target.parent();
+        while let Some(d) = dir.filter(|d| *d != out) {
+            if std::fs::remove_dir(d).is_err() {
+                break;
+            }
+            dir = d.parent();
+        }
+    }
+    crate::images::cache::write_atomic(&out.join(MANIFEST), manifest_text(&c.entries).as_bytes())
+        .map_err(WriteError::Io)?;
+    Ok(WriteReport {
+        files: c.entries.len(),
+        written: c.changed.len(),
+        deleted: stale.len(),
+    })
+}
+
+/// Puts one file at `target`: bytes are written; cached images are hard-linked (copied when the
+/// cache is on another file system).
+fn put(target: &Path, content: &Content) -> io::Result<()> {
+    let attempt = |target: &Path| match content {
         Content::Bytes(b) => std::fs::write(target, b),
-        Content::Copy(src) => std::fs::copy(src, target).map(|_| ()),
+        Content::Cached { path, .. } => {
+            std::fs::hard_link(path, target).or_else(|_| std::fs::copy(path, target).map(|_| ()))
+        }
     };
-    match attempt(&target) {
+    match attempt(target) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             if let Some(dir) = target.parent() {
                 crate::fs::create_dir_all(dir)?;
             }
-            attempt(&target).map_err(|e| crate::fs::named(e, &target))
+            attempt(target).map_err(|e| crate::fs::named(e, target))
         }
-        other => other.map_err(|e| crate::fs::named(e, &target)),
+        other => other.map_err(|e| crate::fs::named(e, target)),
     }
-}
-
-fn discard(staging: &Path, e: WriteError) -> WriteError {
-    let _ = crate::fs::remove_dir_all(staging);
-    e
 }
 
 /// Staging folders of builds that were killed mid-way.
@@ -108,7 +241,7 @@ fn remove_leftovers(parent: &Path, name: &str) {
     let Ok(entries) = std::fs::read_dir(parent) else { return };
     for e in entries.flatten() {
         let n = e.file_name().to_string_lossy().into_owned();
-        if n.starts_with(&format!(".{name}.tmp-build-")) || n.starts_with(&format!(".{name}.old-build-")) {
+        if n.starts_with(&format!(".{name}.tmp-build-")) {
             let _ = std::fs::remove_dir_all(e.path());
         }
     }

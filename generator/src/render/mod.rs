@@ -27,8 +27,11 @@ pub struct OutputFile {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Content {
     Bytes(Vec<u8>),
-    /// A file copied as it is (original images, until the image pipeline derives them).
-    Copy(PathBuf),
+    /// A file of the image cache; `key` identifies its bytes (the cache key).
+    Cached {
+        path: PathBuf,
+        key: String,
+    },
 }
 
 /// One page of the site, as a small descriptor: its context is built only when it is rendered,
@@ -201,7 +204,7 @@ impl<'a> Renderer<'a> {
     }
 
     /// Everything that is not a templated page: sitemap, robots.txt, catalogue, assets, images.
-    pub fn other_files(&self, images: &ImagePlan) -> Vec<OutputFile> {
+    pub fn other_files(&self, images: &ImagePlan, cache: &std::path::Path) -> Vec<OutputFile> {
         let site = self.site;
         let html_paths: Vec<String> = self.pages.iter().map(|p| self.output_path(*p)).collect();
         let mut files = vec![
@@ -219,21 +222,29 @@ impl<'a> Renderer<'a> {
             ),
         ];
         files.extend(self.assets.files.iter().cloned());
-        files.extend(images.images.iter().map(|img| OutputFile {
-            path: img.out.clone(),
-            content: Content::Copy(img.source.clone()),
+        files.extend(images.cache_files().map(|d| OutputFile {
+            path: d.out.clone(),
+            content: Content::Cached {
+                path: cache.join(&d.cache_file),
+                key: d.cache_file.clone(),
+            },
         }));
         files
     }
 }
 
 /// The whole site in memory, sorted by path: for tests and snapshots. Builds stream instead.
-pub fn render(site: &Site, theme: &Theme, images: &ImagePlan) -> Result<Vec<OutputFile>, Diagnostics> {
+pub fn render(
+    site: &Site,
+    theme: &Theme,
+    images: &ImagePlan,
+    cache: &std::path::Path,
+) -> Result<Vec<OutputFile>, Diagnostics> {
     let renderer = Renderer::new(site, theme, images)?;
     let rendered: Vec<Result<OutputFile, Diagnostic>> =
         renderer.pages().par_iter().map(|p| renderer.render_page(*p)).collect();
     let mut diags = Diagnostics::default();
-    let mut files = renderer.other_files(images);
+    let mut files = renderer.other_files(images, cache);
     for r in rendered {
         match r {
             Ok(f) => files.push(f),

@@ -2,7 +2,7 @@
 //! market's language, URLs made, Markdown rendered and images resolved. Templates only lay out.
 
 use crate::images::ImagePlan;
-use crate::markdown::{self, ImageHtml};
+use crate::markdown::{self, escape};
 use crate::model::{Chalet, Image, Language, Markdown, Product, Site};
 use chalet_types::{Date, Kind, Money, Stock};
 use pulldown_cmark::HeadingLevel;
@@ -11,11 +11,24 @@ use serde::Serialize;
 /// Products with this many or fewer left show "only N left".
 pub const LOW_STOCK: u32 = 3;
 
+/// Everything a template needs for a responsive, layout-stable image:
+/// `<picture><source type="image/webp" srcset="{{ srcset }}" sizes="…"><img src="{{ src }}"
+/// width="{{ width }}" height="{{ height }}" alt="{{ alt }}"></picture>`, with `color` for a
+/// placeholder background.
 #[derive(Clone, Debug, Serialize)]
 pub struct ImageView {
+    /// The JPEG (or PNG) fallback.
     pub src: String,
+    pub fallback_type: &'static str,
+    /// Intrinsic size of the fallback: sets the aspect ratio, so nothing shifts while loading.
     pub width: u32,
     pub height: u32,
+    /// WebP derivatives, `url 320w, url 640w, …`.
+    pub srcset: String,
+    /// The smallest WebP, for thumbnails.
+    pub thumb: String,
+    /// Average colour (`#rrggbb`), the placeholder shown before the image arrives.
+    pub color: String,
     pub alt: String,
 }
 
@@ -157,27 +170,42 @@ impl<'a> Views<'a> {
     }
 
     pub fn image(&self, img: &Image, fallback_alt: &str) -> ImageView {
-        let p = &self.images.images[img.id];
+        self.image_by_id(img.id, img.alt.clone().unwrap_or_else(|| fallback_alt.to_string()))
+    }
+
+    fn image_by_id(&self, id: usize, alt: String) -> ImageView {
+        let p = &self.images.images[id];
+        let srcset = p
+            .modern
+            .iter()
+            .map(|d| format!("{} {}w", self.url(&d.out), d.width))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let c = p.info.color.unwrap_or([238, 232, 224]);
         ImageView {
-            src: self.url(&p.out),
-            width: p.width,
-            height: p.height,
-            alt: img.alt.clone().unwrap_or_else(|| fallback_alt.to_string()),
+            src: self.url(&p.fallback.out),
+            fallback_type: p.fallback.format.mime(),
+            width: p.fallback.width,
+            height: p.fallback.height,
+            srcset,
+            thumb: p.modern.first().map(|d| self.url(&d.out)).unwrap_or_default(),
+            color: format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2]),
+            alt,
         }
     }
 
     /// `top`: the heading level the text's own headings start at in this slot of the page.
     pub fn markdown(&self, md: &Markdown, top: HeadingLevel) -> String {
-        let resolve = |dest: &str| -> Option<ImageHtml> {
+        let picture = |dest: &str, alt: &str| -> Option<String> {
             let id = md.images.iter().find(|(d, _)| d == dest)?.1;
-            let p = &self.images.images[id];
-            Some(ImageHtml {
-                src: self.url(&p.out),
-                width: p.width,
-                height: p.height,
-            })
+            // `alt` arrives escaped; the view's own fields are URLs and numbers.
+            Some(picture_html(
+                &self.image_by_id(id, String::new()),
+                alt,
+                "(max-width: 45rem) 100vw, 45rem",
+            ))
         };
-        markdown::render(md.text(), top, &resolve)
+        markdown::render(md.text(), top, &picture)
     }
 
     pub fn market(&self) -> MarketView {
@@ -333,6 +361,17 @@ impl<'a> Views<'a> {
             voucher_terms: p.voucher.as_ref().and_then(|v| v.terms.clone()),
         }
     }
+}
+
+/// The `<picture>` markup for an image inside Markdown (themes write their own for the rest).
+pub fn picture_html(v: &ImageView, alt_escaped: &str, sizes: &str) -> String {
+    format!(
+        r#"<picture><source type="image/webp" srcset="{}" sizes="{sizes}"><img src="{}" width="{}" height="{}" alt="{alt_escaped}" loading="lazy" decoding="async"></picture>"#,
+        escape(&v.srcset),
+        escape(&v.src),
+        v.width,
+        v.height
+    )
 }
 
 /// `https://x.example/marche/` → `/marche/`.

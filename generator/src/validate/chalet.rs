@@ -2,7 +2,8 @@
 
 use super::Validator;
 use super::market::{absolute_url, category_hint, email};
-use crate::model::{Category, Chalet, Contact, Image, Product, Voucher};
+use crate::diagnostic::Severity;
+use crate::model::{Category, Chalet, Contact, Image, ImageRole, Product, Voucher};
 use crate::yaml::{Fields, Node, Pos, Reader, Value, slug_hint};
 use chalet_types::{Kind, Shipping, Sku, Slug, Stock};
 use std::collections::BTreeMap;
@@ -113,10 +114,10 @@ fn validate_one(v: &mut Validator, folder: &str, inner: &[String], categories: &
     let cover_ref = image_field(&mut r, &f, "cover");
     let logo_ref = image_field(&mut r, &f, "logo");
     let cover = cover_ref
-        .and_then(|(t, pos)| v.image_ref(&yaml_rel, &t, pos))
+        .and_then(|(t, pos)| v.image_ref(&yaml_rel, &t, pos, ImageRole::Cover))
         .map(|id| Image { id, alt: None });
     let logo = logo_ref
-        .and_then(|(t, pos)| v.image_ref(&yaml_rel, &t, pos))
+        .and_then(|(t, pos)| v.image_ref(&yaml_rel, &t, pos, ImageRole::Logo))
         .map(|id| Image { id, alt: None });
 
     let about = match v.text(&format!("{base}/about.md")) {
@@ -329,7 +330,18 @@ fn product(v: &mut Validator, rel: &str, stem: &str, chalet: Option<&Slug>) -> O
     }
     let mut images = Vec::new();
     for (t, pos, alt) in image_refs {
-        if let Some(id) = v.image_ref(rel, &t, pos) {
+        if alt.is_none() {
+            v.diag(
+                Severity::Warning,
+                rel,
+                pos,
+                format!("image `{t}` has no alt text"),
+                Some(format!(
+                    "write it as `- {{ src: {t}, alt: \"what the photo shows\" }}`: screen readers read it aloud"
+                )),
+            );
+        }
+        if let Some(id) = v.image_ref(rel, &t, pos, ImageRole::Product) {
             images.push(Image { id, alt });
         }
     }

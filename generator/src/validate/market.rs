@@ -2,6 +2,7 @@
 
 use super::Validator;
 use crate::diagnostic::did_you_mean;
+use crate::images::ImageSettings;
 use crate::model::{Category, Image, Language, Market, Organiser, Registration, Sponsor};
 use crate::yaml::{Node, Pos, Reader, Value};
 use std::collections::HashSet;
@@ -20,6 +21,7 @@ const FIELDS: &[&str] = &[
     "registration",
     "categories",
     "sponsors",
+    "images",
 ];
 
 pub(super) fn validate(v: &mut Validator) -> Option<Market> {
@@ -119,6 +121,9 @@ pub(super) fn validate(v: &mut Validator) -> Option<Market> {
         })
     });
     let tagline = r.opt_text(&f, "tagline", "tagline");
+    let images = f
+        .get("images")
+        .map_or_else(ImageSettings::default, |n| image_settings(&mut r, n));
     let categories = categories(&mut r, &f.get("categories"), f.pos);
     let sponsors = sponsors(v, file, f.get("sponsors"));
 
@@ -136,7 +141,55 @@ pub(super) fn validate(v: &mut Validator) -> Option<Market> {
         registration,
         categories,
         sponsors,
+        images,
     })
+}
+
+/// `images: { widths: [320, 640, 1280], fallback_width: 640, quality: 80, max_megapixels: 50 }`
+fn image_settings(r: &mut Reader, node: &Node) -> ImageSettings {
+    let mut s = ImageSettings::default();
+    let Some(f) = r.fields(
+        node,
+        "images",
+        &["widths", "fallback_width", "quality", "max_megapixels"],
+    ) else {
+        return s;
+    };
+    let width = |r: &mut Reader, n: &Node, what: &str| {
+        r.count(n, what).filter(|w| {
+            let ok = (16..=8192).contains(w);
+            if !ok {
+                r.error(n.pos, format!("{what} {w} must be between 16 and 8192 pixels"), None);
+            }
+            ok
+        })
+    };
+    if let Some(n) = f.get("widths") {
+        let widths: Vec<u32> = r
+            .list(n, "widths")
+            .into_iter()
+            .filter_map(|n| width(r, n, "a width"))
+            .collect();
+        if !widths.is_empty() {
+            s.widths = widths;
+        }
+    }
+    if let Some(w) = f.get("fallback_width").and_then(|n| width(r, n, "fallback_width")) {
+        s.fallback_width = w;
+    }
+    if let Some(n) = f.get("quality")
+        && let Some(q) = r.count(n, "quality")
+    {
+        if (1..=100).contains(&q) {
+            s.quality = q as u8;
+        } else {
+            r.error(n.pos, format!("quality {q} must be between 1 and 100"), None);
+        }
+    }
+    if let Some(mp) = f.get("max_megapixels").and_then(|n| r.count(n, "max_megapixels")) {
+        s.max_pixels = u64::from(mp.max(1)) * 1_000_000;
+    }
+    s
 }
 
 fn categories(r: &mut Reader, node: &Option<&Node>, pos: Pos) -> Vec<Category> {
@@ -194,7 +247,7 @@ fn sponsors<'a>(v: &mut Validator<'a>, file: &'a crate::source::SourceFile, node
             .get("logo")
             .and_then(|n| r.text(n, "sponsor logo").map(|t| (t, n.pos)));
         let logo = logo_ref
-            .and_then(|(t, pos)| v.image_ref(&file.rel, &t, pos))
+            .and_then(|(t, pos)| v.image_ref(&file.rel, &t, pos, crate::model::ImageRole::Sponsor))
             .map(|id| Image { id, alt: name.clone() });
         if let Some(name) = name {
             out.push(Sponsor { name, url, logo });

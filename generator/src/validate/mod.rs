@@ -17,7 +17,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics, Severity};
 use crate::frontmatter;
 use crate::load::ContentFiles;
 use crate::markdown;
-use crate::model::{ImageId, ImageSource, Markdown, Origin, Site};
+use crate::model::{ImageId, ImageRole, ImageSource, Markdown, Origin, Site};
 use crate::source::SourceFile;
 use crate::yaml::{self, Embed, Node, Pos, Reader};
 use std::collections::HashMap;
@@ -137,7 +137,7 @@ impl<'a> Validator<'a> {
         let mut images = Vec::new();
         for (dest, at) in markdown::image_refs(text) {
             let (line, col) = file.position(offset + at);
-            if let Some(id) = self.image_ref(&file.rel, &dest, Pos { line, col }) {
+            if let Some(id) = self.image_ref(&file.rel, &dest, Pos { line, col }, ImageRole::Inline) {
                 images.push((dest, id));
             }
         }
@@ -158,7 +158,7 @@ impl<'a> Validator<'a> {
 
     /// An image named in `from` (a file relative to the content root): it must be an image file
     /// inside the content folder. Returns its id; the same file always gets the same id.
-    fn image_ref(&mut self, from: &str, reference: &str, pos: Pos) -> Option<ImageId> {
+    fn image_ref(&mut self, from: &str, reference: &str, pos: Pos, role: ImageRole) -> Option<ImageId> {
         let resolved = match paths::resolve_image(self.files, from, reference) {
             Ok(rel) => rel,
             Err(problem) => {
@@ -179,6 +179,7 @@ impl<'a> Validator<'a> {
         self.images.push(ImageSource {
             rel: resolved.clone(),
             origin,
+            role,
         });
         self.image_ids.insert(resolved, id);
         Some(id)

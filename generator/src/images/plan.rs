@@ -1,0 +1,390 @@
+//! Planning: what each source is and which derivatives it gets, known before rendering so that
+//! templates can write `srcset`, `width` and `height`. Reads headers, never pixels.
+
+use super::ImageSettings;
+use super::cache::Cache;
+use super::index::{SourceIndex, SourceInfo, mtime_ns};
+use crate::diagnostic::{Diagnostic, Diagnostics, Severity};
+use crate::model::ImageSource;
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Format {
+    Webp,
+    Jpeg,
+    Png,
+}
+
+impl Format {
+    pub fn ext(self) -> &'static str {
+        match self {
+            Format::Webp => "webp",
+            Format::Jpeg => "jpg",
+            Format::Png => "png",
+        }
+    }
+
+    pub fn mime(self) -> &'static str {
+        match self {
+            Format::Webp => "image/webp",
+            Format::Jpeg => "image/jpeg",
+            Format::Png => "image/png",
+        }
+    }
+}
+
+/// One file the site serves for an image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Derivative {
+    pub width: u32,
+    pub height: u32,
+    pub format: Format,
+    /// File name in the cache: `<sha256 of source + operation + settings>.<ext>`.
+    pub cache_file: String,
+    /// Path under the site root: `images/<stem>-<width>.<key prefix>.<ext>`.
+    pub out: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlannedImage {
+    pub rel: String,
+    /// The content line that first names it, for problems found while processing.
+    pub origin: crate::model::Origin,
+    pub source: PathBuf,
+    pub info: SourceInfo,
+    /// WebP at every width of the ladder the source can fill, smallest first.
+    pub modern: Vec<Derivative>,
+    /// JPEG (or PNG for transparent sources) at the fallback width.
+    pub fallback: Derivative,
+}
+
+/// Indexed like [`crate::model::Site::images`].
+#[derive(Clone, Debug, Default)]
+pub struct ImagePlan {
+    pub images: Vec<PlannedImage>,
+}
+
+/// Plans every source; problems are diagnostics at the content line that names the image.
+pub fn plan(
+    sources: &[ImageSource],
+    content_root: &Path,
+    settings: &ImageSettings,
+    index: &mut SourceIndex,
+) -> (ImagePlan, Diagnostics) {
+    let index_ro: &SourceIndex = index;
+    let results: Vec<Result<PlannedImage, Diagnostic>> = sources
+        .par_iter()
+        .map(|s| plan_one(s, content_root, settings, index_ro))
+        .collect();
+    let mut plan = ImagePlan::default();
+    let mut diags = Diagnostics::default();
+    for r in results {
+        match r {
+            Ok(p) => {
+                index.insert(p.rel.clone(), p.info.clone());
+                plan.images.push(p);
+            }
+            Err(d) => diags.push(d),
+        }
+    }
+    (plan, diags)
+}
+
+fn problem(img: &ImageSource, message: String, hint: Option<&str>) -> Diagnostic {
+    Diagnostic {
+        severity: Severity::Error,
+        path: img.origin.path.clone(),
+        line: img.origin.line,
+        col: img.origin.col,
+        message,
+        hint: hint.map(str::to_string),
+    }
+}
+
+fn plan_one(
+    img: &ImageSource,
+    root: &Path,
+    settings: &ImageSettings,
+    index: &SourceIndex,
+) -> Result<PlannedImage, Diagnostic> {
+    let source = root.join(&img.rel);
+    let meta = std::fs::metadata(&source)
+        .map_err(|e| problem(img, format!("image `{}` cannot be read: {e}", img.rel), None))?;
+    let (size, mtime) = (meta.len(), mtime_ns(&meta));
+    let info = match index.fresh(&img.rel, size, mtime) {
+        Some(info) => info.clone(),
+        None => {
+            let bytes = std::fs::read(&source)
+                .map_err(|e| problem(img, format!("image `{}` cannot be read: {e}", img.rel), None))?;
+            inspect(img, &bytes, size, mtime, settings)?
+        }
+    };
+    Ok(derivatives(img, source, info, settings))
+}
+
+/// Reads the header: format, size, orientation, alpha. Refuses bombs before any pixel is decoded.
+pub fn inspect(
+    img: &ImageSource,
+    bytes: &[u8],
+    size: u64,
+    mtime_ns: i128,
+    settings: &ImageSettings,
+) -> Result<SourceInfo, Diagnostic> {
+    use image::ImageDecoder;
+    let unreadable = || {
+        problem(
+            img,
+            format!(
+                "`{}` is not a readable image (corrupt, truncated or an unsupported format)",
+                img.rel
+            ),
+            Some("export it again as JPEG or PNG"),
+        )
+    };
+    let reader = image::ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|_| unreadable())?;
+    let Some(format) = reader.format() else {
+        return Err(unreadable());
+    };
+    let mut decoder = reader.into_decoder().map_err(|_| unreadable())?;
+    let (w, h) = decoder.dimensions();
+    if w == 0 || h == 0 {
+        return Err(problem(img, format!("image `{}` has no pixels", img.rel), None));
+    }
+    if u64::from(w) * u64::from(h) > settings.max_pixels {
+        return Err(problem(
+            img,
+            format!(
+                "image `{}` is {w}×{h} pixels, above the {} megapixel limit",
+                img.rel,
+                settings.max_pixels / 1_000_000
+            ),
+            Some("resize it to at most 4000 pixels wide"),
+        ));
+    }
+    if format == image::ImageFormat::Jpeg && !jpeg_is_complete(bytes) {
+        return Err(problem(
+            img,
+            format!(
+                "image `{}` is truncated: the file ends before the picture does",
+                img.rel
+            ),
+            Some("the upload was probably interrupted: copy the photo again"),
+        ));
+    }
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let (width, height) = if swaps_axes(orientation) { (h, w) } else { (w, h) };
+    let alpha = decoder.color_type().has_alpha();
+    Ok(SourceInfo {
+        size,
+        mtime_ns,
+        hash: hex(&Sha256::digest(bytes)),
+        width,
+        height,
+        alpha,
+        color: None,
+    })
+}
+
+/// Walks a JPEG's segments and scans to its end-of-image marker. Decoders accept truncated files
+/// and fill the missing part with grey; an artisan should hear about it instead. Segments are
+/// skipped by length, so an EXIF thumbnail's own markers are never mistaken for the image's.
+pub fn jpeg_is_complete(b: &[u8]) -> bool {
+    if b.len() < 4 || b[0] != 0xFF || b[1] != 0xD8 {
+        return false;
+    }
+    let mut i = 2;
+    loop {
+        // Find the next marker (0xFF fill bytes are allowed before it).
+        while i < b.len() && b[i] == 0xFF {
+            i += 1;
+        }
+        let Some(&marker) = b.get(i) else { return false };
+        i += 1;
+        match marker {
+            0xD9 => return true,
+            0xD0..=0xD7 | 0x01 => continue,
+            _ => {
+                let Some(len) = b.get(i..i + 2).map(|l| usize::from(u16::from_be_bytes([l[0], l[1]]))) else {
+                    return false;
+                };
+                i += len;
+                if marker == 0xDA {
+                    // Entropy-coded data: 0xFF is followed by 0x00 (stuffing) or a restart marker.
+                    loop {
+                        match (b.get(i), b.get(i + 1)) {
+                            (Some(0xFF), Some(0x00 | 0xD0..=0xD7)) => i += 2,
+                            (Some(0xFF), Some(_)) => break,
+                            (Some(_), _) => i += 1,
+                            (None, _) => return false,
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub fn swaps_axes(o: image::metadata::Orientation) -> bool {
+    use image::metadata::Orientation as O;
+    matches!(o, O::Rotate90 | O::Rotate270 | O::Rotate90FlipH | O::Rotate270FlipH)
+}
+
+fn derivatives(img: &ImageSource, source: PathBuf, info: SourceInfo, s: &ImageSettings) -> PlannedImage {
+    let stem = img.rel.rsplit('/').next().unwrap_or(&img.rel);
+    let stem = stem.rsplit_once('.').map_or(stem, |(a, _)| a);
+    let stem = match crate::yaml::slugify(stem) {
+        s if s.is_empty() => "image".to_string(),
+        s => s,
+    };
+    let make = |width: u32, format: Format| {
+        let height = ((u64::from(info.height) * u64::from(width) + u64::from(info.width) / 2) / u64::from(info.width))
+            .max(1) as u32;
+        let op = format!(
+            "v{};{};{}x{};{};q{}",
+            super::PIPELINE_VERSION,
+            info.hash,
+            width,
+            height,
+            format.ext(),
+            if format == Format::Png { 0 } else { s.quality }
+        );
+        let key = hex(&Sha256::digest(op.as_bytes()));
+        Derivative {
+            width,
+            height,
+            format,
+            cache_file: format!("{key}.{}", format.ext()),
+            out: format!("images/{stem}-{width}.{}.{}", &key[..10], format.ext()),
+        }
+    };
+    // Never upscale: keep ladder steps below the source width, and the source width itself when
+    // the ladder goes beyond it, so the largest derivative is as sharp as the source allows.
+    let mut widths: Vec<u32> = s.widths.iter().copied().filter(|&w| w < info.width).collect();
+    if s.widths.iter().any(|&w| w >= info.width) || widths.is_empty() {
+        widths.push(info.width);
+    }
+    widths.sort_unstable();
+    widths.dedup();
+    let modern = widths.iter().map(|&w| make(w, Format::Webp)).collect();
+    let fallback_format = if info.alpha { Format::Png } else { Format::Jpeg };
+    let fallback = make(s.fallback_width.min(info.width), fallback_format);
+    PlannedImage {
+        rel: img.rel.clone(),
+        origin: img.origin.clone(),
+        source,
+        info,
+        modern,
+        fallback,
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl ImagePlan {
+    /// Every cache file this plan needs.
+    pub fn cache_files(&self) -> impl Iterator<Item = &Derivative> {
+        self.images
+            .iter()
+            .flat_map(|i| i.modern.iter().chain(std::iter::once(&i.fallback)))
+    }
+
+    /// Derivatives not yet in the cache.
+    pub fn missing(&self, cache: &Cache) -> usize {
+        self.cache_files().filter(|d| !cache.contains(&d.cache_file)).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Origin;
+
+    fn source() -> ImageSource {
+        ImageSource {
+            rel: "chalets/a/Photo Été.JPG".into(),
+            origin: Origin {
+                path: "x".into(),
+                line: 1,
+                col: 1,
+            },
+            role: crate::model::ImageRole::Product,
+        }
+    }
+
+    fn info(width: u32, height: u32, alpha: bool) -> SourceInfo {
+        SourceInfo {
+            size: 1,
+            mtime_ns: 1,
+            hash: "h".into(),
+            width,
+            height,
+            alpha,
+            color: None,
+        }
+    }
+
+    #[test]
+    fn never_upscales_and_keeps_the_source_width() {
+        let s = ImageSettings::default();
+        let p = derivatives(&source(), PathBuf::new(), info(1000, 750, false), &s);
+        let widths: Vec<u32> = p.modern.iter().map(|d| d.width).collect();
+        assert_eq!(widths, vec![320, 640, 960, 1000]);
+        assert_eq!(p.modern[1].height, 480);
+        assert_eq!(p.fallback.width, 960);
+        assert_eq!(p.fallback.format, Format::Jpeg);
+        assert!(
+            p.modern[0].out.starts_with("images/photo-ete-320."),
+            "{}",
+            p.modern[0].out
+        );
+    }
+
+    #[test]
+    fn tiny_sources_get_one_derivative_and_alpha_falls_back_to_png() {
+        let p = derivatives(&source(), PathBuf::new(), info(64, 48, true), &ImageSettings::default());
+        assert_eq!(p.modern.len(), 1);
+        assert_eq!((p.modern[0].width, p.modern[0].height), (64, 48));
+        assert_eq!(p.fallback.format, Format::Png);
+    }
+
+    #[test]
+    fn truncated_jpegs_are_detected() {
+        let mut img = image::RgbImage::new(64, 48);
+        img.pixels_mut()
+            .enumerate()
+            .for_each(|(i, p)| *p = image::Rgb([i as u8, (i / 3) as u8, 7]));
+        let mut bytes = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 90)
+            .encode_image(&img)
+            .expect("encode");
+        assert!(jpeg_is_complete(&bytes));
+        assert!(!jpeg_is_complete(&bytes[..bytes.len() / 2]));
+        assert!(!jpeg_is_complete(&bytes[..bytes.len() - 2]));
+        assert!(!jpeg_is_complete(b"not a jpeg"));
+    }
+
+    #[test]
+    fn keys_change_with_settings() {
+        let a = derivatives(
+            &source(),
+            PathBuf::new(),
+            info(1000, 750, false),
+            &ImageSettings::default(),
+        );
+        let s = ImageSettings {
+            quality: 60,
+            ..ImageSettings::default()
+        };
+        let b = derivatives(&source(), PathBuf::new(), info(1000, 750, false), &s);
+        assert_ne!(a.modern[0].cache_file, b.modern[0].cache_file);
+    }
+}
