@@ -9,9 +9,11 @@ use std::path::{Path, PathBuf};
 /// Text files larger than this are refused: no honest chalet description needs a megabyte.
 pub const MAX_TEXT_BYTES: u64 = 1024 * 1024;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FileMeta {
     pub len: u64,
+    /// Modification time, ns since the epoch: with `len`, how the image index spots a changed file.
+    pub mtime_ns: i128,
 }
 
 /// A file that could not be taken in, with why.
@@ -88,6 +90,8 @@ pub fn load(root: &Path, display_root: &str) -> std::io::Result<ContentFiles> {
         let name = e.file_name().to_string_lossy();
         e.depth() == 0 || !(name.starts_with('.') || (e.depth() == 1 && name == "templates"))
     });
+    // Walk first (cheap, sequential), then read the text files in parallel.
+    let mut texts: Vec<(String, std::path::PathBuf, u64)> = Vec::new();
     for entry in walker {
         let entry = match entry {
             Ok(e) => e,
@@ -119,7 +123,8 @@ pub fn load(root: &Path, display_root: &str) -> std::io::Result<ContentFiles> {
         if ft.is_dir() {
             continue;
         }
-        let len = entry.metadata().map(|m| m.len()).unwrap_or(0);
+        let meta = entry.metadata().ok();
+        let len = meta.as_ref().map_or(0, |m| m.len());
         if is_text(&rel) {
             if len > MAX_TEXT_BYTES {
                 files.refused.push(Refused {
@@ -127,28 +132,40 @@ pub fn load(root: &Path, display_root: &str) -> std::io::Result<ContentFiles> {
                     message: format!("is {len} bytes; text files are limited to 1 MB"),
                     hint: None,
                 });
-                continue;
+            } else {
+                texts.push((rel, entry.into_path(), len));
             }
-            match std::fs::read(entry.path()) {
-                Ok(bytes) => match String::from_utf8(bytes) {
-                    Ok(text) => {
-                        let display = files.display(&rel);
-                        files.texts.insert(rel.clone(), SourceFile::new(rel, display, text));
-                    }
-                    Err(_) => files.refused.push(Refused {
-                        rel,
-                        message: "is not UTF-8 text".into(),
-                        hint: Some("save the file as UTF-8 in your editor".into()),
-                    }),
-                },
-                Err(e) => files.refused.push(Refused {
-                    rel,
+        } else {
+            let mtime_ns = meta.as_ref().map_or(0, crate::images::index::mtime_ns);
+            files.others.insert(rel, FileMeta { len, mtime_ns });
+        }
+    }
+    use rayon::prelude::*;
+    let read: Vec<(String, Result<String, Refused>)> = texts
+        .into_par_iter()
+        .map(|(rel, path, _)| {
+            let text = match std::fs::read(&path) {
+                Ok(bytes) => String::from_utf8(bytes).map_err(|_| Refused {
+                    rel: rel.clone(),
+                    message: "is not UTF-8 text".into(),
+                    hint: Some("save the file as UTF-8 in your editor".into()),
+                }),
+                Err(e) => Err(Refused {
+                    rel: rel.clone(),
                     message: format!("cannot be read: {e}"),
                     hint: None,
                 }),
+            };
+            (rel, text)
+        })
+        .collect();
+    for (rel, text) in read {
+        match text {
+            Ok(text) => {
+                let display = files.display(&rel);
+                files.texts.insert(rel.clone(), SourceFile::new(rel, display, text));
             }
-        } else {
-            files.others.insert(rel, FileMeta { len });
+            Err(refused) => files.refused.push(refused),
         }
     }
     Ok(files)

@@ -65,6 +65,9 @@ pub struct ImageSource {
     /// The first place that references it.
     pub origin: Origin,
     pub role: ImageRole,
+    /// Size and modification time when the content was loaded (the image index's freshness key).
+    pub len: u64,
+    pub mtime_ns: i128,
 }
 
 pub type ImageId = usize;

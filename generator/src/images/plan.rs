@@ -3,7 +3,7 @@
 
 use super::ImageSettings;
 use super::cache::Cache;
-use super::index::{SourceIndex, SourceInfo, mtime_ns};
+use super::index::{SourceIndex, SourceInfo};
 use crate::diagnostic::{Diagnostic, Diagnostics, Severity};
 use crate::model::ImageSource;
 use rayon::prelude::*;
@@ -111,9 +111,8 @@ fn plan_one(
     index: &SourceIndex,
 ) -> Result<PlannedImage, Diagnostic> {
     let source = root.join(&img.rel);
-    let meta = std::fs::metadata(&source)
-        .map_err(|e| problem(img, format!("image `{}` cannot be read: {e}", img.rel), None))?;
-    let (size, mtime) = (meta.len(), mtime_ns(&meta));
+    // Size and time come from loading: an unchanged file costs no system call here.
+    let (size, mtime) = (img.len, img.mtime_ns);
     let info = match index.fresh(&img.rel, size, mtime) {
         Some(info) => info.clone(),
         None => {
@@ -285,8 +284,15 @@ fn derivatives(img: &ImageSource, source: PathBuf, info: SourceInfo, s: &ImageSe
     }
 }
 
+/// Lowercase hex. On the warm path this runs for every derivative of every image, so no `format!`.
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    out
 }
 
 impl ImagePlan {
@@ -317,6 +323,8 @@ mod tests {
                 col: 1,
             },
             role: crate::model::ImageRole::Product,
+            len: 1,
+            mtime_ns: 1,
         }
     }
 
@@ -370,6 +378,11 @@ mod tests {
         assert!(!jpeg_is_complete(&bytes[..bytes.len() / 2]));
         assert!(!jpeg_is_complete(&bytes[..bytes.len() - 2]));
         assert!(!jpeg_is_complete(b"not a jpeg"));
+    }
+
+    #[test]
+    fn hex_is_lowercase_and_complete() {
+        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
     }
 
     #[test]

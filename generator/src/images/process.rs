@@ -41,14 +41,20 @@ pub fn process(
     let total = plan.cache_files().count();
     let mut report = ProcessReport::default();
     let mut diags = Diagnostics::default();
+    let positions: std::collections::HashMap<String, usize> = plan
+        .images
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.rel.clone(), i))
+        .collect();
     for r in results {
         match r {
             Ok(o) => {
                 report.encoded += o.encoded;
                 if let Some((rel, c)) = o.color {
                     index.set_color(&rel, c);
-                    if let Some(img) = plan.images.iter_mut().find(|i| i.rel == rel) {
-                        img.info.color = Some(c);
+                    if let Some(&i) = positions.get(&rel) {
+                        plan.images[i].info.color = Some(c);
                     }
                 }
             }

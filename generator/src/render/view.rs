@@ -149,12 +149,21 @@ pub struct Views<'a> {
     pub site: &'a Site,
     pub images: &'a ImagePlan,
     pub root: String,
+    /// Every image's view (without alt text), made once: pages reuse them instead of formatting
+    /// the same `srcset` strings again.
+    image_views: Vec<ImageView>,
 }
 
 impl<'a> Views<'a> {
     pub fn new(site: &'a Site, images: &'a ImagePlan) -> Views<'a> {
         let root = url_path(&site.market.base_url);
-        Views { site, images, root }
+        let image_views = images.images.iter().map(|p| image_view(&root, p)).collect();
+        Views {
+            site,
+            images,
+            root,
+            image_views,
+        }
     }
 
     fn lang(&self) -> Language {
@@ -174,23 +183,9 @@ impl<'a> Views<'a> {
     }
 
     fn image_by_id(&self, id: usize, alt: String) -> ImageView {
-        let p = &self.images.images[id];
-        let srcset = p
-            .modern
-            .iter()
-            .map(|d| format!("{} {}w", self.url(&d.out), d.width))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let c = p.info.color.unwrap_or([238, 232, 224]);
         ImageView {
-            src: self.url(&p.fallback.out),
-            fallback_type: p.fallback.format.mime(),
-            width: p.fallback.width,
-            height: p.fallback.height,
-            srcset,
-            thumb: p.modern.first().map(|d| self.url(&d.out)).unwrap_or_default(),
-            color: format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2]),
             alt,
+            ..self.image_views[id].clone()
         }
     }
 
@@ -360,6 +355,27 @@ impl<'a> Views<'a> {
                 .map(|d| long_date(d, self.lang())),
             voucher_terms: p.voucher.as_ref().and_then(|v| v.terms.clone()),
         }
+    }
+}
+
+fn image_view(root: &str, p: &crate::images::PlannedImage) -> ImageView {
+    let url = |out: &str| format!("{root}{out}");
+    let srcset = p
+        .modern
+        .iter()
+        .map(|d| format!("{} {}w", url(&d.out), d.width))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let c = p.info.color.unwrap_or([238, 232, 224]);
+    ImageView {
+        src: url(&p.fallback.out),
+        fallback_type: p.fallback.format.mime(),
+        width: p.fallback.width,
+        height: p.fallback.height,
+        srcset,
+        thumb: p.modern.first().map(|d| url(&d.out)).unwrap_or_default(),
+        color: format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2]),
+        alt: String::new(),
     }
 }
 

@@ -3,9 +3,10 @@
 use super::Validator;
 use super::market::{absolute_url, category_hint, email};
 use crate::diagnostic::Severity;
-use crate::model::{Category, Chalet, Contact, Image, ImageRole, Product, Voucher};
+use crate::model::{Category, Chalet, Contact, Image, ImageId, ImageRole, Product, Voucher};
 use crate::yaml::{Fields, Node, Pos, Reader, Value, slug_hint};
 use chalet_types::{Kind, Shipping, Sku, Slug, Stock};
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 
 const CHALET_FIELDS: &[&str] = &[
@@ -46,13 +47,39 @@ pub(super) fn validate_all(v: &mut Validator, categories: &[Category]) -> Vec<Ch
             }
         }
     }
+    // Chalets are independent: each is validated on its own (in parallel), then merged in slug
+    // order, its image ids mapped onto the site's.
+    let files = v.files;
+    let results: Vec<(Option<Chalet>, Validator)> = folders
+        .par_iter()
+        .map(|(folder, inner)| {
+            let mut local = Validator::new(files);
+            let chalet = validate_one(&mut local, folder, inner, categories);
+            (chalet, local)
+        })
+        .collect();
     let mut out = Vec::new();
-    for (folder, inner) in folders {
-        if let Some(c) = validate_one(v, &folder, &inner, categories) {
+    for (chalet, local) in results {
+        v.diags.extend(local.diags);
+        let ids: Vec<ImageId> = local.images.into_iter().map(|img| v.adopt_image(img)).collect();
+        if let Some(mut c) = chalet {
+            remap_images(&mut c, &ids);
             out.push(c);
         }
     }
     out
+}
+
+fn remap_images(c: &mut Chalet, ids: &[ImageId]) {
+    let map = |id: &mut ImageId| *id = ids[*id];
+    c.cover.iter_mut().chain(c.logo.iter_mut()).for_each(|i| map(&mut i.id));
+    if let Some(about) = &mut c.about {
+        about.images.iter_mut().for_each(|(_, id)| map(id));
+    }
+    for p in &mut c.products {
+        p.images.iter_mut().for_each(|i| map(&mut i.id));
+        p.description.images.iter_mut().for_each(|(_, id)| map(id));
+    }
 }
 
 fn validate_one(v: &mut Validator, folder: &str, inner: &[String], categories: &[Category]) -> Option<Chalet> {

@@ -70,6 +70,26 @@ pub(crate) struct Validator<'a> {
 }
 
 impl<'a> Validator<'a> {
+    fn new(files: &'a ContentFiles) -> Validator<'a> {
+        Validator {
+            files,
+            diags: Diagnostics::default(),
+            images: Vec::new(),
+            image_ids: HashMap::new(),
+        }
+    }
+
+    /// Takes in an image found by another validator; the same file always gets the same id.
+    fn adopt_image(&mut self, img: ImageSource) -> ImageId {
+        if let Some(&id) = self.image_ids.get(&img.rel) {
+            return id;
+        }
+        let id = self.images.len();
+        self.image_ids.insert(img.rel.clone(), id);
+        self.images.push(img);
+        id
+    }
+
     fn file_error(&mut self, rel: &str, message: String, hint: Option<String>) {
         self.diag(Severity::Error, rel, Pos { line: 1, col: 1 }, message, hint);
     }
@@ -176,10 +196,13 @@ impl<'a> Validator<'a> {
             line: pos.line,
             col: pos.col,
         };
+        let meta = self.files.others.get(&resolved).copied().unwrap_or_default();
         self.images.push(ImageSource {
             rel: resolved.clone(),
             origin,
             role,
+            len: meta.len,
+            mtime_ns: meta.mtime_ns,
         });
         self.image_ids.insert(resolved, id);
         Some(id)
