@@ -28,6 +28,7 @@ pub struct OrderLine {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChaletFulfilment {
     pub chalet: Slug,
+    pub chalet_name: String,
     pub choice: FulfilmentChoice,
     pub shipping_fee: Money,
 }
@@ -76,6 +77,10 @@ pub struct Order {
     pub fulfilment: Vec<ChaletFulfilment>,
     pub total: Money,
     pub payment_intent: Option<String>,
+    /// Set when the payment arrived after the reservation had been released (stock was taken
+    /// again without a check): the organiser should look at it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub needs_attention: bool,
 }
 
 impl Order {
@@ -113,6 +118,35 @@ mod tests {
         let c = VoucherCode::from_entropy([0xff; 10]);
         assert_eq!(c.as_str().len(), 19);
         assert!(!c.as_str().contains(['0', 'O', '1', 'I']));
+    }
+
+    #[test]
+    fn orders_round_trip_through_json() {
+        let sku = crate::Sku::parse("a/b").expect("sku");
+        let order = Order {
+            id: "cs_test_1".into(),
+            created: "2026-12-01T10:00:00Z".into(),
+            email: None,
+            lines: vec![OrderLine {
+                sku: sku.clone(),
+                name: "B".into(),
+                unit_price: Money::from_cents(150),
+                quantity: 2,
+                voucher_codes: vec![VoucherCode::from_entropy([7; 10])],
+            }],
+            fulfilment: vec![ChaletFulfilment {
+                chalet: sku.chalet.clone(),
+                chalet_name: "A".into(),
+                choice: FulfilmentChoice::Shipping,
+                shipping_fee: Money::from_cents(590),
+            }],
+            total: Money::from_cents(890),
+            payment_intent: Some("pi_1".into()),
+            needs_attention: false,
+        };
+        assert_eq!(order.computed_total(), Some(order.total));
+        let back: Order = serde_json::from_str(&serde_json::to_string(&order).expect("json")).expect("parse");
+        assert_eq!(back, order);
     }
 
     proptest! {

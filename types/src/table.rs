@@ -1,23 +1,47 @@
 //! The DynamoDB table layout, defined once: the function reads and writes it, the
 //! infrastructure template declares it, and a test compares the two.
 //!
-//! One table, single-table design:
-//! - `pk = "SKU#<sku>"`, `sk = "ITEM"`: a catalogue item with `total`, `sold`, `reserved`.
-//! - `pk = "RES#<id>"`, `sk = "RES"`: a stock reservation for one Checkout Session.
-//! - `pk = "ORDER#<session id>"`, `sk = "ORDER"`: a paid order.
-//! - `pk = "ORDER#<session id>"`, `sk = "CHALET#<slug>"`: the order's share for one chalet,
-//!   with `gsi1pk = "CHALET#<slug>"`, `gsi1sk = "<created>#<session id>"` — the per-chalet index
+//! One table, single-table design (`pk`, `sk` strings):
+//! - `CAT#<chalet>` / `SKU#<product>`: a catalogue item — name, price, kind, fulfilment, and the
+//!   stock counters `total`, `committed` (= `sold` + `reserved`), `sold`, `reserved`. Grouped by
+//!   chalet so that a chalet's availability is one query.
+//! - `MARKET` / `CONFIG`: market-wide settings (name, registration fee).
+//! - `RES#<reservation>` / `RES`: the stock held for one Checkout Session, with its priced lines;
+//!   `status` is `held`, `sold` or `released`. Expires (TTL) a week after creation.
+//! - `ORDER#<session>` / `ORDER`: a paid order.
+//! - `ORDER#<session>` / `CHALET#<slug>`: the order's share for one chalet, also keyed
+//!   `gsi1pk = CHALET#<slug>`, `gsi1sk = <created>#<session>` in the per-chalet index — what
 //!   artisans' statements are read from.
+//! - `CODE#<code>` / `CODE`: a voucher code with its SKU, order and `status` (`issued`, `redeemed`).
+//! - `REG#<session>` / `REG`: a paid registration, listed through `gsi1pk = REGISTRATIONS`.
 
 pub const PARTITION_KEY: &str = "pk";
 pub const SORT_KEY: &str = "sk";
 pub const CHALET_INDEX: &str = "by-chalet";
 pub const CHALET_INDEX_PARTITION_KEY: &str = "gsi1pk";
 pub const CHALET_INDEX_SORT_KEY: &str = "gsi1sk";
-/// Reservations carry an epoch-seconds expiry so the table cleans up after abandoned baskets.
+/// Epoch seconds after which DynamoDB may delete the item (reservations only).
 pub const TTL_ATTRIBUTE: &str = "expires_at";
 
+pub const CATALOGUE_PREFIX: &str = "CAT#";
 pub const SKU_PREFIX: &str = "SKU#";
-pub const ORDER_PREFIX: &str = "ORDER#";
-pub const CHALET_PREFIX: &str = "CHALET#";
+pub const MARKET_KEY: &str = "MARKET";
+pub const CONFIG_KEY: &str = "CONFIG";
 pub const RESERVATION_PREFIX: &str = "RES#";
+pub const RESERVATION_KEY: &str = "RES";
+pub const ORDER_PREFIX: &str = "ORDER#";
+pub const ORDER_KEY: &str = "ORDER";
+pub const CHALET_PREFIX: &str = "CHALET#";
+pub const CODE_PREFIX: &str = "CODE#";
+pub const CODE_KEY: &str = "CODE";
+pub const REGISTRATION_PREFIX: &str = "REG#";
+pub const REGISTRATION_KEY: &str = "REG";
+pub const REGISTRATIONS_INDEX_KEY: &str = "REGISTRATIONS";
+
+/// The key of a catalogue item.
+pub fn catalogue_key(sku: &crate::Sku) -> (String, String) {
+    (
+        format!("{CATALOGUE_PREFIX}{}", sku.chalet),
+        format!("{SKU_PREFIX}{}", sku.product),
+    )
+}

@@ -1,0 +1,332 @@
+//! The shopper's basket, from untrusted JSON to a priced order. Pure: the catalogue items are
+//! passed in, so every rule here is unit- and property-tested without a database.
+//! Prices, names and shipping fees come from the catalogue, never from the request.
+
+use crate::error::ApiError;
+use axum::http::StatusCode;
+use chalet_types::{CatalogueItem, FulfilmentChoice, Money, Sku, Slug};
+use serde::Deserialize;
+use serde_json::json;
+use std::collections::BTreeMap;
+
+pub const MAX_LINES: usize = 100;
+pub const MAX_QUANTITY: u32 = 99;
+
+/// `POST /checkout` as sent. Unknown fields are tolerated (a client sending `price` is ignored,
+/// never believed); types are checked strictly.
+#[derive(Debug, Deserialize)]
+pub struct CheckoutRequest {
+    pub items: Vec<RequestLine>,
+    #[serde(default)]
+    pub fulfilment: BTreeMap<String, String>,
+    pub locale: Option<String>,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RequestLine {
+    pub sku: String,
+    /// Signed, so that `-1` is answered as "quantity must be 1–99", not as bad JSON.
+    pub quantity: i64,
+}
+
+/// Parses the body. Shape errors are `400 invalid_json`.
+pub fn parse(body: &[u8]) -> Result<CheckoutRequest, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        let message = format!(
+            "the request is not a valid basket: {}",
+            e.to_string().split(" at line").next().unwrap_or("")
+        );
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", message)
+    })
+}
+
+/// What can be checked without the catalogue: sizes, quantities, SKU syntax, duplicates.
+pub fn validate_shape(req: &CheckoutRequest) -> Result<Vec<(Sku, u32)>, ApiError> {
+    if req.items.is_empty() {
+        return Err(ApiError::invalid("empty_basket", "the basket is empty"));
+    }
+    if req.items.len() > MAX_LINES {
+        return Err(ApiError::invalid(
+            "too_many_lines",
+            format!("a basket holds at most {MAX_LINES} different products"),
+        ));
+    }
+    if let Some(email) = &req.email
+        && (email.len() > 254 || !email.contains('@'))
+    {
+        return Err(ApiError::invalid("invalid_email", "the e-mail address is not valid"));
+    }
+    let mut lines: Vec<(Sku, u32)> = Vec::with_capacity(req.items.len());
+    for line in &req.items {
+        let Some(sku) = Sku::parse(&line.sku) else {
+            return Err(ApiError::with(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_sku",
+                "this product does not exist",
+                json!({ "sku": truncate(&line.sku) }),
+            ));
+        };
+        if line.quantity < 1 || line.quantity > i64::from(MAX_QUANTITY) {
+            return Err(ApiError::with(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_quantity",
+                format!("quantities go from 1 to {MAX_QUANTITY}"),
+                json!({ "sku": sku.to_string() }),
+            ));
+        }
+        if lines.iter().any(|(s, _)| *s == sku) {
+            return Err(ApiError::with(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "duplicate_sku",
+                "each product appears once, with its quantity",
+                json!({ "sku": sku.to_string() }),
+            ));
+        }
+        lines.push((sku, line.quantity as u32));
+    }
+    Ok(lines)
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(120).collect()
+}
+
+/// One priced line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PricedLine {
+    pub item: CatalogueItem,
+    pub quantity: u32,
+}
+
+/// Per chalet: the choice and the fee the catalogue says it costs for this subtotal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PricedChalet {
+    pub chalet: Slug,
+    pub chalet_name: String,
+    pub choice: FulfilmentChoice,
+    pub subtotal: Money,
+    pub shipping_fee: Money,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PricedBasket {
+    pub lines: Vec<PricedLine>,
+    pub chalets: Vec<PricedChalet>,
+    pub total: Money,
+}
+
+/// Prices the basket from catalogue items (`found`, possibly missing some SKUs).
+pub fn price(
+    lines: &[(Sku, u32)],
+    found: &[CatalogueItem],
+    fulfilment: &BTreeMap<String, String>,
+) -> Result<PricedBasket, ApiError> {
+    let mut priced = Vec::with_capacity(lines.len());
+    for (sku, quantity) in lines {
+        let Some(item) = found.iter().find(|i| i.sku == *sku) else {
+            return Err(ApiError::with(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_sku",
+                "this product is not for sale",
+                json!({ "sku": sku.to_string() }),
+            ));
+        };
+        priced.push(PricedLine {
+            item: item.clone(),
+            quantity: *quantity,
+        });
+    }
+    let mut chalets: Vec<PricedChalet> = Vec::new();
+    let mut total = Money::ZERO;
+    let overflow = || ApiError::invalid("too_large", "this basket is too large");
+    for line in &priced {
+        let amount = line.item.price.checked_mul(line.quantity).ok_or_else(overflow)?;
+        total = total.checked_add(amount).ok_or_else(overflow)?;
+        match chalets.iter_mut().find(|c| c.chalet == line.item.chalet) {
+            Some(c) => c.subtotal = c.subtotal.checked_add(amount).ok_or_else(overflow)?,
+            None => chalets.push(PricedChalet {
+                chalet: line.item.chalet.clone(),
+                chalet_name: line.item.chalet_name.clone(),
+                choice: FulfilmentChoice::Pickup,
+                subtotal: amount,
+                shipping_fee: Money::ZERO,
+            }),
+        }
+    }
+    for c in &mut chalets {
+        let options = &priced
+            .iter()
+            .find(|l| l.item.chalet == c.chalet)
+            .map(|l| l.item.fulfilment.clone())
+            .unwrap_or_default();
+        let all_vouchers = priced
+            .iter()
+            .filter(|l| l.item.chalet == c.chalet)
+            .all(|l| l.item.kind == chalet_types::Kind::Voucher);
+        let chosen = fulfilment.get(c.chalet.as_str()).map(String::as_str);
+        let refuse = |what: &str| {
+            ApiError::with(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_fulfilment",
+                format!("this chalet does not offer {what}"),
+                json!({ "chalet": c.chalet.to_string() }),
+            )
+        };
+        c.choice = match chosen {
+            Some("pickup") if options.pickup => FulfilmentChoice::Pickup,
+            Some("pickup") => return Err(refuse("pickup")),
+            Some("shipping") => {
+                let shipping = options.shipping.ok_or_else(|| refuse("shipping"))?;
+                c.shipping_fee = shipping.fee_for(c.subtotal);
+                FulfilmentChoice::Shipping
+            }
+            Some(_) => return Err(refuse("that kind of delivery")),
+            // Vouchers are sent by e-mail: nothing to choose.
+            None if all_vouchers => FulfilmentChoice::Pickup,
+            None => {
+                return Err(ApiError::with(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "fulfilment_required",
+                    "choose pickup or shipping for this chalet",
+                    json!({ "chalet": c.chalet.to_string() }),
+                ));
+            }
+        };
+        total = total.checked_add(c.shipping_fee).ok_or_else(overflow)?;
+    }
+    Ok(PricedBasket {
+        lines: priced,
+        chalets,
+        total,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chalet_types::{FulfilmentOptions, Kind, Shipping, Stock};
+    use proptest::prelude::*;
+
+    fn item(sku: &str, cents: i64, kind: Kind, pickup: bool, shipping: Option<(i64, i64)>) -> CatalogueItem {
+        let sku = Sku::parse(sku).expect("sku");
+        CatalogueItem {
+            chalet: sku.chalet.clone(),
+            chalet_name: "Chalet".into(),
+            name: sku.product.to_string(),
+            sku,
+            price: Money::from_cents(cents),
+            stock: Stock::Limited(5),
+            kind,
+            fulfilment: FulfilmentOptions {
+                pickup,
+                shipping: shipping.map(|(p, f)| Shipping {
+                    price: Money::from_cents(p),
+                    free_from: Some(Money::from_cents(f)),
+                }),
+            },
+            url: String::new(),
+            voucher_valid_until: None,
+        }
+    }
+
+    fn code(r: Result<impl std::fmt::Debug, ApiError>) -> &'static str {
+        match r {
+            Err(ApiError::Client { code, .. }) => code,
+            other => panic!("expected a client error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn prices_from_the_catalogue_and_charges_shipping_below_the_threshold() {
+        let body = br#"{"items":[{"sku":"a/bougie","quantity":2,"price":1},{"sku":"b/bon","quantity":1}],"fulfilment":{"a":"shipping"}}"#;
+        let req = parse(body).expect("parses");
+        let lines = validate_shape(&req).expect("valid");
+        let cat = [
+            item("a/bougie", 1490, Kind::Goods, true, Some((590, 6000))),
+            item("b/bon", 5000, Kind::Voucher, false, None),
+        ];
+        let basket = price(&lines, &cat, &req.fulfilment).expect("priced");
+        assert_eq!(basket.total, Money::from_cents(2 * 1490 + 590 + 5000));
+        assert_eq!(basket.chalets[0].shipping_fee, Money::from_cents(590));
+        assert_eq!(
+            basket.chalets[1].choice,
+            FulfilmentChoice::Pickup,
+            "vouchers need no choice"
+        );
+    }
+
+    #[test]
+    fn refuses_each_bad_input_with_its_own_code() {
+        let cat = [item("a/p", 100, Kind::Goods, true, None)];
+        let run = |body: &str| -> Result<PricedBasket, ApiError> {
+            let req = parse(body.as_bytes())?;
+            let lines = validate_shape(&req)?;
+            price(&lines, &cat, &req.fulfilment)
+        };
+        assert_eq!(code(run("{")), "invalid_json");
+        assert_eq!(code(run(r#"{"items":[]}"#)), "empty_basket");
+        assert_eq!(
+            code(run(r#"{"items":[{"sku":"a/p","quantity":0}]}"#)),
+            "invalid_quantity"
+        );
+        assert_eq!(
+            code(run(r#"{"items":[{"sku":"a/p","quantity":-3}]}"#)),
+            "invalid_quantity"
+        );
+        assert_eq!(
+            code(run(r#"{"items":[{"sku":"a/p","quantity":100}]}"#)),
+            "invalid_quantity"
+        );
+        assert_eq!(
+            code(run(
+                r#"{"items":[{"sku":"a/zz","quantity":1}],"fulfilment":{"a":"pickup"}}"#
+            )),
+            "unknown_sku"
+        );
+        assert_eq!(code(run(r#"{"items":[{"sku":"../etc","quantity":1}]}"#)), "unknown_sku");
+        assert_eq!(
+            code(run(r#"{"items":[{"sku":"a/p","quantity":1}]}"#)),
+            "fulfilment_required"
+        );
+        assert_eq!(
+            code(run(
+                r#"{"items":[{"sku":"a/p","quantity":1}],"fulfilment":{"a":"shipping"}}"#
+            )),
+            "invalid_fulfilment"
+        );
+        assert_eq!(
+            code(run(
+                r#"{"items":[{"sku":"a/p","quantity":1},{"sku":"a/p","quantity":2}]}"#
+            )),
+            "duplicate_sku"
+        );
+        let many: Vec<String> = (0..101)
+            .map(|i| format!(r#"{{"sku":"a/p{i}","quantity":1}}"#))
+            .collect();
+        assert_eq!(
+            code(run(&format!(r#"{{"items":[{}]}}"#, many.join(",")))),
+            "too_many_lines"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics_on_any_json(s in "\\PC{0,200}") {
+            if let Ok(req) = parse(s.as_bytes()) {
+                let _ = validate_shape(&req);
+            }
+        }
+
+        #[test]
+        fn totals_equal_the_sum_of_their_parts(q1 in 1u32..=99, q2 in 1u32..=99, ship in any::<bool>()) {
+            let cat = [item("a/x", 1490, Kind::Goods, true, Some((590, 6000))), item("a/y", 333, Kind::Food, true, Some((590, 6000)))];
+            let lines = vec![(Sku::parse("a/x").expect("sku"), q1), (Sku::parse("a/y").expect("sku"), q2)];
+            let f = BTreeMap::from([("a".to_string(), if ship { "shipping" } else { "pickup" }.to_string())]);
+            let b = price(&lines, &cat, &f).expect("priced");
+            let goods = 1490 * i64::from(q1) + 333 * i64::from(q2);
+            let fee = if ship && goods < 6000 { 590 } else { 0 };
+            prop_assert_eq!(b.total.cents(), goods + fee);
+        }
+    }
+}

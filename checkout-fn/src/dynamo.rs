@@ -1,0 +1,685 @@
+//! Everything the function keeps, in one DynamoDB table (layout: `chalet_types::table`).
+//!
+//! Stock is honest by construction: every change to a SKU's counters is a conditional write in
+//! a transaction, and `committed` (= sold + reserved) may never pass `total`. Webhook effects are
+//! keyed by the reservation's `status`, so a redelivered or concurrent duplicate changes nothing.
+
+use crate::basket::PricedBasket;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::types::{AttributeValue as Av, KeysAndAttributes, Put, TransactWriteItem, Update};
+use chalet_types::table::*;
+use chalet_types::{
+    CatalogueItem, ChaletFulfilment, FulfilmentOptions, Kind, Money, Order, OrderLine, Shipping, Sku, Slug, Stock,
+    VoucherCode,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StoreError(pub String);
+
+fn err(e: impl std::error::Error) -> StoreError {
+    StoreError(format!("{}", DisplayErrorContext(e)))
+}
+
+type Item = HashMap<String, Av>;
+
+fn s(v: impl Into<String>) -> Av {
+    Av::S(v.into())
+}
+
+fn n(v: impl ToString) -> Av {
+    Av::N(v.to_string())
+}
+
+fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
+    HashMap::from([(PARTITION_KEY.to_string(), s(pk)), (SORT_KEY.to_string(), s(sk))])
+}
+
+fn get_s<'a>(item: &'a Item, k: &str) -> Option<&'a str> {
+    item.get(k).and_then(|v| v.as_s().ok()).map(String::as_str)
+}
+
+fn get_n(item: &Item, k: &str) -> Option<i64> {
+    item.get(k).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
+}
+
+fn get_bool(item: &Item, k: &str) -> Option<bool> {
+    item.get(k).and_then(|v| v.as_bool().ok()).copied()
+}
+
+/// A catalogue item with its live stock counters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stocked {
+    pub item: CatalogueItem,
+    pub active: bool,
+    /// `None` for made-to-order.
+    pub total: Option<i64>,
+    pub committed: i64,
+}
+
+impl Stocked {
+    pub fn remaining(&self) -> Option<i64> {
+        self.total.map(|t| (t - self.committed).max(0))
+    }
+
+    fn from_item(it: &Item) -> Option<Stocked> {
+        let sku = Sku::parse(get_s(it, "sku")?)?;
+        let total = get_n(it, "total");
+        let shipping = get_n(it, "ship_price").map(|p| Shipping {
+            price: Money::from_cents(p),
+            free_from: get_n(it, "ship_free_from").map(Money::from_cents),
+        });
+        let item = CatalogueItem {
+            chalet: sku.chalet.clone(),
+            chalet_name: get_s(it, "chalet_name")?.to_string(),
+            name: get_s(it, "name")?.to_string(),
+            price: Money::from_cents(get_n(it, "price")?),
+            stock: total.map_or(Stock::MadeToOrder, |t| Stock::Limited(t.max(0) as u32)),
+            kind: Kind::parse(get_s(it, "kind")?)?,
+            fulfilment: FulfilmentOptions {
+                pickup: get_bool(it, "pickup").unwrap_or(false),
+                shipping,
+            },
+            url: get_s(it, "url").unwrap_or_default().to_string(),
+            voucher_valid_until: get_s(it, "valid_until").and_then(chalet_types::Date::parse),
+            sku,
+        };
+        Some(Stocked {
+            item,
+            active: get_bool(it, "active").unwrap_or(false),
+            total,
+            committed: get_n(it, "committed").unwrap_or(0),
+        })
+    }
+}
+
+/// The stock held for one Checkout Session, with everything needed to write the order later.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reservation {
+    pub id: String,
+    pub lines: Vec<ReservedLine>,
+    pub chalets: Vec<ChaletFulfilment>,
+    pub total: Money,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReservedLine {
+    pub sku: Sku,
+    pub name: String,
+    pub unit_price: Money,
+    pub quantity: u32,
+    pub kind: Kind,
+    /// Whether the SKU's counters were moved (limited stock).
+    pub limited: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReservationStatus {
+    Held,
+    Sold,
+    Released,
+}
+
+/// Why a reservation was refused.
+#[derive(Debug)]
+pub enum ReserveError {
+    OutOfStock {
+        sku: Sku,
+        remaining: i64,
+    },
+    /// A product was withdrawn or changed while the shopper was paying; try again.
+    Changed(Sku),
+    Store(StoreError),
+}
+
+/// What completing an order did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Completion {
+    Recorded,
+    AlreadyRecorded,
+    UnknownReservation,
+}
+
+#[derive(Clone, Debug)]
+pub struct Dynamo {
+    pub client: Client,
+    pub table: String,
+}
+
+/// Transactions that collide with another on the same SKU are retried: DynamoDB cancels rather
+/// than queues them, and 50 shoppers buying the last candles at once must each get an answer.
+const CONFLICT_RETRIES: u32 = 25;
+
+async fn backoff(attempt: u32) {
+    let mut b = [0u8; 1];
+    let _ = getrandom::fill(&mut b);
+    let ms = 5 + u64::from(b[0] % 20) + u64::from(attempt.min(8)) * 10;
+    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+}
+
+/// The cancellation reason codes of a failed transaction, if it was cancelled.
+fn cancellation_codes(
+    e: &aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError>,
+) -> Option<Vec<String>> {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
+    match e.as_service_error() {
+        Some(E::TransactionCanceledException(c)) => Some(
+            c.cancellation_reasons()
+                .iter()
+                .map(|r| r.code().unwrap_or("None").to_string())
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+impl Dynamo {
+    pub fn new(client: Client, table: impl Into<String>) -> Dynamo {
+        Dynamo {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// A transactional update. `status` and `total` are reserved words in DynamoDB expressions,
+    /// so they are always available as `#s` and `#t`.
+    fn update(&self, k: Item, expr: &str, cond: Option<&str>, values: Item) -> Result<TransactWriteItem, StoreError> {
+        let text = format!("{expr} {}", cond.unwrap_or(""));
+        let mut u = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(k))
+            .update_expression(expr)
+            .set_expression_attribute_values(Some(values));
+        for (placeholder, name) in [("#s", "status"), ("#t", "total")] {
+            if text.contains(placeholder) {
+                u = u.expression_attribute_names(placeholder, name);
+            }
+        }
+        if let Some(c) = cond {
+            u = u.condition_expression(c);
+        }
+        Ok(TransactWriteItem::builder().update(u.build().map_err(err)?).build())
+    }
+
+    fn put(&self, item: Item, only_new: bool) -> Result<TransactWriteItem, StoreError> {
+        let mut p = Put::builder().table_name(&self.table).set_item(Some(item));
+        if only_new {
+            p = p.condition_expression("attribute_not_exists(pk)");
+        }
+        Ok(TransactWriteItem::builder().put(p.build().map_err(err)?).build())
+    }
+
+    /// Catalogue items for these SKUs (strongly consistent); unknown ones are simply absent.
+    pub async fn items(&self, skus: &[Sku]) -> Result<Vec<Stocked>, StoreError> {
+        let mut out = Vec::new();
+        let mut pending: Vec<Item> = skus
+            .iter()
+            .map(|sku| {
+                let (pk, sk) = catalogue_key(sku);
+                key(pk, sk)
+            })
+            .collect();
+        let mut rounds = 0;
+        while !pending.is_empty() && rounds < 10 {
+            rounds += 1;
+            let batch: Vec<Item> = pending.drain(..pending.len().min(100)).collect();
+            let ka = KeysAndAttributes::builder()
+                .set_keys(Some(batch))
+                .consistent_read(true)
+                .build()
+                .map_err(err)?;
+            let resp = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, ka)
+                .send()
+                .await
+                .map_err(err)?;
+            if let Some(items) = resp.responses().and_then(|r| r.get(&self.table)) {
+                out.extend(items.iter().filter_map(Stocked::from_item));
+            }
+            if let Some(un) = resp.unprocessed_keys().and_then(|u| u.get(&self.table)) {
+                pending.extend(un.keys().iter().cloned());
+                backoff(rounds).await;
+            }
+        }
+        if !pending.is_empty() {
+            return Err(StoreError("catalogue read kept being throttled".into()));
+        }
+        Ok(out)
+    }
+
+    /// Holds stock for every limited line and records the reservation, in one transaction.
+    pub async fn reserve(
+        &self,
+        id: &str,
+        basket: &PricedBasket,
+        stocked: &[Stocked],
+        now: i64,
+    ) -> Result<Reservation, ReserveError> {
+        let reservation = Reservation {
+            id: id.to_string(),
+            lines: basket
+                .lines
+                .iter()
+                .map(|l| ReservedLine {
+                    sku: l.item.sku.clone(),
+                    name: l.item.name.clone(),
+                    unit_price: l.item.price,
+                    quantity: l.quantity,
+                    kind: l.item.kind,
+                    limited: matches!(l.item.stock, Stock::Limited(_)),
+                })
+                .collect(),
+            chalets: basket
+                .chalets
+                .iter()
+                .map(|c| ChaletFulfilment {
+                    chalet: c.chalet.clone(),
+                    chalet_name: c.chalet_name.clone(),
+                    choice: c.choice,
+                    shipping_fee: c.shipping_fee,
+                })
+                .collect(),
+            total: basket.total,
+        };
+        let body = serde_json::to_string(&reservation).map_err(|e| ReserveError::Store(StoreError(e.to_string())))?;
+        let mut record = key(format!("{RESERVATION_PREFIX}{id}"), RESERVATION_KEY);
+        record.insert("status".into(), s("held"));
+        record.insert("body".into(), s(body));
+        record.insert("created".into(), n(now));
+        record.insert(TTL_ATTRIBUTE.into(), n(now + 7 * 24 * 3600));
+        let mut actions = vec![self.put(record, true).map_err(ReserveError::Store)?];
+        // The SKU behind each action, to map a cancellation reason back (action 0: the record).
+        let mut order: Vec<&Sku> = vec![&reservation.lines[0].sku];
+        for line in reservation.lines.iter().filter(|l| l.limited) {
+            let st = stocked
+                .iter()
+                .find(|s| s.item.sku == line.sku)
+                .ok_or_else(|| ReserveError::Changed(line.sku.clone()))?;
+            let total = st.total.unwrap_or(0);
+            let (pk, sk) = catalogue_key(&line.sku);
+            let values = HashMap::from([
+                (":q".to_string(), n(line.quantity)),
+                (":max".to_string(), n(total - i64::from(line.quantity))),
+                (":total".to_string(), n(total)),
+                (":yes".to_string(), Av::Bool(true)),
+            ]);
+            actions.push(
+                self.update(
+                    key(pk, sk),
+                    "SET committed = committed + :q, reserved = reserved + :q",
+                    Some("active = :yes AND #t = :total AND committed <= :max"),
+                    values,
+                )
+                .map_err(ReserveError::Store)?,
+            );
+            order.push(&line.sku);
+        }
+        for attempt in 0..CONFLICT_RETRIES {
+            match self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(actions.clone()))
+                .send()
+                .await
+            {
+                Ok(_) => return Ok(reservation),
+                Err(e) => match cancellation_codes(&e) {
+                    Some(codes) if codes.iter().any(|c| c == "ConditionalCheckFailed") => {
+                        let i = codes.iter().position(|c| c == "ConditionalCheckFailed").unwrap_or(0);
+                        let sku = order
+                            .get(i)
+                            .map(|s| (*s).clone())
+                            .unwrap_or_else(|| reservation.lines[0].sku.clone());
+                        return Err(self.why_refused(sku).await);
+                    }
+                    Some(_) => backoff(attempt).await,
+                    None => return Err(ReserveError::Store(err(e))),
+                },
+            }
+        }
+        Err(ReserveError::Store(StoreError(
+            "the stock is too busy right now".into(),
+        )))
+    }
+
+    async fn why_refused(&self, sku: Sku) -> ReserveError {
+        match self.items(std::slice::from_ref(&sku)).await {
+            Ok(found) => match found.first() {
+                Some(st) if st.active => match st.remaining() {
+                    Some(remaining) => ReserveError::OutOfStock { sku, remaining },
+                    None => ReserveError::Changed(sku),
+                },
+                _ => ReserveError::Changed(sku),
+            },
+            Err(e) => ReserveError::Store(e),
+        }
+    }
+
+    pub async fn reservation(&self, id: &str) -> Result<Option<(Reservation, ReservationStatus)>, StoreError> {
+        let resp = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("{RESERVATION_PREFIX}{id}"), RESERVATION_KEY)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(err)?;
+        let Some(item) = resp.item() else { return Ok(None) };
+        let body: Reservation =
+            serde_json::from_str(get_s(item, "body").unwrap_or("")).map_err(|e| StoreError(e.to_string()))?;
+        let status = match get_s(item, "status") {
+            Some("sold") => ReservationStatus::Sold,
+            Some("released") => ReservationStatus::Released,
+            _ => ReservationStatus::Held,
+        };
+        Ok(Some((body, status)))
+    }
+
+    /// Gives held stock back. Idempotent: only a `held` reservation is released, once.
+    pub async fn release(&self, id: &str) -> Result<bool, StoreError> {
+        let Some((res, status)) = self.reservation(id).await? else {
+            return Ok(false);
+        };
+        if status != ReservationStatus::Held {
+            return Ok(false);
+        }
+        let mut actions = vec![self.update(
+            key(format!("{RESERVATION_PREFIX}{id}"), RESERVATION_KEY),
+            "SET #s = :released",
+            Some("#s = :held"),
+            HashMap::from([(":released".into(), s("released")), (":held".into(), s("held"))]),
+        )?];
+        for l in res.lines.iter().filter(|l| l.limited) {
+            let (pk, sk) = catalogue_key(&l.sku);
+            actions.push(self.update(
+                key(pk, sk),
+                "SET committed = committed - :q, reserved = reserved - :q",
+                None,
+                HashMap::from([(":q".into(), n(l.quantity))]),
+            )?);
+        }
+        self.transact_idempotent(actions).await
+    }
+
+    /// Runs a transaction whose first action is a status transition; `Ok(false)` when that
+    /// transition had already happened (a duplicate), retrying on conflicts.
+    async fn transact_idempotent(&self, actions: Vec<TransactWriteItem>) -> Result<bool, StoreError> {
+        for attempt in 0..CONFLICT_RETRIES {
+            match self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(actions.clone()))
+                .send()
+                .await
+            {
+                Ok(_) => return Ok(true),
+                Err(e) => match cancellation_codes(&e) {
+                    Some(codes) if codes.first().is_some_and(|c| c == "ConditionalCheckFailed") => return Ok(false),
+                    Some(_) => backoff(attempt).await,
+                    None => return Err(err(e)),
+                },
+            }
+        }
+        Err(StoreError("too many conflicting writes".into()))
+    }
+
+    /// Records the paid order exactly once and turns held stock into sold stock.
+    /// Every write is idempotent, so a retried or concurrent delivery converges on one order.
+    pub async fn complete(
+        &self,
+        id: &str,
+        session: &crate::payments::PaidSession,
+        codes_key: &[u8],
+    ) -> Result<Completion, StoreError> {
+        let Some((res, status)) = self.reservation(id).await? else {
+            return Ok(Completion::UnknownReservation);
+        };
+        let order = build_order(&res, session, codes_key, status == ReservationStatus::Released);
+        // 1. The order and its per-chalet shares and codes: deterministic, so rewriting is harmless.
+        self.put_order(&order, &res).await?;
+        // 2. The stock: held → sold (or, for a payment after release, taken again).
+        let (from, stock_expr) = match status {
+            ReservationStatus::Sold => return Ok(Completion::AlreadyRecorded),
+            ReservationStatus::Held => ("held", "SET reserved = reserved - :q, sold = sold + :q"),
+            ReservationStatus::Released => {
+                tracing::warn!(session = %order.id, "payment completed after its reservation was released; stock taken again");
+                ("released", "SET committed = committed + :q, sold = sold + :q")
+            }
+        };
+        let mut actions = vec![self.update(
+            key(format!("{RESERVATION_PREFIX}{id}"), RESERVATION_KEY),
+            "SET #s = :sold, session_id = :sid",
+            Some("#s = :from"),
+            HashMap::from([
+                (":sold".into(), s("sold")),
+                (":from".into(), s(from)),
+                (":sid".into(), s(&order.id)),
+            ]),
+        )?];
+        for l in res.lines.iter().filter(|l| l.limited) {
+            let (pk, sk) = catalogue_key(&l.sku);
+            actions.push(self.update(
+                key(pk, sk),
+                stock_expr,
+                None,
+                HashMap::from([(":q".into(), n(l.quantity))]),
+            )?);
+        }
+        let done = self.transact_idempotent(actions).await?;
+        Ok(if done {
+            Completion::Recorded
+        } else {
+            Completion::AlreadyRecorded
+        })
+    }
+
+    async fn put_order(&self, order: &Order, res: &Reservation) -> Result<(), StoreError> {
+        let body = serde_json::to_string(order).map_err(|e| StoreError(e.to_string()))?;
+        let mut item = key(format!("{ORDER_PREFIX}{}", order.id), ORDER_KEY);
+        item.insert("body".into(), s(body));
+        item.insert("created".into(), s(&order.created));
+        item.insert("reservation".into(), s(&res.id));
+        let mut puts = vec![item];
+        for c in &order.fulfilment {
+            let share = serde_json::json!({
+                "order": order.id,
+                "created": order.created,
+                "fulfilment": c,
+                "lines": order.lines.iter().filter(|l| l.sku.chalet == c.chalet).collect::<Vec<_>>(),
+            });
+            let mut item = key(
+                format!("{ORDER_PREFIX}{}", order.id),
+                format!("{CHALET_PREFIX}{}", c.chalet),
+            );
+            item.insert(
+                CHALET_INDEX_PARTITION_KEY.into(),
+                s(format!("{CHALET_PREFIX}{}", c.chalet)),
+            );
+            item.insert(
+                CHALET_INDEX_SORT_KEY.into(),
+                s(format!("{}#{}", order.created, order.id)),
+            );
+            item.insert("body".into(), s(share.to_string()));
+            puts.push(item);
+        }
+        for l in &order.lines {
+            for code in &l.voucher_codes {
+                let mut item = key(format!("{CODE_PREFIX}{}", code.as_str()), CODE_KEY);
+                item.insert("sku".into(), s(l.sku.to_string()));
+                item.insert("order".into(), s(&order.id));
+                item.insert("status".into(), s("issued"));
+                puts.push(item);
+            }
+        }
+        for item in puts {
+            // Codes must never be reset from `redeemed` to `issued` by a redelivery.
+            let only_new = get_s(&item, PARTITION_KEY).is_some_and(|pk| pk.starts_with(CODE_PREFIX));
+            let mut req = self.client.put_item().table_name(&self.table).set_item(Some(item));
+            if only_new {
+                req = req.condition_expression("attribute_not_exists(pk)");
+            }
+            if let Err(e) = req.send().await {
+                let conditional = e
+                    .as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception());
+                if !conditional {
+                    return Err(err(e));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn order(&self, session_id: &str) -> Result<Option<Order>, StoreError> {
+        let resp = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("{ORDER_PREFIX}{session_id}"), ORDER_KEY)))
+            .send()
+            .await
+            .map_err(err)?;
+        match resp.item().and_then(|i| get_s(i, "body")) {
+            Some(body) => serde_json::from_str(body)
+                .map(Some)
+                .map_err(|e| StoreError(e.to_string())),
+            None => Ok(None),
+        }
+    }
+
+    /// One chalet's active SKUs with what remains (`None`: made to order).
+    pub async fn availability(&self, chalet: &Slug) -> Result<Vec<Stocked>, StoreError> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let resp = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(format!("{CATALOGUE_PREFIX}{chalet}")))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(err)?;
+            out.extend(resp.items().iter().filter_map(Stocked::from_item).filter(|s| s.active));
+            match resp.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn registration_fee(&self) -> Result<Option<(Money, String)>, StoreError> {
+        let resp = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(MARKET_KEY, CONFIG_KEY)))
+            .send()
+            .await
+            .map_err(err)?;
+        Ok(resp.item().and_then(|i| {
+            Some((
+                Money::from_cents(get_n(i, "registration_fee")?),
+                get_s(i, "name").unwrap_or_default().to_string(),
+            ))
+        }))
+    }
+
+    /// Records a paid registration (idempotent: keyed by the session).
+    pub async fn record_registration(
+        &self,
+        session_id: &str,
+        created: &str,
+        details: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let mut item = key(format!("{REGISTRATION_PREFIX}{session_id}"), REGISTRATION_KEY);
+        item.insert(CHALET_INDEX_PARTITION_KEY.into(), s(REGISTRATIONS_INDEX_KEY));
+        item.insert(CHALET_INDEX_SORT_KEY.into(), s(format!("{created}#{session_id}")));
+        item.insert("body".into(), s(details.to_string()));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    /// Rows of an index partition (an artisan's order shares, or the registrations), oldest first.
+    pub async fn index_rows(&self, partition: &str) -> Result<Vec<serde_json::Value>, StoreError> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let resp = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(CHALET_INDEX)
+                .key_condition_expression("#p = :p")
+                .expression_attribute_names("#p", CHALET_INDEX_PARTITION_KEY)
+                .expression_attribute_values(":p", s(partition))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(err)?;
+            out.extend(
+                resp.items()
+                    .iter()
+                    .filter_map(|i| serde_json::from_str(get_s(i, "body")?).ok()),
+            );
+            match resp.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The order a paid session stands for: lines and prices as reserved, one voucher code per unit
+/// of voucher products. Deterministic (codes derive from the session), so retries agree.
+pub fn build_order(
+    res: &Reservation,
+    session: &crate::payments::PaidSession,
+    codes_key: &[u8],
+    needs_attention: bool,
+) -> Order {
+    let lines = res
+        .lines
+        .iter()
+        .map(|l| OrderLine {
+            sku: l.sku.clone(),
+            name: l.name.clone(),
+            unit_price: l.unit_price,
+            quantity: l.quantity,
+            voucher_codes: if l.kind == Kind::Voucher {
+                (0..l.quantity)
+                    .map(|unit| crate::codes::voucher_code(codes_key, &session.id, &l.sku, unit))
+                    .collect::<Vec<VoucherCode>>()
+            } else {
+                Vec::new()
+            },
+        })
+        .collect();
+    Order {
+        id: session.id.clone(),
+        created: session.created.clone(),
+        email: session.email.clone(),
+        lines,
+        fulfilment: res.chalets.clone(),
+        total: res.total,
+        payment_intent: session.payment_intent.clone(),
+        needs_attention,
+    }
+}

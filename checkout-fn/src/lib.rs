@@ -1,0 +1,70 @@
+//! `checkout-fn`: the market's one server-side piece, as one router (`app(state)`) that runs
+//! under AWS Lambda or as a plain local HTTP server.
+//!
+//! It takes money, so it trusts nothing it is sent: baskets are priced from the catalogue
+//! ([`basket`]), stock is reserved atomically ([`dynamo`]), webhooks are verified against the raw
+//! body ([`payments`]) and recorded exactly once; errors are specific 4xx JSON or a bland 5xx
+//! ([`error`]). It must not log secrets, card data or shoppers' e-mail addresses.
+//!
+//! - [`config`]: the environment, checked at cold start
+//! - [`routes`]: the HTTP handlers; [`codes`]: voucher codes; [`publish`]: the table's contents
+
+pub mod basket;
+pub mod codes;
+pub mod config;
+pub mod dynamo;
+pub mod error;
+pub mod payments;
+pub mod publish;
+pub mod routes;
+
+use axum::Router;
+use axum::http::{HeaderValue, Method, header};
+use axum::routing::{get, post};
+use std::sync::Arc;
+use tower_http::cors::CorsLayer;
+
+/// What every request handler shares; built once per process.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub config: Arc<config::Config>,
+    pub store: dynamo::Dynamo,
+    pub stripe: payments::Stripe,
+    pub codes_key: Arc<Vec<u8>>,
+}
+
+impl AppState {
+    pub fn new(config: config::Config, store: dynamo::Dynamo, stripe: payments::Stripe) -> AppState {
+        let codes_key = Arc::new(codes::codes_key(&config.stripe_webhook_secret));
+        AppState {
+            config: Arc::new(config),
+            store,
+            stripe,
+            codes_key,
+        }
+    }
+}
+
+/// The whole HTTP surface. Paths work both at the root and under `/api` (how CloudFront
+/// forwards them), so the same router serves local development and production.
+pub fn app(state: AppState) -> Router {
+    let cors = CorsLayer::new()
+        .allow_origin(HeaderValue::from_str(&state.config.site_url).unwrap_or(HeaderValue::from_static("null")))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::CONTENT_TYPE])
+        .max_age(std::time::Duration::from_secs(3600));
+    let routes = Router::new()
+        .route("/health", get(routes::health))
+        .route("/checkout", post(routes::checkout))
+        .route("/webhook", post(routes::webhook))
+        .route("/orders/{session_id}", get(routes::order))
+        .route("/availability", get(routes::availability))
+        .route("/registrations", post(routes::register));
+    Router::new()
+        .merge(routes.clone())
+        .nest("/api", routes)
+        .fallback(routes::not_found)
+        .layer(axum::middleware::from_fn(routes::request_log))
+        .layer(cors)
+        .with_state(state)
+}

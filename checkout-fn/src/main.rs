@@ -1,0 +1,152 @@
+//! `checkout-fn`: under Lambda when `AWS_LAMBDA_RUNTIME_API` is set; otherwise
+//!   checkout-fn --listen 127.0.0.1:9000                    serve the same router over HTTP
+//!   checkout-fn publish --catalogue dist/catalogue.json [--create-table]
+//!   checkout-fn registrations                              list paid registrations
+//! Configuration comes from the environment (see `config`).
+
+use checkout_fn::{AppState, app, config::Config, dynamo::Dynamo, payments::Stripe};
+use std::process::ExitCode;
+
+fn arg(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+}
+
+async fn dynamo(table: &str) -> Dynamo {
+    let config = aws_config::load_from_env().await;
+    Dynamo::new(aws_sdk_dynamodb::Client::new(&config), table)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_current_span(false)
+        .without_time()
+        .init();
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1).map(String::as_str) {
+        Some("publish") => publish(&args).await,
+        Some("registrations") => registrations().await,
+        _ => serve(&args).await,
+    }
+}
+
+async fn serve(args: &[String]) -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("checkout-fn: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let stripe = match Stripe::new(&config.stripe_secret_key, config.stripe_api_base.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("checkout-fn: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let store = dynamo(&config.table_name).await;
+    let router = app(AppState::new(config, store, stripe));
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+        return match lambda_http::run(router).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("checkout-fn: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
+    let listen = arg(args, "--listen").unwrap_or_else(|| "127.0.0.1:9000".into());
+    let listener = match tokio::net::TcpListener::bind(&listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("checkout-fn: cannot listen on {listen}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    eprintln!("checkout-fn listening on http://{listen}");
+    match axum::serve(listener, router).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("checkout-fn: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn table_name() -> Result<String, ExitCode> {
+    std::env::var("TABLE_NAME")
+        .ok()
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            eprintln!("checkout-fn: missing environment variable(s): TABLE_NAME");
+            ExitCode::from(2)
+        })
+}
+
+async fn publish(args: &[String]) -> ExitCode {
+    let table = match table_name() {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    let path = arg(args, "--catalogue").unwrap_or_else(|| "dist/catalogue.json".into());
+    let catalogue: chalet_types::Catalogue = match std::fs::read_to_string(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+    {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("checkout-fn: {path}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let db = dynamo(&table).await;
+    if args.iter().any(|a| a == "--create-table") {
+        match checkout_fn::publish::create_table(&db).await {
+            Ok(true) => eprintln!("created table {table}"),
+            Ok(false) => {}
+            Err(e) => {
+                eprintln!("checkout-fn: cannot create table {table}: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    }
+    match checkout_fn::publish::publish(&db, &catalogue).await {
+        Ok(r) => {
+            println!("published {} SKUs to {table} ({} withdrawn)", r.upserted, r.deactivated);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("checkout-fn: publishing failed: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn registrations() -> ExitCode {
+    let table = match table_name() {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    match dynamo(&table)
+        .await
+        .index_rows(chalet_types::table::REGISTRATIONS_INDEX_KEY)
+        .await
+    {
+        Ok(rows) => {
+            for r in rows {
+                println!("{r}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("checkout-fn: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

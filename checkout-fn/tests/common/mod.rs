@@ -1,0 +1,187 @@
+//! The integration harness: real peers on loopback, started by `scripts/test` —
+//! DynamoDB Local (`CHALET_TEST_DYNAMODB`) and the Stripe stand-in (`CHALET_TEST_STRIPE`).
+//! Each test gets its own table, the example market's catalogue, and the function's router on
+//! a free port, which the stand-in delivers signed webhooks to.
+
+#![allow(dead_code, reason = "each test file uses a different subset")]
+
+use chalet_types::Catalogue;
+use checkout_fn::config::Config;
+use checkout_fn::dynamo::Dynamo;
+use checkout_fn::payments::Stripe;
+use checkout_fn::{AppState, app};
+use serde_json::{Value, json};
+use std::path::Path;
+
+pub const STRIPE_KEY: &str = "sk_test_chalet_standin";
+pub const WEBHOOK_SECRET: &str = "whsec_chalet_standin";
+pub const SITE: &str = "http://127.0.0.1:1225";
+
+fn peer(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| panic!("{var} is not set: run the integration tests through scripts/test, which starts DynamoDB Local and the Stripe stand-in"))
+}
+
+/// The catalogue `chalet build` writes for the example market (its pure stages, no images).
+pub fn example_catalogue() -> Catalogue {
+    let content = Path::new(env!("CARGO_MANIFEST_DIR")).join("../content");
+    let files = chalet::load::load(&content, "content").expect("content");
+    let validated = chalet::validate::validate(&files);
+    let site = validated.site.expect("the example market is valid");
+    chalet::catalogue::catalogue(&site)
+}
+
+pub async fn dynamo_client() -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .endpoint_url(peer("CHALET_TEST_DYNAMODB"))
+        .region(aws_sdk_dynamodb::config::Region::new("eu-west-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test",
+            "test",
+            None,
+            None,
+            "chalet-tests",
+        ))
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+pub struct Harness {
+    pub base: String,
+    pub stripe: String,
+    pub db: Dynamo,
+    pub http: reqwest::Client,
+}
+
+fn unique(prefix: &str) -> String {
+    let mut b = [0u8; 6];
+    getrandom::fill(&mut b).expect("random");
+    format!("{prefix}-{}", b.iter().map(|x| format!("{x:02x}")).collect::<String>())
+}
+
+impl Harness {
+    /// A fresh table with `catalogue` published, and the function listening.
+    pub async fn start(catalogue: &Catalogue) -> Harness {
+        Harness::start_with_stripe(catalogue, peer("CHALET_TEST_STRIPE")).await
+    }
+
+    pub async fn start_with_stripe(catalogue: &Catalogue, stripe_base: String) -> Harness {
+        let table = unique("chalet-test");
+        let db = Dynamo::new(dynamo_client().await, &table);
+        assert!(checkout_fn::publish::create_table(&db).await.expect("create table"));
+        checkout_fn::publish::publish(&db, catalogue).await.expect("publish");
+        let config = Config {
+            table_name: table,
+            stripe_secret_key: STRIPE_KEY.into(),
+            stripe_webhook_secret: WEBHOOK_SECRET.into(),
+            site_url: SITE.into(),
+            stripe_api_base: Some(stripe_base.clone()),
+        };
+        let stripe = Stripe::new(STRIPE_KEY, Some(&stripe_base)).expect("stripe client");
+        let router = app(AppState::new(config, db.clone(), stripe));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        Harness {
+            base,
+            stripe: peer("CHALET_TEST_STRIPE"),
+            db,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("request");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Pays (or expires) a session at the stand-in, which delivers the signed event to us.
+    /// Returns the event and the status our webhook answered.
+    pub async fn stripe_control(&self, session: &str, action: &str) -> (Value, Value) {
+        let r: Value = self
+            .http
+            .post(format!(
+                "{}/__control/checkout/sessions/{session}/{action}",
+                self.stripe
+            ))
+            .json(&json!({ "webhook_url": format!("{}/webhook", self.base), "email": "client@example.org" }))
+            .send()
+            .await
+            .expect("control")
+            .json()
+            .await
+            .expect("json");
+        (r["event"].clone(), r["delivered"].clone())
+    }
+
+    /// Delivers an event body with a signature made for it (or not).
+    pub async fn deliver(&self, body: &[u8], signature: &str) -> u16 {
+        self.http
+            .post(format!("{}/webhook", self.base))
+            .header("stripe-signature", signature)
+            .header("content-type", "application/json")
+            .body(body.to_vec())
+            .send()
+            .await
+            .expect("deliver")
+            .status()
+            .as_u16()
+    }
+
+    pub async fn remaining(&self, chalet: &str, sku: &str) -> Value {
+        let (status, body) = self.get(&format!("/availability?chalet={chalet}")).await;
+        assert_eq!(status, 200, "{body}");
+        body["remaining"][sku].clone()
+    }
+
+    /// Every create call the stand-in received.
+    pub async fn stripe_requests(&self) -> Vec<Value> {
+        let v: Value = self
+            .http
+            .get(format!("{}/__control/requests", self.stripe))
+            .send()
+            .await
+            .expect("requests")
+            .json()
+            .await
+            .expect("json");
+        v.as_array().cloned().unwrap_or_default()
+    }
+}
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}

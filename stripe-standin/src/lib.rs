@@ -1,0 +1,355 @@
+//! A local stand-in for the few Stripe endpoints the checkout function calls, for development and
+//! tests only (never shipped). It speaks Stripe's protocol — form-encoded requests, Bearer keys,
+//! JSON objects shaped like Stripe's published fixtures, Stripe's error shape — and, like
+//! `stripe trigger` against real Stripe, control endpoints make a session paid or expired and
+//! deliver the event to a webhook URL, signed as Stripe signs (`Stripe-Signature: t=…,v1=…`).
+//!
+//! - `POST /v1/checkout/sessions`, `GET /v1/checkout/sessions/{id}`,
+//!   `POST /v1/checkout/sessions/{id}/expire`
+//! - `POST /__control/checkout/sessions/{id}/pay|expire` `{webhook_url?, email?}`
+//! - `POST /__control/events/{id}/resend` `{webhook_url?}`: deliver an event again
+//! - `GET /pay/{id}`: a tiny hosted-checkout page; its button pays and follows `success_url`.
+
+pub mod params;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub api_key: String,
+    pub webhook_secret: String,
+    /// Where events go when a control call names no URL.
+    pub webhook_url: Option<String>,
+    /// This server's own base URL, for the hosted page links.
+    pub base_url: String,
+}
+
+#[derive(Debug, Default)]
+struct Store {
+    sessions: HashMap<String, Value>,
+    events: HashMap<String, Value>,
+    /// Calls received, by endpoint: tests can assert what the function asked for.
+    requests: Vec<Value>,
+}
+
+#[derive(Clone, Debug)]
+pub struct StandIn {
+    config: Config,
+    store: Arc<Mutex<Store>>,
+    http: reqwest::Client,
+    session_template: Arc<Value>,
+    event_template: Arc<Value>,
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// `prefix_` + 24 random base62 characters, like Stripe's ids.
+fn new_id(prefix: &str) -> String {
+    const ALPHA: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let mut bytes = [0u8; 24];
+    getrandom::fill(&mut bytes).expect("the OS has randomness");
+    let tail: String = bytes
+        .iter()
+        .map(|b| char::from(ALPHA[usize::from(*b) % ALPHA.len()]))
+        .collect();
+    format!("{prefix}_{tail}")
+}
+
+/// The `Stripe-Signature` header Stripe sends with an event body.
+pub fn sign(secret: &str, timestamp: i64, payload: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
+    mac.update(format!("{timestamp}.").as_bytes());
+    mac.update(payload);
+    let sig: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    format!("t={timestamp},v1={sig}")
+}
+
+fn stripe_error(status: StatusCode, kind: &str, message: &str) -> Response {
+    (status, Json(json!({ "error": { "type": kind, "message": message } }))).into_response()
+}
+
+impl StandIn {
+    pub fn new(config: Config) -> StandIn {
+        let parse = |s: &str| Arc::new(serde_json::from_str::<Value>(s).expect("embedded fixture is JSON"));
+        StandIn {
+            config,
+            store: Arc::default(),
+            http: reqwest::Client::new(),
+            session_template: parse(include_str!("fixtures/checkout.session.json")),
+            event_template: parse(include_str!("fixtures/event.json")),
+        }
+    }
+
+    pub fn router(self) -> Router {
+        Router::new()
+            .route("/v1/checkout/sessions", post(create))
+            .route("/v1/checkout/sessions/{id}", get(retrieve))
+            .route("/v1/checkout/sessions/{id}/expire", post(expire_api))
+            .route("/__control/checkout/sessions/{id}/{action}", post(control))
+            .route("/__control/events/{id}/resend", post(resend))
+            .route("/__control/requests", get(requests))
+            .route("/pay/{id}", get(pay_page).post(pay_form))
+            .with_state(self)
+    }
+
+    fn authorised(&self, headers: &HeaderMap) -> bool {
+        let expected = format!("Bearer {}", self.config.api_key);
+        headers
+            .get(header::AUTHORIZATION)
+            .is_some_and(|v| v.as_bytes() == expected.as_bytes())
+    }
+
+    fn event(&self, kind: &str, object: Value) -> Value {
+        let mut e = (*self.event_template).clone();
+        e["id"] = json!(new_id("evt"));
+        e["type"] = json!(kind);
+        e["created"] = json!(now());
+        e["api_version"] = json!("2025-03-31.basil");
+        e["data"] = json!({ "object": object });
+        e["pending_webhooks"] = json!(1);
+        e
+    }
+
+    /// Signs and POSTs an event; returns the receiver's status code.
+    async fn deliver(&self, event: &Value, url: &str) -> Result<u16, String> {
+        let body = serde_json::to_vec(event).map_err(|e| e.to_string())?;
+        let signature = sign(&self.config.webhook_secret, now(), &body);
+        let resp = self
+            .http
+            .post(url)
+            .header("Stripe-Signature", signature)
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(resp.status().as_u16())
+    }
+
+    /// Moves a session to `complete` (paid) or `expired`; returns the event, or why not.
+    fn transition(&self, id: &str, action: &str, email: Option<&str>) -> Result<Value, Box<Response>> {
+        let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(session) = store.sessions.get_mut(id) else {
+            return Err(Box::new(stripe_error(
+                StatusCode::NOT_FOUND,
+                "invalid_request_error",
+                &format!("No such checkout.session: '{id}'"),
+            )));
+        };
+        if session["status"] != "open" {
+            return Err(Box::new(stripe_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                "Only Checkout Sessions with a status of open can be changed.",
+            )));
+        }
+        let kind = match action {
+            "pay" => {
+                session["status"] = json!("complete");
+                session["payment_status"] = json!("paid");
+                session["payment_intent"] = json!(new_id("pi"));
+                let email = email
+                    .map(str::to_string)
+                    .or_else(|| session["customer_email"].as_str().map(str::to_string));
+                session["customer_details"] =
+                    json!({ "email": email.unwrap_or_else(|| "client@example.com".into()), "name": "Client Test" });
+                "checkout.session.completed"
+            }
+            _ => {
+                session["status"] = json!("expired");
+                "checkout.session.expired"
+            }
+        };
+        let object = session.clone();
+        let event = self.event(kind, object);
+        store
+            .events
+            .insert(event["id"].as_str().unwrap_or_default().to_string(), event.clone());
+        Ok(event)
+    }
+}
+
+async fn create(State(s): State<StandIn>, headers: HeaderMap, body: String) -> Response {
+    if !s.authorised(&headers) {
+        return stripe_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_request_error",
+            "Invalid API Key provided.",
+        );
+    }
+    let pairs: Vec<(String, String)> = match serde_urlencoded::from_str(&body) {
+        Ok(p) => p,
+        Err(_) => return stripe_error(StatusCode::BAD_REQUEST, "invalid_request_error", "Invalid form body"),
+    };
+    let (outcome, session_id) = match params::parse(&pairs, now()) {
+        Ok(p) => {
+            let id = new_id("cs_test");
+            let session = params::session_object(&s.session_template, &id, &p, &s.config.base_url, now());
+            s.store
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .sessions
+                .insert(id.clone(), session.clone());
+            (Json(session).into_response(), Some(id))
+        }
+        Err(e) => ((StatusCode::BAD_REQUEST, Json(e.to_json())).into_response(), None),
+    };
+    // Each call with the session it produced, so a test can find its own among parallel ones.
+    let record = json!({ "endpoint": "create", "params": pairs, "session": session_id });
+    s.store.lock().unwrap_or_else(|e| e.into_inner()).requests.push(record);
+    outcome
+}
+
+async fn retrieve(State(s): State<StandIn>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    if !s.authorised(&headers) {
+        return stripe_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_request_error",
+            "Invalid API Key provided.",
+        );
+    }
+    match s.store.lock().unwrap_or_else(|e| e.into_inner()).sessions.get(&id) {
+        Some(session) => Json(session.clone()).into_response(),
+        None => stripe_error(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            &format!("No such checkout.session: '{id}'"),
+        ),
+    }
+}
+
+async fn expire_api(State(s): State<StandIn>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    if !s.authorised(&headers) {
+        return stripe_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_request_error",
+            "Invalid API Key provided.",
+        );
+    }
+    match s.transition(&id, "expire", None) {
+        Ok(event) => {
+            if let Some(url) = s.config.webhook_url.clone() {
+                let _ = s.deliver(&event, &url).await;
+            }
+            Json(event["data"]["object"].clone()).into_response()
+        }
+        Err(r) => *r,
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+struct ControlBody {
+    webhook_url: Option<String>,
+    email: Option<String>,
+}
+
+async fn control(
+    State(s): State<StandIn>,
+    Path((id, action)): Path<(String, String)>,
+    body: Option<Json<ControlBody>>,
+) -> Response {
+    if action != "pay" && action != "expire" {
+        return stripe_error(StatusCode::NOT_FOUND, "invalid_request_error", "Unknown control action");
+    }
+    let body = body.map(|b| b.0).unwrap_or_default();
+    let event = match s.transition(&id, &action, body.email.as_deref()) {
+        Ok(e) => e,
+        Err(r) => return *r,
+    };
+    let delivered = match body.webhook_url.or_else(|| s.config.webhook_url.clone()) {
+        Some(url) => match s.deliver(&event, &url).await {
+            Ok(code) => json!(code),
+            Err(e) => json!(e),
+        },
+        None => Value::Null,
+    };
+    Json(json!({ "event": event, "delivered": delivered })).into_response()
+}
+
+async fn resend(State(s): State<StandIn>, Path(id): Path<String>, body: Option<Json<ControlBody>>) -> Response {
+    let event = s
+        .store
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .events
+        .get(&id)
+        .cloned();
+    let Some(event) = event else {
+        return stripe_error(StatusCode::NOT_FOUND, "invalid_request_error", "No such event");
+    };
+    let Some(url) = body
+        .and_then(|b| b.0.webhook_url)
+        .or_else(|| s.config.webhook_url.clone())
+    else {
+        return stripe_error(StatusCode::BAD_REQUEST, "invalid_request_error", "No webhook URL");
+    };
+    match s.deliver(&event, &url).await {
+        Ok(code) => Json(json!({ "delivered": code })).into_response(),
+        Err(e) => Json(json!({ "delivered": e })).into_response(),
+    }
+}
+
+async fn requests(State(s): State<StandIn>) -> Json<Value> {
+    Json(json!(s.store.lock().unwrap_or_else(|e| e.into_inner()).requests))
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+async fn pay_page(State(s): State<StandIn>, Path(id): Path<String>) -> Response {
+    let Some(session) = s
+        .store
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .sessions
+        .get(&id)
+        .cloned()
+    else {
+        return (StatusCode::NOT_FOUND, "No such session").into_response();
+    };
+    let total = session["amount_total"].as_i64().unwrap_or(0);
+    Html(format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Stripe stand-in</title></head><body>\
+         <h1>Stripe stand-in checkout</h1><p>Session <code>{}</code>: {}.{:02} {}</p>\
+         <form method=\"post\"><button type=\"submit\">Pay</button></form>\
+         <p><a href=\"{}\">Cancel</a></p></body></html>",
+        esc(&id),
+        total / 100,
+        total % 100,
+        esc(&session["currency"].as_str().unwrap_or("").to_uppercase()),
+        esc(session["cancel_url"].as_str().unwrap_or("/"))
+    ))
+    .into_response()
+}
+
+async fn pay_form(State(s): State<StandIn>, Path(id): Path<String>) -> Response {
+    let event = match s.transition(&id, "pay", None) {
+        Ok(e) => e,
+        Err(r) => return *r,
+    };
+    if let Some(url) = s.config.webhook_url.clone() {
+        let _ = s.deliver(&event, &url).await;
+    }
+    let success = event["data"]["object"]["success_url"]
+        .as_str()
+        .unwrap_or("/")
+        .replace("{CHECKOUT_SESSION_ID}", &id);
+    Redirect::to(&success).into_response()
+}
