@@ -415,3 +415,48 @@ async fn real_stripe_test_mode_accepts_our_sessions() {
         .expect("real Stripe accepts the session");
     assert!(s.url.starts_with("https://checkout.stripe.com/"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registration_fee_is_charged_and_the_paid_registration_listed() {
+    let h = Harness::start(&example_catalogue()).await;
+    let (status, body) = h
+        .post_json(
+            "/registrations",
+            &json!({ "chalet_name": "La Forge d'Or", "artisan": "Émile", "email": "emile@example.org" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let id = body["id"].as_str().expect("id").to_string();
+    let requests = h.stripe_requests().await;
+    let params: Vec<(String, String)> = requests
+        .iter()
+        .find(|r| r["session"] == json!(id))
+        .and_then(|r| serde_json::from_value(r["params"].clone()).ok())
+        .expect("the create call for this session");
+    let param = |k: &str| params.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+    assert_eq!(
+        param("line_items[0][price_data][unit_amount]"),
+        Some("10000"),
+        "150 € minus the sponsors' 50 €"
+    );
+    assert_eq!(param("metadata[kind]"), Some("registration"));
+    assert!(
+        h.db.index_rows("REGISTRATIONS").await.expect("index").is_empty(),
+        "nothing before payment"
+    );
+    let (_, delivered) = h.stripe_control(&id, "pay").await;
+    assert_eq!(delivered, json!(200));
+    let rows = h.db.index_rows("REGISTRATIONS").await.expect("index");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["chalet_name"], "La Forge d'Or");
+    let (status, body) = h
+        .post_json(
+            "/registrations",
+            &json!({ "chalet_name": " ", "artisan": "x", "email": "x@example.org" }),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (422, json!("invalid_registration"))
+    );
+}

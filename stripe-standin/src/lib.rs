@@ -117,7 +117,8 @@ impl StandIn {
         e["id"] = json!(new_id("evt"));
         e["type"] = json!(kind);
         e["created"] = json!(now());
-        e["api_version"] = json!("2025-03-31.basil");
+        // The API version the pinned async-stripe release was generated for.
+        e["api_version"] = json!("2026-09-30.endive");
         e["data"] = json!({ "object": object });
         e["pending_webhooks"] = json!(1);
         e
