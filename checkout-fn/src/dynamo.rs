@@ -319,32 +319,16 @@ impl Dynamo {
             );
             order.push(&line.sku);
         }
-        for attempt in 0..CONFLICT_RETRIES {
-            match self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(actions.clone()))
-                .send()
-                .await
-            {
-                Ok(_) => return Ok(reservation),
-                Err(e) => match cancellation_codes(&e) {
-                    Some(codes) if codes.iter().any(|c| c == "ConditionalCheckFailed") => {
-                        let i = codes.iter().position(|c| c == "ConditionalCheckFailed").unwrap_or(0);
-                        let sku = order
-                            .get(i)
-                            .map(|s| (*s).clone())
-                            .unwrap_or_else(|| reservation.lines[0].sku.clone());
-                        return Err(self.why_refused(sku).await);
-                    }
-                    Some(_) => backoff(attempt).await,
-                    None => return Err(ReserveError::Store(err(e))),
-                },
+        match self.transact(actions).await.map_err(ReserveError::Store)? {
+            None => Ok(reservation),
+            Some(failed) => {
+                let sku = order
+                    .get(failed)
+                    .map(|s| (*s).clone())
+                    .unwrap_or_else(|| reservation.lines[0].sku.clone());
+                Err(self.why_refused(sku).await)
             }
         }
-        Err(ReserveError::Store(StoreError(
-            "the stock is too busy right now".into(),
-        )))
     }
 
     async fn why_refused(&self, sku: Sku) -> ReserveError {
@@ -407,9 +391,9 @@ impl Dynamo {
         self.transact_idempotent(actions).await
     }
 
-    /// Runs a transaction whose first action is a status transition; `Ok(false)` when that
-    /// transition had already happened (a duplicate), retrying on conflicts.
-    async fn transact_idempotent(&self, actions: Vec<TransactWriteItem>) -> Result<bool, StoreError> {
+    /// Runs a transaction, retrying when it collided with another. `Ok(None)`: done;
+    /// `Ok(Some(i))`: the condition of action `i` did not hold, so nothing was written.
+    async fn transact(&self, actions: Vec<TransactWriteItem>) -> Result<Option<usize>, StoreError> {
         for attempt in 0..CONFLICT_RETRIES {
             match self
                 .client
@@ -418,15 +402,27 @@ impl Dynamo {
                 .send()
                 .await
             {
-                Ok(_) => return Ok(true),
+                Ok(_) => return Ok(None),
                 Err(e) => match cancellation_codes(&e) {
-                    Some(codes) if codes.first().is_some_and(|c| c == "ConditionalCheckFailed") => return Ok(false),
-                    Some(_) => backoff(attempt).await,
+                    Some(codes) => match codes.iter().position(|c| c == "ConditionalCheckFailed") {
+                        Some(i) => return Ok(Some(i)),
+                        None => backoff(attempt).await,
+                    },
                     None => return Err(err(e)),
                 },
             }
         }
         Err(StoreError("too many conflicting writes".into()))
+    }
+
+    /// Runs a transaction whose first action is a status transition; `Ok(false)` when that
+    /// transition had already happened (a duplicate delivery).
+    async fn transact_idempotent(&self, actions: Vec<TransactWriteItem>) -> Result<bool, StoreError> {
+        match self.transact(actions).await? {
+            None => Ok(true),
+            Some(0) => Ok(false),
+            Some(i) => Err(StoreError(format!("unexpected failed condition on action {i}"))),
+        }
     }
 
     /// Records the paid order exactly once and turns held stock into sold stock.
