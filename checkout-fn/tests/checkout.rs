@@ -50,12 +50,7 @@ async fn happy_path_two_chalets_paid_once_with_voucher_codes() {
     );
 
     // What Stripe was asked to charge comes from the catalogue, not from the request.
-    let requests = h.stripe_requests().await;
-    let params: Vec<(String, String)> = requests
-        .iter()
-        .find(|r| r["session"] == json!(id))
-        .and_then(|r| serde_json::from_value(r["params"].clone()).ok())
-        .expect("the create call for this session");
+    let params = h.create_params(&id).await;
     let param = |k: &str| params.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
     assert_eq!(param("line_items[0][price_data][unit_amount]"), Some("1490"));
     assert_eq!(param("line_items[0][quantity]"), Some("2"));
@@ -427,12 +422,7 @@ async fn registration_fee_is_charged_and_the_paid_registration_listed() {
         .await;
     assert_eq!(status, 200, "{body}");
     let id = body["id"].as_str().expect("id").to_string();
-    let requests = h.stripe_requests().await;
-    let params: Vec<(String, String)> = requests
-        .iter()
-        .find(|r| r["session"] == json!(id))
-        .and_then(|r| serde_json::from_value(r["params"].clone()).ok())
-        .expect("the create call for this session");
+    let params = h.create_params(&id).await;
     let param = |k: &str| params.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
     assert_eq!(
         param("line_items[0][price_data][unit_amount]"),

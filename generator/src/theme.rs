@@ -117,9 +117,7 @@ fn strings(dir: &Path, language: Language, diags: &mut Diagnostics) -> BTreeMap<
         match serde_saphyr::from_str::<BTreeMap<String, String>>(&file.text) {
             Ok(map) => Some((map, file)),
             Err(e) => {
-                let (line, col) = e
-                    .location()
-                    .map_or((1, 1), |l| (l.line() as usize, l.column() as usize));
+                let (line, col) = crate::yaml::error_position(&e);
                 diags.push(Diagnostic {
                     severity: Severity::Error,
                     path: file.display.clone(),

@@ -188,20 +188,24 @@ pub fn parse(file: &SourceFile, yaml: &str, embed: Embed, diags: &mut Diagnostic
     match serde_saphyr::from_str_with_options::<Spanned<Raw>>(yaml, options) {
         Ok(root) => Some(convert(root, yaml, first_line)),
         Err(err) => {
-            let (line, col) = err
-                .location()
-                .map_or((1, 1), |l| (l.line() as usize, l.column() as usize));
+            let (line, col) = error_position(&err);
             diags.push(Diagnostic {
                 severity: Severity::Error,
                 path: file.display.clone(),
-                line: line.max(1) + first_line - 1,
-                col: col.max(1),
+                line: line + first_line - 1,
+                col,
                 message: format!("this is not valid YAML: {}", yaml_message(&err)),
                 hint: Some("check the indentation and that text containing `: ` or `#` is in quotes".into()),
             });
             None
         }
     }
+}
+
+/// Where serde-saphyr says a YAML error is: 1-based line and column, 1:1 when it cannot say.
+pub fn error_position(err: &serde_saphyr::Error) -> (usize, usize) {
+    err.location()
+        .map_or((1, 1), |l| ((l.line() as usize).max(1), (l.column() as usize).max(1)))
 }
 
 /// serde-saphyr's message without its own "at line x column y" (we print the position first).

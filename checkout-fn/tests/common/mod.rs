@@ -165,18 +165,23 @@ impl Harness {
         body["remaining"][sku].clone()
     }
 
-    /// Every create call the stand-in received.
-    pub async fn stripe_requests(&self) -> Vec<Value> {
-        let v: Value = self
+    /// The form parameters the stand-in received for the call that created `session`.
+    pub async fn create_params(&self, session: &str) -> Vec<(String, String)> {
+        let url = format!("{}/__control/requests", self.stripe);
+        let calls: Value = self
             .http
-            .get(format!("{}/__control/requests", self.stripe))
+            .get(url)
             .send()
             .await
             .expect("requests")
             .json()
             .await
             .expect("json");
-        v.as_array().cloned().unwrap_or_default()
+        calls
+            .as_array()
+            .and_then(|calls| calls.iter().find(|r| r["session"] == json!(session)))
+            .and_then(|r| serde_json::from_value(r["params"].clone()).ok())
+            .expect("the create call for this session")
     }
 }
 
