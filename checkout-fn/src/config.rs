@@ -31,6 +31,8 @@ pub enum ConfigError {
     Missing(Vec<&'static str>),
     #[error("{0} must be an absolute http(s) URL")]
     NotAUrl(&'static str),
+    #[error("cannot read a secret from the parameter store: {0}")]
+    Parameter(String),
 }
 
 pub const REQUIRED: [&str; 4] = ["TABLE_NAME", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "SITE_URL"];
@@ -62,6 +64,63 @@ impl Config {
     pub fn from_env() -> Result<Config, ConfigError> {
         Config::from_vars(&std::env::vars().collect())
     }
+
+    /// The environment, with secrets named by `<VAR>_PARAMETER` (SSM SecureStrings) fetched first:
+    /// in production the template never puts a secret in the function's environment.
+    pub async fn from_env_and_parameters() -> Result<Config, ConfigError> {
+        let mut vars: BTreeMap<String, String> = std::env::vars().collect();
+        for secret in SECRETS {
+            if vars.get(secret).is_none_or(|v| v.is_empty())
+                && let Some(name) = vars.get(&format!("{secret}_PARAMETER")).cloned()
+            {
+                let value = parameter(&name, vars.get("AWS_SESSION_TOKEN").map(String::as_str).unwrap_or(""))
+                    .await
+                    .map_err(ConfigError::Parameter)?;
+                vars.insert(secret.to_string(), value);
+            }
+        }
+        Config::from_vars(&vars)
+    }
+}
+
+/// Secrets that may come from the parameter store instead of the environment.
+pub const SECRETS: [&str; 2] = ["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"];
+
+/// Reads a SecureString through the AWS Parameters and Secrets Lambda Extension, which listens on
+/// loopback port 2773 inside the Lambda environment (plain HTTP; no SDK needed).
+async fn parameter(name: &str, token: &str) -> Result<String, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let encoded: String = name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_./".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", 2773))
+        .await
+        .map_err(|e| format!("parameters extension: {e}"))?;
+    let request = format!(
+        "GET /systemsmanager/parameters/get?name={encoded}&withDecryption=true HTTP/1.1\r\nHost: localhost\r\nX-Aws-Parameters-Secrets-Token: {token}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.map_err(|e| e.to_string())?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or("parameters extension: malformed answer")?;
+    if !head.starts_with("HTTP/1.1 200") {
+        return Err(format!("parameter {name}: {}", head.lines().next().unwrap_or("")));
+    }
+    let json: serde_json::Value = serde_json::from_str(body).map_err(|e| format!("parameter {name}: {e}"))?;
+    json["Parameter"]["Value"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| format!("parameter {name} has no value"))
 }
 
 #[cfg(test)]

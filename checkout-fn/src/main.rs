@@ -36,7 +36,7 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(args: &[String]) -> ExitCode {
-    let config = match Config::from_env() {
+    let config = match Config::from_env_and_parameters().await {
         Ok(c) => c,
         Err(e) => {
             eprintln!("checkout-fn: {e}");
