@@ -9,10 +9,12 @@
 //! 5. [`write`] — the only stage that touches the output folder, building aside and swapping.
 //!
 //! [`build`] strings the stages together; [`serve`] rebuilds on change; [`scaffold`] writes a new
-//! chalet folder. The binary in `main.rs` only parses arguments and prints.
+//! chalet folder; [`deploy`] plans publishing to S3. The binary in `main.rs` only parses
+//! arguments and prints.
 
 pub mod build;
 pub mod catalogue;
+pub mod deploy;
 pub mod diagnostic;
 pub mod frontmatter;
 pub mod fs;

@@ -50,6 +50,24 @@ enum Command {
         #[arg(long, default_value = "content")]
         content: PathBuf,
     },
+    /// Publish the built site to its S3 bucket (assets first, pages next, deletions last)
+    Deploy {
+        /// The site bucket (the stack's SiteBucket output)
+        #[arg(long)]
+        bucket: String,
+        /// The CloudFront distribution to invalidate (the stack's DistributionId output)
+        #[arg(long)]
+        distribution: Option<String>,
+        /// The built site
+        #[arg(long, default_value = "dist")]
+        out: PathBuf,
+        /// Print what would be uploaded and deleted; change nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// The bucket's listing (`aws s3api list-objects-v2 --output json`) instead of asking AWS
+        #[arg(long)]
+        remote_listing: Option<PathBuf>,
+    },
     /// Build, serve on 127.0.0.1 and rebuild on every change
     Serve {
         #[command(flatten)]
@@ -98,6 +116,27 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Deploy {
+            bucket,
+            distribution,
+            out,
+            dry_run,
+            remote_listing,
+        } => {
+            match deploy(
+                &bucket,
+                distribution.as_deref(),
+                &out,
+                dry_run,
+                remote_listing.as_deref(),
+            ) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Serve { paths, out, port } => {
             let opts = options(paths, out);
             let printer = |r: &Result<BuildReport, BuildError>| {
@@ -112,6 +151,78 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// Plans the sync, then (unless `dry_run`) carries it out with the `aws` CLI, in plan order.
+fn deploy(
+    bucket: &str,
+    distribution: Option<&str>,
+    out: &std::path::Path,
+    dry_run: bool,
+    listing: Option<&std::path::Path>,
+) -> Result<(), String> {
+    use chalet::deploy;
+    if !out.join("index.html").is_file() {
+        return Err(format!(
+            "{} holds no built site: run `chalet build` first",
+            out.display()
+        ));
+    }
+    let local = deploy::local_files(out).map_err(|e| e.to_string())?;
+    let listing = match listing {
+        Some(path) => std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?,
+        None if dry_run => {
+            eprintln!("(no --remote-listing: planning against an empty bucket)");
+            "{}".to_string()
+        }
+        None => aws(&["s3api", "list-objects-v2", "--bucket", bucket, "--output", "json"])?,
+    };
+    let plan = deploy::plan(&local, &deploy::parse_listing(&listing)?);
+    print!("{}", deploy::describe(&plan, bucket));
+    if dry_run {
+        return Ok(());
+    }
+    for u in &plan.uploads {
+        let file = out.join(&u.path);
+        let target = format!("s3://{bucket}/{}", u.path);
+        aws(&[
+            "s3",
+            "cp",
+            &file.to_string_lossy(),
+            &target,
+            "--content-type",
+            u.content_type,
+            "--cache-control",
+            u.cache_control,
+            "--only-show-errors",
+        ])?;
+    }
+    for d in &plan.deletes {
+        aws(&["s3", "rm", &format!("s3://{bucket}/{d}"), "--only-show-errors"])?;
+    }
+    if let Some(id) = distribution
+        && !plan.invalidate.is_empty()
+    {
+        let mut args = vec!["cloudfront", "create-invalidation", "--distribution-id", id, "--paths"];
+        args.extend(plan.invalidate.iter().map(String::as_str));
+        aws(&args)?;
+    }
+    Ok(())
+}
+
+fn aws(args: &[&str]) -> Result<String, String> {
+    let out = std::process::Command::new("aws")
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run the aws CLI ({e}); install it and configure credentials"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "aws {} failed: {}",
+            args.first().unwrap_or(&""),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 fn options(paths: Paths, out: PathBuf) -> BuildOptions {

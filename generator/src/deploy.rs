@@ -1,0 +1,300 @@
+//! `chalet deploy`: publishing `dist/` to the S3 bucket behind CloudFront. The plan is pure and
+//! unit-tested: what to upload (with `Content-Type` and `Cache-Control`), in which order (assets
+//! and images before the HTML that references them, deletions last, so no visitor ever gets a
+//! page whose images are missing), what is unchanged (MD5 = S3 ETag), and which paths to
+//! invalidate. Carrying it out is a thin layer over the `aws` CLI, so building a site never
+//! compiles an AWS SDK.
+
+use md5::{Digest, Md5};
+use rayon::prelude::*;
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Hashed names never change content: cache forever. Pages change with every rebuild: briefly.
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+pub const SHORT: &str = "public, max-age=60, must-revalidate";
+pub const DEFAULT: &str = "public, max-age=3600";
+
+/// More changed pages than this and one `/*` invalidation is cheaper than listing them.
+pub const MAX_INVALIDATION_PATHS: usize = 30;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocalFile {
+    pub path: String,
+    pub md5: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemoteObject {
+    pub key: String,
+    /// As S3 reports it (quoted hex MD5 for single-part uploads).
+    pub etag: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Upload {
+    pub path: String,
+    pub content_type: &'static str,
+    pub cache_control: &'static str,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncPlan {
+    /// In order: everything that is not a page first, then the pages.
+    pub uploads: Vec<Upload>,
+    pub deletes: Vec<String>,
+    pub unchanged: usize,
+    /// CloudFront paths whose cached copy is now stale.
+    pub invalidate: Vec<String>,
+}
+
+fn is_page(path: &str) -> bool {
+    path.ends_with(".html") || path.ends_with(".xml") || path.ends_with(".txt") || path == "catalogue.json"
+}
+
+pub fn cache_control(path: &str) -> &'static str {
+    if path.starts_with("assets/") || path.starts_with("images/") {
+        IMMUTABLE
+    } else if is_page(path) {
+        SHORT
+    } else {
+        DEFAULT
+    }
+}
+
+/// Plans the sync of `local` (the built site) onto `remote` (the bucket's listing).
+pub fn plan(local: &[LocalFile], remote: &[RemoteObject]) -> SyncPlan {
+    let remote_etags: HashMap<&str, &str> = remote
+        .iter()
+        .map(|r| (r.key.as_str(), r.etag.trim_matches('"')))
+        .collect();
+    // Files of the build's own bookkeeping (`.chalet-manifest`) are never published.
+    let publishable = |p: &str| !p.split('/').any(|part| part.starts_with('.'));
+    let mut plan = SyncPlan::default();
+    let mut assets = Vec::new();
+    let mut pages = Vec::new();
+    for f in local.iter().filter(|f| publishable(&f.path)) {
+        if remote_etags.get(f.path.as_str()) == Some(&f.md5.as_str()) {
+            plan.unchanged += 1;
+            continue;
+        }
+        let upload = Upload {
+            path: f.path.clone(),
+            content_type: crate::serve::content_type(Path::new(&f.path)),
+            cache_control: cache_control(&f.path),
+        };
+        if is_page(&f.path) {
+            pages.push(upload)
+        } else {
+            assets.push(upload)
+        }
+    }
+    assets.sort_by(|a, b| a.path.cmp(&b.path));
+    pages.sort_by(|a, b| a.path.cmp(&b.path));
+    let local_paths: std::collections::HashSet<&str> = local.iter().map(|f| f.path.as_str()).collect();
+    plan.deletes = remote
+        .iter()
+        .map(|r| r.key.clone())
+        .filter(|k| !local_paths.contains(k.as_str()))
+        .collect();
+    plan.deletes.sort();
+    // Immutable files are new names, never stale; changed or removed pages are.
+    let mut stale: Vec<String> = pages
+        .iter()
+        .map(|u| u.path.clone())
+        .chain(plan.deletes.iter().filter(|k| is_page(k)).cloned())
+        .map(|p| format!("/{p}"))
+        .collect();
+    stale.sort();
+    plan.invalidate = if stale.len() > MAX_INVALIDATION_PATHS {
+        vec!["/*".to_string()]
+    } else {
+        stale
+    };
+    plan.uploads = assets;
+    plan.uploads.extend(pages);
+    plan
+}
+
+/// MD5 of every file under `dir` (what S3 reports as the ETag of a single-part upload).
+pub fn local_files(dir: &Path) -> std::io::Result<Vec<LocalFile>> {
+    let paths: Vec<(String, std::path::PathBuf)> = walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_file())
+        .filter_map(|e| {
+            let rel = e.path().strip_prefix(dir).ok()?;
+            let rel: Vec<String> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            Some((rel.join("/"), e.path().to_path_buf()))
+        })
+        .collect();
+    paths
+        .into_par_iter()
+        .map(|(path, full)| {
+            let bytes = crate::fs::read(&full)?;
+            Ok(LocalFile {
+                path,
+                md5: crate::images::plan::hex(&Md5::digest(&bytes)),
+            })
+        })
+        .collect()
+}
+
+/// Reads `aws s3api list-objects-v2 --output json`: `{"Contents": [{"Key", "ETag"}, …]}`.
+pub fn parse_listing(json: &str) -> Result<Vec<RemoteObject>, String> {
+    let v: serde_json::Value = serde_json::from_str(json).map_err(|e| format!("not a bucket listing: {e}"))?;
+    let Some(items) = v.get("Contents") else {
+        return Ok(Vec::new());
+    };
+    items
+        .as_array()
+        .ok_or("`Contents` is not a list")?
+        .iter()
+        .map(|o| {
+            let key = o["Key"].as_str().ok_or("an object without `Key`")?;
+            let etag = o["ETag"].as_str().ok_or("an object without `ETag`")?;
+            Ok(RemoteObject {
+                key: key.to_string(),
+                etag: etag.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// The plan as lines a person can review (`--dry-run` prints exactly this).
+pub fn describe(plan: &SyncPlan, bucket: &str) -> String {
+    let mut out = String::new();
+    for u in &plan.uploads {
+        out.push_str(&format!(
+            "upload  s3://{bucket}/{}  ({}; {})\n",
+            u.path, u.content_type, u.cache_control
+        ));
+    }
+    for d in &plan.deletes {
+        out.push_str(&format!("delete  s3://{bucket}/{d}\n"));
+    }
+    if !plan.invalidate.is_empty() {
+        out.push_str(&format!("invalidate  {}\n", plan.invalidate.join(" ")));
+    }
+    out.push_str(&format!(
+        "{} to upload, {} to delete, {} unchanged\n",
+        plan.uploads.len(),
+        plan.deletes.len(),
+        plan.unchanged
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn local(path: &str, md5: &str) -> LocalFile {
+        LocalFile {
+            path: path.into(),
+            md5: md5.into(),
+        }
+    }
+
+    fn remote(key: &str, md5: &str) -> RemoteObject {
+        RemoteObject {
+            key: key.into(),
+            etag: format!("\"{md5}\""),
+        }
+    }
+
+    #[test]
+    fn headers_per_kind_of_file() {
+        assert_eq!(cache_control("assets/style.3f2a1b4c5d.css"), IMMUTABLE);
+        assert_eq!(cache_control("images/bougie-640.3f2a1b4c5d.webp"), IMMUTABLE);
+        assert_eq!(cache_control("chalets/x/index.html"), SHORT);
+        assert_eq!(cache_control("sitemap.xml"), SHORT);
+        assert_eq!(cache_control("catalogue.json"), SHORT);
+        assert_eq!(cache_control("favicon.ico"), DEFAULT);
+        let p = plan(
+            &[
+                local("images/a.webp", "1"),
+                local("index.html", "2"),
+                local("assets/s.css", "3"),
+            ],
+            &[],
+        );
+        let types: Vec<(&str, &str)> = p.uploads.iter().map(|u| (u.path.as_str(), u.content_type)).collect();
+        assert_eq!(
+            types,
+            vec![
+                ("assets/s.css", "text/css; charset=utf-8"),
+                ("images/a.webp", "image/webp"),
+                ("index.html", "text/html; charset=utf-8")
+            ]
+        );
+    }
+
+    #[test]
+    fn assets_before_pages_deletions_last_and_unchanged_skipped() {
+        let l = [
+            local("index.html", "new"),
+            local("images/b.webp", "b"),
+            local("chalets/x/index.html", "same"),
+            local(".chalet-manifest", "m"),
+        ];
+        let r = [
+            remote("chalets/x/index.html", "same"),
+            remote("images/old.webp", "o"),
+            remote("chalets/gone/index.html", "g"),
+            remote("index.html", "old"),
+        ];
+        let p = plan(&l, &r);
+        let order: Vec<&str> = p.uploads.iter().map(|u| u.path.as_str()).collect();
+        assert_eq!(
+            order,
+            vec!["images/b.webp", "index.html"],
+            "the image the page may use goes first; the unchanged page not at all"
+        );
+        assert_eq!(p.unchanged, 1);
+        assert_eq!(p.deletes, vec!["chalets/gone/index.html", "images/old.webp"]);
+        assert_eq!(
+            p.invalidate,
+            vec!["/chalets/gone/index.html", "/index.html"],
+            "only pages can be stale"
+        );
+        assert!(
+            !describe(&p, "b").contains(".chalet-manifest"),
+            "bookkeeping is never published"
+        );
+    }
+
+    #[test]
+    fn nothing_to_do_when_nothing_changed() {
+        let l = [local("index.html", "a"), local("images/x.webp", "b")];
+        let p = plan(&l, &[remote("index.html", "a"), remote("images/x.webp", "b")]);
+        assert_eq!(
+            (p.uploads.len(), p.deletes.len(), p.unchanged, p.invalidate.len()),
+            (0, 0, 2, 0)
+        );
+    }
+
+    #[test]
+    fn many_stale_pages_become_one_wildcard() {
+        let l: Vec<LocalFile> = (0..40).map(|i| local(&format!("p{i}/index.html"), "x")).collect();
+        assert_eq!(plan(&l, &[]).invalidate, vec!["/*"]);
+    }
+
+    #[test]
+    fn reads_the_aws_cli_listing() {
+        let json = r#"{"Contents": [{"Key": "index.html", "ETag": "\"abc\"", "Size": 1}], "RequestCharged": null}"#;
+        assert_eq!(
+            parse_listing(json),
+            Ok(vec![RemoteObject {
+                key: "index.html".into(),
+                etag: "\"abc\"".into()
+            }])
+        );
+        assert_eq!(parse_listing("{}"), Ok(vec![]), "an empty bucket has no Contents");
+        assert!(parse_listing("[").is_err());
+    }
+}
