@@ -237,19 +237,22 @@ pub fn build(opts: &BuildOptions, progress: &dyn Fn(&str)) -> Result<BuildReport
     let renderer = Renderer::new(&p.site, &p.theme, &p.plan).map_err(|d| fail(&p.warnings, d))?;
     let pages = renderer.pages().len();
     let others = renderer.other_files(&p.plan, &p.cache.dir);
-    let folders = folders(
-        renderer
-            .pages()
-            .iter()
-            .map(|p| renderer.output_path(*p))
-            .chain(others.iter().map(|f| f.path.clone())),
-    );
+    let other_paths: Vec<String> = others.iter().map(|f| f.path.clone()).collect();
+    let folders = || {
+        folders(
+            renderer
+                .pages()
+                .iter()
+                .map(|p| renderer.output_path(*p))
+                .chain(other_paths.iter().cloned()),
+        )
+    };
     let stream = renderer
         .pages()
         .par_iter()
         .map(|page| renderer.render_page(*page))
         .chain(others.into_par_iter().map(Ok));
-    let written = match write::write_site(&opts.out, &folders, stream) {
+    let written = match write::write_site(&opts.out, folders, stream) {
         Ok(w) => w,
         Err(write::WriteError::Io(e)) => return Err(BuildError::Io(e)),
         Err(write::WriteError::Content(d)) => return Err(fail(&p.warnings, d)),

@@ -67,7 +67,8 @@ impl SourceIndex {
     /// Keeps only the sources of this build, and writes the index if anything changed.
     pub fn save(&mut self, path: &Path, keep: &[String]) -> std::io::Result<()> {
         let before = self.entries.len();
-        self.entries.retain(|k, _| keep.contains(k));
+        let keep: std::collections::HashSet<&str> = keep.iter().map(String::as_str).collect();
+        self.entries.retain(|k, _| keep.contains(k.as_str()));
         if !self.changed && before == self.entries.len() {
             return Ok(());
         }

@@ -6,6 +6,7 @@ use crate::markdown::{self, escape};
 use crate::model::{Chalet, Image, Language, Markdown, Product, Site};
 use chalet_types::{Date, Kind, Money, Stock};
 use pulldown_cmark::HeadingLevel;
+use rayon::prelude::*;
 use serde::Serialize;
 
 /// Products with this many or fewer left show "only N left".
@@ -157,7 +158,7 @@ pub struct Views<'a> {
 impl<'a> Views<'a> {
     pub fn new(site: &'a Site, images: &'a ImagePlan) -> Views<'a> {
         let root = url_path(&site.market.base_url);
-        let image_views = images.images.iter().map(|p| image_view(&root, p)).collect();
+        let image_views = images.images.par_iter().map(|p| image_view(&root, p)).collect();
         Views {
             site,
             images,
