@@ -8,6 +8,11 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+// Rendering thousands of pages is mostly small allocations: glibc's malloc took ~15 % of a warm
+// rebuild's instructions (callgrind); with mimalloc the 3,000-product rebuild went 0.35 → 0.31 s.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser, Debug)]
 #[command(name = "chalet", version, about = "Build the virtual Christmas market's static site")]
 struct Cli {

@@ -12,7 +12,7 @@
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::render::{Content, OutputFile};
 use rayon::prelude::*;
-use std::collections::HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -178,7 +178,7 @@ where
         }
         put(&staging.join(n.to_string()), &f.content).map(|()| true)
     })?;
-    let new_paths: std::collections::HashSet<&str> = c.entries.iter().map(|(p, _)| p.as_str()).collect();
+    let new_paths: HashSet<&str> = c.entries.iter().map(|(p, _)| p.as_str()).collect();
     let stale: Vec<&String> = old.keys().filter(|p| !new_paths.contains(p.as_str())).collect();
     if c.changed.is_empty() && stale.is_empty() {
         return Ok(WriteReport {

@@ -3,7 +3,7 @@
 //! written to a temp file and renamed, so an interrupted build never leaves a broken image, and
 //! entries no build uses any more are pruned.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -35,7 +35,7 @@ impl Cache {
     }
 
     /// Deletes entries not in `used` (and temp files of interrupted builds); returns how many.
-    pub fn prune(&self, used: &HashSet<String>) -> usize {
+    pub fn prune(&self, used: &std::collections::HashSet<String>) -> usize {
         let mut removed = 0;
         for name in &self.present {
             if !used.contains(name) && std::fs::remove_file(self.dir.join(name)).is_ok() {

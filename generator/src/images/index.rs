@@ -2,7 +2,7 @@
 //! unchanged file (same size and modification time) is neither re-read nor re-hashed — the way
 //! git's index avoids re-hashing a work tree. A stale or unreadable index only costs time.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::path::Path;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,7 +67,7 @@ impl SourceIndex {
     /// Keeps only the sources of this build, and writes the index if anything changed.
     pub fn save(&mut self, path: &Path, keep: &[String]) -> std::io::Result<()> {
         let before = self.entries.len();
-        let keep: std::collections::HashSet<&str> = keep.iter().map(String::as_str).collect();
+        let keep: rustc_hash::FxHashSet<&str> = keep.iter().map(String::as_str).collect();
         self.entries.retain(|k, _| keep.contains(k.as_str()));
         if !self.changed && before == self.entries.len() {
             return Ok(());
