@@ -1,4 +1,5 @@
-//! Everything the function keeps, in one DynamoDB table (layout: `chalet_types::table`).
+//! The function's DynamoDB table (layout: `chalet_types::table`): catalogue and stock here,
+//! orders and registrations in [`crate::orders`].
 //!
 //! Stock is honest by construction: every change to a SKU's counters is a conditional write in
 //! a transaction, and `committed` (= sold + reserved) may never pass `total`. Webhook effects are
@@ -9,10 +10,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{AttributeValue as Av, KeysAndAttributes, Put, TransactWriteItem, Update};
 use chalet_types::table::*;
-use chalet_types::{
-    CatalogueItem, ChaletFulfilment, FulfilmentOptions, Kind, Money, Order, OrderLine, Shipping, Sku, Slug, Stock,
-    VoucherCode,
-};
+use chalet_types::{CatalogueItem, ChaletFulfilment, FulfilmentOptions, Kind, Money, Shipping, Sku, Slug, Stock};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -20,29 +18,29 @@ use std::collections::HashMap;
 #[error("{0}")]
 pub struct StoreError(pub String);
 
-fn err(e: impl std::error::Error) -> StoreError {
+pub(crate) fn err(e: impl std::error::Error) -> StoreError {
     StoreError(format!("{}", DisplayErrorContext(e)))
 }
 
-type Item = HashMap<String, Av>;
+pub(crate) type Item = HashMap<String, Av>;
 
-fn s(v: impl Into<String>) -> Av {
+pub(crate) fn s(v: impl Into<String>) -> Av {
     Av::S(v.into())
 }
 
-fn n(v: impl ToString) -> Av {
+pub(crate) fn n(v: impl ToString) -> Av {
     Av::N(v.to_string())
 }
 
-fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
+pub(crate) fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
     HashMap::from([(PARTITION_KEY.to_string(), s(pk)), (SORT_KEY.to_string(), s(sk))])
 }
 
-fn get_s<'a>(item: &'a Item, k: &str) -> Option<&'a str> {
+pub(crate) fn get_s<'a>(item: &'a Item, k: &str) -> Option<&'a str> {
     item.get(k).and_then(|v| v.as_s().ok()).map(String::as_str)
 }
 
-fn get_n(item: &Item, k: &str) -> Option<i64> {
+pub(crate) fn get_n(item: &Item, k: &str) -> Option<i64> {
     item.get(k).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
 }
 
@@ -186,7 +184,13 @@ impl Dynamo {
 
     /// A transactional update. `status` and `total` are reserved words in DynamoDB expressions,
     /// so they are always available as `#s` and `#t`.
-    fn update(&self, k: Item, expr: &str, cond: Option<&str>, values: Item) -> Result<TransactWriteItem, StoreError> {
+    pub(crate) fn update(
+        &self,
+        k: Item,
+        expr: &str,
+        cond: Option<&str>,
+        values: Item,
+    ) -> Result<TransactWriteItem, StoreError> {
         let text = format!("{expr} {}", cond.unwrap_or(""));
         let mut u = Update::builder()
             .table_name(&self.table)
@@ -417,135 +421,11 @@ impl Dynamo {
 
     /// Runs a transaction whose first action is a status transition; `Ok(false)` when that
     /// transition had already happened (a duplicate delivery).
-    async fn transact_idempotent(&self, actions: Vec<TransactWriteItem>) -> Result<bool, StoreError> {
+    pub(crate) async fn transact_idempotent(&self, actions: Vec<TransactWriteItem>) -> Result<bool, StoreError> {
         match self.transact(actions).await? {
             None => Ok(true),
             Some(0) => Ok(false),
             Some(i) => Err(StoreError(format!("unexpected failed condition on action {i}"))),
-        }
-    }
-
-    /// Records the paid order exactly once and turns held stock into sold stock.
-    /// Every write is idempotent, so a retried or concurrent delivery converges on one order.
-    pub async fn complete(
-        &self,
-        id: &str,
-        session: &crate::payments::PaidSession,
-        codes_key: &[u8],
-    ) -> Result<Completion, StoreError> {
-        let Some((res, status)) = self.reservation(id).await? else {
-            return Ok(Completion::UnknownReservation);
-        };
-        let order = build_order(&res, session, codes_key, status == ReservationStatus::Released);
-        // 1. The order and its per-chalet shares and codes: deterministic, so rewriting is harmless.
-        self.put_order(&order, &res).await?;
-        // 2. The stock: held → sold (or, for a payment after release, taken again).
-        let (from, stock_expr) = match status {
-            ReservationStatus::Sold => return Ok(Completion::AlreadyRecorded),
-            ReservationStatus::Held => ("held", "SET reserved = reserved - :q, sold = sold + :q"),
-            ReservationStatus::Released => {
-                tracing::warn!(session = %order.id, "payment completed after its reservation was released; stock taken again");
-                ("released", "SET committed = committed + :q, sold = sold + :q")
-            }
-        };
-        let mut actions = vec![self.update(
-            key(format!("{RESERVATION_PREFIX}{id}"), RESERVATION_KEY),
-            "SET #s = :sold, session_id = :sid",
-            Some("#s = :from"),
-            HashMap::from([
-                (":sold".into(), s("sold")),
-                (":from".into(), s(from)),
-                (":sid".into(), s(&order.id)),
-            ]),
-        )?];
-        for l in res.lines.iter().filter(|l| l.limited) {
-            let (pk, sk) = catalogue_key(&l.sku);
-            actions.push(self.update(
-                key(pk, sk),
-                stock_expr,
-                None,
-                HashMap::from([(":q".into(), n(l.quantity))]),
-            )?);
-        }
-        let done = self.transact_idempotent(actions).await?;
-        Ok(if done {
-            Completion::Recorded
-        } else {
-            Completion::AlreadyRecorded
-        })
-    }
-
-    async fn put_order(&self, order: &Order, res: &Reservation) -> Result<(), StoreError> {
-        let body = serde_json::to_string(order).map_err(|e| StoreError(e.to_string()))?;
-        let mut item = key(format!("{ORDER_PREFIX}{}", order.id), ORDER_KEY);
-        item.insert("body".into(), s(body));
-        item.insert("created".into(), s(&order.created));
-        item.insert("reservation".into(), s(&res.id));
-        let mut puts = vec![item];
-        for c in &order.fulfilment {
-            let share = serde_json::json!({
-                "order": order.id,
-                "created": order.created,
-                "fulfilment": c,
-                "lines": order.lines.iter().filter(|l| l.sku.chalet == c.chalet).collect::<Vec<_>>(),
-            });
-            let mut item = key(
-                format!("{ORDER_PREFIX}{}", order.id),
-                format!("{CHALET_PREFIX}{}", c.chalet),
-            );
-            item.insert(
-                CHALET_INDEX_PARTITION_KEY.into(),
-                s(format!("{CHALET_PREFIX}{}", c.chalet)),
-            );
-            item.insert(
-                CHALET_INDEX_SORT_KEY.into(),
-                s(format!("{}#{}", order.created, order.id)),
-            );
-            item.insert("body".into(), s(share.to_string()));
-            puts.push(item);
-        }
-        for l in &order.lines {
-            for code in &l.voucher_codes {
-                let mut item = key(format!("{CODE_PREFIX}{}", code.as_str()), CODE_KEY);
-                item.insert("sku".into(), s(l.sku.to_string()));
-                item.insert("order".into(), s(&order.id));
-                item.insert("status".into(), s("issued"));
-                puts.push(item);
-            }
-        }
-        for item in puts {
-            // Codes must never be reset from `redeemed` to `issued` by a redelivery.
-            let only_new = get_s(&item, PARTITION_KEY).is_some_and(|pk| pk.starts_with(CODE_PREFIX));
-            let mut req = self.client.put_item().table_name(&self.table).set_item(Some(item));
-            if only_new {
-                req = req.condition_expression("attribute_not_exists(pk)");
-            }
-            if let Err(e) = req.send().await {
-                let conditional = e
-                    .as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception());
-                if !conditional {
-                    return Err(err(e));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    pub async fn order(&self, session_id: &str) -> Result<Option<Order>, StoreError> {
-        let resp = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(format!("{ORDER_PREFIX}{session_id}"), ORDER_KEY)))
-            .send()
-            .await
-            .map_err(err)?;
-        match resp.item().and_then(|i| get_s(i, "body")) {
-            Some(body) => serde_json::from_str(body)
-                .map(Some)
-                .map_err(|e| StoreError(e.to_string())),
-            None => Ok(None),
         }
     }
 
@@ -572,110 +452,5 @@ impl Dynamo {
             }
         }
         Ok(out)
-    }
-
-    pub async fn registration_fee(&self) -> Result<Option<(Money, String)>, StoreError> {
-        let resp = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(MARKET_KEY, CONFIG_KEY)))
-            .send()
-            .await
-            .map_err(err)?;
-        Ok(resp.item().and_then(|i| {
-            Some((
-                Money::from_cents(get_n(i, "registration_fee")?),
-                get_s(i, "name").unwrap_or_default().to_string(),
-            ))
-        }))
-    }
-
-    /// Records a paid registration (idempotent: keyed by the session).
-    pub async fn record_registration(
-        &self,
-        session_id: &str,
-        created: &str,
-        details: &serde_json::Value,
-    ) -> Result<(), StoreError> {
-        let mut item = key(format!("{REGISTRATION_PREFIX}{session_id}"), REGISTRATION_KEY);
-        item.insert(CHALET_INDEX_PARTITION_KEY.into(), s(REGISTRATIONS_INDEX_KEY));
-        item.insert(CHALET_INDEX_SORT_KEY.into(), s(format!("{created}#{session_id}")));
-        item.insert("body".into(), s(details.to_string()));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(err)?;
-        Ok(())
-    }
-
-    /// Rows of an index partition (an artisan's order shares, or the registrations), oldest first.
-    pub async fn index_rows(&self, partition: &str) -> Result<Vec<serde_json::Value>, StoreError> {
-        let mut out = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let resp = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(CHALET_INDEX)
-                .key_condition_expression("#p = :p")
-                .expression_attribute_names("#p", CHALET_INDEX_PARTITION_KEY)
-                .expression_attribute_values(":p", s(partition))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(err)?;
-            out.extend(
-                resp.items()
-                    .iter()
-                    .filter_map(|i| serde_json::from_str(get_s(i, "body")?).ok()),
-            );
-            match resp.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => break,
-            }
-        }
-        Ok(out)
-    }
-}
-
-/// The order a paid session stands for: lines and prices as reserved, one voucher code per unit
-/// of voucher products. Deterministic (codes derive from the session), so retries agree.
-pub fn build_order(
-    res: &Reservation,
-    session: &crate::payments::PaidSession,
-    codes_key: &[u8],
-    needs_attention: bool,
-) -> Order {
-    let lines = res
-        .lines
-        .iter()
-        .map(|l| OrderLine {
-            sku: l.sku.clone(),
-            name: l.name.clone(),
-            unit_price: l.unit_price,
-            quantity: l.quantity,
-            voucher_codes: if l.kind == Kind::Voucher {
-                (0..l.quantity)
-                    .map(|unit| crate::codes::voucher_code(codes_key, &session.id, &l.sku, unit))
-                    .collect::<Vec<VoucherCode>>()
-            } else {
-                Vec::new()
-            },
-        })
-        .collect();
-    Order {
-        id: session.id.clone(),
-        created: session.created.clone(),
-        email: session.email.clone(),
-        lines,
-        fulfilment: res.chalets.clone(),
-        total: res.total,
-        payment_intent: session.payment_intent.clone(),
-        needs_attention,
     }
 }

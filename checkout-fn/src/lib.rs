@@ -6,7 +6,7 @@
 //! body ([`payments`]) and recorded exactly once; errors are specific 4xx JSON or a bland 5xx
 //! ([`error`]). It must not log secrets, card data or shoppers' e-mail addresses.
 //!
-//! - [`config`]: the environment, checked at cold start
+//! - [`config`]: the environment, checked at cold start; [`orders`]: paid orders and registrations
 //! - [`routes`]: the HTTP handlers; [`codes`]: voucher codes; [`publish`]: the table's contents
 
 pub mod basket;
@@ -14,6 +14,7 @@ pub mod codes;
 pub mod config;
 pub mod dynamo;
 pub mod error;
+pub mod orders;
 pub mod payments;
 pub mod publish;
 pub mod routes;
