@@ -116,23 +116,10 @@ pub fn plan(local: &[LocalFile], remote: &[RemoteObject]) -> SyncPlan {
     plan
 }
 
-/// MD5 of every file under `dir` (what S3 reports as the ETag of a single-part upload).
+/// MD5 of every file under `dir` (what S3 reports as the ETag of a single-part upload); hidden
+/// files, the build's bookkeeping, are not part of the site.
 pub fn local_files(dir: &Path) -> std::io::Result<Vec<LocalFile>> {
-    let paths: Vec<(String, std::path::PathBuf)> = walkdir::WalkDir::new(dir)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_type().is_file())
-        .filter_map(|e| {
-            let rel = e.path().strip_prefix(dir).ok()?;
-            let rel: Vec<String> = rel
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                .collect();
-            Some((rel.join("/"), e.path().to_path_buf()))
-        })
-        .collect();
-    paths
+    crate::fs::files_under(dir)
         .into_par_iter()
         .map(|(path, full)| {
             let bytes = crate::fs::read(&full)?;

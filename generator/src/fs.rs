@@ -45,6 +45,28 @@ pub fn remove_dir_all(path: &Path) -> io::Result<()> {
     }
 }
 
+/// Every file under `dir` (hidden ones left out), as (`/`-separated path relative to `dir`, full
+/// path), sorted. A missing folder has no files.
+pub fn files_under(dir: &Path) -> Vec<(String, std::path::PathBuf)> {
+    if !dir.is_dir() {
+        return Vec::new();
+    }
+    walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_file() && !e.file_name().to_string_lossy().starts_with('.'))
+        .filter_map(|e| {
+            let rel = e.path().strip_prefix(dir).ok()?;
+            let rel: Vec<String> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            Some((rel.join("/"), e.path().to_path_buf()))
+        })
+        .collect()
+}
+
 pub fn named(e: io::Error, path: &Path) -> io::Error {
     io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }

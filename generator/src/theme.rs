@@ -6,7 +6,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics, Severity};
 use crate::model::Language;
 use crate::source::SourceFile;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 #[derive(Clone, Debug)]
 pub struct Template {
@@ -67,7 +67,7 @@ pub fn load(
     }
     let mut templates: BTreeMap<String, Template> = BTreeMap::new();
     for (base, _) in [(dir.join("templates"), false), (overrides.to_path_buf(), true)] {
-        for (rel, path) in files_under(&base) {
+        for (rel, path) in crate::fs::files_under(&base) {
             if !(rel.ends_with(".html") || rel.ends_with(".xml") || rel.ends_with(".txt")) {
                 continue;
             }
@@ -87,7 +87,7 @@ pub fn load(
         }
     }
     let mut statics = Vec::new();
-    for (rel, path) in files_under(&dir.join("static")) {
+    for (rel, path) in crate::fs::files_under(&dir.join("static")) {
         match crate::fs::read(&path) {
             Ok(bytes) => statics.push(StaticFile { rel, bytes }),
             Err(e) => diags.push(io_diag(&path, e)),
@@ -168,26 +168,6 @@ fn strings(dir: &Path, language: Language, diags: &mut Diagnostics) -> BTreeMap<
         }
     }
     base
-}
-
-fn files_under(dir: &Path) -> Vec<(String, PathBuf)> {
-    if !dir.is_dir() {
-        return Vec::new();
-    }
-    walkdir::WalkDir::new(dir)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_type().is_file() && !e.file_name().to_string_lossy().starts_with('.'))
-        .filter_map(|e| {
-            let rel = e.path().strip_prefix(dir).ok()?;
-            let rel: Vec<String> = rel
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                .collect();
-            Some((rel.join("/"), e.path().to_path_buf()))
-        })
-        .collect()
 }
 
 fn io_diag(path: &Path, e: std::io::Error) -> Diagnostic {
