@@ -143,17 +143,8 @@ async fn webhooks_are_verified_and_recorded_exactly_once() {
     let (_, created) = h.post_json("/checkout", &basket(CANDLE, 2)).await;
     let id = created["id"].as_str().expect("id").to_string();
     // Pay at the stand-in, delivering to a closed port: we get the event without recording it.
-    let r: Value = h
-        .http
-        .post(format!("{}/__control/checkout/sessions/{id}/pay", h.stripe))
-        .json(&json!({ "webhook_url": "http://127.0.0.1:9/webhook" }))
-        .send()
-        .await
-        .expect("control")
-        .json()
-        .await
-        .expect("json");
-    let body = serde_json::to_vec(&r["event"]).expect("event");
+    let (event, _) = h.stripe_control_to(&id, "pay", "http://127.0.0.1:9/webhook").await;
+    let body = serde_json::to_vec(&event).expect("event");
     let good = stripe_standin::sign(WEBHOOK_SECRET, now(), &body);
 
     assert_eq!(
@@ -224,7 +215,7 @@ async fn webhooks_are_verified_and_recorded_exactly_once() {
     );
 
     // Expired after completed changes nothing.
-    let mut expired = r["event"].clone();
+    let mut expired = event.clone();
     expired["type"] = json!("checkout.session.expired");
     expired["id"] = json!("evt_expired_after_paid");
     let ebody = serde_json::to_vec(&expired).expect("json");

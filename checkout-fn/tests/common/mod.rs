@@ -129,13 +129,19 @@ impl Harness {
     /// Pays (or expires) a session at the stand-in, which delivers the signed event to us.
     /// Returns the event and the status our webhook answered.
     pub async fn stripe_control(&self, session: &str, action: &str) -> (Value, Value) {
+        self.stripe_control_to(session, action, &format!("{}/webhook", self.base))
+            .await
+    }
+
+    /// The same, delivering the event to `webhook_url` instead of this function.
+    pub async fn stripe_control_to(&self, session: &str, action: &str, webhook_url: &str) -> (Value, Value) {
         let r: Value = self
             .http
             .post(format!(
                 "{}/__control/checkout/sessions/{session}/{action}",
                 self.stripe
             ))
-            .json(&json!({ "webhook_url": format!("{}/webhook", self.base), "email": "client@example.org" }))
+            .json(&json!({ "webhook_url": webhook_url, "email": "client@example.org" }))
             .send()
             .await
             .expect("control")

@@ -10,7 +10,6 @@ use crate::diagnostic::{Diagnostic, Diagnostics, Severity};
 use crate::images::ImagePlan;
 use crate::model::Site;
 use crate::theme::Theme;
-use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -231,31 +230,6 @@ impl<'a> Renderer<'a> {
         }));
         files
     }
-}
-
-/// The whole site in memory, sorted by path: for tests and snapshots. Builds stream instead.
-pub fn render(
-    site: &Site,
-    theme: &Theme,
-    images: &ImagePlan,
-    cache: &std::path::Path,
-) -> Result<Vec<OutputFile>, Diagnostics> {
-    let renderer = Renderer::new(site, theme, images)?;
-    let rendered: Vec<Result<OutputFile, Diagnostic>> =
-        renderer.pages().par_iter().map(|p| renderer.render_page(*p)).collect();
-    let mut diags = Diagnostics::default();
-    let mut files = renderer.other_files(images, cache);
-    for r in rendered {
-        match r {
-            Ok(f) => files.push(f),
-            Err(d) => diags.push(d),
-        }
-    }
-    if diags.has_errors() {
-        return Err(diags);
-    }
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(files)
 }
 
 fn bytes(path: &str, text: String) -> OutputFile {
