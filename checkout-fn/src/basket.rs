@@ -10,7 +10,7 @@ use serde_json::json;
 use std::collections::BTreeMap;
 
 pub const MAX_LINES: usize = 100;
-pub const MAX_QUANTITY: u32 = 99;
+pub use chalet_types::MAX_QUANTITY;
 
 /// `POST /checkout` as sent. Unknown fields are tolerated (a client sending `price` is ignored,
 /// never believed); types are checked strictly.

@@ -19,6 +19,9 @@ pub struct BuildOptions {
     pub themes: Option<PathBuf>,
     /// The image cache; default: `.cache/chalet/` next to the content folder.
     pub cache: Option<PathBuf>,
+    /// Replaces `market.yaml`'s `checkout_url`, e.g. to try the basket against a local checkout
+    /// function (`http://127.0.0.1:9000`).
+    pub checkout_url: Option<String>,
 }
 
 impl BuildOptions {
@@ -28,6 +31,7 @@ impl BuildOptions {
             out: out.into(),
             themes: None,
             cache: None,
+            checkout_url: None,
         }
     }
 
@@ -157,9 +161,12 @@ fn prepare(opts: &BuildOptions, progress: &dyn Fn(&str)) -> Result<Prepared, Bui
     lap("encode", &mut timings);
     let keep: Vec<String> = plan.images.iter().map(|i| i.rel.clone()).collect();
     index.save(&index_path, &keep).map_err(BuildError::Io)?;
-    let Some(site) = site.filter(|_| !diags.has_errors()) else {
+    let Some(mut site) = site.filter(|_| !diags.has_errors()) else {
         return Err(BuildError::Content(diags.sorted()));
     };
+    if let Some(url) = &opts.checkout_url {
+        site.market.checkout_url = Some(url.trim_end_matches('/').to_string());
+    }
     let overrides = opts.content.join("templates");
     let theme = match theme::load(&opts.themes_dir(), &site.market.theme, &overrides, site.market.language) {
         Ok((theme, d)) => {

@@ -31,6 +31,9 @@ struct Paths {
     /// The image cache (default: .cache/chalet/ next to the content folder)
     #[arg(long)]
     cache: Option<PathBuf>,
+    /// Use this checkout function instead of market.yaml's checkout_url (e.g. a local one)
+    #[arg(long, value_parser = http_url)]
+    checkout_url: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -236,6 +239,19 @@ fn options(paths: Paths, out: PathBuf) -> BuildOptions {
         out,
         themes: paths.themes,
         cache: paths.cache,
+        checkout_url: paths.checkout_url,
+    }
+}
+
+/// `--checkout-url` must be an absolute http(s) URL: the pages call it from the browser.
+fn http_url(text: &str) -> Result<String, String> {
+    let ok = ["http://", "https://"]
+        .iter()
+        .any(|s| text.strip_prefix(s).is_some_and(|rest| !rest.is_empty()));
+    if ok {
+        Ok(text.to_string())
+    } else {
+        Err("expected an absolute URL such as http://127.0.0.1:9000".into())
     }
 }
 

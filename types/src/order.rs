@@ -5,6 +5,10 @@
 use crate::{Money, Sku, Slug};
 use serde::{Deserialize, Serialize};
 
+/// The most of one product a basket line may hold: the site's quantity fields stop here and the
+/// checkout function refuses more.
+pub const MAX_QUANTITY: u32 = 99;
+
 /// What the shopper chose for one chalet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -2,7 +2,9 @@
 //! so the whole output can be snapshot-tested and, later, re-rendered page by page.
 //!
 //! - [`view`]: the serialisable views templates receive.
+//! - [`data`]: JSON-LD, the script's configuration and the search index.
 
+pub mod data;
 pub mod view;
 
 use crate::catalogue::catalogue;
@@ -40,6 +42,11 @@ pub enum PageKind {
     Home,
     Sponsors,
     NotFound,
+    /// The pages the theme's script fills in (basket, order confirmation, search results):
+    /// rendered only when the theme has their template.
+    Basket,
+    Order,
+    Search,
     Category(usize),
     Page(usize),
     Chalet(usize),
@@ -68,7 +75,17 @@ impl<'a> Renderer<'a> {
         global.insert("market", &market);
         global.insert("assets", &assets.urls);
         global.insert("t", &theme.strings);
+        global.insert("config_json", &data::script_config(&views, &theme.strings));
         let mut pages = vec![PageKind::Home, PageKind::Sponsors, PageKind::NotFound];
+        for (kind, template) in [
+            (PageKind::Basket, "basket.html"),
+            (PageKind::Order, "order.html"),
+            (PageKind::Search, "search.html"),
+        ] {
+            if tera.contains_template(template) {
+                pages.push(kind);
+            }
+        }
         pages.extend((0..site.market.categories.len()).map(PageKind::Category));
         pages.extend((0..site.pages.len()).map(PageKind::Page));
         for (ci, c) in site.chalets.iter().enumerate() {
@@ -97,6 +114,9 @@ impl<'a> Renderer<'a> {
             PageKind::Home => String::new(),
             PageKind::Sponsors => "sponsors/".into(),
             PageKind::NotFound => "404.html".into(),
+            PageKind::Basket => "basket/".into(),
+            PageKind::Order => "order/".into(),
+            PageKind::Search => "search/".into(),
             PageKind::Category(i) => format!("categories/{}/", s.market.categories[i].slug),
             PageKind::Page(i) => format!("{}/", s.pages[i].slug),
             PageKind::Chalet(ci) => format!("chalets/{}/", s.chalets[ci].slug),
@@ -138,6 +158,9 @@ impl<'a> Renderer<'a> {
             PageKind::Home => "index.html",
             PageKind::Sponsors => "sponsors.html",
             PageKind::NotFound => "404.html",
+            PageKind::Basket => "basket.html",
+            PageKind::Order => "order.html",
+            PageKind::Search => "search.html",
             PageKind::Category(i) => {
                 ctx.insert("category", &self.market.categories[i]);
                 "category.html"
@@ -168,7 +191,14 @@ impl<'a> Renderer<'a> {
                 ctx.insert("chalet", &views.chalet_card(c));
                 ctx.insert("chalet_pickup", &c.pickup);
                 ctx.insert("chalet_shipping", &views.shipping(c));
-                ctx.insert("product", &views.product(c, &c.products[pi]));
+                let product = views.product(c, &c.products[pi]);
+                let card = views.chalet_card(c);
+                let canonical = format!("{}{}", site.market.base_url, rel);
+                ctx.insert(
+                    "json_ld",
+                    &data::product_ld(&product, &card, &canonical, &site.market.currency),
+                );
+                ctx.insert("product", &product);
                 ctx.insert("neighbours", &self.neighbours(ci, pi));
                 "product.html"
             }
@@ -205,7 +235,13 @@ impl<'a> Renderer<'a> {
     /// Everything that is not a templated page: sitemap, robots.txt, catalogue, assets, images.
     pub fn other_files(&self, images: &ImagePlan, cache: &std::path::Path) -> Vec<OutputFile> {
         let site = self.site;
-        let html_paths: Vec<String> = self.pages.iter().map(|p| self.output_path(*p)).collect();
+        // The script-filled pages say nothing to a search engine.
+        let html_paths: Vec<String> = self
+            .pages
+            .iter()
+            .filter(|p| !matches!(p, PageKind::Basket | PageKind::Order | PageKind::Search))
+            .map(|p| self.output_path(*p))
+            .collect();
         let mut files = vec![
             bytes("sitemap.xml", sitemap(&site.market.base_url, &html_paths)),
             bytes(
@@ -215,6 +251,7 @@ impl<'a> Renderer<'a> {
                     site.market.base_url
                 ),
             ),
+            bytes("search.json", data::search_index(site, &self.views)),
             bytes(
                 "catalogue.json",
                 serde_json::to_string_pretty(&catalogue(site)).unwrap_or_default() + "\n",

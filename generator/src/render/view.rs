@@ -4,7 +4,7 @@
 use crate::images::ImagePlan;
 use crate::markdown::{self, escape};
 use crate::model::{Chalet, Image, Language, Markdown, Product, Site};
-use chalet_types::{Date, Kind, Money, Stock};
+use chalet_types::{Date, Kind, MAX_QUANTITY, Money, Stock};
 use pulldown_cmark::HeadingLevel;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -54,6 +54,9 @@ pub struct MarketView {
     /// The URL path the site lives under (`/` or `/marche/`).
     pub root: String,
     pub lang: &'static str,
+    /// `fr_BE`: Open Graph's locale.
+    pub og_locale: &'static str,
+    pub currency: String,
     pub checkout_url: Option<String>,
     pub dates: Option<String>,
     pub organiser_name: Option<String>,
@@ -90,6 +93,9 @@ pub struct ChaletCard {
     pub cover: Option<ImageView>,
     pub logo: Option<ImageView>,
     pub product_count: usize,
+    /// Which of the theme's chalet fronts (wood, roof and awning colours) this chalet gets:
+    /// derived from the slug, so a chalet keeps its look from build to build.
+    pub variant: u32,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -112,6 +118,8 @@ pub struct ChaletView {
     pub pickup: Option<String>,
     pub shipping: Option<ShippingView>,
     pub products: Vec<ProductCard>,
+    /// The cover's absolute URL, for Open Graph.
+    pub cover_url: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -122,9 +130,13 @@ pub struct ProductCard {
     pub url: String,
     pub price: String,
     pub price_cents: i64,
+    /// `14.90`, as schema.org and Open Graph want it.
+    pub price_decimal: String,
     /// `made_to_order`, `in_stock`, `low` or `sold_out`.
     pub availability: &'static str,
     pub stock: Option<u32>,
+    /// The most a shopper can put in the basket: the stock, at most [`MAX_QUANTITY`].
+    pub max_quantity: u32,
     pub kind: Kind,
     pub image: Option<ImageView>,
     pub chalet: String,
@@ -142,6 +154,8 @@ pub struct ProductView {
     pub allergens: Vec<String>,
     pub voucher_valid_until: Option<String>,
     pub voucher_terms: Option<String>,
+    /// The first photo's absolute URL, for Open Graph and JSON-LD.
+    pub image_url: Option<String>,
 }
 
 /// Builds views; holds what every view needs.
@@ -177,6 +191,12 @@ impl<'a> Views<'a> {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.root)
+    }
+
+    /// A URL path of the site (`/images/x.jpg`) made absolute with the market's address.
+    pub fn absolute(&self, url: &str) -> String {
+        let rel = url.strip_prefix(self.root.as_str()).unwrap_or(url);
+        format!("{}{rel}", self.site.market.base_url)
     }
 
     pub fn image(&self, img: &Image, fallback_alt: &str) -> ImageView {
@@ -228,6 +248,8 @@ impl<'a> Views<'a> {
             base_url: m.base_url.clone(),
             root: self.root.clone(),
             lang: m.language.code(),
+            og_locale: og_locale(m.language),
+            currency: m.currency.clone(),
             checkout_url: m.checkout_url.clone(),
             dates: date_range(m.opens, m.closes, m.language),
             organiser_name: m.organiser.as_ref().map(|o| o.name.clone()),
@@ -283,6 +305,7 @@ impl<'a> Views<'a> {
             cover: c.cover.as_ref().map(|i| self.image(i, &c.name)),
             logo: c.logo.as_ref().map(|i| self.image(i, &c.name)),
             product_count: c.products.len(),
+            variant: variant(c.slug.as_str()),
         }
     }
 
@@ -306,6 +329,7 @@ impl<'a> Views<'a> {
             pickup: c.pickup.clone(),
             shipping: self.shipping(c),
             products: c.products.iter().map(|p| self.product_card(c, p)).collect(),
+            cover_url: c.cover.as_ref().map(|i| self.absolute(&self.image_views[i.id].src)),
         }
     }
 
@@ -332,8 +356,10 @@ impl<'a> Views<'a> {
             url: self.url(&format!("chalets/{}/{}/", c.slug, p.sku.product)),
             price: self.money(p.price),
             price_cents: p.price.cents(),
+            price_decimal: p.price.to_decimal_string(),
             availability,
             stock,
+            max_quantity: stock.unwrap_or(MAX_QUANTITY).min(MAX_QUANTITY),
             kind: p.kind,
             image: p.images.first().map(|i| self.image(i, &p.name)),
             chalet: c.slug.to_string(),
@@ -355,6 +381,7 @@ impl<'a> Views<'a> {
                 .and_then(|v| v.valid_until)
                 .map(|d| long_date(d, self.lang())),
             voucher_terms: p.voucher.as_ref().and_then(|v| v.terms.clone()),
+            image_url: p.images.first().map(|i| self.absolute(&self.image_views[i.id].src)),
         }
     }
 }
@@ -389,6 +416,26 @@ pub fn picture_html(v: &ImageView, alt_escaped: &str, sizes: &str) -> String {
         v.width,
         v.height
     )
+}
+
+/// The number of chalet fronts the default theme draws (`.v0` … `.v5`).
+const VARIANTS: u32 = 6;
+
+fn variant(slug: &str) -> u32 {
+    // FNV-1a: stable across Rust versions, unlike the std hasher.
+    let h = slug
+        .bytes()
+        .fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+    h % VARIANTS
+}
+
+fn og_locale(lang: Language) -> &'static str {
+    match lang {
+        Language::Fr => "fr_BE",
+        Language::Nl => "nl_BE",
+        Language::De => "de_BE",
+        Language::En => "en_GB",
+    }
 }
 
 /// `https://x.example/marche/` → `/marche/`.

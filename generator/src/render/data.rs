@@ -1,0 +1,100 @@
+//! Machine-readable data the pages carry beside their HTML: schema.org JSON-LD for search
+//! engines, the small configuration the theme's script reads, and the search index.
+//! All of it is JSON; [`script_safe`] makes it safe inside a `<script>` data block.
+
+use super::view::{ChaletCard, ProductView, Views};
+use crate::model::Site;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+/// JSON inside `<script type="application/ld+json">` ends at the first `</script`, whatever the
+/// JSON says: escape every `<` (and the two line separators old parsers choke on).
+pub fn script_safe(v: &Value) -> String {
+    v.to_string()
+        .replace('<', "\\u003c")
+        .replace('\u{2028}', "\\u2028")
+        .replace('\u{2029}', "\\u2029")
+}
+
+/// A product as schema.org `Product` with one `Offer`: price, currency and availability.
+pub fn product_ld(p: &ProductView, chalet: &ChaletCard, canonical: &str, currency: &str) -> String {
+    let availability = match p.card.availability {
+        "sold_out" => "https://schema.org/SoldOut",
+        "made_to_order" => "https://schema.org/PreOrder",
+        "low" => "https://schema.org/LimitedAvailability",
+        _ => "https://schema.org/InStock",
+    };
+    let mut v = json!({
+        "@context": "https://schema.org",
+        "@type": "Product",
+        "name": p.card.name,
+        "sku": p.card.sku,
+        "description": p.summary,
+        "url": canonical,
+        "brand": { "@type": "Brand", "name": chalet.name },
+        "offers": {
+            "@type": "Offer",
+            "url": canonical,
+            "price": p.card.price_decimal,
+            "priceCurrency": currency,
+            "availability": availability,
+            "seller": { "@type": "Organization", "name": chalet.name },
+        },
+    });
+    if let Some(image) = &p.image_url {
+        v["image"] = json!([image]);
+    }
+    script_safe(&v)
+}
+
+/// What `market.js` needs: where the site and the checkout function live, the language, and
+/// the UI strings whose keys start with `js_` (the prefix dropped).
+pub fn script_config(views: &Views, strings: &BTreeMap<String, String>) -> String {
+    let m = &views.site.market;
+    let t: BTreeMap<&str, &str> = strings
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix("js_")?, v.as_str())))
+        .collect();
+    script_safe(&json!({
+        "root": views.root,
+        "checkout": m.checkout_url,
+        "lang": m.language.code(),
+        "currency": m.currency,
+        "t": t,
+    }))
+}
+
+/// The search index: every chalet and product with the words a shopper may type (names,
+/// chalet, artisan, town, category, tags). Accents are folded by the script, not here, so
+/// results can show the names as written.
+pub fn search_index(site: &Site, views: &Views) -> String {
+    let category = |slug: &str| {
+        site.market
+            .categories
+            .iter()
+            .find(|c| c.slug.as_str() == slug)
+            .map_or(slug, |c| c.name.as_str())
+            .to_string()
+    };
+    let mut entries: Vec<Value> = Vec::with_capacity(site.product_count() + site.chalets.len());
+    for c in &site.chalets {
+        let card = views.chalet_card(c);
+        let cat = category(c.category.as_str());
+        entries.push(json!({
+            "n": c.name,
+            "d": format!("{} · {}", c.artisan, c.town),
+            "k": format!("{} {} {}", cat, c.tagline.as_deref().unwrap_or(""), c.artisan),
+            "u": card.url,
+        }));
+        for p in &c.products {
+            let pc = views.product_card(c, p);
+            entries.push(json!({
+                "n": p.name,
+                "d": format!("{} · {}", c.name, pc.price),
+                "k": format!("{} {} {}", c.name, cat, p.tags.join(" ")),
+                "u": pc.url,
+            }));
+        }
+    }
+    Value::Array(entries).to_string()
+}

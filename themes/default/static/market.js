@@ -1,0 +1,448 @@
+// market.js — the basket, search and live stock of the default theme. No framework, no inline
+// handlers (the pages run under `script-src 'self'`). Every page reads without it; the basket,
+// the order page and instant search need it and say so in <noscript>.
+(() => {
+  'use strict';
+  const cfgEl = document.getElementById('chalet-config');
+  const cfg = cfgEl ? JSON.parse(cfgEl.textContent) : { root: '/', t: {}, lang: 'fr' };
+  const T = cfg.t || {};
+  const tr = (key, vars) => (T[key] || key).replace(/\{(\w+)\}/g, (_, v) => (vars && v in vars ? vars[v] : ''));
+  const $ = (sel, el = document) => el.querySelector(sel);
+  const $$ = (sel, el = document) => Array.from(el.querySelectorAll(sel));
+  const LOW_STOCK = 3;
+
+  /** `h('a', {href: '/'}, 'text', child)`: an element; attributes starting with `on` are listeners. */
+  function h(tag, attrs, ...kids) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v == null || v === false) continue;
+      if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+      else if (k === 'text') e.textContent = v;
+      else e.setAttribute(k, v === true ? '' : v);
+    }
+    e.append(...kids.filter((k) => k != null && k !== false));
+    return e;
+  }
+
+  /** The same rules as `chalet_types::Money::format`, so prices read alike everywhere. */
+  function money(cents) {
+    const sign = cents < 0 ? '-' : '';
+    const abs = Math.abs(cents);
+    const [group, dec] = cfg.lang === 'en' ? [',', '.'] : cfg.lang === 'nl' || cfg.lang === 'de' ? ['.', ','] : ['\u202f', ','];
+    const euros = String(Math.floor(abs / 100)).replace(/\B(?=(\d{3})+(?!\d))/g, group);
+    const n = euros + dec + String(abs % 100).padStart(2, '0');
+    if (cfg.lang === 'en') return sign + '€' + n;
+    if (cfg.lang === 'nl') return '€\u00a0' + sign + n;
+    return sign + n + '\u00a0€';
+  }
+
+  const fold = (s) => s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/œ/g, 'oe').replace(/æ/g, 'ae').toLowerCase();
+  const chaletUrl = (slug) => cfg.root + 'chalets/' + slug + '/';
+  const productUrl = (sku) => cfg.root + 'chalets/' + sku + '/';
+
+  // ------------------------------------------------------------------ the basket, in localStorage
+  const KEY = 'chalet-basket:' + cfg.root;
+  const MAX_QUANTITY = 99;
+
+  function load() {
+    try {
+      const b = JSON.parse(localStorage.getItem(KEY));
+      if (b && Array.isArray(b.items)) {
+        b.items = b.items.filter((i) => typeof i.sku === 'string' && Number.isInteger(i.quantity) && i.quantity > 0);
+        b.fulfilment = b.fulfilment && typeof b.fulfilment === 'object' ? b.fulfilment : {};
+        return b;
+      }
+    } catch (e) { /* private mode or a damaged value: start again */ }
+    return { items: [], fulfilment: {} };
+  }
+
+  function save(b) {
+    try { localStorage.setItem(KEY, JSON.stringify(b)); } catch (e) { /* full or forbidden: the page still works */ }
+    showCount(b);
+  }
+
+  function addToBasket(b, sku, quantity, max) {
+    const line = b.items.find((i) => i.sku === sku);
+    const limit = Math.min(max || MAX_QUANTITY, MAX_QUANTITY);
+    if (line) line.quantity = Math.min(line.quantity + quantity, limit);
+    else b.items.push({ sku, quantity: Math.min(quantity, limit) });
+    save(b);
+  }
+
+  function showCount(b) {
+    const n = b.items.reduce((s, i) => s + i.quantity, 0);
+    for (const el of $$('[data-basket-count]')) {
+      el.textContent = n ? String(n) : '';
+      el.parentElement.setAttribute('aria-label', n ? `${el.parentElement.firstChild.textContent.trim()} — ${n} ${tr('basket_count')}` : el.parentElement.firstChild.textContent.trim());
+    }
+  }
+
+  async function getJson(url, init) {
+    const res = await fetch(url, init);
+    let body = null;
+    try { body = await res.json(); } catch (e) { /* not JSON: treated as an error below */ }
+    return { ok: res.ok, status: res.status, body };
+  }
+
+  /** Remaining stock per SKU of one chalet from the checkout function (`null`: made to order). */
+  async function availability(chalet) {
+    if (!cfg.checkout) return null;
+    try {
+      const r = await getJson(`${cfg.checkout}/availability?chalet=${encodeURIComponent(chalet)}`);
+      return r.ok && r.body && r.body.remaining ? r.body.remaining : null;
+    } catch (e) { return null; }
+  }
+
+  // ------------------------------------------------------------------ product and chalet pages
+  function initAddForms(b) {
+    for (const form of $$('form[data-add]')) {
+      form.addEventListener('submit', (ev) => {
+        ev.preventDefault();
+        const qty = form.elements.qty;
+        const max = Number(qty.max) || MAX_QUANTITY;
+        const n = Math.max(1, Math.min(max, Math.floor(Number(qty.value)) || 1));
+        qty.value = n;
+        addToBasket(b, form.elements.add.value, n, max);
+        $('[data-added]', form).textContent = `${tr('added')} (${n})`;
+      });
+    }
+  }
+
+  function showStock(el, remaining) {
+    el.classList.remove('in_stock', 'low', 'sold_out', 'made_to_order');
+    if (remaining === null) return;
+    const state = remaining <= 0 ? 'sold_out' : remaining <= LOW_STOCK ? 'low' : 'in_stock';
+    el.classList.add(state);
+    el.textContent = state === 'sold_out' ? tr('sold_out') : state === 'low' ? tr('only_left', { n: remaining }) : tr('in_stock');
+  }
+
+  async function initLiveStock() {
+    const holder = $('[data-chalet]');
+    if (!holder || !$('[data-stock]')) return;
+    const remaining = await availability(holder.dataset.chalet);
+    if (!remaining) return;
+    for (const el of $$('[data-stock]')) {
+      const n = remaining[el.dataset.stock];
+      if (n === undefined) continue;
+      showStock(el, n);
+      const form = el.closest('.buy') && $('form[data-add]');
+      if (form && n !== null) {
+        form.elements.qty.max = Math.max(1, Math.min(n, MAX_QUANTITY));
+        form.elements.qty.disabled = n <= 0;
+        $('button', form).disabled = n <= 0;
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ the basket page
+  function fulfilmentOptions(items) {
+    const f = items[0].item.fulfilment;
+    return { pickup: !!f.pickup, shipping: f.shipping || null, vouchersOnly: items.every((l) => l.item.kind === 'voucher') };
+  }
+
+  function groupLines(b, catalogue) {
+    const groups = new Map();
+    for (const line of b.items) {
+      const item = catalogue.get(line.sku);
+      if (!item) continue;
+      if (!groups.has(item.chalet)) groups.set(item.chalet, { chalet: item.chalet, name: item.chalet_name, lines: [] });
+      groups.get(item.chalet).lines.push({ ...line, item });
+    }
+    for (const g of groups.values()) {
+      const o = fulfilmentOptions(g.lines);
+      g.options = o;
+      g.subtotal = g.lines.reduce((s, l) => s + l.item.price * l.quantity, 0);
+      let choice = b.fulfilment[g.chalet];
+      if (choice === 'pickup' && !o.pickup) choice = null;
+      if (choice === 'shipping' && !o.shipping) choice = null;
+      g.choice = o.vouchersOnly ? null : choice || (o.pickup ? 'pickup' : 'shipping');
+      const free = o.shipping && o.shipping.free_from != null && g.subtotal >= o.shipping.free_from;
+      g.shippingFee = o.shipping ? (free ? 0 : o.shipping.price) : 0;
+      g.fee = g.choice === 'shipping' ? g.shippingFee : 0;
+    }
+    return [...groups.values()];
+  }
+
+  function maxFor(item, live) {
+    const left = live && item.sku in live ? live[item.sku] : item.stock.type === 'limited' ? item.stock.quantity : null;
+    return left === null ? MAX_QUANTITY : Math.min(left, MAX_QUANTITY);
+  }
+
+  async function initBasket(b) {
+    const root = $('[data-basket]');
+    if (!root) return;
+    const msg = $('[data-basket-message]', root);
+    const say = (text) => { msg.hidden = !text; msg.textContent = text || ''; };
+    const params = new URLSearchParams(location.search);
+    if (params.has('cancelled')) say(tr('cancelled'));
+    const loading = $('[data-basket-loading]', root);
+    loading.hidden = false;
+    let catalogue;
+    try {
+      const r = await getJson(root.dataset.catalogue);
+      catalogue = new Map((r.body && r.body.items || []).map((i) => [i.sku, i]));
+    } catch (e) {
+      loading.hidden = true;
+      return say(tr('error_network'));
+    }
+    loading.hidden = true;
+    // A product form submitted without JavaScript lands here as ?add=SKU&qty=N.
+    if (params.has('add') && catalogue.has(params.get('add'))) {
+      addToBasket(b, params.get('add'), Math.max(1, Math.floor(Number(params.get('qty'))) || 1), MAX_QUANTITY);
+      history.replaceState(null, '', location.pathname);
+    }
+    const notes = [];
+    const live = {};
+    const chalets = [...new Set(b.items.map((i) => catalogue.get(i.sku)).filter(Boolean).map((i) => i.chalet))];
+    await Promise.all(chalets.map(async (c) => Object.assign(live, (await availability(c)) || {})));
+    b.items = b.items.filter((line) => {
+      const item = catalogue.get(line.sku);
+      if (!item) { notes.push(tr('unavailable', { name: line.sku })); return false; }
+      const max = maxFor(item, live);
+      if (max <= 0) { notes.push(tr('sold_out_now', { name: item.name })); return false; }
+      line.quantity = Math.min(line.quantity, max);
+      return true;
+    });
+    save(b);
+    if (notes.length) say(notes.join(' '));
+    const render = () => renderBasket(root, b, catalogue, live, say, render);
+    render();
+  }
+
+  function renderBasket(root, b, catalogue, live, say, render) {
+    const linesEl = $('[data-basket-lines]', root);
+    const checkout = $('[data-basket-checkout]', root);
+    const focused = document.activeElement && document.activeElement.id;
+    const groups = groupLines(b, catalogue);
+    linesEl.replaceChildren();
+    checkout.hidden = groups.length === 0;
+    if (!groups.length) {
+      linesEl.append(h('p', { class: 'empty' }, tr('empty')));
+      return;
+    }
+    for (const g of groups) {
+      const list = h('ul', { class: 'lines' });
+      for (const l of g.lines) {
+        const id = 'q-' + l.sku.replace(/[^a-z0-9-]/g, '_');
+        const max = maxFor(l.item, live);
+        list.append(h('li', { class: 'line', 'data-line': l.sku },
+          h('div', {}, h('a', { href: productUrl(l.sku) }, l.item.name), h('br'), h('small', {}, money(l.item.price))),
+          h('div', { class: 'ctl' },
+            h('label', { class: 'vh', for: id }, tr('quantity_of', { name: l.item.name })),
+            h('input', { id, type: 'number', min: 1, max, value: l.quantity, inputmode: 'numeric', onchange: (ev) => {
+              const n = Math.max(1, Math.min(max, Math.floor(Number(ev.target.value)) || 1));
+              l.quantity = n;
+              b.items.find((i) => i.sku === l.sku).quantity = n;
+              save(b);
+              render();
+            } }),
+            h('span', { class: 'amount' }, money(l.item.price * l.quantity)),
+            h('button', { type: 'button', id: 'rm-' + id, 'aria-label': tr('remove_item', { name: l.item.name }), onclick: () => {
+              b.items = b.items.filter((i) => i.sku !== l.sku);
+              save(b);
+              render();
+              (root.querySelector('.line input') || $('[data-basket-lines]', root)).focus();
+            } }, tr('remove')))));
+      }
+      const section = h('section', { class: 'group', 'aria-labelledby': 'g-' + g.chalet },
+        h('h2', { id: 'g-' + g.chalet }, h('a', { href: chaletUrl(g.chalet) }, g.name)), list);
+      if (g.options.vouchersOnly) {
+        section.append(h('p', {}, tr('pickup_voucher')));
+      } else {
+        const fs = h('fieldset', {}, h('legend', {}, tr('choose')));
+        const radio = (value, label, hint) => h('label', {},
+          h('input', { type: 'radio', name: 'f-' + g.chalet, value, checked: g.choice === value, onchange: () => {
+            b.fulfilment[g.chalet] = value;
+            save(b);
+            render();
+          } }), ' ', label, hint ? h('small', {}, ' — ' + hint) : null);
+        if (g.options.pickup) fs.append(radio('pickup', tr('pickup')));
+        if (g.options.shipping) {
+          const s = g.options.shipping;
+          const fee = g.shippingFee === 0 ? tr('free') : money(g.shippingFee);
+          let hint = s.free_from != null ? tr('free_from', { amount: money(s.free_from) }) : null;
+          if (s.free_from != null && g.shippingFee > 0) hint = tr('add_for_free', { amount: money(s.free_from - g.subtotal) });
+          fs.append(radio('shipping', `${tr('shipping')} (${fee})`, hint));
+        }
+        section.append(fs);
+      }
+      section.append(h('p', { class: 'sum' }, `${tr('subtotal')}${tr('colon')} `, h('strong', { 'data-group-total': g.chalet }, money(g.subtotal + g.fee))));
+      linesEl.append(section);
+    }
+    const total = groups.reduce((s, g) => s + g.subtotal + g.fee, 0);
+    $('[data-t="total"]', root).textContent = tr('total') + tr('colon');
+    $('[data-basket-total]', root).textContent = money(total);
+    const pay = $('[data-pay]', root);
+    pay.textContent = tr('pay');
+    pay.onclick = () => payNow(b, groups, pay, say, catalogue, render);
+    if (focused && document.getElementById(focused)) document.getElementById(focused).focus();
+  }
+
+  async function payNow(b, groups, pay, say, catalogue, render) {
+    if (!cfg.checkout) return say(tr('no_checkout'));
+    const body = {
+      items: b.items.filter((i) => catalogue.has(i.sku)).map((i) => ({ sku: i.sku, quantity: i.quantity })),
+      fulfilment: Object.fromEntries(groups.filter((g) => g.choice).map((g) => [g.chalet, g.choice])),
+      locale: cfg.lang,
+    };
+    pay.disabled = true;
+    say('');
+    pay.textContent = tr('paying');
+    let r;
+    try {
+      r = await getJson(`${cfg.checkout}/checkout`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    } catch (e) {
+      r = null;
+    }
+    if (r && r.ok && r.body && r.body.url) {
+      location.assign(r.body.url);
+      return;
+    }
+    pay.disabled = false;
+    pay.textContent = tr('pay');
+    if (!r) return say(tr('error_network'));
+    const err = (r.body && r.body.error) || {};
+    if (err.code === 'out_of_stock') {
+      const line = b.items.find((i) => i.sku === err.sku);
+      const remaining = Math.max(0, Number(err.remaining) || 0);
+      if (line && remaining > 0) line.quantity = remaining;
+      else b.items = b.items.filter((i) => i.sku !== err.sku);
+      save(b);
+      render();
+      say(tr('out_of_stock', { remaining, name: err.name || err.sku }));
+    } else if (err.code === 'unknown_sku') {
+      const item = catalogue.get(err.sku);
+      b.items = b.items.filter((i) => i.sku !== err.sku);
+      save(b);
+      render();
+      say(tr('unavailable', { name: item ? item.name : err.sku }));
+    } else if (err.code === 'fulfilment_required' || err.code === 'invalid_fulfilment') {
+      say(tr('fulfilment_required'));
+    } else if (err.code === 'catalogue_changed') {
+      say(tr('catalogue_changed'));
+    } else {
+      say(tr('error_generic'));
+    }
+  }
+
+  // ------------------------------------------------------------------ after payment
+  async function initOrder(b) {
+    const root = $('[data-order]');
+    if (!root) return;
+    const status = $('[data-order-status]', root);
+    const id = new URLSearchParams(location.search).get('session_id');
+    if (!id || !cfg.checkout) return void (status.textContent = tr('order_missing'));
+    for (let attempt = 0; attempt < 20; attempt++) {
+      let r = null;
+      try { r = await getJson(`${cfg.checkout}/orders/${encodeURIComponent(id)}`); } catch (e) { /* retried */ }
+      if (r && r.ok && r.body) return showOrder(root, status, r.body, b);
+      if (r && r.status !== 404) break;
+      // The payment's webhook may arrive a moment after the shopper does.
+      status.textContent = tr('order_wait');
+      await new Promise((ok) => setTimeout(ok, 1500));
+    }
+    status.textContent = tr('order_missing');
+  }
+
+  function showOrder(root, status, order, b) {
+    status.textContent = `${tr('order_number')} ${order.id.slice(-8).toUpperCase()}`;
+    const detail = $('[data-order-detail]', root);
+    detail.replaceChildren();
+    const bought = new Set();
+    for (const c of order.chalets) {
+      const list = h('ul', { class: 'lines' });
+      for (const l of c.lines) {
+        bought.add(l.sku);
+        list.append(h('li', { class: 'line' },
+          h('div', {}, `${l.quantity} × `, h('a', { href: productUrl(l.sku) }, l.name),
+            l.voucher_codes && l.voucher_codes.length ? h('p', {}, `${tr('codes')}${tr('colon')} `, h('span', { class: 'codes' }, l.voucher_codes.join(', '))) : null),
+          h('span', { class: 'amount' }, money(l.unit_price * l.quantity))));
+      }
+      const how = c.fulfilment === 'shipping' ? `${tr('fulfilment_shipping')} (${c.shipping_fee ? money(c.shipping_fee) : tr('free')})` : tr('fulfilment_pickup');
+      detail.append(h('section', { class: 'group' }, h('h2', {}, h('a', { href: chaletUrl(c.chalet) }, c.chalet_name)), list, h('p', { class: 'sum' }, how)));
+    }
+    detail.append(h('p', { class: 'total' }, `${tr('total')}${tr('colon')} `, h('strong', { 'data-order-total': '' }, money(order.total))));
+    b.items = b.items.filter((i) => !bought.has(i.sku));
+    save(b);
+  }
+
+  // ------------------------------------------------------------------ search
+  let index = null;
+  async function searchIndex() {
+    if (!index) {
+      index = getJson(cfg.root + 'search.json').then((r) => (r.body || []).map((e) => ({ ...e, f: fold(`${e.n} ${e.d} ${e.k}`), fn: fold(e.n) })));
+    }
+    return index;
+  }
+
+  function search(entries, q) {
+    const words = fold(q).split(/\s+/).filter(Boolean);
+    if (!words.length) return [];
+    const scored = [];
+    for (const e of entries) {
+      if (!words.every((w) => e.f.includes(w))) continue;
+      scored.push([e.fn.startsWith(words[0]) ? 0 : e.fn.includes(words[0]) ? 1 : 2, e]);
+    }
+    return scored.sort((a, b) => a[0] - b[0] || a[1].n.localeCompare(b[1].n, cfg.lang)).map((s) => s[1]);
+  }
+
+  const hitItem = (e) => h('li', {}, h('a', { href: e.u }, e.n, h('small', {}, e.d)));
+
+  function initSearchBox() {
+    const form = $('form.search');
+    const input = form && form.elements.q;
+    const hits = $('#hits');
+    if (!input || !hits) return;
+    let timer;
+    input.setAttribute('aria-controls', 'hits');
+    input.addEventListener('focus', () => { searchIndex(); }, { once: true });
+    input.addEventListener('input', () => {
+      clearTimeout(timer);
+      timer = setTimeout(async () => {
+        const q = input.value.trim();
+        if (!q) { hits.hidden = true; return; }
+        const found = search(await searchIndex(), q);
+        hits.replaceChildren(
+          h('p', { role: 'status' }, found.length ? tr('results', { n: found.length }) : tr('no_results', { q })),
+          h('ul', {}, ...found.slice(0, 8).map(hitItem)));
+        hits.hidden = false;
+      }, 60);
+    });
+    form.addEventListener('keydown', (ev) => {
+      const links = $$('a', hits);
+      const at = links.indexOf(document.activeElement);
+      if (ev.key === 'Escape') { hits.hidden = true; input.focus(); }
+      else if (ev.key === 'ArrowDown' && !hits.hidden && links.length) { ev.preventDefault(); links[Math.min(at + 1, links.length - 1)].focus(); }
+      else if (ev.key === 'ArrowUp' && at >= 0) { ev.preventDefault(); (at === 0 ? input : links[at - 1]).focus(); }
+    });
+    form.addEventListener('focusout', (ev) => { if (!form.contains(ev.relatedTarget)) hits.hidden = true; });
+  }
+
+  async function initSearchPage() {
+    const page = $('[data-search-page]');
+    if (!page) return;
+    const q = new URLSearchParams(location.search).get('q') || '';
+    const input = $('form.search input');
+    if (input) input.value = q;
+    const found = q.trim() ? search(await searchIndex(), q) : [];
+    $('[data-search-status]', page).textContent = found.length ? tr('results', { n: found.length }) : tr('no_results', { q });
+    $('[data-search-results]', page).replaceChildren(...found.map(hitItem));
+  }
+
+  const basket = load();
+  showCount(basket);
+  initAddForms(basket);
+  initSearchBox();
+  initSearchPage();
+  initLiveStock();
+  initBasket(basket);
+  initOrder(basket);
+  // Another tab changed the basket: keep the count (and this page's basket) honest.
+  window.addEventListener('storage', (ev) => {
+    if (ev.key !== KEY) return;
+    const fresh = load();
+    basket.items = fresh.items;
+    basket.fulfilment = fresh.fulfilment;
+    showCount(basket);
+  });
+})();
