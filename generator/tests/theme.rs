@@ -1,0 +1,143 @@
+//! The default theme's contract with the generator: every language complete, a missing string
+//! warned about and shown in French, the data blocks (JSON-LD, script configuration, search
+//! index) well-formed, and `--checkout-url` reaching the pages.
+
+mod common;
+
+use common::{chalet, read, site_in_temp, themes};
+use std::path::Path;
+
+fn build(dir: &Path, extra: &[&str]) -> common::Run {
+    let themes = themes();
+    let mut args = vec!["build", "--themes", themes.to_str().expect("utf8")];
+    args.extend_from_slice(extra);
+    chalet(dir, &args)
+}
+
+fn set_language(dir: &Path, lang: &str) {
+    let path = dir.join("content/market.yaml");
+    let yaml = read(&path).replace("language: fr", &format!("language: {lang}"));
+    std::fs::write(path, yaml).expect("write market.yaml");
+}
+
+/// The JSON inside `<script type="…" …>` … `</script>` on a page.
+fn script_json(html: &str, opening: &str) -> serde_json::Value {
+    let start = html.find(opening).unwrap_or_else(|| panic!("no {opening}")) + opening.len();
+    let end = start + html[start..].find("</script>").expect("closing tag");
+    serde_json::from_str(&html[start..end]).expect("valid JSON")
+}
+
+#[test]
+fn every_language_builds_without_warnings_and_translates_the_page() {
+    for (lang, basket) in [("fr", "Panier"), ("nl", "Mandje"), ("de", "Warenkorb"), ("en", "Basket")] {
+        let tmp = site_in_temp("valid/minimal");
+        set_language(tmp.path(), lang);
+        let run = build(tmp.path(), &[]);
+        assert_eq!(run.code, 0, "{lang}: {}", run.stderr);
+        assert!(!run.stderr.contains("UI strings"), "{lang}: {}", run.stderr);
+        assert!(!run.stderr.contains("translation"), "{lang}: {}", run.stderr);
+        let home = read(&tmp.path().join("dist/index.html"));
+        assert!(home.contains(&format!("<html lang=\"{lang}\">")), "{lang}");
+        assert!(home.contains(&format!("{basket} <span")), "{lang}: basket link translated");
+    }
+}
+
+#[test]
+fn a_missing_translation_is_a_warning_and_falls_back_to_french() {
+    let tmp = site_in_temp("valid/minimal");
+    set_language(tmp.path(), "de");
+    let own_themes = tmp.path().join("themes");
+    common::copy_dir(&themes(), &own_themes);
+    let de = own_themes.join("default/i18n/de.yaml");
+    let without: String = read(&de)
+        .lines()
+        .filter(|l| !l.starts_with("add_to_basket:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&de, without).expect("write de.yaml");
+
+    let check = chalet(tmp.path(), &["check", "--themes", own_themes.to_str().expect("utf8")]);
+    assert_eq!(check.code, 0, "a warning does not fail the check: {}", check.stderr);
+    assert!(
+        check.stderr.contains("de.yaml:1:1: warning") && check.stderr.contains("add_to_basket"),
+        "{}",
+        check.stderr
+    );
+    let run = chalet(tmp.path(), &["build", "--themes", own_themes.to_str().expect("utf8")]);
+    assert_eq!(run.code, 0);
+    let product = read(&tmp.path().join("dist/chalets/cire-et-meche/bougie-sapin/index.html"));
+    assert!(product.contains(">Ajouter au panier</button>"), "French, never blank");
+    assert!(product.contains("Menge"), "the other strings stay German");
+}
+
+#[test]
+fn product_pages_carry_schema_org_and_open_graph_data() {
+    let tmp = site_in_temp("valid/minimal");
+    assert_eq!(build(tmp.path(), &[]).code, 0);
+    let html = read(&tmp.path().join("dist/chalets/cire-et-meche/bougie-sapin/index.html"));
+    let ld = script_json(&html, "<script type=\"application/ld+json\">");
+    assert_eq!(ld["@type"], "Product");
+    assert_eq!(ld["offers"]["price"], "14.90");
+    assert_eq!(ld["offers"]["priceCurrency"], "EUR");
+    assert_eq!(ld["offers"]["availability"], "https://schema.org/LimitedAvailability");
+    assert_eq!(ld["offers"]["url"], "https://petit-marche.example/chalets/cire-et-meche/bougie-sapin/");
+    let image = ld["image"][0].as_str().expect("image URL");
+    assert!(image.starts_with("https://petit-marche.example/images/"), "{image}");
+    assert!(html.contains(&format!("<meta property=\"og:image\" content=\"{image}\">")));
+    assert!(html.contains("<meta property=\"og:type\" content=\"product\">"));
+    assert!(html.contains("<link rel=\"canonical\" href=\"https://petit-marche.example/chalets/cire-et-meche/bougie-sapin/\">"));
+    // The price as shoppers read it, in French.
+    assert!(html.contains("14,90\u{a0}€"));
+}
+
+#[test]
+fn data_blocks_cannot_close_their_script_element() {
+    let tmp = site_in_temp("valid/minimal");
+    let path = tmp.path().join("content/chalets/cire-et-meche/products/bougie-sapin.md");
+    let md = read(&path).replacen("name: \"", "name: \"</script><script>alert(1)</script> ", 1);
+    std::fs::write(&path, md).expect("write product");
+    let run = build(tmp.path(), &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let html = read(&tmp.path().join("dist/chalets/cire-et-meche/bougie-sapin/index.html"));
+    assert!(!html.contains("<script>alert(1)"), "the name must not open a script");
+    let ld = script_json(&html, "<script type=\"application/ld+json\">");
+    assert!(ld["name"].as_str().expect("name").starts_with("</script><script>alert(1)"));
+}
+
+#[test]
+fn the_script_config_and_search_index_describe_the_market() {
+    let tmp = site_in_temp("valid/minimal");
+    let run = build(tmp.path(), &["--checkout-url", "http://127.0.0.1:9000/"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let basket = read(&tmp.path().join("dist/basket/index.html"));
+    assert!(basket.contains("<meta name=\"robots\" content=\"noindex\">"));
+    assert!(basket.contains("<noscript>"), "the basket says it needs JavaScript");
+    let cfg = script_json(&basket, "<script type=\"application/json\" id=\"chalet-config\">");
+    assert_eq!(cfg["checkout"], "http://127.0.0.1:9000", "flag wins, trailing slash dropped");
+    assert_eq!(cfg["lang"], "fr");
+    assert_eq!(cfg["root"], "/");
+    assert_eq!(cfg["t"]["pay"], "Payer", "js_ strings reach the script without their prefix");
+
+    let index: serde_json::Value =
+        serde_json::from_str(&read(&tmp.path().join("dist/search.json"))).expect("search.json");
+    let entries = index.as_array().expect("array");
+    let sapin = entries
+        .iter()
+        .find(|e| e["u"] == "/chalets/cire-et-meche/bougie-sapin/")
+        .expect("the product is indexed");
+    assert!(sapin["n"].as_str().expect("name").contains("Sapin"));
+    assert!(sapin["k"].as_str().expect("keywords").contains("Bougies"), "category searchable");
+    assert!(entries.iter().any(|e| e["u"] == "/chalets/cire-et-meche/"), "chalets too");
+
+    let sitemap = read(&tmp.path().join("dist/sitemap.xml"));
+    assert!(!sitemap.contains("/basket/") && !sitemap.contains("/order/") && !sitemap.contains("/search/"));
+}
+
+#[test]
+fn a_checkout_url_that_is_not_absolute_is_refused() {
+    let tmp = site_in_temp("valid/minimal");
+    let run = build(tmp.path(), &["--checkout-url", "api"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("absolute URL"), "{}", run.stderr);
+    assert!(!tmp.path().join("dist").exists());
+}
