@@ -1,0 +1,222 @@
+// A shopper's walk through the built example market, in Debian's Chromium: the square, two
+// chalets, the basket, the checkout function, the Stripe stand-in's payment page, and the order
+// page. Run by scripts/e2e, which builds the site with --checkout-url, starts the function and
+// the stand-in on loopback and sets SITE, FUNCTION and SHOTS.
+'use strict';
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { chromium } = require('playwright-core');
+
+const SITE = process.env.SITE;
+const FUNCTION = process.env.FUNCTION;
+const SHOTS = process.env.SHOTS || 'target/e2e/screenshots';
+const DIST = process.env.DIST;
+const CHROME_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
+const PHONE = { width: 390, height: 844 };
+const DESKTOP = { width: 1280, height: 900 };
+
+// The example market's products this walk buys; prices, stock and delivery terms are read from
+// the built catalogue, so the expected totals are computed, not copied.
+const CANDLE = 'la-cire-d-outremeuse/bougie-pain-d-epices';
+const SOAP = 'savonnerie-du-pont-d-avroy/savon-au-lait-d-anesse';
+
+let browser;
+let catalogue;
+before(async () => {
+  assert.ok(SITE && FUNCTION && DIST, 'run through scripts/e2e (SITE, FUNCTION, DIST)');
+  catalogue = JSON.parse(fs.readFileSync(path.join(DIST, 'catalogue.json'), 'utf8'));
+  fs.mkdirSync(SHOTS, { recursive: true });
+  browser = await chromium.launch({ executablePath: process.env.CHROME_PATH || '/usr/bin/chromium', args: CHROME_FLAGS });
+});
+after(async () => { if (browser) await browser.close(); });
+
+const item = (sku) => {
+  const i = catalogue.items.find((x) => x.sku === sku);
+  assert.ok(i, `${sku} is in the catalogue`);
+  return i;
+};
+
+/** French formatting, written out independently of the theme: 1234.5 € → "1 234,50 €". */
+function euros(cents) {
+  const e = String(Math.floor(cents / 100)).replace(/\B(?=(\d{3})+(?!\d))/g, '\u202f');
+  return `${e},${String(cents % 100).padStart(2, '0')}\u00a0€`;
+}
+
+async function page(viewport) {
+  const context = await browser.newContext({ viewport, locale: 'fr-BE' });
+  const p = await context.newPage();
+  const errors = [];
+  p.on('pageerror', (e) => errors.push(e.message));
+  // Failed requests are recorded with their address (Chromium's console only says "404").
+  p.on('response', (r) => { if (r.status() >= 400 && !r.url().endsWith('/favicon.ico')) errors.push(`${r.status()} ${r.url()}`); });
+  p.errors = errors;
+  return p;
+}
+
+async function shoot(p, name) {
+  for (const [label, viewport] of [['phone', PHONE], ['desktop', DESKTOP]]) {
+    await p.setViewportSize(viewport);
+    await p.screenshot({ path: path.join(SHOTS, `${name}-${label}.png`), fullPage: label === 'desktop' });
+  }
+}
+
+async function addFromChalet(p, sku, quantity) {
+  const it = item(sku);
+  // The square → the chalet front → its shelf → the product, with the keyboard where it matters.
+  await p.getByRole('link', { name: it.chalet_name, exact: false }).first().click();
+  await p.waitForURL(`**/chalets/${it.chalet}/`);
+  assert.equal(await p.locator('h1').innerText(), it.chalet_name);
+  await p.locator(`.shelf a[href$="/${sku}/"]`).click();
+  await p.waitForURL(`**/chalets/${sku}/`);
+  assert.equal(await p.locator('h1').innerText(), it.name);
+  const qty = p.getByLabel('Quantité');
+  await qty.fill(String(quantity));
+  await qty.press('Enter'); // submits the form: keyboard-only shopping
+  await p.locator('[data-added]').filter({ hasText: `Ajouté au panier (${quantity})` }).waitFor();
+}
+
+test('a shopper walks the square, fills one basket from two chalets and pays', async () => {
+  const candle = item(CANDLE);
+  const soap = item(SOAP);
+  assert.equal(candle.stock.type, 'limited');
+  const candleStock = candle.stock.quantity;
+  assert.ok(candleStock >= 2, 'the candle can be bought twice');
+
+  const p = await page(DESKTOP);
+  await p.goto(SITE + '/');
+  assert.equal(await p.locator('html').getAttribute('lang'), 'fr');
+  const chalets = new Set(catalogue.items.map((i) => i.chalet));
+  assert.equal(await p.locator('.village .hut').count(), chalets.size, 'one chalet front per chalet');
+  await shoot(p, 'square');
+
+  await addFromChalet(p, CANDLE, 1);
+  assert.equal(await p.locator('[data-basket-count]').innerText(), '1');
+  await p.locator('a.brand').click();
+  await addFromChalet(p, SOAP, 2);
+  assert.equal(await p.locator('[data-basket-count]').innerText(), '3');
+  await shoot(p, 'chalet-product');
+
+  await p.getByRole('link', { name: /Panier/ }).click();
+  await p.waitForURL('**/basket/');
+  const groups = p.locator('.group');
+  await groups.first().waitFor();
+  assert.equal(await groups.count(), 2, 'grouped by chalet');
+  assert.deepEqual(await p.locator('.group h2').allInnerTexts(), [candle.chalet_name, soap.chalet_name]);
+
+  // Change a quantity: the candle from 1 to its whole stock, then try more than there is.
+  const candleQty = p.getByLabel(`Quantité de ${candle.name}`);
+  await candleQty.fill(String(candleStock));
+  await candleQty.press('Tab');
+  await p.locator(`[data-line="${CANDLE}"] .amount`).filter({ hasText: euros(candle.price * candleStock) }).waitFor();
+  assert.equal(await p.getByLabel(`Quantité de ${candle.name}`).getAttribute('max'), String(candleStock));
+
+  // Pickup for the candles (the default), shipping for the soap: the fee is added below the
+  // free-delivery threshold. Radios are found by value, whatever the language.
+  const soapSubtotal = soap.price * 2;
+  const fee = soap.fulfilment.shipping.free_from != null && soapSubtotal >= soap.fulfilment.shipping.free_from ? 0 : soap.fulfilment.shipping.price;
+  assert.ok(fee > 0, 'the soap alone stays under the free-delivery threshold');
+  const total = candle.price * candleStock + soapSubtotal + fee;
+  assert.equal(await p.locator('[data-basket-total]').innerText(), euros(total - fee), 'pickup everywhere first');
+  await p.locator(`input[name="f-${soap.chalet}"][value="shipping"]`).check();
+  assert.equal(await p.locator('[data-basket-total]').innerText(), euros(total));
+  await p.locator(`input[name="f-${soap.chalet}"][value="pickup"]`).check();
+  assert.equal(await p.locator('[data-basket-total]').innerText(), euros(total - fee));
+  await p.locator(`input[name="f-${soap.chalet}"][value="shipping"]`).check();
+  assert.equal(await p.locator(`[data-group-total="${soap.chalet}"]`).innerText(), euros(soapSubtotal + fee));
+  await shoot(p, 'basket');
+
+  // A second shopper has the same candle in their basket, page open, before the first pays.
+  const rival = await page(DESKTOP);
+  await rival.goto(SITE + '/basket/');
+  await rival.evaluate((sku) => localStorage.setItem('chalet-basket:/', JSON.stringify({ items: [{ sku, quantity: 1 }], fulfilment: {} })), CANDLE);
+  await rival.reload();
+  await rival.locator('.group').waitFor();
+
+  // Pay: the exact JSON the function receives, then the stand-in's hosted page.
+  const posted = p.waitForRequest((r) => r.url() === `${FUNCTION}/checkout` && r.method() === 'POST');
+  await p.locator('[data-pay]').click();
+  const request = await posted;
+  assert.deepEqual(request.postDataJSON(), {
+    items: [{ sku: CANDLE, quantity: candleStock }, { sku: SOAP, quantity: 2 }],
+    fulfilment: { [candle.chalet]: 'pickup', [soap.chalet]: 'shipping' },
+    locale: 'fr',
+  });
+  assert.equal(request.headers()['content-type'], 'application/json');
+  await p.waitForURL(/\/pay\/cs_/);
+  const amount = (total / 100).toFixed(2);
+  assert.match(await p.locator('body').innerText(), new RegExp(`${amount.replace('.', '\\.')} EUR`), 'Stripe is asked for the same total');
+
+  // The rival now pays for a candle that is reserved: the function says how many remain.
+  await rival.locator('[data-pay]').click();
+  const message = rival.locator('[data-basket-message]');
+  await message.filter({ hasText: candle.name }).waitFor();
+  assert.match(await message.innerText(), new RegExp(`reste que 0 × « ${candle.name} »`));
+  assert.equal(await rival.locator('.group').count(), 0, 'the sold-out candle left the rival basket');
+
+  await p.getByRole('button', { name: 'Pay' }).click();
+  await p.waitForURL(`${SITE}/order/?session_id=cs_*`);
+  const orderTotal = p.locator('[data-order-total]');
+  await orderTotal.waitFor({ timeout: 20000 });
+  assert.equal(await orderTotal.innerText(), euros(total));
+  const detail = await p.locator('[data-order-detail]').innerText();
+  assert.ok(detail.includes(candle.name) && detail.includes(soap.name), detail);
+  assert.equal(await p.locator('[data-basket-count]').innerText(), '', 'the paid basket is emptied');
+  await shoot(p, 'order');
+
+  assert.deepEqual(p.errors, [], 'no script errors, no failed request');
+  assert.deepEqual(rival.errors, [`409 ${FUNCTION}/checkout`], 'the rival saw only the refusal');
+});
+
+test('search is instant and accent-insensitive', async () => {
+  const p = await page(PHONE);
+  await p.goto(SITE + '/');
+  const box = p.getByRole('searchbox');
+  await box.fill('epices');
+  const hit = p.locator('#hits a', { hasText: 'épices' }).first();
+  await hit.waitFor();
+  await box.press('ArrowDown');
+  await p.keyboard.press('Enter');
+  await p.waitForURL(/\/chalets\//);
+  assert.match(await p.locator('h1').innerText(), /épices/i);
+  // The results page, reached by submitting the form: "pate" finds "Kit pâte à gaufres".
+  await box.fill('pate');
+  await box.press('Enter');
+  await p.waitForURL(/\/search\/\?q=pate/);
+  const results = p.locator('[data-search-results] a');
+  await results.first().waitFor();
+  assert.ok((await results.allInnerTexts()).some((t) => /pâte/i.test(t)), 'accents folded');
+  assert.match(await p.locator('[data-search-status]').innerText(), /résultat/);
+  await box.fill('zzzz');
+  await box.press('Enter');
+  await p.waitForURL(/q=zzzz/);
+  await p.locator('[data-search-status]', { hasText: 'Aucun résultat' }).waitFor();
+  assert.equal(await results.count(), 0);
+  assert.deepEqual(p.errors, []);
+});
+
+test('the market reads without JavaScript and the basket says it needs it', async () => {
+  const context = await browser.newContext({ viewport: PHONE, javaScriptEnabled: false });
+  const p = await context.newPage();
+  await p.goto(SITE + '/');
+  await p.locator('.village .hut a').first().click();
+  await p.waitForURL(/\/chalets\//);
+  await p.locator('.shelf a').first().click();
+  assert.ok(await p.locator('.buy h1').isVisible());
+  await p.goto(SITE + '/basket/');
+  assert.match(await p.locator('main').innerText(), /JavaScript/);
+  await context.close();
+});
+
+test('under reduced motion nothing moves', async () => {
+  const context = await browser.newContext({ viewport: PHONE, reducedMotion: 'reduce' });
+  const p = await context.newPage();
+  await p.goto(SITE + '/');
+  const running = await p.evaluate(() => document.getAnimations().length);
+  assert.equal(running, 0, 'snow and lights stop');
+  await p.emulateMedia({ reducedMotion: 'no-preference' });
+  assert.ok(await p.evaluate(() => document.getAnimations().length) > 0, 'and run otherwise');
+  await context.close();
+});
