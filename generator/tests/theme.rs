@@ -29,7 +29,12 @@ fn script_json(html: &str, opening: &str) -> serde_json::Value {
 
 #[test]
 fn every_language_builds_without_warnings_and_translates_the_page() {
-    for (lang, basket) in [("fr", "Panier"), ("nl", "Mandje"), ("de", "Warenkorb"), ("en", "Basket")] {
+    for (lang, basket) in [
+        ("fr", "Panier"),
+        ("nl", "Mandje"),
+        ("de", "Warenkorb"),
+        ("en", "Basket"),
+    ] {
         let tmp = site_in_temp("valid/minimal");
         set_language(tmp.path(), lang);
         let run = build(tmp.path(), &[]);
@@ -38,7 +43,10 @@ fn every_language_builds_without_warnings_and_translates_the_page() {
         assert!(!run.stderr.contains("translation"), "{lang}: {}", run.stderr);
         let home = read(&tmp.path().join("dist/index.html"));
         assert!(home.contains(&format!("<html lang=\"{lang}\">")), "{lang}");
-        assert!(home.contains(&format!("{basket} <span")), "{lang}: basket link translated");
+        assert!(
+            home.contains(&format!("{basket} <span")),
+            "{lang}: basket link translated"
+        );
     }
 }
 
@@ -80,12 +88,17 @@ fn product_pages_carry_schema_org_and_open_graph_data() {
     assert_eq!(ld["offers"]["price"], "14.90");
     assert_eq!(ld["offers"]["priceCurrency"], "EUR");
     assert_eq!(ld["offers"]["availability"], "https://schema.org/LimitedAvailability");
-    assert_eq!(ld["offers"]["url"], "https://petit-marche.example/chalets/cire-et-meche/bougie-sapin/");
+    assert_eq!(
+        ld["offers"]["url"],
+        "https://petit-marche.example/chalets/cire-et-meche/bougie-sapin/"
+    );
     let image = ld["image"][0].as_str().expect("image URL");
     assert!(image.starts_with("https://petit-marche.example/images/"), "{image}");
     assert!(html.contains(&format!("<meta property=\"og:image\" content=\"{image}\">")));
     assert!(html.contains("<meta property=\"og:type\" content=\"product\">"));
-    assert!(html.contains("<link rel=\"canonical\" href=\"https://petit-marche.example/chalets/cire-et-meche/bougie-sapin/\">"));
+    assert!(html.contains(
+        "<link rel=\"canonical\" href=\"https://petit-marche.example/chalets/cire-et-meche/bougie-sapin/\">"
+    ));
     // The price as shoppers read it, in French.
     assert!(html.contains("14,90\u{a0}€"));
 }
@@ -93,7 +106,9 @@ fn product_pages_carry_schema_org_and_open_graph_data() {
 #[test]
 fn data_blocks_cannot_close_their_script_element() {
     let tmp = site_in_temp("valid/minimal");
-    let path = tmp.path().join("content/chalets/cire-et-meche/products/bougie-sapin.md");
+    let path = tmp
+        .path()
+        .join("content/chalets/cire-et-meche/products/bougie-sapin.md");
     let md = read(&path).replacen("name: \"", "name: \"</script><script>alert(1)</script> ", 1);
     std::fs::write(&path, md).expect("write product");
     let run = build(tmp.path(), &[]);
@@ -101,7 +116,12 @@ fn data_blocks_cannot_close_their_script_element() {
     let html = read(&tmp.path().join("dist/chalets/cire-et-meche/bougie-sapin/index.html"));
     assert!(!html.contains("<script>alert(1)"), "the name must not open a script");
     let ld = script_json(&html, "<script type=\"application/ld+json\">");
-    assert!(ld["name"].as_str().expect("name").starts_with("</script><script>alert(1)"));
+    assert!(
+        ld["name"]
+            .as_str()
+            .expect("name")
+            .starts_with("</script><script>alert(1)")
+    );
 }
 
 #[test]
@@ -113,10 +133,16 @@ fn the_script_config_and_search_index_describe_the_market() {
     assert!(basket.contains("<meta name=\"robots\" content=\"noindex\">"));
     assert!(basket.contains("<noscript>"), "the basket says it needs JavaScript");
     let cfg = script_json(&basket, "<script type=\"application/json\" id=\"chalet-config\">");
-    assert_eq!(cfg["checkout"], "http://127.0.0.1:9000", "flag wins, trailing slash dropped");
+    assert_eq!(
+        cfg["checkout"], "http://127.0.0.1:9000",
+        "flag wins, trailing slash dropped"
+    );
     assert_eq!(cfg["lang"], "fr");
     assert_eq!(cfg["root"], "/");
-    assert_eq!(cfg["t"]["pay"], "Payer", "js_ strings reach the script without their prefix");
+    assert_eq!(
+        cfg["t"]["pay"], "Payer",
+        "js_ strings reach the script without their prefix"
+    );
 
     let index: serde_json::Value =
         serde_json::from_str(&read(&tmp.path().join("dist/search.json"))).expect("search.json");
@@ -126,8 +152,14 @@ fn the_script_config_and_search_index_describe_the_market() {
         .find(|e| e["u"] == "/chalets/cire-et-meche/bougie-sapin/")
         .expect("the product is indexed");
     assert!(sapin["n"].as_str().expect("name").contains("Sapin"));
-    assert!(sapin["k"].as_str().expect("keywords").contains("Bougies"), "category searchable");
-    assert!(entries.iter().any(|e| e["u"] == "/chalets/cire-et-meche/"), "chalets too");
+    assert!(
+        sapin["k"].as_str().expect("keywords").contains("Bougies"),
+        "category searchable"
+    );
+    assert!(
+        entries.iter().any(|e| e["u"] == "/chalets/cire-et-meche/"),
+        "chalets too"
+    );
 
     let sitemap = read(&tmp.path().join("dist/sitemap.xml"));
     assert!(!sitemap.contains("/basket/") && !sitemap.contains("/order/") && !sitemap.contains("/search/"));

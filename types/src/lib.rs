@@ -21,5 +21,5 @@ pub mod table;
 pub use catalogue::{Catalogue, CatalogueItem, CatalogueMarket, FulfilmentOptions, Kind, Shipping, Stock};
 pub use date::Date;
 pub use money::{Money, MoneyError};
-pub use order::{MAX_QUANTITY, ChaletFulfilment, FulfilmentChoice, Order, OrderLine, VoucherCode};
+pub use order::{ChaletFulfilment, FulfilmentChoice, MAX_QUANTITY, Order, OrderLine, VoucherCode};
 pub use slug::{Sku, Slug, SlugError};
