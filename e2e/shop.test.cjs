@@ -56,6 +56,13 @@ async function page(viewport) {
   return p;
 }
 
+/** axe-core's WCAG 2.x A/AA rules on the page as it is now (after the script filled it in). */
+async function axe(p) {
+  await p.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
+  const result = await p.evaluate(() => window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] }));
+  return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
 async function shoot(p, name) {
   for (const [label, viewport] of [['phone', PHONE], ['desktop', DESKTOP]]) {
     await p.setViewportSize(viewport);
@@ -127,12 +134,14 @@ test('a shopper walks the square, fills one basket from two chalets and pays', a
   await p.locator(`input[name="f-${soap.chalet}"][value="shipping"]`).check();
   assert.equal(await p.locator(`[data-group-total="${soap.chalet}"]`).innerText(), euros(soapSubtotal + fee));
   await shoot(p, 'basket');
+  assert.deepEqual(await axe(p), [], 'the filled basket passes axe');
 
   // A second shopper has the same candle in their basket, page open, before the first pays.
   const rival = await page(DESKTOP);
+  await rival.context().addInitScript((sku) => {
+    if (!localStorage.getItem('chalet-basket:/')) localStorage.setItem('chalet-basket:/', JSON.stringify({ items: [{ sku, quantity: 1 }], fulfilment: {} }));
+  }, CANDLE);
   await rival.goto(SITE + '/basket/');
-  await rival.evaluate((sku) => localStorage.setItem('chalet-basket:/', JSON.stringify({ items: [{ sku, quantity: 1 }], fulfilment: {} })), CANDLE);
-  await rival.reload();
   await rival.locator('.group').waitFor();
 
   // Pay: the exact JSON the function receives, then the stand-in's hosted page.
@@ -165,6 +174,7 @@ test('a shopper walks the square, fills one basket from two chalets and pays', a
   assert.ok(detail.includes(candle.name) && detail.includes(soap.name), detail);
   assert.equal(await p.locator('[data-basket-count]').innerText(), '', 'the paid basket is emptied');
   await shoot(p, 'order');
+  assert.deepEqual(await axe(p), [], 'the order page passes axe');
 
   assert.deepEqual(p.errors, [], 'no script errors, no failed request');
   assert.deepEqual(rival.errors, [`409 ${FUNCTION}/checkout`], 'the rival saw only the refusal');

@@ -130,7 +130,11 @@ fn the_script_config_and_search_index_describe_the_market() {
     let run = build(tmp.path(), &["--checkout-url", "http://127.0.0.1:9000/"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let basket = read(&tmp.path().join("dist/basket/index.html"));
-    assert!(basket.contains("<meta name=\"robots\" content=\"noindex\">"));
+    let order = read(&tmp.path().join("dist/order/index.html"));
+    assert!(
+        order.contains("<meta name=\"robots\" content=\"noindex\">"),
+        "an order page is private"
+    );
     assert!(basket.contains("<noscript>"), "the basket says it needs JavaScript");
     let cfg = script_json(&basket, "<script type=\"application/json\" id=\"chalet-config\">");
     assert_eq!(

@@ -88,7 +88,8 @@
   async function availability(chalet) {
     if (!cfg.checkout) return null;
     try {
-      const r = await getJson(`${cfg.checkout}/availability?chalet=${encodeURIComponent(chalet)}`);
+      // Live stock is a refinement: never wait long for it.
+      const r = await getJson(`${cfg.checkout}/availability?chalet=${encodeURIComponent(chalet)}`, { signal: AbortSignal.timeout(4000) });
       return r.ok && r.body && r.body.remaining ? r.body.remaining : null;
     } catch (e) { return null; }
   }
@@ -191,22 +192,30 @@
       addToBasket(b, params.get('add'), Math.max(1, Math.floor(Number(params.get('qty'))) || 1), MAX_QUANTITY);
       history.replaceState(null, '', location.pathname);
     }
-    const notes = [];
     const live = {};
-    const chalets = [...new Set(b.items.map((i) => catalogue.get(i.sku)).filter(Boolean).map((i) => i.chalet))];
-    await Promise.all(chalets.map(async (c) => Object.assign(live, (await availability(c)) || {})));
-    b.items = b.items.filter((line) => {
-      const item = catalogue.get(line.sku);
-      if (!item) { notes.push(tr('unavailable', { name: line.sku })); return false; }
-      const max = maxFor(item, live);
-      if (max <= 0) { notes.push(tr('sold_out_now', { name: item.name })); return false; }
-      line.quantity = Math.min(line.quantity, max);
-      return true;
-    });
-    save(b);
-    if (notes.length) say(notes.join(' '));
     const render = () => renderBasket(root, b, catalogue, live, say, render);
-    render();
+    // What the catalogue says first, at once; then what the checkout function says is left.
+    const clamp = () => {
+      const notes = [];
+      b.items = b.items.filter((line) => {
+        const item = catalogue.get(line.sku);
+        if (!item) { notes.push(tr('unavailable', { name: line.sku })); return false; }
+        const max = maxFor(item, live);
+        if (max <= 0) { notes.push(tr('sold_out_now', { name: item.name })); return false; }
+        line.quantity = Math.min(line.quantity, max);
+        return true;
+      });
+      save(b);
+      if (notes.length) say(notes.join(' '));
+      render();
+    };
+    clamp();
+    const chalets = [...new Set(b.items.map((i) => catalogue.get(i.sku).chalet))];
+    const found = await Promise.all(chalets.map(availability));
+    if (found.some(Boolean)) {
+      for (const f of found) Object.assign(live, f || {});
+      clamp();
+    }
   }
 
   function renderBasket(root, b, catalogue, live, say, render) {
