@@ -230,3 +230,54 @@ test('under reduced motion nothing moves', async () => {
   assert.ok(await p.evaluate(() => document.getAnimations().length) > 0, 'and run otherwise');
   await context.close();
 });
+
+/** Presses Tab until `matches(document.activeElement)` holds; fails after `max` presses. */
+async function tabTo(p, matches, arg, max = 120) {
+  for (let i = 0; i < max; i++) {
+    await p.keyboard.press('Tab');
+    if (await p.evaluate(matches, arg)) {
+      const outline = await p.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+      assert.notEqual(outline, 'none', 'the focus is visible');
+      return;
+    }
+  }
+  assert.fail(`no focusable element matched after ${max} Tab presses`);
+}
+
+test('keyboard only: from the square to the payment page', async () => {
+  const fondants = item('la-cire-d-outremeuse/fondants-cannelle');
+  assert.equal(fondants.stock.type, 'made_to_order', 'never sold out, whatever ran before');
+  const p = await page(DESKTOP);
+  await p.goto(SITE + '/');
+  await tabTo(p, (c) => document.activeElement.matches(`.hut a[href$="/chalets/${c}/"]`), fondants.chalet);
+  await p.keyboard.press('Enter');
+  await p.waitForURL(`**/chalets/${fondants.chalet}/`);
+  await tabTo(p, (s) => document.activeElement.matches(`.shelf a[href$="/${s}/"]`), fondants.sku);
+  await p.keyboard.press('Enter');
+  await p.waitForURL(`**/chalets/${fondants.sku}/`);
+  await tabTo(p, () => document.activeElement.id === 'qty');
+  await p.keyboard.press('Control+A');
+  await p.keyboard.type('3');
+  await tabTo(p, () => document.activeElement.matches('form[data-add] button'));
+  await p.keyboard.press('Enter');
+  await p.locator('[data-added]').filter({ hasText: '(3)' }).waitFor();
+  await tabTo(p, () => document.activeElement.matches('a.basket-link'));
+  await p.keyboard.press('Enter');
+  await p.waitForURL('**/basket/');
+  await p.locator('.group').waitFor();
+  // Tab reaches the radio group at its checked choice; the arrows change it.
+  await tabTo(p, () => document.activeElement.matches('input[type=radio][value=pickup]'));
+  await p.keyboard.press('ArrowDown');
+  assert.ok(await p.locator('input[type=radio][value=shipping]').isChecked());
+  assert.equal(await p.evaluate(() => document.activeElement.value), 'shipping', 'the focus stays on the choice');
+  await tabTo(p, () => document.activeElement.matches('[data-pay]'));
+  const posted = p.waitForRequest((r) => r.url() === `${FUNCTION}/checkout`);
+  await p.keyboard.press('Enter');
+  assert.deepEqual((await posted).postDataJSON(), {
+    items: [{ sku: fondants.sku, quantity: 3 }],
+    fulfilment: { [fondants.chalet]: 'shipping' },
+    locale: 'fr',
+  });
+  await p.waitForURL(/\/pay\/cs_/);
+  assert.deepEqual(p.errors, []);
+});

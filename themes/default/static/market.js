@@ -260,7 +260,7 @@
       } else {
         const fs = h('fieldset', {}, h('legend', {}, tr('choose')));
         const radio = (value, label, hint) => h('label', {},
-          h('input', { type: 'radio', name: 'f-' + g.chalet, value, checked: g.choice === value, onchange: () => {
+          h('input', { type: 'radio', id: `f-${g.chalet}-${value}`, name: 'f-' + g.chalet, value, checked: g.choice === value, onchange: () => {
             b.fulfilment[g.chalet] = value;
             save(b);
             render();
