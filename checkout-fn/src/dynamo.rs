@@ -8,6 +8,7 @@
 use crate::basket::PricedBasket;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue as Av, KeysAndAttributes, Put, TransactWriteItem, Update};
 use chalet_types::table::*;
 use chalet_types::{CatalogueItem, ChaletFulfilment, FulfilmentOptions, Kind, Money, Shipping, Sku, Slug, Stock};
@@ -431,26 +432,38 @@ impl Dynamo {
 
     /// One chalet's active SKUs with what remains (`None`: made to order).
     pub async fn availability(&self, chalet: &Slug) -> Result<Vec<Stocked>, StoreError> {
-        let mut out = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let resp = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(format!("{CATALOGUE_PREFIX}{chalet}")))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(err)?;
-            out.extend(resp.items().iter().filter_map(Stocked::from_item).filter(|s| s.active));
-            match resp.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => break,
-            }
-        }
-        Ok(out)
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(format!("{CATALOGUE_PREFIX}{chalet}")))
+            .consistent_read(true);
+        let items = query_all(query).await?;
+        Ok(items
+            .iter()
+            .filter_map(Stocked::from_item)
+            .filter(|s| s.active)
+            .collect())
     }
+}
+
+/// Every item a query matches, page after page (DynamoDB answers at most 1 MB at a time).
+pub(crate) async fn query_all(query: QueryFluentBuilder) -> Result<Vec<Item>, StoreError> {
+    let mut out = Vec::new();
+    let mut start: Option<Item> = None;
+    loop {
+        let resp = query
+            .clone()
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .map_err(err)?;
+        out.extend(resp.items().iter().cloned());
+        match resp.last_evaluated_key() {
+            Some(k) if !k.is_empty() => start = Some(k.clone()),
+            _ => break,
+        }
+    }
+    Ok(out)
 }

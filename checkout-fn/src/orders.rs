@@ -2,7 +2,7 @@
 //! Every write here is idempotent, so a redelivered webhook converges on the same records.
 
 use crate::dynamo::{
-    Completion, Dynamo, Item, Reservation, ReservationStatus, StoreError, err, get_n, get_s, key, n, s,
+    Completion, Dynamo, Reservation, ReservationStatus, StoreError, err, get_n, get_s, key, n, query_all, s,
 };
 use chalet_types::table::*;
 use chalet_types::{Kind, Money, Order, OrderLine, VoucherCode};
@@ -173,32 +173,19 @@ impl Dynamo {
 
     /// Rows of an index partition (an artisan's order shares, or the registrations), oldest first.
     pub async fn index_rows(&self, partition: &str) -> Result<Vec<serde_json::Value>, StoreError> {
-        let mut out = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let resp = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(CHALET_INDEX)
-                .key_condition_expression("#p = :p")
-                .expression_attribute_names("#p", CHALET_INDEX_PARTITION_KEY)
-                .expression_attribute_values(":p", s(partition))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(err)?;
-            out.extend(
-                resp.items()
-                    .iter()
-                    .filter_map(|i| serde_json::from_str(get_s(i, "body")?).ok()),
-            );
-            match resp.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => break,
-            }
-        }
-        Ok(out)
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(CHALET_INDEX)
+            .key_condition_expression("#p = :p")
+            .expression_attribute_names("#p", CHALET_INDEX_PARTITION_KEY)
+            .expression_attribute_values(":p", s(partition));
+        let items = query_all(query).await?;
+        Ok(items
+            .iter()
+            .filter_map(|i| serde_json::from_str(get_s(i, "body")?).ok())
+            .collect())
     }
 }
 

@@ -2,8 +2,7 @@
 //! prices, kinds, fulfilment and stock totals, marks removed SKUs inactive, and never touches
 //! `sold`, `reserved` or `committed` — stock already promised stays promised.
 
-use crate::dynamo::{Dynamo, StoreError};
-use aws_sdk_dynamodb::error::DisplayErrorContext;
+use crate::dynamo::{Dynamo, StoreError, err};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue as Av, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
     Projection, ProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
@@ -11,10 +10,6 @@ use aws_sdk_dynamodb::types::{
 use chalet_types::table::*;
 use chalet_types::{Catalogue, Stock};
 use std::collections::{HashMap, HashSet};
-
-fn err(e: impl std::error::Error) -> StoreError {
-    StoreError(format!("{}", DisplayErrorContext(e)))
-}
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct PublishReport {
