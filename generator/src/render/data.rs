@@ -60,6 +60,8 @@ pub fn script_config(views: &Views, strings: &BTreeMap<String, String>) -> Strin
         "checkout": m.checkout_url,
         "lang": m.language.code(),
         "currency": m.currency,
+        "max_quantity": chalet_types::MAX_QUANTITY,
+        "low_stock": super::view::LOW_STOCK,
         "t": t,
     }))
 }
@@ -68,31 +70,21 @@ pub fn script_config(views: &Views, strings: &BTreeMap<String, String>) -> Strin
 /// chalet, artisan, town, category, tags). Accents are folded by the script, not here, so
 /// results can show the names as written.
 pub fn search_index(site: &Site, views: &Views) -> String {
-    let category = |slug: &str| {
-        site.market
-            .categories
-            .iter()
-            .find(|c| c.slug.as_str() == slug)
-            .map_or(slug, |c| c.name.as_str())
-            .to_string()
-    };
     let mut entries: Vec<Value> = Vec::with_capacity(site.product_count() + site.chalets.len());
     for c in &site.chalets {
-        let card = views.chalet_card(c);
-        let cat = category(c.category.as_str());
+        let category = views.category_name(c.category.as_str());
         entries.push(json!({
             "n": c.name,
             "d": format!("{} · {}", c.artisan, c.town),
-            "k": format!("{} {} {}", cat, c.tagline.as_deref().unwrap_or(""), c.artisan),
-            "u": card.url,
+            "k": format!("{} {} {}", category, c.tagline.as_deref().unwrap_or(""), c.artisan),
+            "u": views.chalet_url(c),
         }));
         for p in &c.products {
-            let pc = views.product_card(c, p);
             entries.push(json!({
                 "n": p.name,
-                "d": format!("{} · {}", c.name, pc.price),
-                "k": format!("{} {} {}", c.name, cat, p.tags.join(" ")),
-                "u": pc.url,
+                "d": format!("{} · {}", c.name, views.money(p.price)),
+                "k": format!("{} {} {}", c.name, category, p.tags.join(" ")),
+                "u": views.product_url(c, p),
             }));
         }
     }

@@ -153,7 +153,8 @@ impl<'a> Renderer<'a> {
         let rel = self.url_rel(page);
         let mut ctx = tera::Context::new();
         ctx.insert("url", &views.url(&rel));
-        ctx.insert("canonical", &format!("{}{}", site.market.base_url, rel));
+        let canonical = format!("{}{}", site.market.base_url, rel);
+        ctx.insert("canonical", &canonical);
         let template = match page {
             PageKind::Home => "index.html",
             PageKind::Sponsors => "sponsors.html",
@@ -188,16 +189,15 @@ impl<'a> Renderer<'a> {
             }
             PageKind::Product(ci, pi) => {
                 let c = &site.chalets[ci];
-                ctx.insert("chalet", &views.chalet_card(c));
-                ctx.insert("chalet_pickup", &c.pickup);
-                ctx.insert("chalet_shipping", &views.shipping(c));
-                let product = views.product(c, &c.products[pi]);
                 let card = views.chalet_card(c);
-                let canonical = format!("{}{}", site.market.base_url, rel);
+                let product = views.product(c, &c.products[pi]);
                 ctx.insert(
                     "json_ld",
                     &data::product_ld(&product, &card, &canonical, &site.market.currency),
                 );
+                ctx.insert("chalet", &card);
+                ctx.insert("chalet_pickup", &c.pickup);
+                ctx.insert("chalet_shipping", &views.shipping(c));
                 ctx.insert("product", &product);
                 ctx.insert("neighbours", &self.neighbours(ci, pi));
                 "product.html"

@@ -284,21 +284,32 @@ impl<'a> Views<'a> {
         }
     }
 
-    pub fn chalet_card(&self, c: &Chalet) -> ChaletCard {
-        let category_name = self
-            .site
-            .market
-            .categories
+    /// A category's display name (its slug if the market does not declare it).
+    pub fn category_name<'s>(&'s self, slug: &'s str) -> &'s str {
+        let categories = &self.site.market.categories;
+        categories
             .iter()
-            .find(|k| k.slug == c.category)
-            .map_or_else(|| c.category.to_string(), |k| k.name.clone());
+            .find(|k| k.slug.as_str() == slug)
+            .map_or(slug, |k| k.name.as_str())
+    }
+
+    pub fn chalet_url(&self, c: &Chalet) -> String {
+        self.url(&format!("chalets/{}/", c.slug))
+    }
+
+    pub fn product_url(&self, c: &Chalet, p: &Product) -> String {
+        self.url(&format!("chalets/{}/{}/", c.slug, p.sku.product))
+    }
+
+    pub fn chalet_card(&self, c: &Chalet) -> ChaletCard {
+        let category_name = self.category_name(c.category.as_str()).to_string();
         ChaletCard {
             slug: c.slug.to_string(),
             name: c.name.clone(),
             artisan: c.artisan.clone(),
             town: c.town.clone(),
             tagline: c.tagline.clone(),
-            url: self.url(&format!("chalets/{}/", c.slug)),
+            url: self.chalet_url(c),
             category: c.category.to_string(),
             category_name,
             category_url: self.url(&format!("categories/{}/", c.category)),
@@ -353,7 +364,7 @@ impl<'a> Views<'a> {
             sku: p.sku.to_string(),
             slug: p.sku.product.to_string(),
             name: p.name.clone(),
-            url: self.url(&format!("chalets/{}/{}/", c.slug, p.sku.product)),
+            url: self.product_url(c, p),
             price: self.money(p.price),
             price_cents: p.price.cents(),
             price_decimal: p.price.to_decimal_string(),

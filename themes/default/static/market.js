@@ -4,12 +4,15 @@
 (() => {
   'use strict';
   const cfgEl = document.getElementById('chalet-config');
-  const cfg = cfgEl ? JSON.parse(cfgEl.textContent) : { root: '/', t: {}, lang: 'fr' };
+  if (!cfgEl) return; // a template without the configuration block: the page stays as built
+  const cfg = JSON.parse(cfgEl.textContent);
   const T = cfg.t || {};
   const tr = (key, vars) => (T[key] || key).replace(/\{(\w+)\}/g, (_, v) => (vars && v in vars ? vars[v] : ''));
   const $ = (sel, el = document) => el.querySelector(sel);
   const $$ = (sel, el = document) => Array.from(el.querySelectorAll(sel));
-  const LOW_STOCK = 3;
+  // The bounds the generator and the checkout function use, passed in the configuration.
+  const LOW_STOCK = cfg.low_stock;
+  const MAX_QUANTITY = cfg.max_quantity;
 
   /** `h('a', {href: '/'}, 'text', child)`: an element; attributes starting with `on` are listeners. */
   function h(tag, attrs, ...kids) {
@@ -42,7 +45,6 @@
 
   // ------------------------------------------------------------------ the basket, in localStorage
   const KEY = 'chalet-basket:' + cfg.root;
-  const MAX_QUANTITY = 99;
 
   function load() {
     try {
