@@ -4,7 +4,7 @@
 
 use crate::error::ApiError;
 use axum::http::StatusCode;
-use chalet_types::{CatalogueItem, FulfilmentChoice, Money, Sku, Slug};
+use chalet_types::{ErrorCode, CatalogueItem, FulfilmentChoice, Money, Sku, Slug};
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -37,32 +37,32 @@ pub fn parse(body: &[u8]) -> Result<CheckoutRequest, ApiError> {
             "the request is not a valid basket: {}",
             e.to_string().split(" at line").next().unwrap_or("")
         );
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", message)
+        ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidJson, message)
     })
 }
 
 /// What can be checked without the catalogue: sizes, quantities, SKU syntax, duplicates.
 pub fn validate_shape(req: &CheckoutRequest) -> Result<Vec<(Sku, u32)>, ApiError> {
     if req.items.is_empty() {
-        return Err(ApiError::invalid("empty_basket", "the basket is empty"));
+        return Err(ApiError::invalid(ErrorCode::EmptyBasket, "the basket is empty"));
     }
     if req.items.len() > MAX_LINES {
         return Err(ApiError::invalid(
-            "too_many_lines",
+            ErrorCode::TooManyLines,
             format!("a basket holds at most {MAX_LINES} different products"),
         ));
     }
     if let Some(email) = &req.email
         && (email.len() > 254 || !email.contains('@'))
     {
-        return Err(ApiError::invalid("invalid_email", "the e-mail address is not valid"));
+        return Err(ApiError::invalid(ErrorCode::InvalidEmail, "the e-mail address is not valid"));
     }
     let mut lines: Vec<(Sku, u32)> = Vec::with_capacity(req.items.len());
     for line in &req.items {
         let Some(sku) = Sku::parse(&line.sku) else {
             return Err(ApiError::with(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "unknown_sku",
+                ErrorCode::UnknownSku,
                 "this product does not exist",
                 json!({ "sku": truncate(&line.sku) }),
             ));
@@ -70,7 +70,7 @@ pub fn validate_shape(req: &CheckoutRequest) -> Result<Vec<(Sku, u32)>, ApiError
         if line.quantity < 1 || line.quantity > i64::from(MAX_QUANTITY) {
             return Err(ApiError::with(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_quantity",
+                ErrorCode::InvalidQuantity,
                 format!("quantities go from 1 to {MAX_QUANTITY}"),
                 json!({ "sku": sku.to_string() }),
             ));
@@ -78,7 +78,7 @@ pub fn validate_shape(req: &CheckoutRequest) -> Result<Vec<(Sku, u32)>, ApiError
         if lines.iter().any(|(s, _)| *s == sku) {
             return Err(ApiError::with(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "duplicate_sku",
+                ErrorCode::DuplicateSku,
                 "each product appears once, with its quantity",
                 json!({ "sku": sku.to_string() }),
             ));
@@ -127,7 +127,7 @@ pub fn price(
         let Some(item) = found.iter().find(|i| i.sku == *sku) else {
             return Err(ApiError::with(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "unknown_sku",
+                ErrorCode::UnknownSku,
                 "this product is not for sale",
                 json!({ "sku": sku.to_string() }),
             ));
@@ -139,7 +139,7 @@ pub fn price(
     }
     let mut chalets: Vec<PricedChalet> = Vec::new();
     let mut total = Money::ZERO;
-    let overflow = || ApiError::invalid("too_large", "this basket is too large");
+    let overflow = || ApiError::invalid(ErrorCode::TooLarge, "this basket is too large");
     for line in &priced {
         let amount = line.item.price.checked_mul(line.quantity).ok_or_else(overflow)?;
         total = total.checked_add(amount).ok_or_else(overflow)?;
@@ -168,7 +168,7 @@ pub fn price(
         let refuse = |what: &str| {
             ApiError::with(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_fulfilment",
+                ErrorCode::InvalidFulfilment,
                 format!("this chalet does not offer {what}"),
                 json!({ "chalet": c.chalet.to_string() }),
             )
@@ -187,7 +187,7 @@ pub fn price(
             None => {
                 return Err(ApiError::with(
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    "fulfilment_required",
+                    ErrorCode::FulfilmentRequired,
                     "choose pickup or shipping for this chalet",
                     json!({ "chalet": c.chalet.to_string() }),
                 ));

@@ -1,5 +1,6 @@
 //! Configuration from the environment, checked once at cold start: anything missing is named.
 
+use chalet_types::SiteUrl;
 use std::collections::BTreeMap;
 
 #[derive(Clone)]
@@ -7,9 +8,9 @@ pub struct Config {
     pub table_name: String,
     pub stripe_secret_key: String,
     pub stripe_webhook_secret: String,
-    /// The shop's origin (`https://marche.example`): the only CORS origin, and the base of the
-    /// success and cancel URLs.
-    pub site_url: String,
+    /// The shop's address (`https://marche.example/` or with a sub-path): its origin is the only
+    /// CORS origin, and Stripe's success and cancel URLs are built on it (`chalet_types::routes`).
+    pub site_url: SiteUrl,
     /// A local Stripe stand-in (`http://127.0.0.1:12111`); real Stripe when absent.
     pub stripe_api_base: Option<String>,
 }
@@ -31,6 +32,8 @@ pub enum ConfigError {
     Missing(Vec<&'static str>),
     #[error("{0} must be an absolute http(s) URL")]
     NotAUrl(&'static str),
+    #[error("SITE_URL is not a usable site address: {0}")]
+    SiteUrl(#[source] chalet_types::routes::SiteUrlError),
     #[error("cannot read a secret from the parameter store: {0}")]
     Parameter(String),
 }
@@ -56,13 +59,9 @@ impl Config {
             table_name: get("TABLE_NAME").unwrap_or_default(),
             stripe_secret_key: get("STRIPE_SECRET_KEY").unwrap_or_default(),
             stripe_webhook_secret: get("STRIPE_WEBHOOK_SECRET").unwrap_or_default(),
-            site_url: url("SITE_URL", get("SITE_URL").unwrap_or_default())?,
+            site_url: SiteUrl::parse(&get("SITE_URL").unwrap_or_default()).map_err(ConfigError::SiteUrl)?,
             stripe_api_base: get("STRIPE_API_BASE").map(|v| url("STRIPE_API_BASE", v)).transpose()?,
         })
-    }
-
-    pub fn from_env() -> Result<Config, ConfigError> {
-        Config::from_vars(&std::env::vars().collect())
     }
 
     /// The environment, with secrets named by `<VAR>_PARAMETER` (SSM SecureStrings) fetched first:
@@ -149,7 +148,7 @@ mod tests {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
         let c = Config::from_vars(&vars).expect("complete");
-        assert_eq!(c.site_url, "https://m.example");
+        assert_eq!(c.site_url.as_str(), "https://m.example/");
         let shown = format!("{c:?}");
         assert!(!shown.contains("sk_live") && !shown.contains("whsec"), "{shown}");
     }

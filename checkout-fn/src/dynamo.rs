@@ -7,20 +7,40 @@
 
 use crate::basket::PricedBasket;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue as Av, KeysAndAttributes, Put, TransactWriteItem, Update};
 use chalet_types::table::*;
+pub use chalet_types::table::ReservationStatus;
 use chalet_types::{CatalogueItem, ChaletFulfilment, FulfilmentOptions, Kind, Money, Shipping, Sku, Slug, Stock};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
+/// Why the table could not be used, with the cause kept for the log.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct StoreError(pub String);
+pub enum StoreError {
+    #[error("DynamoDB request failed")]
+    Dynamo(#[source] crate::error::Cause),
+    #[error("a stored {what} could not be read or written")]
+    Corrupt {
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("the catalogue read kept being throttled")]
+    Throttled,
+    #[error("too many conflicting writes")]
+    Conflicts,
+    #[error("unexpected failed condition on action {0} of a transaction")]
+    UnexpectedCondition(usize),
+}
 
-pub(crate) fn err(e: impl std::error::Error) -> StoreError {
-    StoreError(format!("{}", DisplayErrorContext(e)))
+/// An AWS SDK error, kept whole (its `source` chain says what DynamoDB answered).
+pub(crate) fn err(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Dynamo(Box::new(e))
+}
+
+pub(crate) fn corrupt(what: &'static str) -> impl FnOnce(serde_json::Error) -> StoreError {
+    move |source| StoreError::Corrupt { what, source }
 }
 
 pub(crate) type Item = HashMap<String, Av>;
@@ -65,32 +85,32 @@ impl Stocked {
     }
 
     fn from_item(it: &Item) -> Option<Stocked> {
-        let sku = Sku::parse(get_s(it, "sku")?)?;
-        let total = get_n(it, "total");
-        let shipping = get_n(it, "ship_price").map(|p| Shipping {
+        let sku = Sku::parse(get_s(it, attr::SKU)?)?;
+        let total = get_n(it, attr::TOTAL);
+        let shipping = get_n(it, attr::SHIP_PRICE).map(|p| Shipping {
             price: Money::from_cents(p),
-            free_from: get_n(it, "ship_free_from").map(Money::from_cents),
+            free_from: get_n(it, attr::SHIP_FREE_FROM).map(Money::from_cents),
         });
         let item = CatalogueItem {
             chalet: sku.chalet.clone(),
-            chalet_name: get_s(it, "chalet_name")?.to_string(),
-            name: get_s(it, "name")?.to_string(),
-            price: Money::from_cents(get_n(it, "price")?),
+            chalet_name: get_s(it, attr::CHALET_NAME)?.to_string(),
+            name: get_s(it, attr::NAME)?.to_string(),
+            price: Money::from_cents(get_n(it, attr::PRICE)?),
             stock: total.map_or(Stock::MadeToOrder, |t| Stock::Limited(t.max(0) as u32)),
-            kind: Kind::parse(get_s(it, "kind")?)?,
+            kind: Kind::parse(get_s(it, attr::KIND)?)?,
             fulfilment: FulfilmentOptions {
-                pickup: get_bool(it, "pickup").unwrap_or(false),
+                pickup: get_bool(it, attr::PICKUP).unwrap_or(false),
                 shipping,
             },
-            url: get_s(it, "url").unwrap_or_default().to_string(),
-            voucher_valid_until: get_s(it, "valid_until").and_then(chalet_types::Date::parse),
+            url: get_s(it, attr::URL).unwrap_or_default().to_string(),
+            voucher_valid_until: get_s(it, attr::VALID_UNTIL).and_then(chalet_types::Date::parse),
             sku,
         };
         Some(Stocked {
             item,
-            active: get_bool(it, "active").unwrap_or(false),
+            active: get_bool(it, attr::ACTIVE).unwrap_or(false),
             total,
-            committed: get_n(it, "committed").unwrap_or(0),
+            committed: get_n(it, attr::COMMITTED).unwrap_or(0),
         })
     }
 }
@@ -113,13 +133,6 @@ pub struct ReservedLine {
     pub kind: Kind,
     /// Whether the SKU's counters were moved (limited stock).
     pub limited: bool,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReservationStatus {
-    Held,
-    Sold,
-    Released,
 }
 
 /// Why a reservation was refused.
@@ -198,7 +211,7 @@ impl Dynamo {
             .set_key(Some(k))
             .update_expression(expr)
             .set_expression_attribute_values(Some(values));
-        for (placeholder, name) in [("#s", "status"), ("#t", "total")] {
+        for (placeholder, name) in [("#s", attr::STATUS), ("#t", attr::TOTAL)] {
             if text.contains(placeholder) {
                 u = u.expression_attribute_names(placeholder, name);
             }
@@ -212,7 +225,9 @@ impl Dynamo {
     fn put(&self, item: Item, only_new: bool) -> Result<TransactWriteItem, StoreError> {
         let mut p = Put::builder().table_name(&self.table).set_item(Some(item));
         if only_new {
-            p = p.condition_expression("attribute_not_exists(pk)");
+            p = p
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", PARTITION_KEY);
         }
         Ok(TransactWriteItem::builder().put(p.build().map_err(err)?).build())
     }
@@ -252,7 +267,7 @@ impl Dynamo {
             }
         }
         if !pending.is_empty() {
-            return Err(StoreError("catalogue read kept being throttled".into()));
+            return Err(StoreError::Throttled);
         }
         Ok(out)
     }
@@ -291,11 +306,11 @@ impl Dynamo {
                 .collect(),
             total: basket.total,
         };
-        let body = serde_json::to_string(&reservation).map_err(|e| ReserveError::Store(StoreError(e.to_string())))?;
+        let body = serde_json::to_string(&reservation).map_err(|e| ReserveError::Store(corrupt("reservation")(e)))?;
         let mut record = key(format!("{RESERVATION_PREFIX}{id}"), RESERVATION_KEY);
-        record.insert("status".into(), s("held"));
-        record.insert("body".into(), s(body));
-        record.insert("created".into(), n(now));
+        record.insert(attr::STATUS.into(), s(ReservationStatus::Held.as_str()));
+        record.insert(attr::BODY.into(), s(body));
+        record.insert(attr::CREATED.into(), n(now));
         record.insert(TTL_ATTRIBUTE.into(), n(now + 7 * 24 * 3600));
         let mut actions = vec![self.put(record, true).map_err(ReserveError::Store)?];
         // The SKU behind each action, to map a cancellation reason back (action 0: the record).
@@ -361,12 +376,10 @@ impl Dynamo {
             .map_err(err)?;
         let Some(item) = resp.item() else { return Ok(None) };
         let body: Reservation =
-            serde_json::from_str(get_s(item, "body").unwrap_or("")).map_err(|e| StoreError(e.to_string()))?;
-        let status = match get_s(item, "status") {
-            Some("sold") => ReservationStatus::Sold,
-            Some("released") => ReservationStatus::Released,
-            _ => ReservationStatus::Held,
-        };
+            serde_json::from_str(get_s(item, attr::BODY).unwrap_or("")).map_err(corrupt("reservation"))?;
+        let status = get_s(item, attr::STATUS)
+            .and_then(ReservationStatus::parse)
+            .unwrap_or(ReservationStatus::Held);
         Ok(Some((body, status)))
     }
 
@@ -382,7 +395,10 @@ impl Dynamo {
             key(format!("{RESERVATION_PREFIX}{id}"), RESERVATION_KEY),
             "SET #s = :released",
             Some("#s = :held"),
-            HashMap::from([(":released".into(), s("released")), (":held".into(), s("held"))]),
+            HashMap::from([
+                (":released".into(), s(ReservationStatus::Released.as_str())),
+                (":held".into(), s(ReservationStatus::Held.as_str())),
+            ]),
         )?];
         for l in res.lines.iter().filter(|l| l.limited) {
             let (pk, sk) = catalogue_key(&l.sku);
@@ -417,7 +433,7 @@ impl Dynamo {
                 },
             }
         }
-        Err(StoreError("too many conflicting writes".into()))
+        Err(StoreError::Conflicts)
     }
 
     /// Runs a transaction whose first action is a status transition; `Ok(false)` when that
@@ -426,7 +442,7 @@ impl Dynamo {
         match self.transact(actions).await? {
             None => Ok(true),
             Some(0) => Ok(false),
-            Some(i) => Err(StoreError(format!("unexpected failed condition on action {i}"))),
+            Some(i) => Err(StoreError::UnexpectedCondition(i)),
         }
     }
 
@@ -436,7 +452,8 @@ impl Dynamo {
             .client
             .query()
             .table_name(&self.table)
-            .key_condition_expression("pk = :pk")
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", PARTITION_KEY)
             .expression_attribute_values(":pk", s(format!("{CATALOGUE_PREFIX}{chalet}")))
             .consistent_read(true);
         let items = query_all(query).await?;

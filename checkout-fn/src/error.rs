@@ -1,28 +1,33 @@
 //! Every error the function answers with: `{"error": {"code", "message", …}}` and a precise status.
-//! 4xx messages are written for the shopper's browser; 5xx say only "something went wrong" while
-//! the details go to the log.
+//! 4xx messages are written for the shopper's browser, with a code from
+//! [`chalet_types::ErrorCode`]; 5xx say only "something went wrong" while the cause chain goes to
+//! the log, once, here at the edge.
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use chalet_types::ErrorCode;
 use serde_json::{Value, json};
+
+/// Anything on our side, with its cause kept for the log.
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{message}")]
     Client {
         status: StatusCode,
-        code: &'static str,
+        code: ErrorCode,
         message: String,
         details: Value,
     },
     /// Something on our side (DynamoDB, Stripe, a bug): logged, never shown.
-    #[error("internal: {0}")]
-    Internal(String),
+    #[error("internal error")]
+    Internal(#[source] Cause),
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> ApiError {
         ApiError::Client {
             status,
             code,
@@ -31,7 +36,7 @@ impl ApiError {
         }
     }
 
-    pub fn with(status: StatusCode, code: &'static str, message: impl Into<String>, details: Value) -> ApiError {
+    pub fn with(status: StatusCode, code: ErrorCode, message: impl Into<String>, details: Value) -> ApiError {
         ApiError::Client {
             status,
             code,
@@ -40,12 +45,12 @@ impl ApiError {
         }
     }
 
-    pub fn invalid(code: &'static str, message: impl Into<String>) -> ApiError {
+    pub fn invalid(code: ErrorCode, message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
     }
 
-    pub fn internal(e: impl std::fmt::Display) -> ApiError {
-        ApiError::Internal(e.to_string())
+    pub fn internal(e: impl Into<Cause>) -> ApiError {
+        ApiError::Internal(e.into())
     }
 
     pub fn status(&self) -> StatusCode {
@@ -54,6 +59,18 @@ impl ApiError {
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
+}
+
+/// `a: b: c`, the whole chain of causes.
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 impl IntoResponse for ApiError {
@@ -71,12 +88,24 @@ impl IntoResponse for ApiError {
                 }
                 (status, Json(json!({ "error": error }))).into_response()
             }
-            ApiError::Internal(detail) => {
-                tracing::error!(error = %detail, "internal error");
-                let body =
-                    json!({ "error": { "code": "internal", "message": "something went wrong; please try again" } });
+            ApiError::Internal(cause) => {
+                tracing::error!(error = %chain(cause.as_ref()), "internal error");
+                let body = json!({ "error": { "code": ErrorCode::Internal, "message": "something went wrong; please try again" } });
                 (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_keep_their_cause_but_show_none() {
+        let io = std::io::Error::other("table chalet-x not found");
+        let e = ApiError::internal(io);
+        assert_eq!(chain(&e), "internal error: table chalet-x not found");
+        assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);
     }
 }

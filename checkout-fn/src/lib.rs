@@ -22,6 +22,7 @@ pub mod routes;
 use axum::Router;
 use axum::http::{HeaderValue, Method, header};
 use axum::routing::{get, post};
+use chalet_types::routes::api;
 use std::sync::Arc;
 use tower_http::cors::CorsLayer;
 
@@ -50,20 +51,20 @@ impl AppState {
 /// forwards them), so the same router serves local development and production.
 pub fn app(state: AppState) -> Router {
     let cors = CorsLayer::new()
-        .allow_origin(HeaderValue::from_str(&state.config.site_url).unwrap_or(HeaderValue::from_static("null")))
+        .allow_origin(HeaderValue::from_str(state.config.site_url.origin()).unwrap_or(HeaderValue::from_static("null")))
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([header::CONTENT_TYPE])
         .max_age(std::time::Duration::from_secs(3600));
     let routes = Router::new()
-        .route("/health", get(routes::health))
-        .route("/checkout", post(routes::checkout))
-        .route("/webhook", post(routes::webhook))
-        .route("/orders/{session_id}", get(routes::order))
-        .route("/availability", get(routes::availability))
-        .route("/registrations", post(routes::register));
+        .route(api::HEALTH, get(routes::health))
+        .route(api::CHECKOUT, post(routes::checkout))
+        .route(api::WEBHOOK, post(routes::webhook))
+        .route(api::ORDER, get(routes::order))
+        .route(api::AVAILABILITY, get(routes::availability))
+        .route(api::REGISTRATIONS, post(routes::register));
     Router::new()
         .merge(routes.clone())
-        .nest("/api", routes)
+        .nest(&format!("/{}", chalet_types::routes::API_DIR), routes)
         .fallback(routes::not_found)
         .layer(axum::middleware::from_fn(routes::request_log))
         .layer(cors)

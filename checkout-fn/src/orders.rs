@@ -2,11 +2,20 @@
 //! Every write here is idempotent, so a redelivered webhook converges on the same records.
 
 use crate::dynamo::{
-    Completion, Dynamo, Reservation, ReservationStatus, StoreError, err, get_n, get_s, key, n, query_all, s,
+    Completion, Dynamo, Reservation, ReservationStatus, StoreError, corrupt, err, get_n, get_s, key, n, query_all, s,
 };
 use chalet_types::table::*;
-use chalet_types::{Kind, Money, Order, OrderLine, VoucherCode};
+use chalet_types::{Currency, Kind, Language, Money, Order, OrderLine, VoucherCode};
 use std::collections::HashMap;
+
+/// The market-wide settings the function reads from its table.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MarketRow {
+    pub name: String,
+    pub language: Language,
+    pub currency: Currency,
+    pub registration_fee: Option<Money>,
+}
 
 impl Dynamo {
     /// Records the paid order exactly once and turns held stock into sold stock.
@@ -26,19 +35,25 @@ impl Dynamo {
         // 2. The stock: held → sold (or, for a payment after release, taken again).
         let (from, stock_expr) = match status {
             ReservationStatus::Sold => return Ok(Completion::AlreadyRecorded),
-            ReservationStatus::Held => ("held", "SET reserved = reserved - :q, sold = sold + :q"),
+            ReservationStatus::Held => (
+                ReservationStatus::Held,
+                "SET reserved = reserved - :q, sold = sold + :q",
+            ),
             ReservationStatus::Released => {
                 tracing::warn!(session = %order.id, "payment completed after its reservation was released; stock taken again");
-                ("released", "SET committed = committed + :q, sold = sold + :q")
+                (
+                    ReservationStatus::Released,
+                    "SET committed = committed + :q, sold = sold + :q",
+                )
             }
         };
         let mut actions = vec![self.update(
             key(format!("{RESERVATION_PREFIX}{id}"), RESERVATION_KEY),
-            "SET #s = :sold, session_id = :sid",
+            &format!("SET #s = :sold, {} = :sid", attr::SESSION_ID),
             Some("#s = :from"),
             HashMap::from([
-                (":sold".into(), s("sold")),
-                (":from".into(), s(from)),
+                (":sold".into(), s(ReservationStatus::Sold.as_str())),
+                (":from".into(), s(from.as_str())),
                 (":sid".into(), s(&order.id)),
             ]),
         )?];
@@ -60,11 +75,11 @@ impl Dynamo {
     }
 
     async fn put_order(&self, order: &Order, res: &Reservation) -> Result<(), StoreError> {
-        let body = serde_json::to_string(order).map_err(|e| StoreError(e.to_string()))?;
+        let body = serde_json::to_string(order).map_err(corrupt("order"))?;
         let mut item = key(format!("{ORDER_PREFIX}{}", order.id), ORDER_KEY);
-        item.insert("body".into(), s(body));
-        item.insert("created".into(), s(&order.created));
-        item.insert("reservation".into(), s(&res.id));
+        item.insert(attr::BODY.into(), s(body));
+        item.insert(attr::CREATED.into(), s(&order.created));
+        item.insert(attr::RESERVATION.into(), s(&res.id));
         let mut puts = vec![item];
         for c in &order.fulfilment {
             let share = serde_json::json!({
@@ -85,15 +100,15 @@ impl Dynamo {
                 CHALET_INDEX_SORT_KEY.into(),
                 s(format!("{}#{}", order.created, order.id)),
             );
-            item.insert("body".into(), s(share.to_string()));
+            item.insert(attr::BODY.into(), s(share.to_string()));
             puts.push(item);
         }
         for l in &order.lines {
             for code in &l.voucher_codes {
                 let mut item = key(format!("{CODE_PREFIX}{}", code.as_str()), CODE_KEY);
-                item.insert("sku".into(), s(l.sku.to_string()));
-                item.insert("order".into(), s(&order.id));
-                item.insert("status".into(), s("issued"));
+                item.insert(attr::SKU.into(), s(l.sku.to_string()));
+                item.insert(attr::ORDER.into(), s(&order.id));
+                item.insert(attr::STATUS.into(), s(CodeStatus::Issued.as_str()));
                 puts.push(item);
             }
         }
@@ -102,7 +117,9 @@ impl Dynamo {
             let only_new = get_s(&item, PARTITION_KEY).is_some_and(|pk| pk.starts_with(CODE_PREFIX));
             let mut req = self.client.put_item().table_name(&self.table).set_item(Some(item));
             if only_new {
-                req = req.condition_expression("attribute_not_exists(pk)");
+                req = req
+                    .condition_expression("attribute_not_exists(#pk)")
+                    .expression_attribute_names("#pk", PARTITION_KEY);
             }
             if let Err(e) = req.send().await {
                 let conditional = e
@@ -125,15 +142,16 @@ impl Dynamo {
             .send()
             .await
             .map_err(err)?;
-        match resp.item().and_then(|i| get_s(i, "body")) {
+        match resp.item().and_then(|i| get_s(i, attr::BODY)) {
             Some(body) => serde_json::from_str(body)
                 .map(Some)
-                .map_err(|e| StoreError(e.to_string())),
+                .map_err(corrupt("order")),
             None => Ok(None),
         }
     }
 
-    pub async fn registration_fee(&self) -> Result<Option<(Money, String)>, StoreError> {
+    /// The market row `publish` wrote: its name, language, currency and registration fee.
+    pub async fn market(&self) -> Result<Option<MarketRow>, StoreError> {
         let resp = self
             .client
             .get_item()
@@ -142,11 +160,11 @@ impl Dynamo {
             .send()
             .await
             .map_err(err)?;
-        Ok(resp.item().and_then(|i| {
-            Some((
-                Money::from_cents(get_n(i, "registration_fee")?),
-                get_s(i, "name").unwrap_or_default().to_string(),
-            ))
+        Ok(resp.item().map(|i| MarketRow {
+            name: get_s(i, attr::NAME).unwrap_or_default().to_string(),
+            language: get_s(i, attr::LANGUAGE).and_then(Language::parse).unwrap_or_default(),
+            currency: get_s(i, attr::CURRENCY).and_then(Currency::parse).unwrap_or_default(),
+            registration_fee: get_n(i, attr::REGISTRATION_FEE).map(Money::from_cents),
         }))
     }
 
@@ -160,7 +178,7 @@ impl Dynamo {
         let mut item = key(format!("{REGISTRATION_PREFIX}{session_id}"), REGISTRATION_KEY);
         item.insert(CHALET_INDEX_PARTITION_KEY.into(), s(REGISTRATIONS_INDEX_KEY));
         item.insert(CHALET_INDEX_SORT_KEY.into(), s(format!("{created}#{session_id}")));
-        item.insert("body".into(), s(details.to_string()));
+        item.insert(attr::BODY.into(), s(details.to_string()));
         self.client
             .put_item()
             .table_name(&self.table)
@@ -184,7 +202,7 @@ impl Dynamo {
         let items = query_all(query).await?;
         Ok(items
             .iter()
-            .filter_map(|i| serde_json::from_str(get_s(i, "body")?).ok())
+            .filter_map(|i| serde_json::from_str(get_s(i, attr::BODY)?).ok())
             .collect())
     }
 }

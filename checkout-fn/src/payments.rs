@@ -2,13 +2,48 @@
 //! events verified against the raw body. `STRIPE_API_BASE` points it at a local stand-in.
 
 use crate::basket::PricedBasket;
-use chalet_types::{FulfilmentChoice, Money};
+use chalet_types::{Currency, FulfilmentChoice, Language, Money};
 use std::collections::HashMap;
 use stripe_checkout::checkout_session::{
     CreateCheckoutSession, CreateCheckoutSessionAllowedPaymentMethodTypes as Method, CreateCheckoutSessionLineItems,
     CreateCheckoutSessionLineItemsPriceData,
 };
 use stripe_shared::{CheckoutSessionLocale, CheckoutSessionMode};
+
+/// The metadata keys our Checkout Sessions carry (Stripe gives them back on every event).
+pub mod metadata {
+    /// What the session pays for: [`super::SessionKind`].
+    pub const KIND: &str = "kind";
+    /// The reservation holding the basket's stock.
+    pub const RESERVATION: &str = "reservation";
+    /// A registration's chalet and artisan.
+    pub const CHALET_NAME: &str = "chalet_name";
+    pub const ARTISAN: &str = "artisan";
+}
+
+/// What a Checkout Session pays for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionKind {
+    Order,
+    Registration,
+}
+
+impl SessionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionKind::Order => "order",
+            SessionKind::Registration => "registration",
+        }
+    }
+
+    /// A session's kind from its metadata; sessions made before the key existed were orders.
+    pub fn of(metadata: &HashMap<String, String>) -> SessionKind {
+        match metadata.get(metadata::KIND).map(String::as_str) {
+            Some("registration") => SessionKind::Registration,
+            _ => SessionKind::Order,
+        }
+    }
+}
 
 /// Checkout Sessions expire after 30 minutes; the reservation is released by the expiry webhook.
 pub const SESSION_MINUTES: i64 = 30;
@@ -41,9 +76,16 @@ pub struct PaidSession {
     pub metadata: HashMap<String, String>,
 }
 
+/// Why Stripe could not give us a session, with the cause kept for the log.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct PaymentError(pub String);
+pub enum PaymentError {
+    #[error("the Stripe client could not be built")]
+    Client(#[source] crate::error::Cause),
+    #[error("Stripe refused or did not answer")]
+    Stripe(#[source] stripe::StripeError),
+    #[error("Stripe returned a session without a URL")]
+    NoUrl,
+}
 
 /// A line as Stripe shows it to the shopper.
 #[derive(Debug)]
@@ -64,8 +106,9 @@ fn locale(code: Option<&str>) -> CheckoutSessionLocale {
     }
 }
 
-/// The shopper's lines, plus one shipping line per chalet that ships for a fee.
-pub fn session_lines(basket: &PricedBasket) -> Vec<SessionLine> {
+/// The shopper's lines, plus one shipping line per chalet that ships for a fee, labelled in the
+/// market's language.
+pub fn session_lines(basket: &PricedBasket, language: Language) -> Vec<SessionLine> {
     let mut lines: Vec<SessionLine> = basket
         .lines
         .iter()
@@ -82,7 +125,7 @@ pub fn session_lines(basket: &PricedBasket) -> Vec<SessionLine> {
         .filter(|c| c.choice == FulfilmentChoice::Shipping && c.shipping_fee > Money::ZERO)
     {
         lines.push(SessionLine {
-            name: format!("Livraison — {}", c.chalet_name),
+            name: format!("{} — {}", language.labels().shipping, c.chalet_name),
             description: None,
             unit_amount: c.shipping_fee,
             quantity: 1,
@@ -99,6 +142,7 @@ pub struct NewSession<'a> {
     pub cancel_url: String,
     pub locale: Option<&'a str>,
     pub email: Option<&'a str>,
+    pub currency: Currency,
     pub now: i64,
 }
 
@@ -113,6 +157,12 @@ impl std::fmt::Debug for NewSession<'_> {
     }
 }
 
+fn stripe_currency(c: Currency) -> stripe_types::Currency {
+    match c {
+        Currency::Eur => stripe_types::Currency::EUR,
+    }
+}
+
 impl Stripe {
     pub fn new(secret_key: &str, api_base: Option<&str>) -> Result<Stripe, PaymentError> {
         let mut builder = stripe::ClientBuilder::new(secret_key);
@@ -120,7 +170,7 @@ impl Stripe {
             builder = builder.url(base);
         }
         Ok(Stripe {
-            client: builder.build().map_err(|e| PaymentError(e.to_string()))?,
+            client: builder.build().map_err(|e| PaymentError::Client(e.to_string().into()))?,
         })
     }
 
@@ -131,7 +181,7 @@ impl Stripe {
             .map(|l| {
                 let mut product = stripe_checkout::checkout_session::ProductData::new(l.name.clone());
                 product.description = l.description.clone();
-                let mut price = CreateCheckoutSessionLineItemsPriceData::new(stripe_types::Currency::EUR);
+                let mut price = CreateCheckoutSessionLineItemsPriceData::new(stripe_currency(s.currency));
                 price.unit_amount = Some(l.unit_amount.cents());
                 price.product_data = Some(product);
                 let mut item = CreateCheckoutSessionLineItems::new();
@@ -153,10 +203,10 @@ impl Stripe {
         if let Some(email) = s.email {
             req = req.customer_email(email);
         }
-        let session = req.send(&self.client).await.map_err(|e| PaymentError(e.to_string()))?;
+        let session = req.send(&self.client).await.map_err(PaymentError::Stripe)?;
         let url = session
             .url
-            .ok_or_else(|| PaymentError("Stripe returned a session without a URL".into()))?;
+            .ok_or(PaymentError::NoUrl)?;
         Ok(CreatedSession {
             id: session.id.to_string(),
             url,

@@ -17,90 +17,104 @@ pub struct PublishReport {
     pub deactivated: usize,
 }
 
+/// One `UpdateItem` expression, every attribute behind a name placeholder (`#a0`…), so reserved
+/// words (`name`, `url`, `total`) need no special case and names come from `attr` only.
+#[derive(Debug, Default)]
+struct Updates {
+    names: HashMap<String, String>,
+    values: HashMap<String, Av>,
+    set: Vec<String>,
+    remove: Vec<String>,
+}
+
+impl Updates {
+    fn name(&mut self, attribute: &str) -> String {
+        let placeholder = format!("#a{}", self.names.len());
+        self.names.insert(placeholder.clone(), attribute.to_string());
+        placeholder
+    }
+
+    fn value(&mut self, value: Av) -> String {
+        let placeholder = format!(":v{}", self.values.len());
+        self.values.insert(placeholder.clone(), value);
+        placeholder
+    }
+
+    fn set(&mut self, attribute: &str, value: Av) {
+        let (n, v) = (self.name(attribute), self.value(value));
+        self.set.push(format!("{n} = {v}"));
+    }
+
+    fn set_if_missing(&mut self, attribute: &str, value: Av) {
+        let (n, v) = (self.name(attribute), self.value(value));
+        self.set.push(format!("{n} = if_not_exists({n}, {v})"));
+    }
+
+    fn remove(&mut self, attribute: &str) {
+        let n = self.name(attribute);
+        self.remove.push(n);
+    }
+
+    fn expression(&self) -> String {
+        let mut expr = format!("SET {}", self.set.join(", "));
+        if !self.remove.is_empty() {
+            expr.push_str(&format!(" REMOVE {}", self.remove.join(", ")));
+        }
+        expr
+    }
+}
+
 pub async fn publish(db: &Dynamo, catalogue: &Catalogue) -> Result<PublishReport, StoreError> {
     let mut report = PublishReport::default();
     for item in &catalogue.items {
         let (pk, sk) = catalogue_key(&item.sku);
-        let mut values: HashMap<String, Av> = HashMap::from([
-            (":sku".into(), Av::S(item.sku.to_string())),
-            (":name".into(), Av::S(item.name.clone())),
-            (":chalet".into(), Av::S(item.chalet.to_string())),
-            (":chalet_name".into(), Av::S(item.chalet_name.clone())),
-            (":price".into(), Av::N(item.price.cents().to_string())),
-            (
-                ":kind".into(),
-                Av::S(
-                    serde_json::to_value(item.kind)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default(),
-                ),
-            ),
-            (":pickup".into(), Av::Bool(item.fulfilment.pickup)),
-            (":url".into(), Av::S(item.url.clone())),
-            (":yes".into(), Av::Bool(true)),
-            (":zero".into(), Av::N("0".into())),
-        ]);
-        let mut set = vec![
-            "sku = :sku",
-            "#n = :name",
-            "chalet = :chalet",
-            "chalet_name = :chalet_name",
-            "price = :price",
-            "kind = :kind",
-            "pickup = :pickup",
-            "#u = :url",
-            "active = :yes",
-            "sold = if_not_exists(sold, :zero)",
-            "reserved = if_not_exists(reserved, :zero)",
-            "committed = if_not_exists(committed, :zero)",
-        ]
-        .into_iter()
-        .map(str::to_string)
-        .collect::<Vec<_>>();
-        let mut remove = Vec::new();
+        let kind = serde_json::to_value(item.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let mut u = Updates::default();
+        u.set(attr::SKU, Av::S(item.sku.to_string()));
+        u.set(attr::NAME, Av::S(item.name.clone()));
+        u.set(attr::CHALET, Av::S(item.chalet.to_string()));
+        u.set(attr::CHALET_NAME, Av::S(item.chalet_name.clone()));
+        u.set(attr::PRICE, Av::N(item.price.cents().to_string()));
+        u.set(attr::KIND, Av::S(kind));
+        u.set(attr::PICKUP, Av::Bool(item.fulfilment.pickup));
+        u.set(attr::URL, Av::S(item.url.clone()));
+        u.set(attr::ACTIVE, Av::Bool(true));
+        // Stock already promised stays promised: counters are only created, never reset.
+        for counter in [attr::SOLD, attr::RESERVED, attr::COMMITTED] {
+            u.set_if_missing(counter, Av::N("0".into()));
+        }
         match item.stock {
-            Stock::Limited(total) => {
-                values.insert(":total".into(), Av::N(total.to_string()));
-                set.push("#t = :total".into());
-            }
-            Stock::MadeToOrder => remove.push("#t"),
+            Stock::Limited(total) => u.set(attr::TOTAL, Av::N(total.to_string())),
+            Stock::MadeToOrder => u.remove(attr::TOTAL),
         }
         match item.fulfilment.shipping {
-            Some(s) => {
-                values.insert(":ship".into(), Av::N(s.price.cents().to_string()));
-                set.push("ship_price = :ship".into());
-                match s.free_from {
-                    Some(f) => {
-                        values.insert(":free".into(), Av::N(f.cents().to_string()));
-                        set.push("ship_free_from = :free".into());
-                    }
-                    None => remove.push("ship_free_from"),
+            Some(sh) => {
+                u.set(attr::SHIP_PRICE, Av::N(sh.price.cents().to_string()));
+                match sh.free_from {
+                    Some(f) => u.set(attr::SHIP_FREE_FROM, Av::N(f.cents().to_string())),
+                    None => u.remove(attr::SHIP_FREE_FROM),
                 }
             }
-            None => remove.extend(["ship_price", "ship_free_from"]),
+            None => {
+                u.remove(attr::SHIP_PRICE);
+                u.remove(attr::SHIP_FREE_FROM);
+            }
         }
         match item.voucher_valid_until {
-            Some(d) => {
-                values.insert(":valid".into(), Av::S(d.to_string()));
-                set.push("valid_until = :valid".into());
-            }
-            None => remove.push("valid_until"),
-        }
-        let mut expr = format!("SET {}", set.join(", "));
-        if !remove.is_empty() {
-            expr.push_str(&format!(" REMOVE {}", remove.join(", ")));
+            Some(d) => u.set(attr::VALID_UNTIL, Av::S(d.to_string())),
+            None => u.remove(attr::VALID_UNTIL),
         }
         db.client
             .update_item()
             .table_name(&db.table)
             .key(PARTITION_KEY, Av::S(pk))
             .key(SORT_KEY, Av::S(sk))
-            .update_expression(expr)
-            .expression_attribute_names("#n", "name")
-            .expression_attribute_names("#u", "url")
-            .expression_attribute_names("#t", "total")
-            .set_expression_attribute_values(Some(values))
+            .update_expression(u.expression())
+            .set_expression_attribute_names(Some(u.names))
+            .set_expression_attribute_values(Some(u.values))
             .send()
             .await
             .map_err(err)?;
@@ -114,7 +128,9 @@ pub async fn publish(db: &Dynamo, catalogue: &Catalogue) -> Result<PublishReport
             .client
             .scan()
             .table_name(&db.table)
-            .filter_expression("begins_with(pk, :cat) AND active = :yes")
+            .filter_expression("begins_with(#pk, :cat) AND #active = :yes")
+            .expression_attribute_names("#pk", PARTITION_KEY)
+            .expression_attribute_names("#active", attr::ACTIVE)
             .expression_attribute_values(":cat", Av::S(CATALOGUE_PREFIX.into()))
             .expression_attribute_values(":yes", Av::Bool(true))
             .set_exclusive_start_key(start.take())
@@ -122,7 +138,7 @@ pub async fn publish(db: &Dynamo, catalogue: &Catalogue) -> Result<PublishReport
             .await
             .map_err(err)?;
         for it in resp.items() {
-            let sku = it.get("sku").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+            let sku = it.get(attr::SKU).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
             if !listed.contains(&sku) {
                 let mut k = HashMap::new();
                 for name in [PARTITION_KEY, SORT_KEY] {
@@ -134,7 +150,8 @@ pub async fn publish(db: &Dynamo, catalogue: &Catalogue) -> Result<PublishReport
                     .update_item()
                     .table_name(&db.table)
                     .set_key(Some(k))
-                    .update_expression("SET active = :no")
+                    .update_expression("SET #active = :no")
+                    .expression_attribute_names("#active", attr::ACTIVE)
                     .expression_attribute_values(":no", Av::Bool(false))
                     .send()
                     .await
@@ -150,11 +167,13 @@ pub async fn publish(db: &Dynamo, catalogue: &Catalogue) -> Result<PublishReport
     let mut market = HashMap::from([
         (PARTITION_KEY.to_string(), Av::S(MARKET_KEY.into())),
         (SORT_KEY.to_string(), Av::S(CONFIG_KEY.into())),
-        ("name".to_string(), Av::S(catalogue.market.name.clone())),
-        ("base_url".to_string(), Av::S(catalogue.market.base_url.clone())),
+        (attr::NAME.to_string(), Av::S(catalogue.market.name.clone())),
+        (attr::BASE_URL.to_string(), Av::S(catalogue.market.base_url.to_string())),
+        (attr::LANGUAGE.to_string(), Av::S(catalogue.market.language.code().into())),
+        (attr::CURRENCY.to_string(), Av::S(catalogue.market.currency.code().into())),
     ]);
     if let Some(fee) = catalogue.market.registration_fee {
-        market.insert("registration_fee".into(), Av::N(fee.cents().to_string()));
+        market.insert(attr::REGISTRATION_FEE.into(), Av::N(fee.cents().to_string()));
     }
     db.client
         .put_item()

@@ -4,15 +4,16 @@
 use crate::AppState;
 use crate::basket;
 use crate::dynamo::{Completion, ReserveError};
-use crate::error::ApiError;
-use crate::payments::{self, NewSession, WebhookEvent, WebhookRejection};
+use crate::error::{ApiError, chain};
+use crate::payments::{self, NewSession, SessionKind, WebhookEvent, WebhookRejection, metadata};
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use chalet_types::Slug;
+use chalet_types::table::MAX_TRANSACTION_ACTIONS;
+use chalet_types::{ErrorCode, Slug, routes};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
@@ -48,7 +49,7 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize, json_only: boo
         {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
+                ErrorCode::UnsupportedMediaType,
                 "send the request as application/json",
             ));
         }
@@ -56,7 +57,7 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize, json_only: boo
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
+            ErrorCode::BodyTooLarge,
             format!("requests are limited to {} KB", limit / 1024),
         )
     };
@@ -76,7 +77,7 @@ pub async fn health() -> Json<Value> {
 }
 
 pub async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+    ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "no such endpoint")
 }
 
 /// `POST /checkout`: price, reserve, then open a Stripe Checkout Session.
@@ -85,19 +86,24 @@ pub async fn checkout(State(st): State<AppState>, headers: HeaderMap, body: Body
     let req = basket::parse(&bytes)?;
     let lines = basket::validate_shape(&req)?;
     let skus: Vec<_> = lines.iter().map(|(s, _)| s.clone()).collect();
-    let stocked = st.store.items(&skus).await.map_err(ApiError::internal)?;
+    let (stocked, market) =
+        tokio::try_join!(st.store.items(&skus), st.store.market()).map_err(ApiError::internal)?;
+    let market = market.unwrap_or_default();
     let active: Vec<_> = stocked.iter().filter(|s| s.active).map(|s| s.item.clone()).collect();
     let priced = basket::price(&lines, &active, &req.fulfilment)?;
-    if priced
+    // One transaction writes the reservation and moves every limited line's counters.
+    let limited = priced
         .lines
         .iter()
         .filter(|l| matches!(l.item.stock, chalet_types::Stock::Limited(_)))
-        .count()
-        >= 100
-    {
+        .count();
+    if limited + 1 > MAX_TRANSACTION_ACTIONS {
         return Err(ApiError::invalid(
-            "too_many_lines",
-            "a basket holds at most 99 different products with limited stock",
+            ErrorCode::TooManyLines,
+            format!(
+                "a basket holds at most {} different products with limited stock",
+                MAX_TRANSACTION_ACTIONS - 1
+            ),
         ));
     }
     let reservation_id = random_id(16);
@@ -113,7 +119,7 @@ pub async fn checkout(State(st): State<AppState>, headers: HeaderMap, body: Body
                 .unwrap_or_default();
             return Err(ApiError::with(
                 StatusCode::CONFLICT,
-                "out_of_stock",
+                ErrorCode::OutOfStock,
                 format!("only {remaining} left of {name}"),
                 json!({ "sku": sku.to_string(), "name": name, "remaining": remaining }),
             ));
@@ -121,7 +127,7 @@ pub async fn checkout(State(st): State<AppState>, headers: HeaderMap, body: Body
         Err(ReserveError::Changed(sku)) => {
             return Err(ApiError::with(
                 StatusCode::CONFLICT,
-                "catalogue_changed",
+                ErrorCode::CatalogueChanged,
                 "this product changed while you were shopping; reload the page",
                 json!({ "sku": sku.to_string() }),
             ));
@@ -130,16 +136,17 @@ pub async fn checkout(State(st): State<AppState>, headers: HeaderMap, body: Body
     }
     let site = &st.config.site_url;
     let new = NewSession {
-        lines: payments::session_lines(&priced),
+        lines: payments::session_lines(&priced, market.language),
         reference: &reservation_id,
         metadata: HashMap::from([
-            ("kind".to_string(), "order".to_string()),
-            ("reservation".to_string(), reservation_id.clone()),
+            (metadata::KIND.to_string(), SessionKind::Order.as_str().to_string()),
+            (metadata::RESERVATION.to_string(), reservation_id.clone()),
         ]),
-        success_url: format!("{site}/order/?session_id={{CHECKOUT_SESSION_ID}}"),
-        cancel_url: format!("{site}/basket/?cancelled=1"),
+        success_url: routes::checkout_success_url(site),
+        cancel_url: routes::checkout_cancel_url(site),
         locale: req.locale.as_deref(),
         email: req.email.as_deref(),
+        currency: market.currency,
         now: t,
     };
     match st.stripe.create(new).await {
@@ -148,13 +155,13 @@ pub async fn checkout(State(st): State<AppState>, headers: HeaderMap, body: Body
             Ok(Json(json!({ "id": session.id, "url": session.url })))
         }
         Err(e) => {
-            tracing::error!(reservation = %reservation_id, error = %e, "Stripe refused the session; releasing the stock");
+            tracing::error!(reservation = %reservation_id, error = %chain(&e), "Stripe refused the session; releasing the stock");
             if let Err(release) = st.store.release(&reservation_id).await {
-                tracing::error!(reservation = %reservation_id, error = %release, "could not release a reservation");
+                tracing::error!(reservation = %reservation_id, error = %chain(&release), "could not release a reservation");
             }
             Err(ApiError::new(
                 StatusCode::BAD_GATEWAY,
-                "payment_unavailable",
+                ErrorCode::PaymentUnavailable,
                 "payment is not available right now; please try again",
             ))
         }
@@ -171,21 +178,21 @@ pub async fn webhook(State(st): State<AppState>, headers: HeaderMap, body: Body)
     let event = payments::verify(&bytes, signature, &st.config.stripe_webhook_secret).map_err(|r| match r {
         WebhookRejection::BadSignature => ApiError::new(
             StatusCode::BAD_REQUEST,
-            "bad_signature",
+            ErrorCode::BadSignature,
             "the event's signature is not valid",
         ),
         WebhookRejection::Malformed => {
-            ApiError::new(StatusCode::BAD_REQUEST, "bad_event", "the event could not be read")
+            ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::BadEvent, "the event could not be read")
         }
     })?;
     match event {
-        WebhookEvent::Completed(session) => match session.metadata.get("kind").map(String::as_str) {
-            Some("registration") => {
+        WebhookEvent::Completed(session) => match SessionKind::of(&session.metadata) {
+            SessionKind::Registration => {
                 let details = json!({
                     "session": session.id,
                     "created": session.created,
-                    "chalet_name": session.metadata.get("chalet_name"),
-                    "artisan": session.metadata.get("artisan"),
+                    "chalet_name": session.metadata.get(metadata::CHALET_NAME),
+                    "artisan": session.metadata.get(metadata::ARTISAN),
                     "email": session.email,
                 });
                 st.store
@@ -194,8 +201,8 @@ pub async fn webhook(State(st): State<AppState>, headers: HeaderMap, body: Body)
                     .map_err(ApiError::internal)?;
                 tracing::info!(session = %session.id, "registration recorded");
             }
-            _ => {
-                let Some(reservation) = session.metadata.get("reservation") else {
+            SessionKind::Order => {
+                let Some(reservation) = session.metadata.get(metadata::RESERVATION) else {
                     tracing::warn!(session = %session.id, "completed session without a reservation: ignored");
                     return Ok(Json(json!({ "received": true })));
                 };
@@ -211,7 +218,7 @@ pub async fn webhook(State(st): State<AppState>, headers: HeaderMap, body: Body)
             }
         },
         WebhookEvent::Expired(session) => {
-            if let Some(reservation) = session.metadata.get("reservation") {
+            if let Some(reservation) = session.metadata.get(metadata::RESERVATION) {
                 let released = st.store.release(reservation).await.map_err(ApiError::internal)?;
                 tracing::info!(session = %session.id, released, "session expired");
             }
@@ -229,19 +236,17 @@ pub async fn order(State(st): State<AppState>, Path(session_id): Path<String>) -
     let missing = || {
         ApiError::new(
             StatusCode::NOT_FOUND,
-            "order_not_found",
+            ErrorCode::OrderNotFound,
             "no paid order has this reference (yet)",
         )
     };
     if !plausible {
         return Err(missing());
     }
-    let order = st
-        .store
-        .order(&session_id)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(missing)?;
+    let (order, market) =
+        tokio::try_join!(st.store.order(&session_id), st.store.market()).map_err(ApiError::internal)?;
+    let order = order.ok_or_else(missing)?;
+    let currency = market.unwrap_or_default().currency;
     let chalets: Vec<Value> = order
         .fulfilment
         .iter()
@@ -256,7 +261,7 @@ pub async fn order(State(st): State<AppState>, Path(session_id): Path<String>) -
         })
         .collect();
     Ok(Json(
-        json!({ "id": order.id, "created": order.created, "chalets": chalets, "total": order.total, "currency": "EUR" }),
+        json!({ "id": order.id, "created": order.created, "chalets": chalets, "total": order.total, "currency": currency }),
     ))
 }
 
@@ -268,7 +273,7 @@ pub async fn availability(
     let chalet = q
         .get("chalet")
         .and_then(|c| Slug::parse(c).ok())
-        .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "invalid_chalet", "give ?chalet=<chalet-slug>"))?;
+        .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidChalet, "give ?chalet=<chalet-slug>"))?;
     let items = st.store.availability(&chalet).await.map_err(ApiError::internal)?;
     let body: serde_json::Map<String, Value> = items
         .iter()
@@ -295,7 +300,7 @@ pub async fn register(State(st): State<AppState>, headers: HeaderMap, body: Body
     let req: RegistrationRequest = serde_json::from_slice(&bytes).map_err(|_| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            "invalid_json",
+            ErrorCode::InvalidJson,
             "send {chalet_name, artisan, email}",
         )
     })?;
@@ -303,7 +308,7 @@ pub async fn register(State(st): State<AppState>, headers: HeaderMap, body: Body
         let t = s.trim();
         if t.is_empty() || t.chars().count() > 120 {
             Err(ApiError::invalid(
-                "invalid_registration",
+                ErrorCode::InvalidRegistration,
                 format!("{what} must be 1 to 120 characters"),
             ))
         } else {
@@ -312,49 +317,47 @@ pub async fn register(State(st): State<AppState>, headers: HeaderMap, body: Body
     };
     let (chalet_name, artisan) = (clean(&req.chalet_name, "chalet_name")?, clean(&req.artisan, "artisan")?);
     if !req.email.contains('@') || req.email.len() > 254 {
-        return Err(ApiError::invalid("invalid_email", "the e-mail address is not valid"));
+        return Err(ApiError::invalid(ErrorCode::InvalidEmail, "the e-mail address is not valid"));
     }
-    let (fee, market) = st
-        .store
-        .registration_fee()
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "registrations_closed",
-                "registrations are not open",
-            )
-        })?;
+    let closed = || {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::RegistrationsClosed,
+            "registrations are not open",
+        )
+    };
+    let market = st.store.market().await.map_err(ApiError::internal)?.ok_or_else(closed)?;
+    let fee = market.registration_fee.ok_or_else(closed)?;
     let site = &st.config.site_url;
     let reference = random_id(16);
     let session = st
         .stripe
         .create(NewSession {
             lines: vec![payments::SessionLine {
-                name: format!("Inscription — {market}"),
+                name: format!("{} — {}", market.language.labels().registration, market.name),
                 description: Some(chalet_name.clone()),
                 unit_amount: fee,
                 quantity: 1,
             }],
             reference: &reference,
             metadata: HashMap::from([
-                ("kind".into(), "registration".into()),
-                ("chalet_name".into(), chalet_name),
-                ("artisan".into(), artisan),
+                (metadata::KIND.into(), SessionKind::Registration.as_str().into()),
+                (metadata::CHALET_NAME.into(), chalet_name),
+                (metadata::ARTISAN.into(), artisan),
             ]),
-            success_url: format!("{site}/exposer/?inscription={{CHECKOUT_SESSION_ID}}"),
-            cancel_url: format!("{site}/exposer/"),
-            locale: None,
+            success_url: routes::registration_url(site, true),
+            cancel_url: routes::registration_url(site, false),
+            locale: Some(market.language.code()),
             email: Some(&req.email),
+            currency: market.currency,
             now: now(),
         })
         .await
         .map_err(|e| {
-            tracing::error!(error = %e, "Stripe refused a registration session");
+            tracing::error!(error = %chain(&e), "Stripe refused a registration session");
             ApiError::new(
                 StatusCode::BAD_GATEWAY,
-                "payment_unavailable",
+                ErrorCode::PaymentUnavailable,
                 "payment is not available right now; please try again",
             )
         })?;

@@ -1,5 +1,5 @@
 //! The pipeline, stage after stage, with timings. `check` runs everything `build` does except
-//! writing, so a clean check means a clean build.
+//! writing the site (it does fill the image cache), so a clean check means a clean build.
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::images::{self, ImagePlan, cache::Cache, index::SourceIndex};
@@ -212,7 +212,9 @@ fn report(p: &Prepared, pages: usize, files: usize, written: usize, started: Ins
     }
 }
 
-/// Validates and renders everything (output discarded), writes nothing.
+/// Validates and renders everything (output discarded) and writes nothing to the output folder.
+/// It does make missing image derivatives and keep them in the image cache, so the build that
+/// usually follows a clean check has nothing left to encode.
 pub fn check(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
     let started = Instant::now();
     let mut p = prepare(opts, &|_| {})?;
@@ -224,10 +226,11 @@ pub fn check(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
         .filter_map(|page| renderer.render_page(*page).err())
         .collect();
     let pages = renderer.pages().len();
-    let files = pages + renderer.other_files(&p.plan, &p.cache.dir).len();
-    if !errors.is_empty() {
+    let others = renderer.other_files(&p.plan, &p.cache.dir);
+    let files = pages + others.as_ref().map_or(0, Vec::len);
+    if !errors.is_empty() || others.is_err() {
         let mut d = Diagnostics::default();
-        errors.into_iter().for_each(|e| d.push(e));
+        errors.into_iter().chain(others.err()).for_each(|e| d.push(e));
         return Err(fail(&p.warnings, d));
     }
     drop(renderer);
@@ -243,7 +246,11 @@ pub fn build(opts: &BuildOptions, progress: &dyn Fn(&str)) -> Result<BuildReport
     let t = Instant::now();
     let renderer = Renderer::new(&p.site, &p.theme, &p.plan).map_err(|d| fail(&p.warnings, d))?;
     let pages = renderer.pages().len();
-    let others = renderer.other_files(&p.plan, &p.cache.dir);
+    let others = renderer.other_files(&p.plan, &p.cache.dir).map_err(|d| {
+        let mut diags = Diagnostics::default();
+        diags.push(d);
+        fail(&p.warnings, diags)
+    })?;
     let other_paths: Vec<String> = others.iter().map(|f| f.path.clone()).collect();
     let folders = || {
         folders(

@@ -2,7 +2,7 @@
 //! site with the shared crate's types, sorted by SKU so the file is byte-stable.
 
 use crate::model::Site;
-use chalet_types::{Catalogue, CatalogueItem, CatalogueMarket, FulfilmentOptions};
+use chalet_types::{Route, Catalogue, CatalogueItem, CatalogueMarket, FulfilmentOptions};
 
 pub fn catalogue(site: &Site) -> Catalogue {
     let m = &site.market;
@@ -22,7 +22,7 @@ pub fn catalogue(site: &Site) -> Catalogue {
                     pickup: c.pickup.is_some(),
                     shipping: c.shipping,
                 },
-                url: format!("{}chalets/{}/{}/", m.base_url, c.slug, p.sku.product),
+                url: m.base_url.join(&Route::Product(&p.sku).path()),
                 voucher_valid_until: p.voucher.as_ref().and_then(|v| v.valid_until),
             })
         })
@@ -33,8 +33,8 @@ pub fn catalogue(site: &Site) -> Catalogue {
         market: CatalogueMarket {
             name: m.name.clone(),
             base_url: m.base_url.clone(),
-            currency: m.currency.clone(),
-            language: m.language.code().to_string(),
+            currency: m.currency,
+            language: m.language,
             registration_fee: m.registration.map(|r| r.payable()),
         },
         items,

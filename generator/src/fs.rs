@@ -1,7 +1,7 @@
 //! File-system helpers whose errors always name the path (a bare "No such file" helps nobody).
 
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub fn read(path: &Path) -> io::Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| named(e, path))
@@ -46,27 +46,85 @@ pub fn remove_dir_all(path: &Path) -> io::Result<()> {
 }
 
 /// Every file under `dir` (hidden ones left out), as (`/`-separated path relative to `dir`, full
-/// path), sorted. A missing folder has no files.
-pub fn files_under(dir: &Path) -> Vec<(String, std::path::PathBuf)> {
+/// path), sorted. A missing folder has no files; a file or folder the walk cannot read is an
+/// error, never a gap: deploy plans deletions from this listing, and a silently missing file
+/// would be deleted from the live site.
+pub fn files_under(dir: &Path) -> io::Result<Vec<(String, PathBuf)>> {
     if !dir.is_dir() {
-        return Vec::new();
+        return Ok(Vec::new());
     }
-    walkdir::WalkDir::new(dir)
+    let mut out = Vec::new();
+    let walk = walkdir::WalkDir::new(dir)
         .sort_by_file_name()
         .into_iter()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_type().is_file() && !e.file_name().to_string_lossy().starts_with('.'))
-        .filter_map(|e| {
-            let rel = e.path().strip_prefix(dir).ok()?;
-            let rel: Vec<String> = rel
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                .collect();
-            Some((rel.join("/"), e.path().to_path_buf()))
-        })
-        .collect()
+        // Hidden folders are skipped whole, not walked and then filtered.
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+    for entry in walk {
+        let entry = entry.map_err(|e| {
+            let path = e.path().unwrap_or(dir).to_path_buf();
+            let io = e.into_io_error().unwrap_or_else(|| io::Error::other("a file system loop"));
+            named(io, &path)
+        })?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let Ok(rel) = entry.path().strip_prefix(dir) else {
+            continue;
+        };
+        let rel: Vec<String> = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        out.push((rel.join("/"), entry.path().to_path_buf()));
+    }
+    Ok(out)
+}
+
+/// Writes `bytes` to a temp file beside `path`, then renames it into place, so a reader never
+/// sees half a file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(
+        ".{name}.tmp-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    write(&tmp, bytes)?;
+    rename(&tmp, path)
+}
+
+/// Modification time in nanoseconds since the epoch (0 when the platform cannot say).
+pub fn mtime_ns(meta: &std::fs::Metadata) -> i128 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as i128)
+}
+
+/// Lowercase hex. On the warm path this runs for every derivative of every image, so no `format!`.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    out
 }
 
 pub fn named(e: io::Error, path: &Path) -> io::Error {
     io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_is_lowercase_and_complete() {
+        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+    }
 }

@@ -8,6 +8,10 @@
 //! 4. [`render`] — pages, `catalogue.json`, sitemap: files in memory, nothing written;
 //! 5. [`write`] — the only stage that touches the output folder, building aside and swapping.
 //!
+//! [`routes`] owns every page's address and output file (through `chalet_types::routes`), and
+//! refuses two sources claiming one file; [`i18n`] the generator's language rules; [`mime`] what
+//! each published file is and how long it may be cached.
+//!
 //! [`build`] strings the stages together; [`serve`] rebuilds on change; [`scaffold`] writes a new
 //! chalet folder; [`deploy`] plans publishing to S3. The binary in `main.rs` only parses
 //! arguments and prints.
@@ -18,11 +22,14 @@ pub mod deploy;
 pub mod diagnostic;
 pub mod frontmatter;
 pub mod fs;
+pub mod i18n;
 pub mod images;
 pub mod load;
 pub mod markdown;
+pub mod mime;
 pub mod model;
 pub mod render;
+pub mod routes;
 pub mod scaffold;
 pub mod serve;
 pub mod source;

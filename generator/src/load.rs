@@ -136,7 +136,7 @@ pub fn load(root: &Path, display_root: &str) -> std::io::Result<ContentFiles> {
                 texts.push((rel, entry.into_path(), len));
             }
         } else {
-            let mtime_ns = meta.as_ref().map_or(0, crate::images::index::mtime_ns);
+            let mtime_ns = meta.as_ref().map_or(0, crate::fs::mtime_ns);
             files.others.insert(rel, FileMeta { len, mtime_ns });
         }
     }

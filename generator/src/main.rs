@@ -2,6 +2,7 @@
 //! (0 ok, 1 content errors, 2 usage or IO errors).
 
 use chalet::build::{BuildError, BuildOptions, BuildReport};
+use chalet::deploy::aws::{DeployOptions, deploy};
 use chalet::diagnostic::report;
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
@@ -131,16 +132,17 @@ fn main() -> ExitCode {
             dry_run,
             remote_listing,
         } => {
-            match deploy(
-                &bucket,
-                distribution.as_deref(),
-                &out,
+            let opts = DeployOptions {
+                bucket,
+                distribution,
+                out,
                 dry_run,
-                remote_listing.as_deref(),
-            ) {
-                Ok(()) => ExitCode::SUCCESS,
+                remote_listing,
+            };
+            match deploy(&opts, &mut |text| print!("{text}")) {
+                Ok(_) => ExitCode::SUCCESS,
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    eprintln!("error: {}", chain(&e));
                     ExitCode::from(2)
                 }
             }
@@ -161,76 +163,15 @@ fn main() -> ExitCode {
     }
 }
 
-/// Plans the sync, then (unless `dry_run`) carries it out with the `aws` CLI, in plan order.
-fn deploy(
-    bucket: &str,
-    distribution: Option<&str>,
-    out: &std::path::Path,
-    dry_run: bool,
-    listing: Option<&std::path::Path>,
-) -> Result<(), String> {
-    use chalet::deploy;
-    if !out.join("index.html").is_file() {
-        return Err(format!(
-            "{} holds no built site: run `chalet build` first",
-            out.display()
-        ));
+/// An error with its causes: `a: b: c`.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
     }
-    let local = deploy::local_files(out).map_err(|e| e.to_string())?;
-    let listing = match listing {
-        Some(path) => std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?,
-        None if dry_run => {
-            eprintln!("(no --remote-listing: planning against an empty bucket)");
-            "{}".to_string()
-        }
-        None => aws(&["s3api", "list-objects-v2", "--bucket", bucket, "--output", "json"])?,
-    };
-    let plan = deploy::plan(&local, &deploy::parse_listing(&listing)?);
-    print!("{}", deploy::describe(&plan, bucket));
-    if dry_run {
-        return Ok(());
-    }
-    for u in &plan.uploads {
-        let file = out.join(&u.path);
-        let target = format!("s3://{bucket}/{}", u.path);
-        aws(&[
-            "s3",
-            "cp",
-            &file.to_string_lossy(),
-            &target,
-            "--content-type",
-            u.content_type,
-            "--cache-control",
-            u.cache_control,
-            "--only-show-errors",
-        ])?;
-    }
-    for d in &plan.deletes {
-        aws(&["s3", "rm", &format!("s3://{bucket}/{d}"), "--only-show-errors"])?;
-    }
-    if let Some(id) = distribution
-        && !plan.invalidate.is_empty()
-    {
-        let mut args = vec!["cloudfront", "create-invalidation", "--distribution-id", id, "--paths"];
-        args.extend(plan.invalidate.iter().map(String::as_str));
-        aws(&args)?;
-    }
-    Ok(())
-}
-
-fn aws(args: &[&str]) -> Result<String, String> {
-    let out = std::process::Command::new("aws")
-        .args(args)
-        .output()
-        .map_err(|e| format!("cannot run the aws CLI ({e}); install it and configure credentials"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "aws {} failed: {}",
-            args.first().unwrap_or(&""),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    text
 }
 
 fn options(paths: Paths, out: PathBuf) -> BuildOptions {

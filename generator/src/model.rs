@@ -1,40 +1,33 @@
 //! The typed market after validation. From here on no `String` stands in for a price, a slug,
 //! a date or a choice; images are indices into [`Site::images`].
 
-use chalet_types::{Date, Kind, Money, Shipping, Sku, Slug, Stock};
+use chalet_types::{Currency, Date, Kind, Language, Money, Shipping, SiteUrl, Sku, Slug, Stock};
+use serde::Serialize;
 use std::sync::Arc;
 
 use crate::source::SourceFile;
 
-/// Languages the market and its theme can speak.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Language {
-    Fr,
-    Nl,
-    De,
-    En,
+/// How image derivatives are made (`market.yaml` `images:`); part of every cache key, so
+/// changing it re-encodes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ImageSettings {
+    /// The width ladder for WebP derivatives; a source is never upscaled.
+    pub widths: Vec<u32>,
+    /// The width of the single JPEG/PNG fallback.
+    pub fallback_width: u32,
+    /// Lossy quality, 1–100, for WebP and JPEG.
+    pub quality: u8,
+    /// Sources above this many pixels are refused before decoding.
+    pub max_pixels: u64,
 }
 
-impl Language {
-    pub const ALL: [&'static str; 4] = ["fr", "nl", "de", "en"];
-
-    pub fn parse(text: &str) -> Option<Language> {
-        match text {
-            "fr" => Some(Language::Fr),
-            "nl" => Some(Language::Nl),
-            "de" => Some(Language::De),
-            "en" => Some(Language::En),
-            _ => None,
-        }
-    }
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Language::Fr => "fr",
-            Language::Nl => "nl",
-            Language::De => "de",
-            Language::En => "en",
+impl Default for ImageSettings {
+    fn default() -> Self {
+        ImageSettings {
+            widths: vec![320, 640, 960, 1280, 1920],
+            fallback_width: 960,
+            quality: 80,
+            max_pixels: 50_000_000,
         }
     }
 }
@@ -98,6 +91,8 @@ impl Markdown {
 pub struct Category {
     pub slug: Slug,
     pub name: String,
+    /// Where its slug is declared in `market.yaml`.
+    pub origin: Origin,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -129,10 +124,9 @@ impl Registration {
 pub struct Market {
     pub name: String,
     pub tagline: Option<String>,
-    /// Absolute, always ending with `/`.
-    pub base_url: String,
+    pub base_url: SiteUrl,
     pub language: Language,
-    pub currency: String,
+    pub currency: Currency,
     pub theme: String,
     pub checkout_url: Option<String>,
     pub opens: Option<Date>,
@@ -141,7 +135,7 @@ pub struct Market {
     pub registration: Option<Registration>,
     pub categories: Vec<Category>,
     pub sponsors: Vec<Sponsor>,
-    pub images: crate::images::ImageSettings,
+    pub images: ImageSettings,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -174,6 +168,8 @@ pub struct Product {
 #[derive(Clone, Debug)]
 pub struct Chalet {
     pub slug: Slug,
+    /// Its `chalet.yaml`, as diagnostics name it.
+    pub source: String,
     pub name: String,
     pub artisan: String,
     pub town: String,

@@ -23,7 +23,7 @@ pub enum ScaffoldError {
 /// Creates `content/chalets/<slug>/` and returns its path.
 pub fn new_chalet(content: &Path, slug: &str) -> Result<PathBuf, ScaffoldError> {
     let slug = Slug::parse(slug).map_err(|reason| {
-        let fixed = crate::yaml::slugify(slug);
+        let fixed = chalet_types::slugify(slug);
         ScaffoldError::BadSlug {
             given: slug.to_string(),
             reason,

@@ -150,7 +150,7 @@ fn static_file(out: &Path, url_path: &str) -> tiny_http::Response<std::io::Curso
     {
         return not_found(out);
     }
-    let ct = content_type(&file);
+    let ct = crate::mime::content_type(&file);
     if ct.starts_with("text/html") {
         bytes = inject(bytes);
     }
@@ -204,26 +204,6 @@ fn inject(mut html: Vec<u8>) -> Vec<u8> {
         None => html.extend_from_slice(tag),
     }
     html
-}
-
-pub fn content_type(p: &Path) -> &'static str {
-    match p.extension().and_then(|e| e.to_str()).unwrap_or("") {
-        "html" => "text/html; charset=utf-8",
-        "css" => "text/css; charset=utf-8",
-        "js" => "text/javascript; charset=utf-8",
-        "json" => "application/json",
-        "xml" => "application/xml",
-        "txt" => "text/plain; charset=utf-8",
-        "svg" => "image/svg+xml",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "webp" => "image/webp",
-        "avif" => "image/avif",
-        "gif" => "image/gif",
-        "ico" => "image/x-icon",
-        "woff2" => "font/woff2",
-        _ => "application/octet-stream",
-    }
 }
 
 fn json_string(s: &str) -> String {

@@ -3,7 +3,7 @@
 //! file by file. Loading reads files; nothing here renders.
 
 use crate::diagnostic::{Diagnostic, Diagnostics, Severity};
-use crate::model::Language;
+use chalet_types::Language;
 use crate::source::SourceFile;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -67,7 +67,14 @@ pub fn load(
     }
     let mut templates: BTreeMap<String, Template> = BTreeMap::new();
     for (base, _) in [(dir.join("templates"), false), (overrides.to_path_buf(), true)] {
-        for (rel, path) in crate::fs::files_under(&base) {
+        let listed = match crate::fs::files_under(&base) {
+            Ok(l) => l,
+            Err(e) => {
+                diags.push(io_diag(&base, e));
+                continue;
+            }
+        };
+        for (rel, path) in listed {
             if !(rel.ends_with(".html") || rel.ends_with(".xml") || rel.ends_with(".txt")) {
                 continue;
             }
@@ -87,7 +94,12 @@ pub fn load(
         }
     }
     let mut statics = Vec::new();
-    for (rel, path) in crate::fs::files_under(&dir.join("static")) {
+    let statics_dir = dir.join("static");
+    let listed = crate::fs::files_under(&statics_dir).unwrap_or_else(|e| {
+        diags.push(io_diag(&statics_dir, e));
+        Vec::new()
+    });
+    for (rel, path) in listed {
         match crate::fs::read(&path) {
             Ok(bytes) => statics.push(StaticFile { rel, bytes }),
             Err(e) => diags.push(io_diag(&path, e)),

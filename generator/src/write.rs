@@ -208,7 +208,7 @@ where
             dir = d.parent();
         }
     }
-    crate::images::cache::write_atomic(&out.join(MANIFEST), manifest_text(&c.entries).as_bytes())
+    crate::fs::write_atomic(&out.join(MANIFEST), manifest_text(&c.entries).as_bytes())
         .map_err(WriteError::Io)?;
     Ok(WriteReport {
         files: c.entries.len(),

@@ -294,6 +294,15 @@ impl Reader<'_> {
         self.push(Severity::Warning, pos, message.into(), hint);
     }
 
+    /// Where a node is, for diagnostics raised by a later stage.
+    pub fn origin(&self, pos: Pos) -> crate::model::Origin {
+        crate::model::Origin {
+            path: self.file.display.clone(),
+            line: pos.line,
+            col: pos.col,
+        }
+    }
+
     fn push(&mut self, severity: Severity, pos: Pos, message: String, hint: Option<String>) {
         self.diags.push(Diagnostic {
             severity,
@@ -427,16 +436,6 @@ impl Reader<'_> {
         date
     }
 
-    pub fn boolean(&mut self, node: &Node, what: &str) -> Option<bool> {
-        match node.value {
-            Value::Bool(b) => Some(b),
-            _ => {
-                self.error(node.pos, format!("{what} should be `true` or `false`"), None);
-                None
-            }
-        }
-    }
-
     pub fn slug(&mut self, node: &Node, what: &str) -> Option<Slug> {
         let text = self.text(node, what)?;
         match Slug::parse(&text) {
@@ -482,26 +481,8 @@ impl Reader<'_> {
 
 /// "did you mean `la-cire-d-anais`?" for a name that is not a slug.
 pub fn slug_hint(text: &str) -> Option<String> {
-    let fixed = slugify(text);
+    let fixed = chalet_types::slugify(text);
     (!fixed.is_empty() && fixed != text).then(|| format!("did you mean `{fixed}`?"))
-}
-
-/// Lowercase ASCII, digits and single hyphens: "Crème brûlée & Cie" → "creme-brulee-cie".
-pub fn slugify(text: &str) -> String {
-    let ascii = deunicode::deunicode(text).to_lowercase();
-    let mut out = String::new();
-    for c in ascii.chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c);
-        } else if !out.is_empty() && !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    while out.ends_with('-') {
-        out.pop();
-    }
-    out.truncate(Slug::MAX_LEN);
-    out.trim_end_matches('-').to_string()
 }
 
 #[cfg(test)]
@@ -538,22 +519,7 @@ mod tests {
         assert!(d.line >= 2, "{d}");
     }
 
-    #[test]
-    fn slugify_is_idempotent_on_examples() {
-        assert_eq!(slugify("Crème brûlée & Cie"), "creme-brulee-cie");
-        assert_eq!(slugify("L'Atelier d'Anaïs"), "l-atelier-d-anais");
-    }
-
     proptest! {
-        #[test]
-        fn slugify_output_is_a_slug_and_idempotent(s in "\\PC{0,40}") {
-            let once = slugify(&s);
-            if !once.is_empty() {
-                prop_assert!(Slug::parse(&once).is_ok(), "{once:?}");
-            }
-            prop_assert_eq!(slugify(&once), once);
-        }
-
         #[test]
         fn parse_never_panics(s in "[\\PC\n:\\-\\[\\]{}\"' ]{0,80}") {
             let _ = parse_str(&s);

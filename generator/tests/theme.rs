@@ -144,7 +144,7 @@ fn the_script_config_and_search_index_describe_the_market() {
     assert_eq!(cfg["lang"], "fr");
     assert_eq!(cfg["root"], "/");
     assert_eq!(cfg["max_quantity"], chalet_types::MAX_QUANTITY, "the function's bound");
-    assert_eq!(cfg["low_stock"], chalet::render::view::LOW_STOCK);
+    assert_eq!(cfg["low_stock"], chalet_types::LOW_STOCK);
     assert_eq!(
         cfg["t"]["pay"], "Payer",
         "js_ strings reach the script without their prefix"

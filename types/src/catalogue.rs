@@ -1,7 +1,8 @@
 //! The catalogue: every SKU the market sells, as `chalet build` writes it to `catalogue.json`
 //! and the checkout function publishes it to its table. Prices are integer cents.
 
-use crate::{Date, Money, Sku, Slug};
+use crate::routes::SiteUrl;
+use crate::{Currency, Date, Language, Money, Sku, Slug};
 use serde::{Deserialize, Serialize};
 
 /// What a product is: it decides allergens (food), codes (voucher) and the withdrawal right.
@@ -35,9 +36,65 @@ pub enum Stock {
     Limited(u32),
 }
 
+/// Products with this many or fewer left show "only N left".
+pub const LOW_STOCK: u32 = 3;
+
+/// What a shopper is told about a product's stock. The wire name (`"sold_out"`) is what the
+/// theme's templates and script compare with, handed to them from [`Availability::ALL`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Availability {
+    MadeToOrder,
+    InStock,
+    Low,
+    SoldOut,
+}
+
+impl Availability {
+    pub const ALL: [Availability; 4] = [
+        Availability::MadeToOrder,
+        Availability::InStock,
+        Availability::Low,
+        Availability::SoldOut,
+    ];
+
+    /// From what remains (`None`: made to order).
+    pub fn of(remaining: Option<u32>) -> Availability {
+        match remaining {
+            None => Availability::MadeToOrder,
+            Some(0) => Availability::SoldOut,
+            Some(n) if n <= LOW_STOCK => Availability::Low,
+            Some(_) => Availability::InStock,
+        }
+    }
+
+    pub fn wire(self) -> &'static str {
+        match self {
+            Availability::MadeToOrder => "made_to_order",
+            Availability::InStock => "in_stock",
+            Availability::Low => "low",
+            Availability::SoldOut => "sold_out",
+        }
+    }
+
+    /// schema.org's `ItemAvailability`, for search engines.
+    pub fn schema_org(self) -> &'static str {
+        match self {
+            Availability::MadeToOrder => "https://schema.org/PreOrder",
+            Availability::InStock => "https://schema.org/InStock",
+            Availability::Low => "https://schema.org/LimitedAvailability",
+            Availability::SoldOut => "https://schema.org/SoldOut",
+        }
+    }
+}
+
 impl Stock {
-    pub fn is_sold_out(self) -> bool {
-        matches!(self, Stock::Limited(0))
+    /// What remains before anything is sold: `None` for made to order.
+    pub fn quantity(self) -> Option<u32> {
+        match self {
+            Stock::MadeToOrder => None,
+            Stock::Limited(n) => Some(n),
+        }
     }
 }
 
@@ -86,9 +143,9 @@ pub struct CatalogueItem {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CatalogueMarket {
     pub name: String,
-    pub base_url: String,
-    pub currency: String,
-    pub language: String,
+    pub base_url: SiteUrl,
+    pub currency: Currency,
+    pub language: Language,
     /// The registration fee an artisan pays: the fee minus the sponsors' reduction.
     pub registration_fee: Option<Money>,
 }
@@ -126,6 +183,17 @@ mod tests {
         assert_eq!(s.fee_for(Money::from_cents(6000)), Money::ZERO);
         let always = Shipping { free_from: None, ..s };
         assert_eq!(always.fee_for(Money::from_cents(1_000_000)), Money::from_cents(590));
+    }
+
+    #[test]
+    fn availability_from_remaining_and_wire_names() {
+        assert_eq!(Availability::of(None), Availability::MadeToOrder);
+        assert_eq!(Availability::of(Some(0)), Availability::SoldOut);
+        assert_eq!(Availability::of(Some(LOW_STOCK)), Availability::Low);
+        assert_eq!(Availability::of(Some(LOW_STOCK + 1)), Availability::InStock);
+        for a in Availability::ALL {
+            assert_eq!(serde_json::to_string(&a).expect("serialises"), format!("\"{}\"", a.wire()));
+        }
     }
 
     #[test]

@@ -4,6 +4,10 @@
 //! dates, the catalogue the generator publishes and the orders the function records — so that no
 //! type is written twice. It must stay pure: serde only, no IO, no AWS, Stripe or template code.
 //!
+//! - [`language`]: [`Language`] and [`Currency`], with the few language rules shared types need.
+//! - [`routes`]: every page's address and output file, [`routes::SiteUrl`], the URLs Stripe
+//!   sends shoppers back to.
+//! - [`api`]: the checkout function's error codes ([`ErrorCode`]).
 //! - [`money`]: [`Money`], exact euro amounts parsed from `"14.90"`, `"14,90"` or `14.9`.
 //! - [`slug`]: [`Slug`] (folder and file names) and [`Sku`] (`<chalet>/<product>`).
 //! - [`date`]: [`Date`], a calendar day written `YYYY-MM-DD`.
@@ -11,15 +15,21 @@
 //! - [`order`]: a paid order, its lines, fulfilment and voucher codes.
 //! - [`table`]: the DynamoDB table layout (key names, index names, item prefixes).
 
+pub mod api;
 pub mod catalogue;
 pub mod date;
+pub mod language;
 pub mod money;
 pub mod order;
+pub mod routes;
 pub mod slug;
 pub mod table;
 
-pub use catalogue::{Catalogue, CatalogueItem, CatalogueMarket, FulfilmentOptions, Kind, Shipping, Stock};
+pub use api::ErrorCode;
+pub use catalogue::{Availability, LOW_STOCK, Catalogue, CatalogueItem, CatalogueMarket, FulfilmentOptions, Kind, Shipping, Stock};
 pub use date::Date;
+pub use language::{Currency, Language};
 pub use money::{Money, MoneyError};
 pub use order::{ChaletFulfilment, FulfilmentChoice, MAX_QUANTITY, Order, OrderLine, VoucherCode};
-pub use slug::{Sku, Slug, SlugError};
+pub use routes::{Route, SiteUrl};
+pub use slug::{Sku, Slug, SlugError, slugify};

@@ -1,6 +1,7 @@
 //! Money as an exact number of euro cents. Never a float: `"14.90"`, `"14,90"` and the YAML
 //! number `14.9` all become `1490` by reading their digits.
 
+use crate::language::{Currency, Language, SymbolAt};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -108,29 +109,26 @@ impl Money {
         format!("{sign}{}.{:02}", self.0.abs() / 100, self.0.abs() % 100)
     }
 
-    /// Formats for display in a language: `14,90 €` (fr, nl, de) or `€14.90` (en).
-    /// Thousands are grouped with a narrow no-break space (fr) or a dot (nl, de) or comma (en).
-    pub fn format(self, lang: &str) -> String {
+    /// Formats for display in a language: `14,90 €` (fr, de), `€ 14,90` (nl) or `€14.90` (en),
+    /// thousands grouped as the language does ([`Language::number_style`]).
+    pub fn format(self, lang: Language) -> String {
         let euros = self.0.abs() / 100;
         let cents = self.0.abs() % 100;
         let sign = if self.0 < 0 { "-" } else { "" };
-        let (group, decimal) = match lang {
-            "en" => (",", "."),
-            "nl" | "de" => (".", ","),
-            _ => ("\u{202f}", ","),
-        };
+        let style = lang.number_style();
         let digits = euros.to_string();
         let mut grouped = String::new();
         for (i, c) in digits.chars().enumerate() {
             if i > 0 && (digits.len() - i).is_multiple_of(3) {
-                grouped.push_str(group);
+                grouped.push_str(style.group);
             }
             grouped.push(c);
         }
-        match lang {
-            "en" => format!("{sign}€{grouped}{decimal}{cents:02}"),
-            "nl" => format!("€\u{a0}{sign}{grouped}{decimal}{cents:02}"),
-            _ => format!("{sign}{grouped}{decimal}{cents:02}\u{a0}€"),
+        let (decimal, symbol) = (style.decimal, Currency::Eur.symbol());
+        match style.symbol {
+            SymbolAt::Before => format!("{sign}{symbol}{grouped}{decimal}{cents:02}"),
+            SymbolAt::BeforeSpaced => format!("{symbol}\u{a0}{sign}{grouped}{decimal}{cents:02}"),
+            SymbolAt::After => format!("{sign}{grouped}{decimal}{cents:02}\u{a0}{symbol}"),
         }
     }
 }
@@ -171,11 +169,11 @@ mod tests {
 
     #[test]
     fn formats_per_language() {
-        assert_eq!(Money(1490).format("fr"), "14,90\u{a0}€");
-        assert_eq!(Money(123456).format("fr"), "1\u{202f}234,56\u{a0}€");
-        assert_eq!(Money(1490).format("en"), "€14.90");
-        assert_eq!(Money(123456).format("de"), "1.234,56\u{a0}€");
-        assert_eq!(Money(1490).format("nl"), "€\u{a0}14,90");
+        assert_eq!(Money(1490).format(Language::Fr), "14,90\u{a0}€");
+        assert_eq!(Money(123456).format(Language::Fr), "1\u{202f}234,56\u{a0}€");
+        assert_eq!(Money(1490).format(Language::En), "€14.90");
+        assert_eq!(Money(123456).format(Language::De), "1.234,56\u{a0}€");
+        assert_eq!(Money(1490).format(Language::Nl), "€\u{a0}14,90");
     }
 
     proptest! {

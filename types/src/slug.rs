@@ -71,6 +71,25 @@ impl<'de> Deserialize<'de> for Slug {
     }
 }
 
+/// Lowercase ASCII, digits and single hyphens: "Crème brûlée & Cie" → "creme-brulee-cie".
+/// Empty when nothing of the text can be spelt in a slug; otherwise a valid [`Slug`].
+pub fn slugify(text: &str) -> String {
+    let ascii = deunicode::deunicode(text).to_lowercase();
+    let mut out = String::new();
+    for c in ascii.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    while out.ends_with('-') {
+        out.pop();
+    }
+    out.truncate(Slug::MAX_LEN);
+    out.trim_end_matches('-').to_string()
+}
+
 /// A product's stock-keeping unit: `<chalet-slug>/<product-slug>`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Sku {
@@ -114,6 +133,24 @@ impl<'de> Deserialize<'de> for Sku {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn slugify_examples() {
+        assert_eq!(slugify("Crème brûlée & Cie"), "creme-brulee-cie");
+        assert_eq!(slugify("L'Atelier d'Anaïs"), "l-atelier-d-anais");
+    }
+
+    proptest! {
+        #[test]
+        fn slugify_output_is_a_slug_and_idempotent(s in "\\PC{0,40}") {
+            let once = slugify(&s);
+            if !once.is_empty() {
+                prop_assert!(Slug::parse(&once).is_ok(), "{once:?}");
+            }
+            prop_assert_eq!(slugify(&once), once);
+        }
+    }
 
     #[test]
     fn accepts_and_refuses() {

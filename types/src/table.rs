@@ -45,3 +45,96 @@ pub fn catalogue_key(sku: &crate::Sku) -> (String, String) {
         format!("{SKU_PREFIX}{}", sku.product),
     )
 }
+
+/// DynamoDB's limit on the actions of one `TransactWriteItems` call ("up to 100 action
+/// requests", DynamoDB API reference); a reservation is one record plus one action per limited
+/// line, so a basket holds at most 99 limited lines.
+pub const MAX_TRANSACTION_ACTIONS: usize = 100;
+
+/// Attribute names of the table's items, written and read through these only.
+pub mod attr {
+    // A catalogue item (`CAT#…` / `SKU#…`).
+    pub const SKU: &str = "sku";
+    pub const NAME: &str = "name";
+    pub const CHALET: &str = "chalet";
+    pub const CHALET_NAME: &str = "chalet_name";
+    pub const PRICE: &str = "price";
+    pub const KIND: &str = "kind";
+    pub const PICKUP: &str = "pickup";
+    pub const URL: &str = "url";
+    pub const ACTIVE: &str = "active";
+    pub const SHIP_PRICE: &str = "ship_price";
+    pub const SHIP_FREE_FROM: &str = "ship_free_from";
+    pub const VALID_UNTIL: &str = "valid_until";
+    /// Stock counters: `committed` = `sold` + `reserved` ≤ `total` (absent: made to order).
+    pub const TOTAL: &str = "total";
+    pub const COMMITTED: &str = "committed";
+    pub const SOLD: &str = "sold";
+    pub const RESERVED: &str = "reserved";
+    // The market row (`MARKET` / `CONFIG`).
+    pub const BASE_URL: &str = "base_url";
+    pub const LANGUAGE: &str = "language";
+    pub const CURRENCY: &str = "currency";
+    pub const REGISTRATION_FEE: &str = "registration_fee";
+    // Reservations, orders, codes, registrations.
+    pub const STATUS: &str = "status";
+    pub const BODY: &str = "body";
+    pub const CREATED: &str = "created";
+    pub const SESSION_ID: &str = "session_id";
+    pub const RESERVATION: &str = "reservation";
+    pub const ORDER: &str = "order";
+}
+
+/// Where a reservation stands; only `held` ones may change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReservationStatus {
+    Held,
+    Sold,
+    Released,
+}
+
+impl ReservationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReservationStatus::Held => "held",
+            ReservationStatus::Sold => "sold",
+            ReservationStatus::Released => "released",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ReservationStatus> {
+        [ReservationStatus::Held, ReservationStatus::Sold, ReservationStatus::Released]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+}
+
+/// Where a voucher code stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodeStatus {
+    Issued,
+    Redeemed,
+}
+
+impl CodeStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CodeStatus::Issued => "issued",
+            CodeStatus::Redeemed => "redeemed",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_round_trip() {
+        for s in [ReservationStatus::Held, ReservationStatus::Sold, ReservationStatus::Released] {
+            assert_eq!(ReservationStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(ReservationStatus::parse("lost"), None);
+        assert_ne!(CodeStatus::Issued.as_str(), CodeStatus::Redeemed.as_str());
+    }
+}

@@ -45,18 +45,3 @@ impl Cache {
         removed
     }
 }
-
-/// Writes `bytes` to a temp file beside `path`, then renames it into place.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(
-        ".{name}.tmp-{}-{:?}",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    crate::fs::write(&tmp, bytes)?;
-    crate::fs::rename(&tmp, path)
-}

@@ -90,7 +90,7 @@ impl SourceIndex {
                 u8::from(e.alpha)
             ));
         }
-        super::cache::write_atomic(path, out.as_bytes())?;
+        crate::fs::write_atomic(path, out.as_bytes())?;
         self.changed = false;
         Ok(())
     }
@@ -121,14 +121,6 @@ fn parse_line(line: &str) -> Option<(String, SourceInfo)> {
             color,
         },
     ))
-}
-
-/// Modification time in nanoseconds since the epoch (0 when the platform cannot say).
-pub fn mtime_ns(meta: &std::fs::Metadata) -> i128 {
-    meta.modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos() as i128)
 }
 
 #[cfg(test)]

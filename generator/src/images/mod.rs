@@ -20,31 +20,5 @@ pub mod process;
 pub use plan::{Derivative, Format, ImagePlan, PlannedImage, plan};
 pub use process::{ProcessReport, process};
 
-use serde::Serialize;
-
-/// How derivatives are made; part of every cache key, so changing it re-encodes.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ImageSettings {
-    /// The width ladder for WebP derivatives; a source is never upscaled.
-    pub widths: Vec<u32>,
-    /// The width of the single JPEG/PNG fallback.
-    pub fallback_width: u32,
-    /// Lossy quality, 1–100, for WebP and JPEG.
-    pub quality: u8,
-    /// Sources above this many pixels are refused before decoding.
-    pub max_pixels: u64,
-}
-
-impl Default for ImageSettings {
-    fn default() -> Self {
-        ImageSettings {
-            widths: vec![320, 640, 960, 1280, 1920],
-            fallback_width: 960,
-            quality: 80,
-            max_pixels: 50_000_000,
-        }
-    }
-}
-
 /// Bumped when the processing code changes what it produces for the same settings.
 pub const PIPELINE_VERSION: u32 = 1;

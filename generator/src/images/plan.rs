@@ -1,7 +1,7 @@
 //! Planning: what each source is and which derivatives it gets, known before rendering so that
 //! templates can write `srcset`, `width` and `height`. Reads headers, never pixels.
 
-use super::ImageSettings;
+use crate::model::ImageSettings;
 use super::cache::Cache;
 use super::index::{SourceIndex, SourceInfo};
 use crate::diagnostic::{Diagnostic, Diagnostics, Severity};
@@ -183,7 +183,7 @@ pub fn inspect(
     Ok(SourceInfo {
         size,
         mtime_ns,
-        hash: hex(&Sha256::digest(bytes)),
+        hash: crate::fs::hex(&Sha256::digest(bytes)),
         width,
         height,
         alpha,
@@ -238,7 +238,7 @@ pub fn swaps_axes(o: image::metadata::Orientation) -> bool {
 fn derivatives(img: &ImageSource, source: PathBuf, info: SourceInfo, s: &ImageSettings) -> PlannedImage {
     let stem = img.rel.rsplit('/').next().unwrap_or(&img.rel);
     let stem = stem.rsplit_once('.').map_or(stem, |(a, _)| a);
-    let stem = match crate::yaml::slugify(stem) {
+    let stem = match chalet_types::slugify(stem) {
         s if s.is_empty() => "image".to_string(),
         s => s,
     };
@@ -254,7 +254,7 @@ fn derivatives(img: &ImageSource, source: PathBuf, info: SourceInfo, s: &ImageSe
             format.ext(),
             if format == Format::Png { 0 } else { s.quality }
         );
-        let key = hex(&Sha256::digest(op.as_bytes()));
+        let key = crate::fs::hex(&Sha256::digest(op.as_bytes()));
         Derivative {
             width,
             height,
@@ -282,17 +282,6 @@ fn derivatives(img: &ImageSource, source: PathBuf, info: SourceInfo, s: &ImageSe
         modern,
         fallback,
     }
-}
-
-/// Lowercase hex. On the warm path this runs for every derivative of every image, so no `format!`.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 15)]));
-    }
-    out
 }
 
 impl ImagePlan {
@@ -378,11 +367,6 @@ mod tests {
         assert!(!jpeg_is_complete(&bytes[..bytes.len() / 2]));
         assert!(!jpeg_is_complete(&bytes[..bytes.len() - 2]));
         assert!(!jpeg_is_complete(b"not a jpeg"));
-    }
-
-    #[test]
-    fn hex_is_lowercase_and_complete() {
-        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
     }
 
     #[test]

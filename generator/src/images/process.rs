@@ -3,8 +3,9 @@
 //! No metadata survives: encoders receive raw pixels only, so EXIF (GPS, camera serials), XMP
 //! and ICC chunks of the source are never copied.
 
-use super::ImageSettings;
-use super::cache::{Cache, write_atomic};
+use crate::model::ImageSettings;
+use super::cache::Cache;
+use crate::fs::write_atomic;
 use super::index::SourceIndex;
 use super::plan::{Derivative, Format, ImagePlan, PlannedImage};
 use crate::diagnostic::{Diagnostic, Diagnostics, Severity};

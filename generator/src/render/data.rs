@@ -4,6 +4,8 @@
 
 use super::view::{ChaletCard, ProductView, Views};
 use crate::model::Site;
+use chalet_types::language::SymbolAt;
+use chalet_types::{Availability, Currency, ErrorCode, LOW_STOCK, routes};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -17,13 +19,8 @@ pub fn script_safe(v: &Value) -> String {
 }
 
 /// A product as schema.org `Product` with one `Offer`: price, currency and availability.
-pub fn product_ld(p: &ProductView, chalet: &ChaletCard, canonical: &str, currency: &str) -> String {
-    let availability = match p.card.availability {
-        "sold_out" => "https://schema.org/SoldOut",
-        "made_to_order" => "https://schema.org/PreOrder",
-        "low" => "https://schema.org/LimitedAvailability",
-        _ => "https://schema.org/InStock",
-    };
+pub fn product_ld(p: &ProductView, chalet: &ChaletCard, canonical: &str, currency: Currency) -> String {
+    let availability = p.card.availability.schema_org();
     let mut v = json!({
         "@context": "https://schema.org",
         "@type": "Product",
@@ -36,7 +33,7 @@ pub fn product_ld(p: &ProductView, chalet: &ChaletCard, canonical: &str, currenc
             "@type": "Offer",
             "url": canonical,
             "price": p.card.price_decimal,
-            "priceCurrency": currency,
+            "priceCurrency": currency.code(),
             "availability": availability,
             "seller": { "@type": "Organization", "name": chalet.name },
         },
@@ -47,21 +44,58 @@ pub fn product_ld(p: &ProductView, chalet: &ChaletCard, canonical: &str, currenc
     script_safe(&v)
 }
 
-/// What `market.js` needs: where the site and the checkout function live, the language, and
-/// the UI strings whose keys start with `js_` (the prefix dropped).
+/// `availability_is.sold_out == "sold_out"`: the wire names of [`Availability`], for templates
+/// and the script to compare with.
+pub fn availability_names() -> BTreeMap<&'static str, &'static str> {
+    Availability::ALL.iter().map(|a| (a.wire(), a.wire())).collect()
+}
+
+/// What `market.js` needs: where the site and the checkout function live, the routes it links
+/// to and calls, the function's error codes and the stock states (all from `chalet-types`, so
+/// the script spells none of them), how money is written, and the UI strings whose keys start
+/// with `js_` (the prefix dropped).
 pub fn script_config(views: &Views, strings: &BTreeMap<String, String>) -> String {
     let m = &views.site.market;
     let t: BTreeMap<&str, &str> = strings
         .iter()
         .filter_map(|(k, v)| Some((k.strip_prefix("js_")?, v.as_str())))
         .collect();
+    let urls = views.site_urls();
+    let style = m.language.number_style();
+    let errors: BTreeMap<&str, &str> = ErrorCode::ALL.iter().map(|c| (c.as_str(), c.as_str())).collect();
     script_safe(&json!({
         "root": views.root,
         "checkout": m.checkout_url,
-        "lang": m.language.code(),
+        "lang": m.language,
         "currency": m.currency,
+        "money": {
+            "group": style.group,
+            "decimal": style.decimal,
+            "symbol": m.currency.symbol(),
+            "symbol_at": match style.symbol {
+                SymbolAt::After => "after",
+                SymbolAt::Before => "before",
+                SymbolAt::BeforeSpaced => "before_spaced",
+            },
+        },
+        "routes": {
+            "chalet": views.url(&routes::chalet_path("{chalet}")),
+            "product": views.url(&routes::product_path("{chalet}", "{product}")),
+            "basket": urls.basket,
+            "order": urls.order,
+            "catalogue": urls.catalogue,
+            "search_index": urls.search_index,
+            "api": {
+                "checkout": routes::api::CHECKOUT,
+                "availability": routes::api::AVAILABILITY,
+                "order": routes::api::ORDER,
+            },
+        },
+        "params": { "session": routes::SESSION_PARAM, "cancelled": routes::CANCELLED_PARAM },
+        "errors": errors,
+        "availability": availability_names(),
         "max_quantity": chalet_types::MAX_QUANTITY,
-        "low_stock": super::view::LOW_STOCK,
+        "low_stock": LOW_STOCK,
         "t": t,
     }))
 }
@@ -84,7 +118,7 @@ pub fn search_index(site: &Site, views: &Views) -> String {
                 "n": p.name,
                 "d": format!("{} · {}", c.name, views.money(p.price)),
                 "k": format!("{} {} {}", c.name, category, p.tags.join(" ")),
-                "u": views.product_url(c, p),
+                "u": views.product_url(p),
             }));
         }
     }

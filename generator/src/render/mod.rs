@@ -8,6 +8,8 @@ pub mod data;
 pub mod view;
 
 use crate::catalogue::catalogue;
+pub use crate::routes::PageKind;
+use chalet_types::routes;
 use crate::diagnostic::{Diagnostic, Diagnostics, Severity};
 use crate::images::ImagePlan;
 use crate::model::Site;
@@ -35,24 +37,6 @@ pub enum Content {
     },
 }
 
-/// One page of the site, as a small descriptor: its context is built only when it is rendered,
-/// so memory stays flat however many products the market has.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PageKind {
-    Home,
-    Sponsors,
-    NotFound,
-    /// The pages the theme's script fills in (basket, order confirmation, search results):
-    /// rendered only when the theme has their template.
-    Basket,
-    Order,
-    Search,
-    Category(usize),
-    Page(usize),
-    Chalet(usize),
-    Product(usize, usize),
-}
-
 /// Templates compiled once, with the market-wide values in Tera's global context.
 #[derive(Debug)]
 pub struct Renderer<'a> {
@@ -75,23 +59,10 @@ impl<'a> Renderer<'a> {
         global.insert("market", &market);
         global.insert("assets", &assets.urls);
         global.insert("t", &theme.strings);
+        global.insert("urls", &views.site_urls());
+        global.insert("availability_is", &data::availability_names());
         global.insert("config_json", &data::script_config(&views, &theme.strings));
-        let mut pages = vec![PageKind::Home, PageKind::Sponsors, PageKind::NotFound];
-        for (kind, template) in [
-            (PageKind::Basket, "basket.html"),
-            (PageKind::Order, "order.html"),
-            (PageKind::Search, "search.html"),
-        ] {
-            if tera.contains_template(template) {
-                pages.push(kind);
-            }
-        }
-        pages.extend((0..site.market.categories.len()).map(PageKind::Category));
-        pages.extend((0..site.pages.len()).map(PageKind::Page));
-        for (ci, c) in site.chalets.iter().enumerate() {
-            pages.push(PageKind::Chalet(ci));
-            pages.extend((0..c.products.len()).map(|pi| PageKind::Product(ci, pi)));
-        }
+        let pages = crate::routes::pages(site, |t| tera.contains_template(t));
         Ok(Renderer {
             site,
             theme,
@@ -109,31 +80,11 @@ impl<'a> Renderer<'a> {
 
     /// The page's path relative to the site root, as in its URL (`chalets/x/`, `404.html`).
     fn url_rel(&self, page: PageKind) -> String {
-        let s = self.site;
-        match page {
-            PageKind::Home => String::new(),
-            PageKind::Sponsors => "sponsors/".into(),
-            PageKind::NotFound => "404.html".into(),
-            PageKind::Basket => "basket/".into(),
-            PageKind::Order => "order/".into(),
-            PageKind::Search => "search/".into(),
-            PageKind::Category(i) => format!("categories/{}/", s.market.categories[i].slug),
-            PageKind::Page(i) => format!("{}/", s.pages[i].slug),
-            PageKind::Chalet(ci) => format!("chalets/{}/", s.chalets[ci].slug),
-            PageKind::Product(ci, pi) => format!(
-                "chalets/{}/{}/",
-                s.chalets[ci].slug, s.chalets[ci].products[pi].sku.product
-            ),
-        }
+        page.route(self.site).path()
     }
 
     pub fn output_path(&self, page: PageKind) -> String {
-        let rel = self.url_rel(page);
-        if rel.is_empty() || rel.ends_with('/') {
-            format!("{rel}index.html")
-        } else {
-            rel
-        }
+        page.route(self.site).output()
     }
 
     /// Renders one page. Pure: the same page always gives the same bytes.
@@ -153,18 +104,14 @@ impl<'a> Renderer<'a> {
         let rel = self.url_rel(page);
         let mut ctx = tera::Context::new();
         ctx.insert("url", &views.url(&rel));
-        let canonical = format!("{}{}", site.market.base_url, rel);
+        let canonical = site.market.base_url.join(&rel);
         ctx.insert("canonical", &canonical);
-        let template = match page {
-            PageKind::Home => "index.html",
-            PageKind::Sponsors => "sponsors.html",
-            PageKind::NotFound => "404.html",
-            PageKind::Basket => "basket.html",
-            PageKind::Order => "order.html",
-            PageKind::Search => "search.html",
+        let template = page.template();
+        match page {
+            PageKind::Home | PageKind::Sponsors | PageKind::NotFound => {}
+            PageKind::Basket | PageKind::Order | PageKind::Search => {}
             PageKind::Category(i) => {
                 ctx.insert("category", &self.market.categories[i]);
-                "category.html"
             }
             PageKind::Page(i) => {
                 let p = &site.pages[i];
@@ -181,11 +128,9 @@ impl<'a> Renderer<'a> {
                     .clone()
                     .unwrap_or_else(|| crate::markdown::summary(p.body.text(), 155));
                 ctx.insert("description", &description);
-                "page.html"
             }
             PageKind::Chalet(ci) => {
                 ctx.insert("chalet", &views.chalet(&site.chalets[ci]));
-                "chalet.html"
             }
             PageKind::Product(ci, pi) => {
                 let c = &site.chalets[ci];
@@ -193,16 +138,15 @@ impl<'a> Renderer<'a> {
                 let product = views.product(c, &c.products[pi]);
                 ctx.insert(
                     "json_ld",
-                    &data::product_ld(&product, &card, &canonical, &site.market.currency),
+                    &data::product_ld(&product, &card, &canonical, site.market.currency),
                 );
                 ctx.insert("chalet", &card);
                 ctx.insert("chalet_pickup", &c.pickup);
                 ctx.insert("chalet_shipping", &views.shipping(c));
                 ctx.insert("product", &product);
                 ctx.insert("neighbours", &self.neighbours(ci, pi));
-                "product.html"
             }
-        };
+        }
         (template, ctx)
     }
 
@@ -233,29 +177,33 @@ impl<'a> Renderer<'a> {
     }
 
     /// Everything that is not a templated page: sitemap, robots.txt, catalogue, assets, images.
-    pub fn other_files(&self, images: &ImagePlan, cache: &std::path::Path) -> Vec<OutputFile> {
+    pub fn other_files(&self, images: &ImagePlan, cache: &std::path::Path) -> Result<Vec<OutputFile>, Diagnostic> {
         let site = self.site;
-        // The script-filled pages say nothing to a search engine.
-        let html_paths: Vec<String> = self
+        let base = &site.market.base_url;
+        let listed: Vec<String> = self
             .pages
             .iter()
-            .filter(|p| !matches!(p, PageKind::Basket | PageKind::Order | PageKind::Search))
-            .map(|p| self.output_path(*p))
+            .filter(|p| p.in_sitemap())
+            .map(|p| base.join(&self.url_rel(*p)))
             .collect();
+        // A catalogue that cannot be written must stop the build: an empty one would withdraw
+        // every product from sale when published.
+        let catalogue = serde_json::to_string_pretty(&catalogue(site)).map_err(|e| Diagnostic {
+            severity: Severity::Error,
+            path: routes::CATALOGUE.to_string(),
+            line: 1,
+            col: 1,
+            message: format!("the catalogue could not be written: {e}"),
+            hint: None,
+        })?;
         let mut files = vec![
-            bytes("sitemap.xml", sitemap(&site.market.base_url, &html_paths)),
+            bytes(routes::SITEMAP, sitemap(&listed)),
             bytes(
-                "robots.txt",
-                format!(
-                    "User-agent: *\nAllow: /\n\nSitemap: {}sitemap.xml\n",
-                    site.market.base_url
-                ),
+                routes::ROBOTS,
+                format!("User-agent: *\nAllow: /\n\nSitemap: {}\n", base.join(routes::SITEMAP)),
             ),
-            bytes("search.json", data::search_index(site, &self.views)),
-            bytes(
-                "catalogue.json",
-                serde_json::to_string_pretty(&catalogue(site)).unwrap_or_default() + "\n",
-            ),
+            bytes(routes::SEARCH_INDEX, data::search_index(site, &self.views)),
+            bytes(routes::CATALOGUE, catalogue + "\n"),
         ];
         files.extend(self.assets.files.iter().cloned());
         files.extend(images.cache_files().map(|d| OutputFile {
@@ -265,7 +213,7 @@ impl<'a> Renderer<'a> {
                 key: d.cache_file.clone(),
             },
         }));
-        files
+        Ok(files)
     }
 }
 
@@ -361,11 +309,11 @@ fn assets(theme: &Theme, root: &str) -> Assets {
     let mut files = Vec::new();
     for s in &theme.statics {
         let hash = Sha256::digest(&s.bytes);
-        let hex: String = hash.iter().take(5).map(|b| format!("{b:02x}")).collect();
+        let hex = crate::fs::hex(&hash[..5]);
         // Favicons and the like keep their names: browsers ask for them by name.
         let hashed = match s.rel.rsplit_once('.') {
             Some((stem, ext)) if !s.rel.starts_with("favicon") => {
-                format!("assets/{stem}.{hex}.{ext}")
+                format!("{}/{stem}.{hex}.{ext}", routes::ASSETS_DIR)
             }
             _ => s.rel.clone(),
         };
@@ -378,19 +326,13 @@ fn assets(theme: &Theme, root: &str) -> Assets {
     Assets { urls, files }
 }
 
-fn sitemap(base_url: &str, html_paths: &[String]) -> String {
+/// The sitemap of absolute page URLs.
+fn sitemap(urls: &[String]) -> String {
     let mut out = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
     );
-    for p in html_paths {
-        if p == "404.html" {
-            continue;
-        }
-        let loc = p.strip_suffix("index.html").unwrap_or(p);
-        out.push_str(&format!(
-            "  <url><loc>{}</loc></url>\n",
-            crate::markdown::escape(&format!("{base_url}{loc}"))
-        ));
+    for loc in urls {
+        out.push_str(&format!("  <url><loc>{}</loc></url>\n", crate::markdown::escape(loc)));
     }
     out.push_str("</urlset>\n");
     out

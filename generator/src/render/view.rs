@@ -3,14 +3,13 @@
 
 use crate::images::ImagePlan;
 use crate::markdown::{self, escape};
-use crate::model::{Chalet, Image, Language, Markdown, Product, Site};
-use chalet_types::{Date, Kind, MAX_QUANTITY, Money, Stock};
+use crate::i18n::{date_range, long_date, og_locale};
+use crate::model::{Chalet, Image, Markdown, Product, Site};
+use chalet_types::routes::{self, Route};
+use chalet_types::{Availability, Kind, Language, MAX_QUANTITY, Money};
 use pulldown_cmark::HeadingLevel;
 use rayon::prelude::*;
 use serde::Serialize;
-
-/// Products with this many or fewer left show "only N left".
-pub const LOW_STOCK: u32 = 3;
 
 /// Everything a template needs for a responsive, layout-stable image:
 /// `<picture><source type="image/webp" srcset="{{ srcset }}" sizes="…"><img src="{{ src }}"
@@ -33,6 +32,20 @@ pub struct ImageView {
     pub alt: String,
 }
 
+/// The fixed pages and files, as root-relative URLs: templates never spell a site path.
+#[derive(Clone, Debug, Serialize)]
+pub struct SiteUrls {
+    pub home: String,
+    pub sponsors: String,
+    pub basket: String,
+    pub order: String,
+    pub search: String,
+    pub catalogue: String,
+    pub search_index: String,
+    /// The call for exhibitors (a free page the market may have).
+    pub apply: String,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Link {
     pub title: String,
@@ -53,10 +66,10 @@ pub struct MarketView {
     pub base_url: String,
     /// The URL path the site lives under (`/` or `/marche/`).
     pub root: String,
-    pub lang: &'static str,
+    pub lang: Language,
     /// `fr_BE`: Open Graph's locale.
     pub og_locale: &'static str,
-    pub currency: String,
+    pub currency: &'static str,
     pub checkout_url: Option<String>,
     pub dates: Option<String>,
     pub organiser_name: Option<String>,
@@ -132,8 +145,8 @@ pub struct ProductCard {
     pub price_cents: i64,
     /// `14.90`, as schema.org and Open Graph want it.
     pub price_decimal: String,
-    /// `made_to_order`, `in_stock`, `low` or `sold_out`.
-    pub availability: &'static str,
+    /// Templates compare it with `availability_is.sold_out` (and so on), never with words.
+    pub availability: Availability,
     pub stock: Option<u32>,
     /// The most a shopper can put in the basket: the stock, at most [`MAX_QUANTITY`].
     pub max_quantity: u32,
@@ -171,7 +184,7 @@ pub struct Views<'a> {
 
 impl<'a> Views<'a> {
     pub fn new(site: &'a Site, images: &'a ImagePlan) -> Views<'a> {
-        let root = url_path(&site.market.base_url);
+        let root = site.market.base_url.root().to_string();
         let image_views = images.images.par_iter().map(|p| image_view(&root, p)).collect();
         Views {
             site,
@@ -186,17 +199,33 @@ impl<'a> Views<'a> {
     }
 
     pub fn money(&self, m: Money) -> String {
-        m.format(self.lang().code())
+        m.format(self.lang())
     }
 
+    /// A root-relative URL (`/marche/chalets/x/`) for a path relative to the site root.
     pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.root)
+        self.site.market.base_url.path_of(path)
     }
 
-    /// A URL path of the site (`/images/x.jpg`) made absolute with the market's address.
+    /// A URL path of the site (`/marche/images/x.jpg`) made absolute with the market's address.
     pub fn absolute(&self, url: &str) -> String {
         let rel = url.strip_prefix(self.root.as_str()).unwrap_or(url);
-        format!("{}{rel}", self.site.market.base_url)
+        self.site.market.base_url.join(rel)
+    }
+
+    /// The fixed pages and files templates link to (`urls.basket`, `urls.search_index`, …).
+    pub fn site_urls(&self) -> SiteUrls {
+        let page = |r: Route| self.url(&r.path());
+        SiteUrls {
+            home: page(Route::Home),
+            sponsors: page(Route::Sponsors),
+            basket: page(Route::Basket),
+            order: page(Route::Order),
+            search: page(Route::Search),
+            catalogue: self.url(routes::CATALOGUE),
+            search_index: self.url(routes::SEARCH_INDEX),
+            apply: self.url(&format!("{}/", routes::APPLY_PAGE)),
+        }
     }
 
     pub fn image(&self, img: &Image, fallback_alt: &str) -> ImageView {
@@ -232,7 +261,7 @@ impl<'a> Views<'a> {
             .map(|c| CategoryView {
                 slug: c.slug.to_string(),
                 name: c.name.clone(),
-                url: self.url(&format!("categories/{}/", c.slug)),
+                url: self.url(&Route::Category(&c.slug).path()),
                 chalets: self
                     .site
                     .chalets
@@ -245,11 +274,11 @@ impl<'a> Views<'a> {
         MarketView {
             name: m.name.clone(),
             tagline: m.tagline.clone(),
-            base_url: m.base_url.clone(),
+            base_url: m.base_url.to_string(),
             root: self.root.clone(),
-            lang: m.language.code(),
+            lang: m.language,
             og_locale: og_locale(m.language),
-            currency: m.currency.clone(),
+            currency: m.currency.code(),
             checkout_url: m.checkout_url.clone(),
             dates: date_range(m.opens, m.closes, m.language),
             organiser_name: m.organiser.as_ref().map(|o| o.name.clone()),
@@ -276,7 +305,7 @@ impl<'a> Views<'a> {
                 .iter()
                 .map(|p| Link {
                     title: p.title.clone(),
-                    url: self.url(&format!("{}/", p.slug)),
+                    url: self.url(&Route::Page(&p.slug).path()),
                 })
                 .collect(),
             chalet_count: self.site.chalets.len(),
@@ -294,15 +323,16 @@ impl<'a> Views<'a> {
     }
 
     pub fn chalet_url(&self, c: &Chalet) -> String {
-        self.url(&format!("chalets/{}/", c.slug))
+        self.url(&Route::Chalet(&c.slug).path())
     }
 
-    pub fn product_url(&self, c: &Chalet, p: &Product) -> String {
-        self.url(&format!("chalets/{}/{}/", c.slug, p.sku.product))
+    pub fn product_url(&self, p: &Product) -> String {
+        self.url(&Route::Product(&p.sku).path())
     }
 
     pub fn chalet_card(&self, c: &Chalet) -> ChaletCard {
         let category_name = self.category_name(c.category.as_str()).to_string();
+        let category_url = self.url(&Route::Category(&c.category).path());
         ChaletCard {
             slug: c.slug.to_string(),
             name: c.name.clone(),
@@ -312,7 +342,7 @@ impl<'a> Views<'a> {
             url: self.chalet_url(c),
             category: c.category.to_string(),
             category_name,
-            category_url: self.url(&format!("categories/{}/", c.category)),
+            category_url,
             cover: c.cover.as_ref().map(|i| self.image(i, &c.name)),
             logo: c.logo.as_ref().map(|i| self.image(i, &c.name)),
             product_count: c.products.len(),
@@ -354,17 +384,13 @@ impl<'a> Views<'a> {
     }
 
     pub fn product_card(&self, c: &Chalet, p: &Product) -> ProductCard {
-        let (availability, stock) = match p.stock {
-            Stock::MadeToOrder => ("made_to_order", None),
-            Stock::Limited(0) => ("sold_out", Some(0)),
-            Stock::Limited(n) if n <= LOW_STOCK => ("low", Some(n)),
-            Stock::Limited(n) => ("in_stock", Some(n)),
-        };
+        let stock = p.stock.quantity();
+        let availability = Availability::of(stock);
         ProductCard {
             sku: p.sku.to_string(),
             slug: p.sku.product.to_string(),
             name: p.name.clone(),
-            url: self.product_url(c, p),
+            url: self.product_url(p),
             price: self.money(p.price),
             price_cents: p.price.cents(),
             price_decimal: p.price.to_decimal_string(),
@@ -438,146 +464,4 @@ fn variant(slug: &str) -> u32 {
         .bytes()
         .fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
     h % VARIANTS
-}
-
-fn og_locale(lang: Language) -> &'static str {
-    match lang {
-        Language::Fr => "fr_BE",
-        Language::Nl => "nl_BE",
-        Language::De => "de_BE",
-        Language::En => "en_GB",
-    }
-}
-
-/// `https://x.example/marche/` → `/marche/`.
-pub fn url_path(base_url: &str) -> String {
-    let after_scheme = base_url.split_once("://").map_or(base_url, |(_, r)| r);
-    match after_scheme.find('/') {
-        Some(i) => {
-            let p = &after_scheme[i..];
-            if p.ends_with('/') {
-                p.to_string()
-            } else {
-                format!("{p}/")
-            }
-        }
-        None => "/".to_string(),
-    }
-}
-
-const MONTHS: [[&str; 12]; 4] = [
-    [
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-    ],
-    [
-        "januari",
-        "februari",
-        "maart",
-        "april",
-        "mei",
-        "juni",
-        "juli",
-        "augustus",
-        "september",
-        "oktober",
-        "november",
-        "december",
-    ],
-    [
-        "Januar",
-        "Februar",
-        "März",
-        "April",
-        "Mai",
-        "Juni",
-        "Juli",
-        "August",
-        "September",
-        "Oktober",
-        "November",
-        "Dezember",
-    ],
-    [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ],
-];
-
-fn month(d: Date, lang: Language) -> &'static str {
-    let i = match lang {
-        Language::Fr => 0,
-        Language::Nl => 1,
-        Language::De => 2,
-        Language::En => 3,
-    };
-    MONTHS[i][usize::from(d.month) - 1]
-}
-
-/// `24 décembre 2026`, `24. Dezember 2026`, `24 December 2026`.
-pub fn long_date(d: Date, lang: Language) -> String {
-    match lang {
-        Language::De => format!("{}. {} {}", d.day, month(d, lang), d.year),
-        Language::Fr if d.day == 1 => format!("1er {} {}", month(d, lang), d.year),
-        _ => format!("{} {} {}", d.day, month(d, lang), d.year),
-    }
-}
-
-fn date_range(opens: Option<Date>, closes: Option<Date>, lang: Language) -> Option<String> {
-    let words = match lang {
-        Language::Fr => ("du", "au", "à partir du", "jusqu'au"),
-        Language::Nl => ("van", "tot", "vanaf", "tot"),
-        Language::De => ("vom", "bis", "ab", "bis"),
-        Language::En => ("from", "to", "from", "until"),
-    };
-    match (opens, closes) {
-        (Some(o), Some(c)) => Some(format!(
-            "{} {} {} {}",
-            words.0,
-            long_date(o, lang),
-            words.1,
-            long_date(c, lang)
-        )),
-        (Some(o), None) => Some(format!("{} {}", words.2, long_date(o, lang))),
-        (None, Some(c)) => Some(format!("{} {}", words.3, long_date(c, lang))),
-        (None, None) => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn url_paths() {
-        assert_eq!(url_path("https://x.example/"), "/");
-        assert_eq!(url_path("https://x.example/marche"), "/marche/");
-    }
-
-    #[test]
-    fn dates_read_naturally() {
-        let d = Date::parse("2026-12-01").expect("date");
-        assert_eq!(long_date(d, Language::Fr), "1er décembre 2026");
-        assert_eq!(long_date(d, Language::De), "1. Dezember 2026");
-    }
 }

@@ -210,6 +210,7 @@ fn validate_one(v: &mut Validator, folder: &str, inner: &[String], categories: &
     }
     Some(Chalet {
         slug: slug?,
+        source: file.display.clone(),
         name: name?,
         artisan: artisan?,
         town: town?,

@@ -2,8 +2,8 @@
 
 use super::Validator;
 use crate::diagnostic::did_you_mean;
-use crate::images::ImageSettings;
-use crate::model::{Category, Image, Language, Market, Organiser, Registration, Sponsor};
+use crate::model::{Category, Image, ImageSettings, Market, Organiser, Registration, Sponsor};
+use chalet_types::{Currency, Language, SiteUrl};
 use crate::yaml::{Node, Pos, Reader, Value};
 use std::collections::HashSet;
 
@@ -42,7 +42,7 @@ pub(super) fn validate(v: &mut Validator) -> Option<Market> {
         .and_then(|n| r.text(n, "name"));
     let base_url = r
         .required(&f, "base_url", "market.yaml", "https://marche.example/")
-        .and_then(|n| absolute_url(&mut r, n, "base_url"));
+        .and_then(|n| site_url(&mut r, n));
     let language = match f.get("language") {
         None => Some(Language::Fr),
         Some(n) => r.text(n, "language").and_then(|t| {
@@ -51,16 +51,16 @@ pub(super) fn validate(v: &mut Validator) -> Option<Market> {
                 r.error(
                     n.pos,
                     format!("language `{t}` is not supported"),
-                    Some(format!("use one of: {}", Language::ALL.join(", "))),
+                    Some(format!("use one of: {}", Language::codes())),
                 );
             }
             lang
         }),
     };
     let currency = match f.get("currency") {
-        None => Some("EUR".to_string()),
+        None => Some(Currency::Eur),
         Some(n) => r.text(n, "currency").and_then(|c| {
-            if c == "EUR" {
+            if let Some(c) = Currency::parse(&c) {
                 Some(c)
             } else {
                 r.error(
@@ -221,7 +221,8 @@ fn categories(r: &mut Reader, node: &Option<&Node>, pos: Pos) -> Vec<Category> {
                 );
                 continue;
             }
-            out.push(Category { slug, name });
+            let origin = r.origin(n.pos);
+            out.push(Category { slug, name, origin });
         }
     }
     if out.is_empty() && matches!(node.value, Value::Seq(ref s) if s.is_empty()) {
@@ -254,6 +255,22 @@ fn sponsors<'a>(v: &mut Validator<'a>, file: &'a crate::source::SourceFile, node
         }
     }
     out
+}
+
+/// The market's address: parsed strictly (see [`SiteUrl`]), so the site cannot point elsewhere.
+fn site_url(r: &mut Reader, node: &Node) -> Option<SiteUrl> {
+    let t = r.text(node, "base_url")?;
+    match SiteUrl::parse(&t) {
+        Ok(u) => Some(u),
+        Err(e) => {
+            r.error(
+                node.pos,
+                format!("base_url `{t}` is not a usable site address: {e}"),
+                Some("write it like https://marche.example/ or https://example.org/marche/".into()),
+            );
+            None
+        }
+    }
 }
 
 /// An absolute http(s) URL, normalised to end with `/` when it has no path.

@@ -48,7 +48,7 @@ pub fn validate(files: &ContentFiles) -> Validated {
     let chalets = chalet::validate_all(&mut v, &categories);
     let pages = pages::validate_all(&mut v);
     v.unused_entries();
-    let Validator { diags, images, .. } = v;
+    let Validator { mut diags, images, .. } = v;
     let site = match market {
         Some(market) if !diags.has_errors() => Some(Site {
             market,
@@ -58,6 +58,10 @@ pub fn validate(files: &ContentFiles) -> Validated {
         }),
         _ => None,
     };
+    // Two sources writing one file would silently overwrite each other: refuse the site.
+    let clashes = site.as_ref().map(crate::routes::collisions).unwrap_or_default();
+    let site = site.filter(|_| clashes.is_empty());
+    clashes.into_iter().for_each(|d| diags.push(d));
     Validated { site, images, diags }
 }
 

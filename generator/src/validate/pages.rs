@@ -3,22 +3,8 @@
 use super::Validator;
 use crate::model::Page;
 use crate::yaml::slug_hint;
+use chalet_types::routes::{self, Route};
 use chalet_types::Slug;
-
-/// Top-level URL segments the generator writes itself; a page cannot take them.
-pub const RESERVED: &[&str] = &[
-    "chalets",
-    "categories",
-    "sponsors",
-    "assets",
-    "images",
-    "search",
-    "basket",
-    "api",
-    "404",
-    "sitemap",
-    "robots",
-];
 
 pub(super) fn validate_all(v: &mut Validator) -> Vec<Page> {
     let rels: Vec<String> = v
@@ -40,15 +26,20 @@ pub(super) fn validate_all(v: &mut Validator) -> Vec<Page> {
             continue;
         }
         let slug = match Slug::parse(stem) {
-            Ok(s) if RESERVED.contains(&s.as_str()) => {
-                v.file_error(
-                    &rel,
-                    format!("a page cannot be called `{s}`: the market uses that address"),
-                    Some(format!("rename it, e.g. `{s}-info.md`")),
-                );
-                None
-            }
-            Ok(s) => Some(s),
+            Ok(s) => match routes::reserved(s.as_str()) {
+                Some(what) => {
+                    v.file_error(
+                        &rel,
+                        format!(
+                            "a page cannot be called `{s}`: its address `{}` clashes with {what}",
+                            Route::Page(&s).path()
+                        ),
+                        Some(format!("rename it, e.g. `{s}-info.md`")),
+                    );
+                    None
+                }
+                None => Some(s),
+            },
             Err(e) => {
                 v.file_error(
                     &rel,

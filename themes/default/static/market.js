@@ -27,21 +27,28 @@
     return e;
   }
 
-  /** The same rules as `chalet_types::Money::format`, so prices read alike everywhere. */
+  /** Money as `chalet_types::Money::format` writes it: the language's separators and symbol
+   *  position come from the generated configuration, so the rules live in one place. */
   function money(cents) {
+    const m = cfg.money;
     const sign = cents < 0 ? '-' : '';
     const abs = Math.abs(cents);
-    const [group, dec] = cfg.lang === 'en' ? [',', '.'] : cfg.lang === 'nl' || cfg.lang === 'de' ? ['.', ','] : ['\u202f', ','];
-    const euros = String(Math.floor(abs / 100)).replace(/\B(?=(\d{3})+(?!\d))/g, group);
-    const n = euros + dec + String(abs % 100).padStart(2, '0');
-    if (cfg.lang === 'en') return sign + '€' + n;
-    if (cfg.lang === 'nl') return '€\u00a0' + sign + n;
-    return sign + n + '\u00a0€';
+    const euros = String(Math.floor(abs / 100)).replace(/\B(?=(\d{3})+(?!\d))/g, m.group);
+    const n = euros + m.decimal + String(abs % 100).padStart(2, '0');
+    if (m.symbol_at === 'before') return sign + m.symbol + n;
+    if (m.symbol_at === 'before_spaced') return m.symbol + '\u00a0' + sign + n;
+    return sign + n + '\u00a0' + m.symbol;
   }
 
   const fold = (s) => s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/œ/g, 'oe').replace(/æ/g, 'ae').toLowerCase();
-  const chaletUrl = (slug) => cfg.root + 'chalets/' + slug + '/';
-  const productUrl = (sku) => cfg.root + 'chalets/' + sku + '/';
+  // Site addresses, error codes and stock states come from the generator (routes, ErrorCode,
+  // Availability in chalet-types): nothing here spells them.
+  const R = cfg.routes;
+  const E = cfg.errors;
+  const A = cfg.availability;
+  const fill = (template, vars) => template.replace(/\{(\w+)\}/g, (_, v) => encodeURIComponent(vars[v]));
+  const chaletUrl = (slug) => fill(R.chalet, { chalet: slug });
+  const productUrl = (sku) => { const [chalet, product] = sku.split('/'); return fill(R.product, { chalet, product }); };
 
   // ------------------------------------------------------------------ the basket, in localStorage
   const KEY = 'chalet-basket:' + cfg.root;
@@ -91,7 +98,7 @@
     if (!cfg.checkout) return null;
     try {
       // Live stock is a refinement: never wait long for it.
-      const r = await getJson(`${cfg.checkout}/availability?chalet=${encodeURIComponent(chalet)}`, { signal: AbortSignal.timeout(4000) });
+      const r = await getJson(`${cfg.checkout}${R.api.availability}?chalet=${encodeURIComponent(chalet)}`, { signal: AbortSignal.timeout(4000) });
       return r.ok && r.body && r.body.remaining ? r.body.remaining : null;
     } catch (e) { return null; }
   }
@@ -112,11 +119,11 @@
   }
 
   function showStock(el, remaining) {
-    el.classList.remove('in_stock', 'low', 'sold_out', 'made_to_order');
+    el.classList.remove(...Object.values(A));
     if (remaining === null) return;
-    const state = remaining <= 0 ? 'sold_out' : remaining <= LOW_STOCK ? 'low' : 'in_stock';
+    const state = remaining <= 0 ? A.sold_out : remaining <= LOW_STOCK ? A.low : A.in_stock;
     el.classList.add(state);
-    el.textContent = state === 'sold_out' ? tr('sold_out') : state === 'low' ? tr('only_left', { n: remaining }) : tr('in_stock');
+    el.textContent = state === A.sold_out ? tr('sold_out') : state === A.low ? tr('only_left', { n: remaining }) : tr('in_stock');
   }
 
   async function initLiveStock() {
@@ -177,7 +184,7 @@
     const msg = $('[data-basket-message]', root);
     const say = (text) => { msg.hidden = !text; msg.textContent = text || ''; };
     const params = new URLSearchParams(location.search);
-    if (params.has('cancelled')) say(tr('cancelled'));
+    if (params.has(cfg.params.cancelled)) say(tr('cancelled'));
     const loading = $('[data-basket-loading]', root);
     loading.hidden = false;
     let catalogue;
@@ -301,7 +308,7 @@
     pay.textContent = tr('paying');
     let r;
     try {
-      r = await getJson(`${cfg.checkout}/checkout`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+      r = await getJson(cfg.checkout + R.api.checkout, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
     } catch (e) {
       r = null;
     }
@@ -313,7 +320,7 @@
     pay.textContent = tr('pay');
     if (!r) return say(tr('error_network'));
     const err = (r.body && r.body.error) || {};
-    if (err.code === 'out_of_stock') {
+    if (err.code === E.out_of_stock) {
       const line = b.items.find((i) => i.sku === err.sku);
       const remaining = Math.max(0, Number(err.remaining) || 0);
       if (line && remaining > 0) line.quantity = remaining;
@@ -321,15 +328,15 @@
       save(b);
       render();
       say(tr('out_of_stock', { remaining, name: err.name || err.sku }));
-    } else if (err.code === 'unknown_sku') {
+    } else if (err.code === E.unknown_sku) {
       const item = catalogue.get(err.sku);
       b.items = b.items.filter((i) => i.sku !== err.sku);
       save(b);
       render();
       say(tr('unavailable', { name: item ? item.name : err.sku }));
-    } else if (err.code === 'fulfilment_required' || err.code === 'invalid_fulfilment') {
+    } else if (err.code === E.fulfilment_required || err.code === E.invalid_fulfilment) {
       say(tr('fulfilment_required'));
-    } else if (err.code === 'catalogue_changed') {
+    } else if (err.code === E.catalogue_changed) {
       say(tr('catalogue_changed'));
     } else {
       say(tr('error_generic'));
@@ -341,11 +348,11 @@
     const root = $('[data-order]');
     if (!root) return;
     const status = $('[data-order-status]', root);
-    const id = new URLSearchParams(location.search).get('session_id');
+    const id = new URLSearchParams(location.search).get(cfg.params.session);
     if (!id || !cfg.checkout) return void (status.textContent = tr('order_missing'));
     for (let attempt = 0; attempt < 20; attempt++) {
       let r = null;
-      try { r = await getJson(`${cfg.checkout}/orders/${encodeURIComponent(id)}`); } catch (e) { /* retried */ }
+      try { r = await getJson(cfg.checkout + fill(R.api.order, { session_id: id })); } catch (e) { /* retried */ }
       if (r && r.ok && r.body) return showOrder(root, status, r.body, b);
       if (r && r.status !== 404) break;
       // The payment's webhook may arrive a moment after the shopper does.
@@ -381,7 +388,7 @@
   let index = null;
   async function searchIndex() {
     if (!index) {
-      index = getJson(cfg.root + 'search.json').then((r) => (r.body || []).map((e) => ({ ...e, f: fold(`${e.n} ${e.d} ${e.k}`), fn: fold(e.n) })));
+      index = getJson(R.search_index).then((r) => (r.body || []).map((e) => ({ ...e, f: fold(`${e.n} ${e.d} ${e.k}`), fn: fold(e.n) })));
     }
     return index;
   }

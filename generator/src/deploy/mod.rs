@@ -2,18 +2,16 @@
 //! unit-tested: what to upload (with `Content-Type` and `Cache-Control`), in which order (assets
 //! and images before the HTML that references them, deletions last, so no visitor ever gets a
 //! page whose images are missing), what is unchanged (MD5 = S3 ETag), and which paths to
-//! invalidate. Carrying it out is a thin layer over the `aws` CLI, so building a site never
-//! compiles an AWS SDK.
+//! invalidate. Carrying it out ([`aws`]) is a thin layer over the `aws` CLI, so building a site
+//! never compiles an AWS SDK.
 
+pub mod aws;
+
+use crate::mime::{cache_control, content_type, is_page};
 use md5::{Digest, Md5};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::Path;
-
-/// Hashed names never change content: cache forever. Pages change with every rebuild: briefly.
-pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
-pub const SHORT: &str = "public, max-age=60, must-revalidate";
-pub const DEFAULT: &str = "public, max-age=3600";
 
 /// More changed pages than this and one `/*` invalidation is cheaper than listing them.
 pub const MAX_INVALIDATION_PATHS: usize = 30;
@@ -48,20 +46,6 @@ pub struct SyncPlan {
     pub invalidate: Vec<String>,
 }
 
-fn is_page(path: &str) -> bool {
-    path.ends_with(".html") || path.ends_with(".xml") || path.ends_with(".txt") || path == "catalogue.json"
-}
-
-pub fn cache_control(path: &str) -> &'static str {
-    if path.starts_with("assets/") || path.starts_with("images/") {
-        IMMUTABLE
-    } else if is_page(path) {
-        SHORT
-    } else {
-        DEFAULT
-    }
-}
-
 /// Plans the sync of `local` (the built site) onto `remote` (the bucket's listing).
 pub fn plan(local: &[LocalFile], remote: &[RemoteObject]) -> SyncPlan {
     let remote_etags: HashMap<&str, &str> = remote
@@ -80,7 +64,7 @@ pub fn plan(local: &[LocalFile], remote: &[RemoteObject]) -> SyncPlan {
         }
         let upload = Upload {
             path: f.path.clone(),
-            content_type: crate::serve::content_type(Path::new(&f.path)),
+            content_type: content_type(Path::new(&f.path)),
             cache_control: cache_control(&f.path),
         };
         if is_page(&f.path) {
@@ -119,13 +103,13 @@ pub fn plan(local: &[LocalFile], remote: &[RemoteObject]) -> SyncPlan {
 /// MD5 of every file under `dir` (what S3 reports as the ETag of a single-part upload); hidden
 /// files, the build's bookkeeping, are not part of the site.
 pub fn local_files(dir: &Path) -> std::io::Result<Vec<LocalFile>> {
-    crate::fs::files_under(dir)
+    crate::fs::files_under(dir)?
         .into_par_iter()
         .map(|(path, full)| {
             let bytes = crate::fs::read(&full)?;
             Ok(LocalFile {
                 path,
-                md5: crate::images::plan::hex(&Md5::digest(&bytes)),
+                md5: crate::fs::hex(&Md5::digest(&bytes)),
             })
         })
         .collect()
@@ -195,13 +179,7 @@ mod tests {
     }
 
     #[test]
-    fn headers_per_kind_of_file() {
-        assert_eq!(cache_control("assets/style.3f2a1b4c5d.css"), IMMUTABLE);
-        assert_eq!(cache_control("images/bougie-640.3f2a1b4c5d.webp"), IMMUTABLE);
-        assert_eq!(cache_control("chalets/x/index.html"), SHORT);
-        assert_eq!(cache_control("sitemap.xml"), SHORT);
-        assert_eq!(cache_control("catalogue.json"), SHORT);
-        assert_eq!(cache_control("favicon.ico"), DEFAULT);
+    fn uploads_carry_their_content_type() {
         let p = plan(
             &[
                 local("images/a.webp", "1"),

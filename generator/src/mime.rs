@@ -1,0 +1,75 @@
+//! What each published file is and how long it may be cached: one table for the dev server
+//! (`serve`) and the S3 upload (`deploy`), so a file is served locally as it will be in
+//! production. A leaf module: it depends on nothing but the route names.
+
+use chalet_types::routes;
+use std::path::Path;
+
+/// Hashed names never change content: cache forever. Pages change with every rebuild: briefly.
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+pub const SHORT: &str = "public, max-age=60, must-revalidate";
+pub const DEFAULT: &str = "public, max-age=3600";
+
+pub fn content_type(p: &Path) -> &'static str {
+    match p.extension().and_then(|e| e.to_str()).unwrap_or("") {
+        "html" => "text/html; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "js" => "text/javascript; charset=utf-8",
+        "json" => "application/json",
+        "xml" => "application/xml",
+        "txt" => "text/plain; charset=utf-8",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "webp" => "image/webp",
+        "gif" => "image/gif",
+        "ico" => "image/x-icon",
+        "woff2" => "font/woff2",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Files whose name stays while their content changes with each build: pages, and the data the
+/// pages load (`catalogue.json`, `search.json`), sitemap and robots.
+pub fn is_page(path: &str) -> bool {
+    path.ends_with(".html")
+        || path.ends_with(".xml")
+        || path.ends_with(".txt")
+        || path == routes::CATALOGUE
+        || path == routes::SEARCH_INDEX
+}
+
+/// Files under the hashed folders are named by their content.
+pub fn is_immutable(path: &str) -> bool {
+    [routes::ASSETS_DIR, routes::IMAGES_DIR]
+        .iter()
+        .any(|dir| path.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/')))
+}
+
+pub fn cache_control(path: &str) -> &'static str {
+    if is_immutable(path) {
+        IMMUTABLE
+    } else if is_page(path) {
+        SHORT
+    } else {
+        DEFAULT
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_per_kind_of_file() {
+        assert_eq!(cache_control("assets/style.3f2a1b4c5d.css"), IMMUTABLE);
+        assert_eq!(cache_control("images/bougie-640.3f2a1b4c5d.webp"), IMMUTABLE);
+        assert_eq!(cache_control("chalets/x/index.html"), SHORT);
+        assert_eq!(cache_control("sitemap.xml"), SHORT);
+        assert_eq!(cache_control("catalogue.json"), SHORT);
+        assert_eq!(cache_control("search.json"), SHORT, "the search index changes with content");
+        assert_eq!(cache_control("favicon.ico"), DEFAULT);
+        assert_eq!(cache_control("imagesfoo.css"), DEFAULT, "a prefix is a folder, not a word");
+        assert_eq!(content_type(Path::new("a/b.webp")), "image/webp");
+    }
+}

@@ -1,0 +1,183 @@
+//! Every page of the site and the file it is written to, through `chalet_types::routes` (the one
+//! definition the checkout function and the theme's script share). Rendering, the sitemap,
+//! `catalogue.json`, the search index and deploy's classification all ask here; so does the
+//! collision check, which makes two sources claiming one output file an error instead of a
+//! silent overwrite.
+
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::model::{Origin, Site};
+use chalet_types::routes::{self, Route};
+use std::collections::HashMap;
+
+/// One page of the site, as a small descriptor: its context is built only when it is rendered,
+/// so memory stays flat however many products the market has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageKind {
+    Home,
+    Sponsors,
+    NotFound,
+    /// The pages the theme's script fills in (basket, order confirmation, search results):
+    /// rendered only when the theme has their template.
+    Basket,
+    Order,
+    Search,
+    Category(usize),
+    Page(usize),
+    Chalet(usize),
+    Product(usize, usize),
+}
+
+impl PageKind {
+    /// The page's route, with the slugs it needs from the site.
+    pub fn route(self, site: &Site) -> Route<'_> {
+        match self {
+            PageKind::Home => Route::Home,
+            PageKind::Sponsors => Route::Sponsors,
+            PageKind::NotFound => Route::NotFound,
+            PageKind::Basket => Route::Basket,
+            PageKind::Order => Route::Order,
+            PageKind::Search => Route::Search,
+            PageKind::Category(i) => Route::Category(&site.market.categories[i].slug),
+            PageKind::Page(i) => Route::Page(&site.pages[i].slug),
+            PageKind::Chalet(ci) => Route::Chalet(&site.chalets[ci].slug),
+            PageKind::Product(ci, pi) => Route::Product(&site.chalets[ci].products[pi].sku),
+        }
+    }
+
+    /// The template that renders it.
+    pub fn template(self) -> &'static str {
+        match self {
+            PageKind::Home => "index.html",
+            PageKind::Sponsors => "sponsors.html",
+            PageKind::NotFound => "404.html",
+            PageKind::Basket => "basket.html",
+            PageKind::Order => "order.html",
+            PageKind::Search => "search.html",
+            PageKind::Category(_) => "category.html",
+            PageKind::Page(_) => "page.html",
+            PageKind::Chalet(_) => "chalet.html",
+            PageKind::Product(..) => "product.html",
+        }
+    }
+
+    /// Pages a search engine should list (the script-filled ones say nothing without a shopper).
+    pub fn in_sitemap(self) -> bool {
+        !matches!(
+            self,
+            PageKind::NotFound | PageKind::Basket | PageKind::Order | PageKind::Search
+        )
+    }
+}
+
+/// Every page of the site, in a stable order. The script-filled pages only when the theme has
+/// their template; built-in pages come first, so a content page colliding with one is the
+/// one reported.
+pub fn pages(site: &Site, has_template: impl Fn(&str) -> bool) -> Vec<PageKind> {
+    let mut pages = vec![PageKind::Home, PageKind::Sponsors, PageKind::NotFound];
+    for kind in [PageKind::Basket, PageKind::Order, PageKind::Search] {
+        if has_template(kind.template()) {
+            pages.push(kind);
+        }
+    }
+    pages.extend((0..site.market.categories.len()).map(PageKind::Category));
+    pages.extend((0..site.pages.len()).map(PageKind::Page));
+    for (ci, c) in site.chalets.iter().enumerate() {
+        pages.push(PageKind::Chalet(ci));
+        pages.extend((0..c.products.len()).map(|pi| PageKind::Product(ci, pi)));
+    }
+    pages
+}
+
+/// Who wants to write an output file.
+#[derive(Clone, Debug)]
+enum Claim {
+    Builtin(&'static str),
+    Content { origin: Origin, what: String },
+}
+
+fn claim(site: &Site, page: PageKind) -> Claim {
+    if let Some(name) = page.route(site).builtin_name() {
+        return Claim::Builtin(name);
+    }
+    let at = |path: &str| Origin {
+        path: path.to_string(),
+        line: 1,
+        col: 1,
+    };
+    match page {
+        PageKind::Category(i) => {
+            let c = &site.market.categories[i];
+            Claim::Content {
+                origin: c.origin.clone(),
+                what: format!("category `{}`", c.slug),
+            }
+        }
+        PageKind::Page(i) => {
+            let p = &site.pages[i];
+            Claim::Content {
+                origin: at(&p.body.file.display),
+                what: format!("page `{}`", p.slug),
+            }
+        }
+        PageKind::Chalet(ci) => {
+            let c = &site.chalets[ci];
+            Claim::Content {
+                origin: at(&c.source),
+                what: format!("chalet `{}`", c.slug),
+            }
+        }
+        PageKind::Product(ci, pi) => {
+            let p = &site.chalets[ci].products[pi];
+            Claim::Content {
+                origin: at(&p.description.file.display),
+                what: format!("product `{}`", p.sku),
+            }
+        }
+        _ => Claim::Builtin("a page of the market"),
+    }
+}
+
+/// Two sources that would be written to one file (compared without case, since the site may be
+/// built or served on a case-insensitive disk), as positioned errors at the content that loses.
+/// Every page kind is checked, and the root files (`sitemap.xml`, `catalogue.json`, …) too.
+pub fn collisions(site: &Site) -> Vec<Diagnostic> {
+    let mut taken: HashMap<String, Claim> = HashMap::new();
+    for file in [routes::SITEMAP, routes::ROBOTS, routes::CATALOGUE, routes::SEARCH_INDEX] {
+        taken.insert(file.to_lowercase(), Claim::Builtin("a file the market writes itself"));
+    }
+    let mut out = Vec::new();
+    // Every script-filled page counts, whether or not this theme renders it.
+    for page in pages(site, |_| true) {
+        let output = page.route(site).output();
+        let new = claim(site, page);
+        let Some(old) = taken.get(&output.to_lowercase()) else {
+            taken.insert(output.to_lowercase(), new);
+            continue;
+        };
+        let Claim::Content { origin, what } = new else {
+            continue; // two built-ins never collide; the route tests guard that
+        };
+        let (message, hint) = match old {
+            Claim::Builtin(name) => (
+                format!("{what} would be written to `{output}`, which is {name}"),
+                "rename it: that address belongs to the market".to_string(),
+            ),
+            Claim::Content { origin: first, what: first_what } => (
+                format!("{what} would be written to `{output}`, which {first_what} already writes"),
+                format!(
+                    "{first_what} is at {}:{}:{}; rename one of them",
+                    first.path, first.line, first.col
+                ),
+            ),
+        };
+        out.push(Diagnostic {
+            severity: Severity::Error,
+            path: origin.path,
+            line: origin.line,
+            col: origin.col,
+            message,
+            hint: Some(hint),
+        });
+    }
+    out
+}
