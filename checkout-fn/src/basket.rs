@@ -4,7 +4,7 @@
 
 use crate::error::ApiError;
 use axum::http::StatusCode;
-use chalet_types::{ErrorCode, CatalogueItem, FulfilmentChoice, Money, Sku, Slug};
+use chalet_types::{CatalogueItem, ErrorCode, FulfilmentChoice, Money, Sku, Slug};
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -55,7 +55,10 @@ pub fn validate_shape(req: &CheckoutRequest) -> Result<Vec<(Sku, u32)>, ApiError
     if let Some(email) = &req.email
         && (email.len() > 254 || !email.contains('@'))
     {
-        return Err(ApiError::invalid(ErrorCode::InvalidEmail, "the e-mail address is not valid"));
+        return Err(ApiError::invalid(
+            ErrorCode::InvalidEmail,
+            "the e-mail address is not valid",
+        ));
     }
     let mut lines: Vec<(Sku, u32)> = Vec::with_capacity(req.items.len());
     for line in &req.items {
@@ -232,7 +235,7 @@ mod tests {
 
     fn code(r: Result<impl std::fmt::Debug, ApiError>) -> &'static str {
         match r {
-            Err(ApiError::Client { code, .. }) => code,
+            Err(ApiError::Client { code, .. }) => code.as_str(),
             other => panic!("expected a client error, got {other:?}"),
         }
     }

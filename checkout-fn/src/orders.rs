@@ -143,9 +143,7 @@ impl Dynamo {
             .await
             .map_err(err)?;
         match resp.item().and_then(|i| get_s(i, attr::BODY)) {
-            Some(body) => serde_json::from_str(body)
-                .map(Some)
-                .map_err(corrupt("order")),
+            Some(body) => serde_json::from_str(body).map(Some).map_err(corrupt("order")),
             None => Ok(None),
         }
     }

@@ -170,7 +170,9 @@ impl Stripe {
             builder = builder.url(base);
         }
         Ok(Stripe {
-            client: builder.build().map_err(|e| PaymentError::Client(e.to_string().into()))?,
+            client: builder
+                .build()
+                .map_err(|e| PaymentError::Client(e.to_string().into()))?,
         })
     }
 
@@ -204,9 +206,7 @@ impl Stripe {
             req = req.customer_email(email);
         }
         let session = req.send(&self.client).await.map_err(PaymentError::Stripe)?;
-        let url = session
-            .url
-            .ok_or(PaymentError::NoUrl)?;
+        let url = session.url.ok_or(PaymentError::NoUrl)?;
         Ok(CreatedSession {
             id: session.id.to_string(),
             url,

@@ -138,7 +138,11 @@ pub async fn publish(db: &Dynamo, catalogue: &Catalogue) -> Result<PublishReport
             .await
             .map_err(err)?;
         for it in resp.items() {
-            let sku = it.get(attr::SKU).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+            let sku = it
+                .get(attr::SKU)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default();
             if !listed.contains(&sku) {
                 let mut k = HashMap::new();
                 for name in [PARTITION_KEY, SORT_KEY] {
@@ -169,8 +173,14 @@ pub async fn publish(db: &Dynamo, catalogue: &Catalogue) -> Result<PublishReport
         (SORT_KEY.to_string(), Av::S(CONFIG_KEY.into())),
         (attr::NAME.to_string(), Av::S(catalogue.market.name.clone())),
         (attr::BASE_URL.to_string(), Av::S(catalogue.market.base_url.to_string())),
-        (attr::LANGUAGE.to_string(), Av::S(catalogue.market.language.code().into())),
-        (attr::CURRENCY.to_string(), Av::S(catalogue.market.currency.code().into())),
+        (
+            attr::LANGUAGE.to_string(),
+            Av::S(catalogue.market.language.code().into()),
+        ),
+        (
+            attr::CURRENCY.to_string(),
+            Av::S(catalogue.market.currency.code().into()),
+        ),
     ]);
     if let Some(fee) = catalogue.market.registration_fee {
         market.insert(attr::REGISTRATION_FEE.into(), Av::N(fee.cents().to_string()));

@@ -86,8 +86,7 @@ pub async fn checkout(State(st): State<AppState>, headers: HeaderMap, body: Body
     let req = basket::parse(&bytes)?;
     let lines = basket::validate_shape(&req)?;
     let skus: Vec<_> = lines.iter().map(|(s, _)| s.clone()).collect();
-    let (stocked, market) =
-        tokio::try_join!(st.store.items(&skus), st.store.market()).map_err(ApiError::internal)?;
+    let (stocked, market) = tokio::try_join!(st.store.items(&skus), st.store.market()).map_err(ApiError::internal)?;
     let market = market.unwrap_or_default();
     let active: Vec<_> = stocked.iter().filter(|s| s.active).map(|s| s.item.clone()).collect();
     let priced = basket::price(&lines, &active, &req.fulfilment)?;
@@ -181,9 +180,11 @@ pub async fn webhook(State(st): State<AppState>, headers: HeaderMap, body: Body)
             ErrorCode::BadSignature,
             "the event's signature is not valid",
         ),
-        WebhookRejection::Malformed => {
-            ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::BadEvent, "the event could not be read")
-        }
+        WebhookRejection::Malformed => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadEvent,
+            "the event could not be read",
+        ),
     })?;
     match event {
         WebhookEvent::Completed(session) => match SessionKind::of(&session.metadata) {
@@ -270,10 +271,13 @@ pub async fn availability(
     State(st): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let chalet = q
-        .get("chalet")
-        .and_then(|c| Slug::parse(c).ok())
-        .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidChalet, "give ?chalet=<chalet-slug>"))?;
+    let chalet = q.get("chalet").and_then(|c| Slug::parse(c).ok()).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidChalet,
+            "give ?chalet=<chalet-slug>",
+        )
+    })?;
     let items = st.store.availability(&chalet).await.map_err(ApiError::internal)?;
     let body: serde_json::Map<String, Value> = items
         .iter()
@@ -317,7 +321,10 @@ pub async fn register(State(st): State<AppState>, headers: HeaderMap, body: Body
     };
     let (chalet_name, artisan) = (clean(&req.chalet_name, "chalet_name")?, clean(&req.artisan, "artisan")?);
     if !req.email.contains('@') || req.email.len() > 254 {
-        return Err(ApiError::invalid(ErrorCode::InvalidEmail, "the e-mail address is not valid"));
+        return Err(ApiError::invalid(
+            ErrorCode::InvalidEmail,
+            "the e-mail address is not valid",
+        ));
     }
     let closed = || {
         ApiError::new(
@@ -326,7 +333,12 @@ pub async fn register(State(st): State<AppState>, headers: HeaderMap, body: Body
             "registrations are not open",
         )
     };
-    let market = st.store.market().await.map_err(ApiError::internal)?.ok_or_else(closed)?;
+    let market = st
+        .store
+        .market()
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(closed)?;
     let fee = market.registration_fee.ok_or_else(closed)?;
     let site = &st.config.site_url;
     let reference = random_id(16);

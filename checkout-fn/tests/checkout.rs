@@ -395,6 +395,7 @@ async fn real_stripe_test_mode_accepts_our_sessions() {
             cancel_url: "https://example.org/ko".into(),
             locale: Some("fr"),
             email: None,
+            currency: chalet_types::Currency::Eur,
             now: now(),
         })
         .await

@@ -2,7 +2,7 @@
 //! site with the shared crate's types, sorted by SKU so the file is byte-stable.
 
 use crate::model::Site;
-use chalet_types::{Route, Catalogue, CatalogueItem, CatalogueMarket, FulfilmentOptions};
+use chalet_types::{Catalogue, CatalogueItem, CatalogueMarket, FulfilmentOptions, Route};
 
 pub fn catalogue(site: &Site) -> Catalogue {
     let m = &site.market;

@@ -46,8 +46,8 @@ pub fn remove_dir_all(path: &Path) -> io::Result<()> {
 }
 
 /// Every file under `dir` (hidden ones left out), as (`/`-separated path relative to `dir`, full
-/// path), sorted. A missing folder has no files; a file or folder the walk cannot read is an
-/// error, never a gap: deploy plans deletions from this listing, and a silently missing file
+/// path), sorted. A missing folder has no files; a file or folder the walk cannot read, or an
+/// entry that is not a regular file, is an error, never a gap: deploy plans deletions from this listing, and a silently missing file
 /// would be deleted from the live site.
 pub fn files_under(dir: &Path) -> io::Result<Vec<(String, PathBuf)>> {
     if !dir.is_dir() {
@@ -62,11 +62,22 @@ pub fn files_under(dir: &Path) -> io::Result<Vec<(String, PathBuf)>> {
     for entry in walk {
         let entry = entry.map_err(|e| {
             let path = e.path().unwrap_or(dir).to_path_buf();
-            let io = e.into_io_error().unwrap_or_else(|| io::Error::other("a file system loop"));
+            let io = e
+                .into_io_error()
+                .unwrap_or_else(|| io::Error::other("a file system loop"));
             named(io, &path)
         })?;
-        if !entry.file_type().is_file() {
+        let kind = entry.file_type();
+        if kind.is_dir() {
             continue;
+        }
+        if !kind.is_file() {
+            // A link or a special file: the site and its themes hold only regular files, and
+            // a link could point anywhere on the machine.
+            return Err(named(
+                io::Error::other("not a regular file (a link, pipe or socket)"),
+                entry.path(),
+            ));
         }
         let Ok(rel) = entry.path().strip_prefix(dir) else {
             continue;

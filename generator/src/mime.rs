@@ -67,9 +67,17 @@ mod tests {
         assert_eq!(cache_control("chalets/x/index.html"), SHORT);
         assert_eq!(cache_control("sitemap.xml"), SHORT);
         assert_eq!(cache_control("catalogue.json"), SHORT);
-        assert_eq!(cache_control("search.json"), SHORT, "the search index changes with content");
+        assert_eq!(
+            cache_control("search.json"),
+            SHORT,
+            "the search index changes with content"
+        );
         assert_eq!(cache_control("favicon.ico"), DEFAULT);
-        assert_eq!(cache_control("imagesfoo.css"), DEFAULT, "a prefix is a folder, not a word");
+        assert_eq!(
+            cache_control("imagesfoo.css"),
+            DEFAULT,
+            "a prefix is a folder, not a word"
+        );
         assert_eq!(content_type(Path::new("a/b.webp")), "image/webp");
     }
 }

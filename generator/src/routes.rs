@@ -162,7 +162,10 @@ pub fn collisions(site: &Site) -> Vec<Diagnostic> {
                 format!("{what} would be written to `{output}`, which is {name}"),
                 "rename it: that address belongs to the market".to_string(),
             ),
-            Claim::Content { origin: first, what: first_what } => (
+            Claim::Content {
+                origin: first,
+                what: first_what,
+            } => (
                 format!("{what} would be written to `{output}`, which {first_what} already writes"),
                 format!(
                     "{first_what} is at {}:{}:{}; rename one of them",

@@ -3,8 +3,8 @@
 //! file by file. Loading reads files; nothing here renders.
 
 use crate::diagnostic::{Diagnostic, Diagnostics, Severity};
-use chalet_types::Language;
 use crate::source::SourceFile;
+use chalet_types::Language;
 use std::collections::BTreeMap;
 use std::path::Path;
 

@@ -208,8 +208,7 @@ where
             dir = d.parent();
         }
     }
-    crate::fs::write_atomic(&out.join(MANIFEST), manifest_text(&c.entries).as_bytes())
-        .map_err(WriteError::Io)?;
+    crate::fs::write_atomic(&out.join(MANIFEST), manifest_text(&c.entries).as_bytes()).map_err(WriteError::Io)?;
     Ok(WriteReport {
         files: c.entries.len(),
         written: c.changed.len(),

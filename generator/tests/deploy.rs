@@ -73,3 +73,24 @@ fn dry_run_prints_the_plan_against_a_listing_and_changes_nothing() {
     assert!(run.stdout.ends_with("to delete, 1 unchanged\n"), "{}", run.stdout);
     assert_eq!(tree(&tmp.path().join("dist")), before);
 }
+
+/// Regression: the listing behind the deletion plan once skipped what it could not read, and a
+/// file missing from it would have been deleted from the live bucket. Now the plan is refused.
+#[test]
+fn an_unreadable_entry_aborts_the_plan() {
+    let tmp = site_in_temp("valid/minimal");
+    assert_eq!(
+        chalet(tmp.path(), &["build", "--themes", themes().to_str().expect("utf8")]).code,
+        0
+    );
+    // As root every permission check passes, so the unreadable entry is a dangling link.
+    std::os::unix::fs::symlink("/nonexistent/page.html", tmp.path().join("dist/chalets/gone.html")).expect("link");
+    let run = chalet(tmp.path(), &["deploy", "--bucket", "marche", "--dry-run"]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stderr.contains("gone.html") && run.stderr.contains("not a regular file"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stdout.contains("upload"), "no plan is printed:\n{}", run.stdout);
+}

@@ -192,7 +192,10 @@ mod tests {
         assert_eq!(Availability::of(Some(LOW_STOCK)), Availability::Low);
         assert_eq!(Availability::of(Some(LOW_STOCK + 1)), Availability::InStock);
         for a in Availability::ALL {
-            assert_eq!(serde_json::to_string(&a).expect("serialises"), format!("\"{}\"", a.wire()));
+            assert_eq!(
+                serde_json::to_string(&a).expect("serialises"),
+                format!("\"{}\"", a.wire())
+            );
         }
     }
 

@@ -26,7 +26,9 @@ pub mod slug;
 pub mod table;
 
 pub use api::ErrorCode;
-pub use catalogue::{Availability, LOW_STOCK, Catalogue, CatalogueItem, CatalogueMarket, FulfilmentOptions, Kind, Shipping, Stock};
+pub use catalogue::{
+    Availability, Catalogue, CatalogueItem, CatalogueMarket, FulfilmentOptions, Kind, LOW_STOCK, Shipping, Stock,
+};
 pub use date::Date;
 pub use language::{Currency, Language};
 pub use money::{Money, MoneyError};

@@ -164,12 +164,18 @@ pub fn reserved_page_names() -> Vec<(&'static str, &'static str)> {
 
 /// What a reserved page name is used for, if it is reserved.
 pub fn reserved(name: &str) -> Option<&'static str> {
-    reserved_page_names().into_iter().find(|(n, _)| *n == name).map(|(_, what)| what)
+    reserved_page_names()
+        .into_iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, what)| what)
 }
 
 /// Where Stripe sends a shopper after paying (Stripe fills in `{CHECKOUT_SESSION_ID}`).
 pub fn checkout_success_url(site: &SiteUrl) -> String {
-    format!("{}?{SESSION_PARAM}={{CHECKOUT_SESSION_ID}}", site.join(&Route::Order.path()))
+    format!(
+        "{}?{SESSION_PARAM}={{CHECKOUT_SESSION_ID}}",
+        site.join(&Route::Order.path())
+    )
 }
 
 /// Where Stripe sends a shopper who gave up: the basket, which says so.
@@ -281,7 +287,11 @@ impl SiteUrl {
             return Err(SiteUrlError::Path);
         }
         let authority = authority.to_ascii_lowercase();
-        let path = if inner.is_empty() { "/".to_string() } else { format!("/{inner}/") };
+        let path = if inner.is_empty() {
+            "/".to_string()
+        } else {
+            format!("/{inner}/")
+        };
         let full = format!("{scheme}{authority}{path}");
         Ok(SiteUrl {
             path_at: scheme.len() + authority.len(),
@@ -387,7 +397,10 @@ mod tests {
         assert_eq!(chalet_path("{chalet}"), "chalets/{chalet}/");
         for fixed in Route::FIXED {
             let first = fixed.path().split(['/', '.']).next().unwrap_or("").to_string();
-            assert!(first.is_empty() || reserved(&first).is_some(), "{first} must be reserved");
+            assert!(
+                first.is_empty() || reserved(&first).is_some(),
+                "{first} must be reserved"
+            );
         }
     }
 
@@ -398,6 +411,9 @@ mod tests {
             checkout_success_url(&site),
             "https://x.example/marche/order/?session_id={CHECKOUT_SESSION_ID}"
         );
-        assert_eq!(checkout_cancel_url(&site), "https://x.example/marche/basket/?cancelled=1");
+        assert_eq!(
+            checkout_cancel_url(&site),
+            "https://x.example/marche/basket/?cancelled=1"
+        );
     }
 }

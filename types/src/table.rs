@@ -103,9 +103,13 @@ impl ReservationStatus {
     }
 
     pub fn parse(text: &str) -> Option<ReservationStatus> {
-        [ReservationStatus::Held, ReservationStatus::Sold, ReservationStatus::Released]
-            .into_iter()
-            .find(|s| s.as_str() == text)
+        [
+            ReservationStatus::Held,
+            ReservationStatus::Sold,
+            ReservationStatus::Released,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
     }
 }
 
@@ -131,7 +135,11 @@ mod tests {
 
     #[test]
     fn statuses_round_trip() {
-        for s in [ReservationStatus::Held, ReservationStatus::Sold, ReservationStatus::Released] {
+        for s in [
+            ReservationStatus::Held,
+            ReservationStatus::Sold,
+            ReservationStatus::Released,
+        ] {
             assert_eq!(ReservationStatus::parse(s.as_str()), Some(s));
         }
         assert_eq!(ReservationStatus::parse("lost"), None);

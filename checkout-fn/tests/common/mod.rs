@@ -21,13 +21,12 @@ fn peer(var: &str) -> String {
     std::env::var(var).unwrap_or_else(|_| panic!("{var} is not set: run the integration tests through scripts/test, which starts DynamoDB Local and the Stripe stand-in"))
 }
 
-/// The catalogue `chalet build` writes for the example market (its pure stages, no images).
+/// The catalogue the tests sell from: `tests/fixtures/catalogue.json`, committed (what
+/// `chalet build` wrote for the example market when it was taken), so that editing the example
+/// market never changes the stock numbers the tests count on.
 pub fn example_catalogue() -> Catalogue {
-    let content = Path::new(env!("CARGO_MANIFEST_DIR")).join("../content");
-    let files = chalet::load::load(&content, "content").expect("content");
-    let validated = chalet::validate::validate(&files);
-    let site = validated.site.expect("the example market is valid");
-    chalet::catalogue::catalogue(&site)
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/catalogue.json");
+    serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture")).expect("a catalogue")
 }
 
 pub async fn dynamo_client() -> aws_sdk_dynamodb::Client {
@@ -74,7 +73,7 @@ impl Harness {
             table_name: table,
             stripe_secret_key: STRIPE_KEY.into(),
             stripe_webhook_secret: WEBHOOK_SECRET.into(),
-            site_url: SITE.into(),
+            site_url: chalet_types::SiteUrl::parse(SITE).expect("a site URL"),
             stripe_api_base: Some(stripe_base.clone()),
         };
         let stripe = Stripe::new(STRIPE_KEY, Some(&stripe_base)).expect("stripe client");

@@ -101,4 +101,3 @@ fn aws(args: &[&str]) -> Result<String, DeployError> {
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
-

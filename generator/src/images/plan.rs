@@ -1,10 +1,10 @@
 //! Planning: what each source is and which derivatives it gets, known before rendering so that
 //! templates can write `srcset`, `width` and `height`. Reads headers, never pixels.
 
-use crate::model::ImageSettings;
 use super::cache::Cache;
 use super::index::{SourceIndex, SourceInfo};
 use crate::diagnostic::{Diagnostic, Diagnostics, Severity};
+use crate::model::ImageSettings;
 use crate::model::ImageSource;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};

@@ -3,12 +3,12 @@
 //! No metadata survives: encoders receive raw pixels only, so EXIF (GPS, camera serials), XMP
 //! and ICC chunks of the source are never copied.
 
-use crate::model::ImageSettings;
 use super::cache::Cache;
-use crate::fs::write_atomic;
 use super::index::SourceIndex;
 use super::plan::{Derivative, Format, ImagePlan, PlannedImage};
 use crate::diagnostic::{Diagnostic, Diagnostics, Severity};
+use crate::fs::write_atomic;
+use crate::model::ImageSettings;
 use fast_image_resize as fr;
 use image::{DynamicImage, ImageDecoder, ImageEncoder};
 use rayon::prelude::*;

@@ -8,12 +8,12 @@ pub mod data;
 pub mod view;
 
 use crate::catalogue::catalogue;
-pub use crate::routes::PageKind;
-use chalet_types::routes;
 use crate::diagnostic::{Diagnostic, Diagnostics, Severity};
 use crate::images::ImagePlan;
 use crate::model::Site;
+pub use crate::routes::PageKind;
 use crate::theme::Theme;
+use chalet_types::routes;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -1,9 +1,9 @@
 //! What templates see: plain serialisable views of the typed site, with prices formatted for the
 //! market's language, URLs made, Markdown rendered and images resolved. Templates only lay out.
 
+use crate::i18n::{date_range, long_date, og_locale};
 use crate::images::ImagePlan;
 use crate::markdown::{self, escape};
-use crate::i18n::{date_range, long_date, og_locale};
 use crate::model::{Chalet, Image, Markdown, Product, Site};
 use chalet_types::routes::{self, Route};
 use chalet_types::{Availability, Kind, Language, MAX_QUANTITY, Money};

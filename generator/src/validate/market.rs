@@ -3,8 +3,8 @@
 use super::Validator;
 use crate::diagnostic::did_you_mean;
 use crate::model::{Category, Image, ImageSettings, Market, Organiser, Registration, Sponsor};
-use chalet_types::{Currency, Language, SiteUrl};
 use crate::yaml::{Node, Pos, Reader, Value};
+use chalet_types::{Currency, Language, SiteUrl};
 use std::collections::HashSet;
 
 const FIELDS: &[&str] = &[

@@ -3,8 +3,8 @@
 use super::Validator;
 use crate::model::Page;
 use crate::yaml::slug_hint;
-use chalet_types::routes::{self, Route};
 use chalet_types::Slug;
+use chalet_types::routes::{self, Route};
 
 pub(super) fn validate_all(v: &mut Validator) -> Vec<Page> {
     let rels: Vec<String> = v
