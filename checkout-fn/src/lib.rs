@@ -22,7 +22,7 @@ pub mod routes;
 use axum::Router;
 use axum::http::{HeaderValue, Method, header};
 use axum::routing::{get, post};
-use chalet_types::routes::api;
+use chalet_types::routes::Endpoint;
 use std::sync::Arc;
 use tower_http::cors::CorsLayer;
 
@@ -56,12 +56,12 @@ pub fn app(state: AppState) -> Router {
         .allow_headers([header::CONTENT_TYPE])
         .max_age(std::time::Duration::from_secs(3600));
     let routes = Router::new()
-        .route(api::HEALTH, get(routes::health))
-        .route(api::CHECKOUT, post(routes::checkout))
-        .route(api::WEBHOOK, post(routes::webhook))
-        .route(api::ORDER, get(routes::order))
-        .route(api::AVAILABILITY, get(routes::availability))
-        .route(api::REGISTRATIONS, post(routes::register));
+        .route(Endpoint::Health.as_str(), get(routes::health))
+        .route(Endpoint::Checkout.as_str(), post(routes::checkout))
+        .route(Endpoint::Webhook.as_str(), post(routes::webhook))
+        .route(Endpoint::Order.as_str(), get(routes::order))
+        .route(Endpoint::Availability.as_str(), get(routes::availability))
+        .route(Endpoint::Registrations.as_str(), post(routes::register));
     Router::new()
         .merge(routes.clone())
         .nest(&format!("/{}", chalet_types::routes::API_DIR), routes)

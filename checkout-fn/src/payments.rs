@@ -10,38 +10,34 @@ use stripe_checkout::checkout_session::{
 };
 use stripe_shared::{CheckoutSessionLocale, CheckoutSessionMode};
 
-/// The metadata keys our Checkout Sessions carry (Stripe gives them back on every event).
-pub mod metadata {
-    /// What the session pays for: [`super::SessionKind`].
-    pub const KIND: &str = "kind";
-    /// The reservation holding the basket's stock.
-    pub const RESERVATION: &str = "reservation";
-    /// A registration's chalet and artisan.
-    pub const CHALET_NAME: &str = "chalet_name";
-    pub const ARTISAN: &str = "artisan";
+chalet_types::wire_enum! {
+    /// The metadata keys our Checkout Sessions carry (Stripe gives them back on every event).
+    pub enum Meta {
+        /// What the session pays for: [`SessionKind`].
+        Kind = "kind",
+        /// The reservation holding the basket's stock.
+        Reservation = "reservation",
+        /// A registration's chalet and artisan.
+        ChaletName = "chalet_name",
+        Artisan = "artisan",
+    }
 }
 
-/// What a Checkout Session pays for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SessionKind {
-    Order,
-    Registration,
+chalet_types::wire_enum! {
+    /// What a Checkout Session pays for (its `kind` metadata).
+    pub enum SessionKind {
+        Order = "order",
+        Registration = "registration",
+    }
 }
 
 impl SessionKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SessionKind::Order => "order",
-            SessionKind::Registration => "registration",
-        }
-    }
-
     /// A session's kind from its metadata; sessions made before the key existed were orders.
     pub fn of(metadata: &HashMap<String, String>) -> SessionKind {
-        match metadata.get(metadata::KIND).map(String::as_str) {
-            Some("registration") => SessionKind::Registration,
-            _ => SessionKind::Order,
-        }
+        metadata
+            .get(Meta::Kind.as_str())
+            .and_then(|k| SessionKind::parse(k))
+            .unwrap_or(SessionKind::Order)
     }
 }
 

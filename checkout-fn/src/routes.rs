@@ -5,7 +5,7 @@ use crate::AppState;
 use crate::basket;
 use crate::dynamo::{Completion, ReserveError};
 use crate::error::{ApiError, chain};
-use crate::payments::{self, NewSession, SessionKind, WebhookEvent, WebhookRejection, metadata};
+use crate::payments::{self, Meta, NewSession, SessionKind, WebhookEvent, WebhookRejection};
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, Request, State};
@@ -138,8 +138,8 @@ pub async fn checkout(State(st): State<AppState>, headers: HeaderMap, body: Body
         lines: payments::session_lines(&priced, market.language),
         reference: &reservation_id,
         metadata: HashMap::from([
-            (metadata::KIND.to_string(), SessionKind::Order.as_str().to_string()),
-            (metadata::RESERVATION.to_string(), reservation_id.clone()),
+            (Meta::Kind.as_str().to_string(), SessionKind::Order.as_str().to_string()),
+            (Meta::Reservation.as_str().to_string(), reservation_id.clone()),
         ]),
         success_url: routes::checkout_success_url(site),
         cancel_url: routes::checkout_cancel_url(site),
@@ -192,8 +192,8 @@ pub async fn webhook(State(st): State<AppState>, headers: HeaderMap, body: Body)
                 let details = json!({
                     "session": session.id,
                     "created": session.created,
-                    "chalet_name": session.metadata.get(metadata::CHALET_NAME),
-                    "artisan": session.metadata.get(metadata::ARTISAN),
+                    "chalet_name": session.metadata.get(Meta::ChaletName.as_str()),
+                    "artisan": session.metadata.get(Meta::Artisan.as_str()),
                     "email": session.email,
                 });
                 st.store
@@ -203,7 +203,7 @@ pub async fn webhook(State(st): State<AppState>, headers: HeaderMap, body: Body)
                 tracing::info!(session = %session.id, "registration recorded");
             }
             SessionKind::Order => {
-                let Some(reservation) = session.metadata.get(metadata::RESERVATION) else {
+                let Some(reservation) = session.metadata.get(Meta::Reservation.as_str()) else {
                     tracing::warn!(session = %session.id, "completed session without a reservation: ignored");
                     return Ok(Json(json!({ "received": true })));
                 };
@@ -219,7 +219,7 @@ pub async fn webhook(State(st): State<AppState>, headers: HeaderMap, body: Body)
             }
         },
         WebhookEvent::Expired(session) => {
-            if let Some(reservation) = session.metadata.get(metadata::RESERVATION) {
+            if let Some(reservation) = session.metadata.get(Meta::Reservation.as_str()) {
                 let released = st.store.release(reservation).await.map_err(ApiError::internal)?;
                 tracing::info!(session = %session.id, released, "session expired");
             }
@@ -353,9 +353,9 @@ pub async fn register(State(st): State<AppState>, headers: HeaderMap, body: Body
             }],
             reference: &reference,
             metadata: HashMap::from([
-                (metadata::KIND.into(), SessionKind::Registration.as_str().into()),
-                (metadata::CHALET_NAME.into(), chalet_name),
-                (metadata::ARTISAN.into(), artisan),
+                (Meta::Kind.as_str().into(), SessionKind::Registration.as_str().into()),
+                (Meta::ChaletName.as_str().into(), chalet_name),
+                (Meta::Artisan.as_str().into(), artisan),
             ]),
             success_url: routes::registration_url(site, true),
             cancel_url: routes::registration_url(site, false),

@@ -89,7 +89,6 @@ pub struct BuildReport {
     pub images: usize,
     /// Image derivatives encoded by this build (0 when every one came from the cache).
     pub images_encoded: usize,
-    pub files: usize,
     /// Files written to the output folder (0 when nothing changed).
     pub written: usize,
     pub warnings: Vec<Diagnostic>,
@@ -119,7 +118,6 @@ struct Prepared {
     theme: theme::Theme,
     plan: ImagePlan,
     cache: Cache,
-    index: SourceIndex,
     encoded: usize,
     warnings: Diagnostics,
     timings: Vec<(&'static str, Duration)>,
@@ -184,7 +182,6 @@ fn prepare(opts: &BuildOptions, progress: &dyn Fn(&str)) -> Result<Prepared, Bui
         theme,
         plan,
         cache,
-        index,
         encoded: processed.encoded,
         warnings: diags,
         timings,
@@ -197,14 +194,13 @@ fn fail(warnings: &Diagnostics, more: Diagnostics) -> BuildError {
     BuildError::Content(all.sorted())
 }
 
-fn report(p: &Prepared, pages: usize, files: usize, written: usize, started: Instant) -> BuildReport {
+fn report(p: &Prepared, pages: usize, written: usize, started: Instant) -> BuildReport {
     BuildReport {
         chalets: p.site.chalets.len(),
         products: p.site.product_count(),
         pages,
         images: p.site.images.len(),
         images_encoded: p.encoded,
-        files,
         written,
         warnings: p.warnings.clone().sorted(),
         timings: p.timings.clone(),
@@ -227,7 +223,6 @@ pub fn check(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
         .collect();
     let pages = renderer.pages().len();
     let others = renderer.other_files(&p.plan, &p.cache.dir);
-    let files = pages + others.as_ref().map_or(0, Vec::len);
     if !errors.is_empty() || others.is_err() {
         let mut d = Diagnostics::default();
         errors.into_iter().chain(others.err()).for_each(|e| d.push(e));
@@ -235,7 +230,7 @@ pub fn check(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
     }
     drop(renderer);
     p.timings.push(("render", t.elapsed()));
-    Ok(report(&p, pages, files, 0, started))
+    Ok(report(&p, pages, 0, started))
 }
 
 /// Builds the site into `opts.out`; on any error the previous output is left untouched.
@@ -276,8 +271,7 @@ pub fn build(opts: &BuildOptions, progress: &dyn Fn(&str)) -> Result<BuildReport
     // Only after a successful write: cache entries no page uses any more go.
     let used: std::collections::HashSet<String> = p.plan.cache_files().map(|d| d.cache_file.clone()).collect();
     p.cache.prune(&used);
-    let _ = &p.index;
-    Ok(report(&p, pages, written.files, written.written, started))
+    Ok(report(&p, pages, written.written, started))
 }
 
 /// Every folder the files need, each once, parents before children.

@@ -47,19 +47,6 @@ impl ContentFiles {
     pub fn exists(&self, rel: &str) -> bool {
         self.texts.contains_key(rel) || self.others.contains_key(rel)
     }
-
-    /// Builds from in-memory texts (tests, and `chalet import` later).
-    pub fn from_texts(display_root: &str, texts: impl IntoIterator<Item = (String, String)>) -> ContentFiles {
-        let mut files = ContentFiles {
-            display_root: display_root.to_string(),
-            ..Default::default()
-        };
-        for (rel, text) in texts {
-            let display = files.display(&rel);
-            files.texts.insert(rel.clone(), SourceFile::new(rel, display, text));
-        }
-        files
-    }
 }
 
 fn is_text(rel: &str) -> bool {

@@ -13,14 +13,9 @@ use std::collections::HashMap;
 /// so memory stays flat however many products the market has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PageKind {
-    Home,
-    Sponsors,
-    NotFound,
-    /// The pages the theme's script fills in (basket, order confirmation, search results):
-    /// rendered only when the theme has their template.
-    Basket,
-    Order,
-    Search,
+    /// One of [`Route::FIXED`]. The pages the theme's script fills in (basket, order
+    /// confirmation, search results) are rendered only when the theme has their template.
+    Fixed(Route<'static>),
     Category(usize),
     Page(usize),
     Chalet(usize),
@@ -31,12 +26,7 @@ impl PageKind {
     /// The page's route, with the slugs it needs from the site.
     pub fn route(self, site: &Site) -> Route<'_> {
         match self {
-            PageKind::Home => Route::Home,
-            PageKind::Sponsors => Route::Sponsors,
-            PageKind::NotFound => Route::NotFound,
-            PageKind::Basket => Route::Basket,
-            PageKind::Order => Route::Order,
-            PageKind::Search => Route::Search,
+            PageKind::Fixed(route) => route,
             PageKind::Category(i) => Route::Category(&site.market.categories[i].slug),
             PageKind::Page(i) => Route::Page(&site.pages[i].slug),
             PageKind::Chalet(ci) => Route::Chalet(&site.chalets[ci].slug),
@@ -47,12 +37,13 @@ impl PageKind {
     /// The template that renders it.
     pub fn template(self) -> &'static str {
         match self {
-            PageKind::Home => "index.html",
-            PageKind::Sponsors => "sponsors.html",
-            PageKind::NotFound => "404.html",
-            PageKind::Basket => "basket.html",
-            PageKind::Order => "order.html",
-            PageKind::Search => "search.html",
+            PageKind::Fixed(Route::Home) => "index.html",
+            PageKind::Fixed(Route::Sponsors) => "sponsors.html",
+            PageKind::Fixed(Route::NotFound) => "404.html",
+            PageKind::Fixed(Route::Basket) => "basket.html",
+            PageKind::Fixed(Route::Order) => "order.html",
+            PageKind::Fixed(Route::Search) => "search.html",
+            PageKind::Fixed(_) => "page.html",
             PageKind::Category(_) => "category.html",
             PageKind::Page(_) => "page.html",
             PageKind::Chalet(_) => "chalet.html",
@@ -64,7 +55,7 @@ impl PageKind {
     pub fn in_sitemap(self) -> bool {
         !matches!(
             self,
-            PageKind::NotFound | PageKind::Basket | PageKind::Order | PageKind::Search
+            PageKind::Fixed(Route::NotFound | Route::Basket | Route::Order | Route::Search)
         )
     }
 }
@@ -73,12 +64,11 @@ impl PageKind {
 /// their template; built-in pages come first, so a content page colliding with one is the
 /// one reported.
 pub fn pages(site: &Site, has_template: impl Fn(&str) -> bool) -> Vec<PageKind> {
-    let mut pages = vec![PageKind::Home, PageKind::Sponsors, PageKind::NotFound];
-    for kind in [PageKind::Basket, PageKind::Order, PageKind::Search] {
-        if has_template(kind.template()) {
-            pages.push(kind);
-        }
-    }
+    // Home, sponsors and 404 always; the script-filled pages when the theme has them.
+    let mut pages: Vec<PageKind> = Route::FIXED.into_iter().map(PageKind::Fixed).collect();
+    pages.retain(|p| {
+        !matches!(p, PageKind::Fixed(Route::Basket | Route::Order | Route::Search)) || has_template(p.template())
+    });
     pages.extend((0..site.market.categories.len()).map(PageKind::Category));
     pages.extend((0..site.pages.len()).map(PageKind::Page));
     for (ci, c) in site.chalets.iter().enumerate() {

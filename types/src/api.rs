@@ -4,58 +4,41 @@
 
 use serde::{Deserialize, Serialize};
 
-macro_rules! codes {
-    ($($(#[$doc:meta])* $variant:ident = $wire:literal,)*) => {
-        /// Every error code the function can answer with; the wire name is snake case.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum ErrorCode {
-            $($(#[$doc])* $variant,)*
-        }
-
-        impl ErrorCode {
-            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
-
-            /// The wire name (`"out_of_stock"`).
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $(ErrorCode::$variant => $wire,)*
-                }
-            }
-        }
-    };
-}
-
-codes! {
-    /// The request's body is not `application/json`.
-    UnsupportedMediaType = "unsupported_media_type",
-    BodyTooLarge = "body_too_large",
-    /// No such endpoint.
-    NotFound = "not_found",
-    InvalidJson = "invalid_json",
-    EmptyBasket = "empty_basket",
-    TooManyLines = "too_many_lines",
-    InvalidQuantity = "invalid_quantity",
-    DuplicateSku = "duplicate_sku",
-    UnknownSku = "unknown_sku",
-    /// The basket's total passes what one payment may hold.
-    TooLarge = "too_large",
-    InvalidFulfilment = "invalid_fulfilment",
-    FulfilmentRequired = "fulfilment_required",
-    InvalidEmail = "invalid_email",
-    OutOfStock = "out_of_stock",
-    /// A product was withdrawn or changed while the shopper was paying.
-    CatalogueChanged = "catalogue_changed",
-    /// Stripe could not be reached or refused the session.
-    PaymentUnavailable = "payment_unavailable",
-    BadSignature = "bad_signature",
-    BadEvent = "bad_event",
-    OrderNotFound = "order_not_found",
-    InvalidChalet = "invalid_chalet",
-    InvalidRegistration = "invalid_registration",
-    RegistrationsClosed = "registrations_closed",
-    /// Anything on the function's side; the details are in its log only.
-    Internal = "internal",
+crate::wire_enum! {
+    /// Every error code the function can answer with; the wire name is snake case.
+    #[derive(Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum ErrorCode {
+        /// The request's body is not `application/json`.
+        UnsupportedMediaType = "unsupported_media_type",
+        BodyTooLarge = "body_too_large",
+        /// No such endpoint.
+        NotFound = "not_found",
+        InvalidJson = "invalid_json",
+        EmptyBasket = "empty_basket",
+        TooManyLines = "too_many_lines",
+        InvalidQuantity = "invalid_quantity",
+        DuplicateSku = "duplicate_sku",
+        UnknownSku = "unknown_sku",
+        /// The basket's total passes what one payment may hold.
+        TooLarge = "too_large",
+        InvalidFulfilment = "invalid_fulfilment",
+        FulfilmentRequired = "fulfilment_required",
+        InvalidEmail = "invalid_email",
+        OutOfStock = "out_of_stock",
+        /// A product was withdrawn or changed while the shopper was paying.
+        CatalogueChanged = "catalogue_changed",
+        /// Stripe could not be reached or refused the session.
+        PaymentUnavailable = "payment_unavailable",
+        BadSignature = "bad_signature",
+        BadEvent = "bad_event",
+        OrderNotFound = "order_not_found",
+        InvalidChalet = "invalid_chalet",
+        InvalidRegistration = "invalid_registration",
+        RegistrationsClosed = "registrations_closed",
+        /// Anything on the function's side; the details are in its log only.
+        Internal = "internal",
+    }
 }
 
 impl std::fmt::Display for ErrorCode {

@@ -39,52 +39,26 @@ impl Language {
 
     /// How amounts are written: thousands separator, decimal separator, and where `€` goes.
     pub fn number_style(self) -> NumberStyle {
+        let style = |group, decimal, symbol| NumberStyle { group, decimal, symbol };
         match self {
             // French typography: narrow no-break space between thousands.
-            Language::Fr => NumberStyle {
-                group: "\u{202f}",
-                decimal: ",",
-                symbol: SymbolAt::After,
-            },
-            Language::Nl => NumberStyle {
-                group: ".",
-                decimal: ",",
-                symbol: SymbolAt::BeforeSpaced,
-            },
-            Language::De => NumberStyle {
-                group: ".",
-                decimal: ",",
-                symbol: SymbolAt::After,
-            },
-            Language::En => NumberStyle {
-                group: ",",
-                decimal: ".",
-                symbol: SymbolAt::Before,
-            },
+            Language::Fr => style("\u{202f}", ",", SymbolAt::After),
+            Language::Nl => style(".", ",", SymbolAt::BeforeSpaced),
+            Language::De => style(".", ",", SymbolAt::After),
+            Language::En => style(",", ".", SymbolAt::Before),
         }
     }
 
     /// Labels of the lines the checkout function adds to a Checkout Session, which Stripe shows
     /// to the shopper as they are.
-    pub fn labels(self) -> &'static Labels {
-        match self {
-            Language::Fr => &Labels {
-                shipping: "Livraison",
-                registration: "Inscription",
-            },
-            Language::Nl => &Labels {
-                shipping: "Verzending",
-                registration: "Inschrijving",
-            },
-            Language::De => &Labels {
-                shipping: "Versand",
-                registration: "Anmeldung",
-            },
-            Language::En => &Labels {
-                shipping: "Shipping",
-                registration: "Registration",
-            },
-        }
+    pub fn labels(self) -> Labels {
+        let (shipping, registration) = match self {
+            Language::Fr => ("Livraison", "Inscription"),
+            Language::Nl => ("Verzending", "Inschrijving"),
+            Language::De => ("Versand", "Anmeldung"),
+            Language::En => ("Shipping", "Registration"),
+        };
+        Labels { shipping, registration }
     }
 }
 
@@ -107,7 +81,7 @@ pub struct NumberStyle {
 }
 
 /// Words the function writes into a payment page, per language.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Labels {
     pub shipping: &'static str,
     pub registration: &'static str,

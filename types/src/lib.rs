@@ -24,6 +24,7 @@ pub mod order;
 pub mod routes;
 pub mod slug;
 pub mod table;
+pub mod wire;
 
 pub use api::ErrorCode;
 pub use catalogue::{

@@ -30,16 +30,19 @@ pub const API_DIR: &str = "api";
 /// payment returns there.
 pub const APPLY_PAGE: &str = "exposer";
 
-/// The checkout function's endpoints, relative to its base URL (`checkout_url`, e.g. `/api`).
-/// The function's router is built from these, and the theme's script gets them in its
-/// configuration; `{session_id}` is filled in by the caller.
-pub mod api {
-    pub const HEALTH: &str = "/health";
-    pub const CHECKOUT: &str = "/checkout";
-    pub const WEBHOOK: &str = "/webhook";
-    pub const ORDER: &str = "/orders/{session_id}";
-    pub const AVAILABILITY: &str = "/availability";
-    pub const REGISTRATIONS: &str = "/registrations";
+// The checkout function's endpoints, relative to its base URL (`checkout_url`, e.g. `/api`).
+// The function's router is built from these, and the theme's script gets them in its
+// configuration; `{session_id}` is filled in by the caller.
+crate::wire_enum! {
+    /// One endpoint of the function; `as_str()` is its path (axum's `{param}` syntax).
+    pub enum Endpoint {
+        Health = "/health",
+        Checkout = "/checkout",
+        Webhook = "/webhook",
+        Order = "/orders/{session_id}",
+        Availability = "/availability",
+        Registrations = "/registrations",
+    }
 }
 
 /// Query parameters of the pages Stripe sends shoppers back to.

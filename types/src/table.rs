@@ -85,47 +85,20 @@ pub mod attr {
     pub const ORDER: &str = "order";
 }
 
-/// Where a reservation stands; only `held` ones may change.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReservationStatus {
-    Held,
-    Sold,
-    Released,
-}
-
-impl ReservationStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReservationStatus::Held => "held",
-            ReservationStatus::Sold => "sold",
-            ReservationStatus::Released => "released",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<ReservationStatus> {
-        [
-            ReservationStatus::Held,
-            ReservationStatus::Sold,
-            ReservationStatus::Released,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == text)
+crate::wire_enum! {
+    /// Where a reservation stands; only `held` ones may change.
+    pub enum ReservationStatus {
+        Held = "held",
+        Sold = "sold",
+        Released = "released",
     }
 }
 
-/// Where a voucher code stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CodeStatus {
-    Issued,
-    Redeemed,
-}
-
-impl CodeStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CodeStatus::Issued => "issued",
-            CodeStatus::Redeemed => "redeemed",
-        }
+crate::wire_enum! {
+    /// Where a voucher code stands.
+    pub enum CodeStatus {
+        Issued = "issued",
+        Redeemed = "redeemed",
     }
 }
 

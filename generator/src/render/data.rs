@@ -5,7 +5,8 @@
 use super::view::{ChaletCard, ProductView, Views};
 use crate::model::Site;
 use chalet_types::language::SymbolAt;
-use chalet_types::{Availability, Currency, ErrorCode, LOW_STOCK, routes};
+use chalet_types::routes::{self, Endpoint};
+use chalet_types::{Availability, Currency, ErrorCode, LOW_STOCK};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -86,9 +87,9 @@ pub fn script_config(views: &Views, strings: &BTreeMap<String, String>) -> Strin
             "catalogue": urls.catalogue,
             "search_index": urls.search_index,
             "api": {
-                "checkout": routes::api::CHECKOUT,
-                "availability": routes::api::AVAILABILITY,
-                "order": routes::api::ORDER,
+                "checkout": Endpoint::Checkout.as_str(),
+                "availability": Endpoint::Availability.as_str(),
+                "order": Endpoint::Order.as_str(),
             },
         },
         "params": { "session": routes::SESSION_PARAM, "cancelled": routes::CANCELLED_PARAM },

@@ -108,8 +108,7 @@ impl<'a> Renderer<'a> {
         ctx.insert("canonical", &canonical);
         let template = page.template();
         match page {
-            PageKind::Home | PageKind::Sponsors | PageKind::NotFound => {}
-            PageKind::Basket | PageKind::Order | PageKind::Search => {}
+            PageKind::Fixed(_) => {}
             PageKind::Category(i) => {
                 ctx.insert("category", &self.market.categories[i]);
             }

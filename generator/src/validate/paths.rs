@@ -7,13 +7,19 @@ use crate::load::ContentFiles;
 /// Image files larger than this are refused before anything decodes them.
 pub const MAX_IMAGE_BYTES: u64 = 25 * 1024 * 1024;
 
-pub const IMAGE_EXTENSIONS: [&str; 6] = ["jpg", "jpeg", "png", "webp", "gif", "avif"];
+/// What the image pipeline decodes (the `image` crate's features in the workspace manifest).
+pub const IMAGE_EXTENSIONS: [&str; 5] = ["jpg", "jpeg", "png", "webp", "gif"];
+
+/// Photo formats phones produce that the pipeline cannot decode: refused here, with a way out,
+/// rather than accepted and failing in the encoder.
+const UNSUPPORTED_PHOTOS: [&str; 4] = ["avif", "heic", "heif", "tiff"];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PathProblem {
     Url,
     Escapes,
     NotAnImage,
+    Unsupported(String),
     Missing { suggestion: Option<String> },
     TooLarge(u64),
     Empty,
@@ -33,6 +39,13 @@ impl PathProblem {
             PathProblem::NotAnImage => (
                 format!("`{reference}` is not an image file"),
                 Some(format!("use one of: {}", IMAGE_EXTENSIONS.join(", "))),
+            ),
+            PathProblem::Unsupported(ext) => (
+                format!("image `{reference}` is a .{ext} photo, which the market cannot read yet"),
+                Some(format!(
+                    "export it as JPEG (or PNG); accepted: {}",
+                    IMAGE_EXTENSIONS.join(", ")
+                )),
             ),
             PathProblem::Missing { suggestion } => (
                 format!("image `{reference}` does not exist"),
@@ -66,6 +79,9 @@ pub fn resolve_image(files: &ContentFiles, from: &str, reference: &str) -> Resul
         .rsplit_once('.')
         .map(|(_, e)| e.to_ascii_lowercase())
         .unwrap_or_default();
+    if UNSUPPORTED_PHOTOS.contains(&ext.as_str()) {
+        return Err(PathProblem::Unsupported(ext));
+    }
     if !IMAGE_EXTENSIONS.contains(&ext.as_str()) {
         return Err(PathProblem::NotAnImage);
     }
@@ -126,5 +142,15 @@ mod tests {
         );
         assert_eq!(normalise("chalets/a/chalet.yaml", "../../../etc/passwd"), None);
         assert_eq!(normalise("market.yaml", "..\\secret.png"), None);
+    }
+
+    #[test]
+    fn avif_is_refused_at_the_path_check_with_a_way_out() {
+        let files = ContentFiles::default();
+        let e = resolve_image(&files, "chalets/a/chalet.yaml", "cover.AVIF").expect_err("refused");
+        assert_eq!(e, PathProblem::Unsupported("avif".into()));
+        let (message, hint) = e.explain("cover.AVIF");
+        assert!(message.contains(".avif photo"), "{message}");
+        assert!(hint.is_some_and(|h| h.contains("JPEG") && !h.contains("avif")));
     }
 }
