@@ -13,6 +13,9 @@ pub struct Config {
     pub site_url: SiteUrl,
     /// A local Stripe stand-in (`http://127.0.0.1:12111`); real Stripe when absent.
     pub stripe_api_base: Option<String>,
+    /// Values CloudFront sends in `X-Origin-Verify` (two during a rotation); empty: no check,
+    /// for local development.
+    pub origin_verify_secrets: Vec<String>,
 }
 
 // Never print secrets, even in debug output.
@@ -22,6 +25,7 @@ impl std::fmt::Debug for Config {
             .field("table_name", &self.table_name)
             .field("site_url", &self.site_url)
             .field("stripe_api_base", &self.stripe_api_base)
+            .field("origin_verify_secrets", &self.origin_verify_secrets.len())
             .finish_non_exhaustive()
     }
 }
@@ -36,6 +40,8 @@ pub enum ConfigError {
     SiteUrl(#[source] chalet_types::routes::SiteUrlError),
     #[error("cannot read a secret from the parameter store: {0}")]
     Parameter(String),
+    #[error("ORIGIN_VERIFY_SECRETS: each value must be at least 32 characters")]
+    WeakOriginSecret,
 }
 
 pub const REQUIRED: [&str; 4] = ["TABLE_NAME", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "SITE_URL"];
@@ -61,65 +67,102 @@ impl Config {
             stripe_webhook_secret: get("STRIPE_WEBHOOK_SECRET").unwrap_or_default(),
             site_url: SiteUrl::parse(&get("SITE_URL").unwrap_or_default()).map_err(ConfigError::SiteUrl)?,
             stripe_api_base: get("STRIPE_API_BASE").map(|v| url("STRIPE_API_BASE", v)).transpose()?,
+            origin_verify_secrets: origin_secrets(get("ORIGIN_VERIFY_SECRETS").as_deref())?,
         })
     }
 
-    /// The environment, with secrets named by `<VAR>_PARAMETER` (SSM SecureStrings) fetched first:
-    /// in production the template never puts a secret in the function's environment.
-    pub async fn from_env_and_parameters() -> Result<Config, ConfigError> {
+    /// The environment, with secrets named by `<VAR>_PARAMETER` (SSM SecureStrings) read first
+    /// with the AWS SDK (`GetParameters`, `WithDecryption`), in one call, at cold start: in
+    /// production the template never puts a secret in the function's environment. The Parameters
+    /// and Secrets extension is not used: it may be called during INVOKE only, not INIT ("Using
+    /// Parameter Store parameters in Lambda functions", AWS Systems Manager guide).
+    /// Returns where the webhook secret came from, so a changed secret can be re-read.
+    pub async fn from_env_and_parameters() -> Result<(Config, Option<SecretSource>), ConfigError> {
         let mut vars: BTreeMap<String, String> = std::env::vars().collect();
-        for secret in SECRETS {
-            if vars.get(secret).is_none_or(|v| v.is_empty())
-                && let Some(name) = vars.get(&format!("{secret}_PARAMETER")).cloned()
-            {
-                let value = parameter(&name, vars.get("AWS_SESSION_TOKEN").map(String::as_str).unwrap_or(""))
-                    .await
-                    .map_err(ConfigError::Parameter)?;
-                vars.insert(secret.to_string(), value);
-            }
+        let wanted: Vec<(&str, String)> = SECRETS
+            .iter()
+            .filter(|s| vars.get(**s).is_none_or(|v| v.trim().is_empty()))
+            .filter_map(|s| Some((*s, vars.get(&format!("{s}_PARAMETER"))?.clone())))
+            .collect();
+        if wanted.is_empty() {
+            return Ok((Config::from_vars(&vars)?, None));
         }
-        Config::from_vars(&vars)
+        let aws = aws_config::load_from_env().await;
+        let source = SecretSource {
+            client: aws_sdk_ssm::Client::new(&aws),
+            webhook_parameter: wanted
+                .iter()
+                .find(|(s, _)| *s == "STRIPE_WEBHOOK_SECRET")
+                .map(|(_, p)| p.clone()),
+        };
+        let names: Vec<String> = wanted.iter().map(|(_, p)| p.clone()).collect();
+        let values = source.read(&names).await?;
+        for (secret, parameter) in &wanted {
+            let value = values
+                .get(parameter)
+                .ok_or_else(|| ConfigError::Parameter(format!("parameter {parameter} does not exist")))?;
+            vars.insert((*secret).to_string(), value.clone());
+        }
+        Ok((Config::from_vars(&vars)?, Some(source)))
     }
 }
 
 /// Secrets that may come from the parameter store instead of the environment.
 pub const SECRETS: [&str; 2] = ["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"];
 
-/// Reads a SecureString through the AWS Parameters and Secrets Lambda Extension, which listens on
-/// loopback port 2773 inside the Lambda environment (plain HTTP; no SDK needed).
-async fn parameter(name: &str, token: &str) -> Result<String, String> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let encoded: String = name
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_./".contains(&b) {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", 2773))
-        .await
-        .map_err(|e| format!("parameters extension: {e}"))?;
-    let request = format!(
-        "GET /systemsmanager/parameters/get?name={encoded}&withDecryption=true HTTP/1.1\r\nHost: localhost\r\nX-Aws-Parameters-Secrets-Token: {token}\r\nConnection: close\r\n\r\n"
-    );
-    stream.write_all(request.as_bytes()).await.map_err(|e| e.to_string())?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.map_err(|e| e.to_string())?;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .ok_or("parameters extension: malformed answer")?;
-    if !head.starts_with("HTTP/1.1 200") {
-        return Err(format!("parameter {name}: {}", head.lines().next().unwrap_or("")));
-    }
-    let json: serde_json::Value = serde_json::from_str(body).map_err(|e| format!("parameter {name}: {e}"))?;
-    json["Parameter"]["Value"]
-        .as_str()
+/// Settings the function reads when they are there.
+pub const OPTIONAL: [&str; 2] = ["STRIPE_API_BASE", "ORIGIN_VERIFY_SECRETS"];
+
+/// The shortest origin secret accepted: it is all that stands between the function URL and the
+/// internet.
+pub const MIN_ORIGIN_SECRET: usize = 32;
+
+fn origin_secrets(text: Option<&str>) -> Result<Vec<String>, ConfigError> {
+    let secrets: Vec<String> = text
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
         .map(str::to_string)
-        .ok_or_else(|| format!("parameter {name} has no value"))
+        .collect();
+    if secrets.iter().any(|s| s.len() < MIN_ORIGIN_SECRET) {
+        return Err(ConfigError::WeakOriginSecret);
+    }
+    Ok(secrets)
+}
+
+/// The parameter store the secrets came from.
+#[derive(Clone, Debug)]
+pub struct SecretSource {
+    client: aws_sdk_ssm::Client,
+    /// The webhook secret's parameter, when it came from the store.
+    pub webhook_parameter: Option<String>,
+}
+
+impl SecretSource {
+    pub fn new(client: aws_sdk_ssm::Client, webhook_parameter: Option<String>) -> SecretSource {
+        SecretSource {
+            client,
+            webhook_parameter,
+        }
+    }
+
+    /// Name → decrypted value, for the parameters that exist.
+    pub async fn read(&self, names: &[String]) -> Result<BTreeMap<String, String>, ConfigError> {
+        let out = self
+            .client
+            .get_parameters()
+            .set_names(Some(names.to_vec()))
+            .with_decryption(true)
+            .send()
+            .await
+            .map_err(|e| ConfigError::Parameter(aws_sdk_ssm::error::DisplayErrorContext(e).to_string()))?;
+        Ok(out
+            .parameters()
+            .iter()
+            .filter_map(|p| Some((p.name()?.to_string(), p.value()?.to_string())))
+            .collect())
+    }
 }
 
 #[cfg(test)]

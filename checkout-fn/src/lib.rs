@@ -8,6 +8,7 @@
 //!
 //! - [`config`]: the environment, checked at cold start; [`orders`]: paid orders and registrations
 //! - [`routes`]: the HTTP handlers; [`codes`]: voucher codes; [`publish`]: the table's contents
+//! - [`secrets`]: the webhook secret (re-read when it changes) and the CloudFront origin check
 
 pub mod basket;
 pub mod codes;
@@ -18,6 +19,7 @@ pub mod orders;
 pub mod payments;
 pub mod publish;
 pub mod routes;
+pub mod secrets;
 
 use axum::Router;
 use axum::http::{HeaderValue, Method, header};
@@ -33,16 +35,32 @@ pub struct AppState {
     pub store: dynamo::Dynamo,
     pub stripe: payments::Stripe,
     pub codes_key: Arc<Vec<u8>>,
+    pub webhook_secret: Arc<secrets::WebhookSecret>,
 }
 
 impl AppState {
     pub fn new(config: config::Config, store: dynamo::Dynamo, stripe: payments::Stripe) -> AppState {
+        AppState::with_source(config, store, stripe, None)
+    }
+
+    /// With the parameter store the webhook secret came from, so a changed one is picked up.
+    pub fn with_source(
+        config: config::Config,
+        store: dynamo::Dynamo,
+        stripe: payments::Stripe,
+        source: Option<config::SecretSource>,
+    ) -> AppState {
         let codes_key = Arc::new(codes::codes_key(&config.stripe_webhook_secret));
+        let webhook_secret = Arc::new(secrets::WebhookSecret::new(
+            config.stripe_webhook_secret.clone(),
+            source,
+        ));
         AppState {
             config: Arc::new(config),
             store,
             stripe,
             codes_key,
+            webhook_secret,
         }
     }
 }
@@ -62,10 +80,15 @@ pub fn app(state: AppState) -> Router {
         .route(Endpoint::Order.as_str(), get(routes::order))
         .route(Endpoint::Availability.as_str(), get(routes::availability))
         .route(Endpoint::Registrations.as_str(), post(routes::register));
+    let origin_secrets = Arc::new(state.config.origin_verify_secrets.clone());
     Router::new()
         .merge(routes.clone())
         .nest(&format!("/{}", chalet_types::routes::API_DIR), routes)
         .fallback(routes::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            origin_secrets,
+            secrets::origin_check,
+        ))
         .layer(axum::middleware::from_fn(routes::request_log))
         .layer(cors)
         .with_state(state)

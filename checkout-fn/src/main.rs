@@ -36,10 +36,16 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(args: &[String]) -> ExitCode {
-    let config = match Config::from_env_and_parameters().await {
+    let (config, source) = match Config::from_env_and_parameters().await {
         Ok(c) => c,
         Err(e) => {
             eprintln!("checkout-fn: {e}");
+            // Under Lambda, say so through the Runtime API, so the failed INIT shows the reason.
+            if let Ok(api) = std::env::var("AWS_LAMBDA_RUNTIME_API")
+                && let Err(report) = init_error(&api, &e.to_string()).await
+            {
+                eprintln!("checkout-fn: could not report the init error: {report}");
+            }
             return ExitCode::from(2);
         }
     };
@@ -51,7 +57,7 @@ async fn serve(args: &[String]) -> ExitCode {
         }
     };
     let store = dynamo(&config.table_name).await;
-    let router = app(AppState::new(config, store, stripe));
+    let router = app(AppState::with_source(config, store, stripe, source));
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
         return match lambda_http::run(router).await {
             Ok(()) => ExitCode::SUCCESS,
@@ -77,6 +83,21 @@ async fn serve(args: &[String]) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// `POST /2018-06-01/runtime/init/error` (AWS Lambda "Runtime API", initialization error).
+async fn init_error(api: &str, message: &str) -> std::io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = serde_json::json!({ "errorMessage": message, "errorType": "Runtime.ConfigError" }).to_string();
+    let mut stream = tokio::net::TcpStream::connect(api).await?;
+    let request = format!(
+        "POST /2018-06-01/runtime/init/error HTTP/1.1\r\nHost: {api}\r\nLambda-Runtime-Function-Error-Type: Runtime.ConfigError\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await?;
+    Ok(())
 }
 
 fn table_name() -> Result<String, ExitCode> {

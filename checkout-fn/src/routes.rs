@@ -174,7 +174,13 @@ pub async fn webhook(State(st): State<AppState>, headers: HeaderMap, body: Body)
         .get("stripe-signature")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let event = payments::verify(&bytes, signature, &st.config.stripe_webhook_secret).map_err(|r| match r {
+    let mut verified = payments::verify(&bytes, signature, &st.webhook_secret.get());
+    if verified.as_ref().is_err_and(|r| *r == WebhookRejection::BadSignature)
+        && let Some(fresh) = st.webhook_secret.refresh().await
+    {
+        verified = payments::verify(&bytes, signature, &fresh);
+    }
+    let event = verified.map_err(|r| match r {
         WebhookRejection::BadSignature => ApiError::new(
             StatusCode::BAD_REQUEST,
             ErrorCode::BadSignature,
@@ -230,23 +236,25 @@ pub async fn webhook(State(st): State<AppState>, headers: HeaderMap, body: Body)
 }
 
 /// `GET /orders/{session_id}`: the paid order, grouped by chalet. The session id is the credential.
-pub async fn order(State(st): State<AppState>, Path(session_id): Path<String>) -> Result<Json<Value>, ApiError> {
+/// An order not recorded yet answers `202 {"status": "pending"}`, never 404: behind CloudFront a
+/// 404 would become the site's HTML error page, and the order page polls until the webhook lands.
+pub async fn order(State(st): State<AppState>, Path(session_id): Path<String>) -> Result<Response, ApiError> {
     let plausible = session_id.len() <= 255
         && session_id.starts_with("cs_")
         && session_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    let missing = || {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            ErrorCode::OrderNotFound,
-            "no paid order has this reference (yet)",
-        )
-    };
     if !plausible {
-        return Err(missing());
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::OrderNotFound,
+            "this is not an order reference",
+        ));
     }
     let (order, market) =
         tokio::try_join!(st.store.order(&session_id), st.store.market()).map_err(ApiError::internal)?;
-    let order = order.ok_or_else(missing)?;
+    let no_store = [(header::CACHE_CONTROL, "no-store")];
+    let Some(order) = order else {
+        return Ok((StatusCode::ACCEPTED, no_store, Json(json!({ "status": "pending" }))).into_response());
+    };
     let currency = market.unwrap_or_default().currency;
     let chalets: Vec<Value> = order
         .fulfilment
@@ -261,9 +269,8 @@ pub async fn order(State(st): State<AppState>, Path(session_id): Path<String>) -
             json!({ "chalet": f.chalet, "chalet_name": f.chalet_name, "fulfilment": f.choice, "shipping_fee": f.shipping_fee, "lines": lines })
         })
         .collect();
-    Ok(Json(
-        json!({ "id": order.id, "created": order.created, "chalets": chalets, "total": order.total, "currency": currency }),
-    ))
+    let body = json!({ "status": "paid", "id": order.id, "created": order.created, "chalets": chalets, "total": order.total, "currency": currency });
+    Ok((no_store, Json(body)).into_response())
 }
 
 /// `GET /availability?chalet=<slug>`: what remains of each SKU (`null`: made to order).

@@ -164,7 +164,11 @@ async fn webhooks_are_verified_and_recorded_exactly_once() {
     tampered[at] = b'9';
     assert_eq!(h.deliver(&tampered, &good).await, 400, "tampered body");
     assert_eq!(h.deliver(&body, "").await, 400, "no signature");
-    assert_eq!(h.get(&format!("/orders/{id}")).await.0, 404, "nothing recorded");
+    assert_eq!(
+        h.get(&format!("/orders/{id}")).await,
+        (202, json!({ "status": "pending" })),
+        "nothing recorded: still pending, never a 404 CloudFront would turn into the site's HTML page"
+    );
     assert_eq!(
         h.remaining("la-cire-d-outremeuse", CANDLE).await,
         json!(3),
@@ -282,8 +286,12 @@ async fn bad_requests_get_their_specific_errors() {
         (422, "fulfilment_required".into())
     );
     assert_eq!(
-        code(&h.get("/orders/cs_test_doesnotexist").await),
-        (404, "order_not_found".into())
+        h.get("/orders/cs_test_doesnotexist").await,
+        (202, json!({ "status": "pending" }))
+    );
+    assert_eq!(
+        code(&h.get("/orders/not_a_session").await),
+        (400, "order_not_found".into())
     );
     assert_eq!(code(&h.get("/orders/../../etc").await).0, 404);
     assert_eq!(

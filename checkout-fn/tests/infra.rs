@@ -2,7 +2,7 @@
 //! shared crate's, and the function's environment is exactly what its config reads.
 
 use chalet_types::table;
-use checkout_fn::config::{REQUIRED, SECRETS};
+use checkout_fn::config::{OPTIONAL, REQUIRED, SECRETS};
 use serde_json::Value;
 
 fn template() -> Value {
@@ -61,7 +61,9 @@ fn function_environment_is_what_the_config_reads_and_holds_no_secret() {
         );
     }
     for name in env.keys() {
-        let known = REQUIRED.contains(&name.as_str()) || SECRETS.iter().any(|s| *name == format!("{s}_PARAMETER"));
+        let known = REQUIRED.contains(&name.as_str())
+            || OPTIONAL.contains(&name.as_str())
+            || SECRETS.iter().any(|s| *name == format!("{s}_PARAMETER"));
         assert!(known, "the template sets {name}, which the function never reads");
     }
     let props = &t["Resources"]["Function"]["Properties"];
@@ -88,4 +90,180 @@ fn the_function_may_touch_only_its_table() {
         );
         assert!(s["Resource"] != "*", "no wildcard resources");
     }
+}
+
+fn resources_of_type<'a>(t: &'a Value, kind: &str) -> Vec<(&'a String, &'a Value)> {
+    t["Resources"]
+        .as_object()
+        .expect("resources")
+        .iter()
+        .filter(|(_, r)| r["Type"] == kind)
+        .collect()
+}
+
+/// Regression: behind a Lambda origin access control, POST needs the viewer to send
+/// `x-amz-content-sha256` ("Restrict access to an AWS Lambda function URL origin"), which
+/// neither browsers nor Stripe do: every sale would have failed.
+#[test]
+fn no_post_route_goes_through_an_origin_that_needs_a_payload_hash() {
+    let t = template();
+    let lambda_oacs: Vec<&String> = resources_of_type(&t, "AWS::CloudFront::OriginAccessControl")
+        .into_iter()
+        .filter(|(_, r)| r["Properties"]["OriginAccessControlConfig"]["OriginAccessControlOriginType"] == "lambda")
+        .map(|(name, _)| name)
+        .collect();
+    let config = &t["Resources"]["Distribution"]["Properties"]["DistributionConfig"];
+    let origins = config["Origins"].as_array().expect("origins");
+    let mut behaviours: Vec<&Value> = config["CacheBehaviors"]
+        .as_array()
+        .expect("behaviours")
+        .iter()
+        .collect();
+    behaviours.push(&config["DefaultCacheBehavior"]);
+    let mut posting = 0;
+    for b in behaviours {
+        let methods = b["AllowedMethods"].as_array().cloned().unwrap_or_default();
+        if !methods.iter().any(|m| m == "POST") {
+            continue;
+        }
+        posting += 1;
+        let origin = origins
+            .iter()
+            .find(|o| o["Id"] == b["TargetOriginId"])
+            .expect("its origin");
+        let oac = origin["OriginAccessControlId"]["Fn::GetAtt"][0].as_str().unwrap_or("");
+        assert!(
+            !lambda_oacs.iter().any(|n| n.as_str() == oac),
+            "POST through a Lambda OAC"
+        );
+        // Instead, the origin carries the secret the function checks.
+        let headers = origin["OriginCustomHeaders"]
+            .as_array()
+            .expect("the origin's secret header");
+        assert!(
+            headers
+                .iter()
+                .any(|h| h["HeaderName"].as_str().map(str::to_ascii_lowercase).as_deref()
+                    == Some(checkout_fn::secrets::ORIGIN_HEADER)
+                    && h["HeaderValue"]["Ref"] == "OriginVerifySecret")
+        );
+    }
+    assert_eq!(posting, 1, "the /api/* behaviour");
+    let env = &t["Resources"]["Function"]["Properties"]["Environment"]["Variables"];
+    assert!(env["ORIGIN_VERIFY_SECRETS"].to_string().contains("OriginVerifySecret"));
+    assert_eq!(t["Parameters"]["OriginVerifySecret"]["NoEcho"], true);
+}
+
+/// Since October 2025 a new function URL needs both `lambda:InvokeFunctionUrl` and
+/// `lambda:InvokeFunction` ("Control access to Lambda function URLs").
+#[test]
+fn the_function_url_has_both_invoke_permissions_for_its_auth_type() {
+    let t = template();
+    let auth = &t["Resources"]["FunctionUrl"]["Properties"]["AuthType"];
+    assert_eq!(
+        auth, "NONE",
+        "browsers and Stripe reach it through CloudFront without signing"
+    );
+    let permissions = resources_of_type(&t, "AWS::Lambda::Permission");
+    let url = permissions
+        .iter()
+        .find(|(_, p)| p["Properties"]["Action"] == "lambda:InvokeFunctionUrl")
+        .expect("lambda:InvokeFunctionUrl");
+    assert_eq!(&url.1["Properties"]["FunctionUrlAuthType"], auth);
+    let invoke = permissions
+        .iter()
+        .find(|(_, p)| p["Properties"]["Action"] == "lambda:InvokeFunction")
+        .expect("lambda:InvokeFunction");
+    assert_eq!(
+        invoke.1["Properties"]["InvokedViaFunctionUrl"], true,
+        "only through the URL"
+    );
+    assert!(
+        t["Resources"]["Function"]["Properties"]["Layers"].is_null(),
+        "no extension layer"
+    );
+    assert!(
+        t["Resources"]["Function"]["Properties"]["ReservedConcurrentExecutions"]["Fn::If"].is_array(),
+        "reserved concurrency is optional: new accounts cannot reserve 100"
+    );
+}
+
+/// The site's error pages apply to /api/* too: they may only replace statuses the API never
+/// gives its clients (403 and 404; a pending order is 202), and are never cached.
+#[test]
+fn the_site_error_pages_cannot_cover_api_answers() {
+    let t = template();
+    let responses = t["Resources"]["Distribution"]["Properties"]["DistributionConfig"]["CustomErrorResponses"]
+        .as_array()
+        .expect("error responses");
+    for r in responses {
+        let code = r["ErrorCode"].as_u64().expect("code");
+        assert!(code == 403 || code == 404, "{code} would replace an API answer");
+        assert_eq!(r["ErrorCachingMinTTL"], 0, "{code} must not be cached");
+    }
+}
+
+/// The deploy role allows exactly what the workflow's commands call: the SDK calls in
+/// `publish.rs` and the aws CLI commands in `chalet deploy`, mapped to their IAM actions.
+#[test]
+fn the_deploy_role_has_exactly_the_actions_the_workflow_uses() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let publish = std::fs::read_to_string(root.join("checkout-fn/src/publish.rs")).expect("publish.rs");
+    let publish_fn = &publish[publish.find("pub async fn publish").expect("publish")
+        ..publish.find("pub async fn create_table").expect("create_table")];
+    let deploy = std::fs::read_to_string(root.join("generator/src/deploy/aws.rs")).expect("aws.rs");
+    let mut used = std::collections::BTreeSet::new();
+    for (call, action) in [
+        (".update_item()", "dynamodb:UpdateItem"),
+        (".scan()", "dynamodb:Scan"),
+        (".put_item()", "dynamodb:PutItem"),
+        (".get_item()", "dynamodb:GetItem"),
+        (".query()", "dynamodb:Query"),
+    ] {
+        if publish_fn.contains(call) {
+            used.insert(action.to_string());
+        }
+    }
+    for (command, action) in [
+        ("\"list-objects-v2\"", "s3:ListBucket"),
+        ("\"cp\"", "s3:PutObject"),
+        ("\"rm\"", "s3:DeleteObject"),
+        ("\"create-invalidation\"", "cloudfront:CreateInvalidation"),
+    ] {
+        if deploy.contains(command) {
+            used.insert(action.to_string());
+        }
+    }
+    let t = template();
+    let role = &t["Resources"]["DeployRole"];
+    assert_eq!(role["Condition"], "HasGitHub");
+    let mut allowed = std::collections::BTreeSet::new();
+    for s in role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        .as_array()
+        .expect("statements")
+    {
+        match &s["Action"] {
+            Value::String(a) => {
+                allowed.insert(a.clone());
+            }
+            Value::Array(a) => allowed.extend(a.iter().filter_map(Value::as_str).map(str::to_string)),
+            other => panic!("unexpected Action {other}"),
+        }
+        assert!(s["Resource"] != "*");
+    }
+    assert_eq!(allowed, used);
+    let trust = &role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]["StringEquals"];
+    assert!(
+        trust["token.actions.githubusercontent.com:sub"]
+            .to_string()
+            .contains(":environment:${GitHubEnvironment}"),
+        "a job with `environment:` sends repo:OWNER/REPO:environment:NAME"
+    );
+    assert_eq!(trust["token.actions.githubusercontent.com:aud"], "sts.amazonaws.com");
+    let workflow =
+        std::fs::read_to_string(root.join("infra/content-repo/.github/workflows/deploy.yml")).expect("workflow");
+    assert!(
+        workflow.contains("environment: production"),
+        "the environment the trust policy names by default"
+    );
 }

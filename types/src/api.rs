@@ -36,6 +36,8 @@ crate::wire_enum! {
         InvalidChalet = "invalid_chalet",
         InvalidRegistration = "invalid_registration",
         RegistrationsClosed = "registrations_closed",
+        /// The request did not come through the market's CloudFront distribution.
+        Forbidden = "forbidden",
         /// Anything on the function's side; the details are in its log only.
         Internal = "internal",
     }

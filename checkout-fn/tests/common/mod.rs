@@ -75,6 +75,7 @@ impl Harness {
             stripe_webhook_secret: WEBHOOK_SECRET.into(),
             site_url: chalet_types::SiteUrl::parse(SITE).expect("a site URL"),
             stripe_api_base: Some(stripe_base.clone()),
+            origin_verify_secrets: Vec::new(),
         };
         let stripe = Stripe::new(STRIPE_KEY, Some(&stripe_base)).expect("stripe client");
         let router = app(AppState::new(config, db.clone(), stripe));

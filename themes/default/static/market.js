@@ -353,8 +353,9 @@
     for (let attempt = 0; attempt < 20; attempt++) {
       let r = null;
       try { r = await getJson(cfg.checkout + fill(R.api.order, { session_id: id })); } catch (e) { /* retried */ }
-      if (r && r.ok && r.body) return showOrder(root, status, r.body, b);
-      if (r && r.status !== 404) break;
+      // 202 {status: "pending"}: paid orders are recorded when Stripe's webhook lands.
+      if (r && r.ok && r.body && r.status !== 202) return showOrder(root, status, r.body, b);
+      if (r && r.status !== 202) break;
       // The payment's webhook may arrive a moment after the shopper does.
       status.textContent = tr('order_wait');
       await new Promise((ok) => setTimeout(ok, 1500));
