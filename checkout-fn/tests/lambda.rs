@@ -198,6 +198,10 @@ fn body_of(answer: &Value) -> Value {
 }
 
 fn function(api: &str, table: &str, without: Option<&str>) -> tokio::process::Child {
+    function_with(api, table, without, &[])
+}
+
+fn function_with(api: &str, table: &str, without: Option<&str>, extra: &[(&str, String)]) -> tokio::process::Child {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_checkout-fn"));
     let vars = [
         ("AWS_LAMBDA_RUNTIME_API", api.to_string()),
@@ -224,6 +228,9 @@ fn function(api: &str, table: &str, without: Option<&str>) -> tokio::process::Ch
         if Some(k) != without {
             cmd.env(k, v);
         }
+    }
+    for (k, v) in extra {
+        cmd.env(k, v);
     }
     cmd.kill_on_drop(true)
         .stdout(std::process::Stdio::null())
@@ -356,4 +363,109 @@ async fn a_missing_setting_is_reported_through_the_init_error_endpoint() {
     assert_eq!(headers["lambda-runtime-function-error-type"], "Runtime.ConfigError");
     let message = body["errorMessage"].as_str().expect("a message");
     assert!(message.contains("TABLE_NAME"), "{message}");
+}
+
+async fn ssm() -> aws_sdk_ssm::Client {
+    let endpoint = std::env::var("CHALET_TEST_SSM").expect("scripts/test starts moto's SSM server");
+    let config = aws_sdk_ssm::Config::builder()
+        .behavior_version(aws_sdk_ssm::config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_sdk_ssm::config::Region::new("eu-west-1"))
+        .credentials_provider(aws_sdk_ssm::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .build();
+    aws_sdk_ssm::Client::from_conf(config)
+}
+
+async fn put_secret(ssm: &aws_sdk_ssm::Client, name: &str, value: &str) {
+    ssm.put_parameter()
+        .name(name)
+        .value(value)
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .overwrite(true)
+        .send()
+        .await
+        .expect("put parameter");
+}
+
+/// `Stripe-Signature` for `body` under `secret`, as Stripe computes it.
+fn sign(body: &[u8], secret: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let t = now();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key");
+    mac.update(format!("{t}.").as_bytes());
+    mac.update(body);
+    let hex: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    format!("t={t},v1={hex}")
+}
+
+/// Regression: the secrets were read through the Parameters and Secrets extension during INIT,
+/// which the extension does not serve; and a webhook secret changed in the store was never
+/// picked up by a warm function.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn secrets_come_from_the_parameter_store_and_a_changed_webhook_secret_is_picked_up() {
+    let h = Harness::start(&example_catalogue()).await;
+    let ssm = ssm().await;
+    let prefix = format!("/chalet-test/{}", h.db.table);
+    put_secret(&ssm, &format!("{prefix}/key"), STRIPE_KEY).await;
+    put_secret(&ssm, &format!("{prefix}/webhook"), WEBHOOK_SECRET).await;
+    let rt = runtime().await;
+    let extra = [
+        ("STRIPE_SECRET_KEY_PARAMETER", format!("{prefix}/key")),
+        ("STRIPE_WEBHOOK_SECRET_PARAMETER", format!("{prefix}/webhook")),
+        ("AWS_ENDPOINT_URL_SSM", std::env::var("CHALET_TEST_SSM").expect("moto")),
+        ("STRIPE_SECRET_KEY", String::new()),
+        ("STRIPE_WEBHOOK_SECRET", String::new()),
+    ];
+    let _function = function_with(&rt.api, &h.db.table, None, &extra);
+    let origin = ("x-origin-verify", ORIGIN_SECRET);
+    // The secret key came from the store: Stripe (the stand-in, which checks it) takes the session.
+    let basket =
+        json!({ "items": [{ "sku": CANDLE, "quantity": 1 }], "fulfilment": { "la-cire-d-outremeuse": "pickup" } });
+    let created = rt
+        .invoke(url_event(
+            "POST",
+            "/api/checkout",
+            &[origin, ("content-type", "application/json")],
+            Some(basket.to_string().as_bytes()),
+        ))
+        .await;
+    assert_eq!(created["statusCode"], 200, "{created}");
+    let session = body_of(&created)["id"].as_str().expect("a session").to_string();
+    let (hook, seen) = capture().await;
+    h.stripe_control_to(&session, "pay", &hook).await;
+    let (_, bytes) = seen.lock().await.first().cloned().expect("a delivery");
+
+    // The organiser rolls the secret in Stripe and in the store; nothing is redeployed.
+    let rolled = "whsec_rolled_in_the_dashboard";
+    put_secret(&ssm, &format!("{prefix}/webhook"), rolled).await;
+    let forged = rt
+        .invoke(url_event(
+            "POST",
+            "/api/webhook",
+            &[origin, ("stripe-signature", &sign(&bytes, "whsec_never_configured"))],
+            Some(&bytes),
+        ))
+        .await;
+    assert_eq!(
+        forged["statusCode"], 400,
+        "a wrong secret stays wrong after the re-read"
+    );
+    // The re-read happened for the forged request above; the next one within a minute is
+    // checked against what was read then, which is already the rolled secret.
+    let signed = sign(&bytes, rolled);
+    let accepted = rt
+        .invoke(url_event(
+            "POST",
+            "/api/webhook",
+            &[origin, ("stripe-signature", &signed)],
+            Some(&bytes),
+        ))
+        .await;
+    assert_eq!(accepted["statusCode"], 200, "{accepted}");
+    let paid = rt
+        .invoke(url_event("GET", &format!("/api/orders/{session}"), &[origin], None))
+        .await;
+    assert_eq!(paid["statusCode"], 200, "{paid}");
 }
