@@ -22,6 +22,8 @@ pub struct BuildOptions {
     /// Replaces `market.yaml`'s `checkout_url`, e.g. to try the basket against a local checkout
     /// function (`http://127.0.0.1:9000`).
     pub checkout_url: Option<String>,
+    /// Replaces `market.yaml`'s `base_url`, e.g. with the address a deployment was given.
+    pub base_url: Option<chalet_types::SiteUrl>,
 }
 
 impl BuildOptions {
@@ -32,6 +34,7 @@ impl BuildOptions {
             themes: None,
             cache: None,
             checkout_url: None,
+            base_url: None,
         }
     }
 
@@ -162,6 +165,9 @@ fn prepare(opts: &BuildOptions, progress: &dyn Fn(&str)) -> Result<Prepared, Bui
     let Some(mut site) = site.filter(|_| !diags.has_errors()) else {
         return Err(BuildError::Content(diags.sorted()));
     };
+    if let Some(base) = &opts.base_url {
+        site.market.base_url = base.clone();
+    }
     if let Some(url) = &opts.checkout_url {
         site.market.checkout_url = Some(url.trim_end_matches('/').to_string());
     }

@@ -32,9 +32,13 @@ struct Paths {
     /// The image cache (default: .cache/chalet/ next to the content folder)
     #[arg(long)]
     cache: Option<PathBuf>,
-    /// Use this checkout function instead of market.yaml's checkout_url (e.g. a local one)
-    #[arg(long, value_parser = http_url)]
+    /// Use this checkout function instead of market.yaml's checkout_url: an absolute http(s)
+    /// URL (a local one) or a path on the site's own host (`/api`, as deployed)
+    #[arg(long, value_parser = checkout_url)]
     checkout_url: Option<String>,
+    /// Use this site address instead of market.yaml's base_url (e.g. the deployed stack's)
+    #[arg(long, value_parser = base_url)]
+    base_url: Option<chalet_types::SiteUrl>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -181,19 +185,26 @@ fn options(paths: Paths, out: PathBuf) -> BuildOptions {
         themes: paths.themes,
         cache: paths.cache,
         checkout_url: paths.checkout_url,
+        base_url: paths.base_url,
     }
 }
 
-/// `--checkout-url` must be an absolute http(s) URL: the pages call it from the browser.
-fn http_url(text: &str) -> Result<String, String> {
-    let ok = ["http://", "https://"]
+/// `--checkout-url`: an absolute http(s) URL, or a path on the site's host (`/api`): the pages
+/// call it from the browser.
+fn checkout_url(text: &str) -> Result<String, String> {
+    let absolute = ["http://", "https://"]
         .iter()
         .any(|s| text.strip_prefix(s).is_some_and(|rest| !rest.is_empty()));
-    if ok {
+    let same_host = text.starts_with('/') && !text.starts_with("//") && !text.contains('\\');
+    if absolute || same_host {
         Ok(text.to_string())
     } else {
-        Err("expected an absolute URL such as http://127.0.0.1:9000".into())
+        Err("expected /api or an absolute URL such as http://127.0.0.1:9000".into())
     }
+}
+
+fn base_url(text: &str) -> Result<chalet_types::SiteUrl, String> {
+    chalet_types::SiteUrl::parse(text).map_err(|e| format!("not a usable site address: {e}"))
 }
 
 fn progress_bar() -> indicatif::ProgressBar {

@@ -70,7 +70,11 @@ fn dry_run_prints_the_plan_against_a_listing_and_changes_nothing() {
     );
     assert!(run.stdout.contains("invalidate  "), "{}", run.stdout);
     assert!(!run.stdout.contains(".chalet-manifest"));
-    assert!(run.stdout.ends_with("to delete, 1 unchanged\n"), "{}", run.stdout);
+    assert!(
+        run.stdout.ends_with("1 to delete, 0 retired, 1 unchanged\n"),
+        "{}",
+        run.stdout
+    );
     assert_eq!(tree(&tmp.path().join("dist")), before);
 }
 

@@ -176,6 +176,38 @@ fn a_checkout_url_that_is_not_absolute_is_refused() {
     let tmp = site_in_temp("valid/minimal");
     let run = build(tmp.path(), &["--checkout-url", "api"]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("absolute URL"), "{}", run.stderr);
+    assert!(run.stderr.contains("/api or an absolute URL"), "{}", run.stderr);
     assert!(!tmp.path().join("dist").exists());
+}
+
+/// Deployed, the function lives at `/api` on the site's own host; a build for a stack takes
+/// that and the stack's address from the command line.
+#[test]
+fn a_same_host_checkout_path_and_a_base_url_override_reach_the_pages() {
+    let tmp = site_in_temp("valid/minimal");
+    let run = build(
+        tmp.path(),
+        &[
+            "--checkout-url",
+            "/api",
+            "--base-url",
+            "https://d111111abcdef8.cloudfront.net",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let home = read(&tmp.path().join("dist/index.html"));
+    assert!(
+        home.contains("\"checkout\":\"/api\""),
+        "the script calls /api on its own host"
+    );
+    assert!(home.contains("<link rel=\"canonical\" href=\"https://d111111abcdef8.cloudfront.net/\">"));
+    let catalogue = read(&tmp.path().join("dist/catalogue.json"));
+    assert!(catalogue.contains("\"base_url\": \"https://d111111abcdef8.cloudfront.net/\""));
+    for bad in [
+        ["--checkout-url", "//evil.example/api"],
+        ["--base-url", "https://x.example//evil/"],
+    ] {
+        let run = build(tmp.path(), &bad);
+        assert_eq!(run.code, 2, "{bad:?}: {}", run.stderr);
+    }
 }

@@ -1,7 +1,7 @@
 //! Carrying out a sync plan with the `aws` CLI (so building a site never compiles an AWS SDK):
 //! uploads in plan order, deletions last, then one CloudFront invalidation.
 
-use super::{SyncPlan, describe, local_files, parse_listing, plan};
+use super::{RETIRED_KEY, SyncPlan, Upload, describe, local_files, parse_listing, plan};
 use std::path::PathBuf;
 
 /// What `chalet deploy` was asked to do.
@@ -49,7 +49,15 @@ pub fn deploy(opts: &DeployOptions, print: &mut dyn FnMut(&str)) -> Result<SyncP
         ),
     };
     let remote = parse_listing(&listing).map_err(|reason| DeployError::Listing { path: source, reason })?;
-    let plan = plan(&local, &remote);
+    // What the previous deployment retired; a dry run against a listing deletes none of it.
+    let retired: Vec<String> = if opts.remote_listing.is_some() || opts.dry_run {
+        Vec::new()
+    } else {
+        aws(&["s3", "cp", &format!("s3://{}/{RETIRED_KEY}", opts.bucket), "-"])
+            .map(|text| text.lines().map(str::to_string).filter(|l| !l.is_empty()).collect())
+            .unwrap_or_default()
+    };
+    let plan = plan(&local, &remote, &retired);
     print(&describe(&plan, &opts.bucket));
     if opts.dry_run {
         return Ok(plan);
@@ -58,26 +66,69 @@ pub fn deploy(opts: &DeployOptions, print: &mut dyn FnMut(&str)) -> Result<SyncP
     Ok(plan)
 }
 
+/// How many files one `aws s3 cp --recursive` takes (its `--include` list stays far below the
+/// command line limit); the CLI uploads each batch with its own parallel transfers.
+const BATCH: usize = 500;
+
 fn carry_out(plan: &SyncPlan, opts: &DeployOptions) -> Result<(), DeployError> {
     let bucket = &opts.bucket;
+    // Consecutive uploads with the same headers go together, so the plan's order (assets before
+    // the pages that use them) holds between batches.
+    let mut batches: Vec<Vec<&Upload>> = Vec::new();
     for u in &plan.uploads {
-        let file = opts.out.join(&u.path);
-        let target = format!("s3://{bucket}/{}", u.path);
-        aws(&[
+        match batches.last_mut() {
+            Some(b)
+                if b.len() < BATCH
+                    && b[0].content_type == u.content_type
+                    && b[0].cache_control == u.cache_control
+                    && crate::mime::is_page(&b[0].path) == crate::mime::is_page(&u.path) =>
+            {
+                b.push(u)
+            }
+            _ => batches.push(vec![u]),
+        }
+    }
+    let out = opts.out.to_string_lossy().into_owned();
+    let target = format!("s3://{bucket}/");
+    for batch in batches {
+        let mut args = vec![
             "s3",
             "cp",
-            &file.to_string_lossy(),
-            &target,
+            out.as_str(),
+            target.as_str(),
+            "--recursive",
+            "--exclude",
+            "*",
+        ];
+        for u in &batch {
+            args.extend(["--include", u.path.as_str()]);
+        }
+        args.extend([
             "--content-type",
-            u.content_type,
+            batch[0].content_type,
             "--cache-control",
-            u.cache_control,
+            batch[0].cache_control,
             "--only-show-errors",
-        ])?;
+        ]);
+        aws(&args)?;
     }
     for d in &plan.deletes {
         aws(&["s3", "rm", &format!("s3://{bucket}/{d}"), "--only-show-errors"])?;
     }
+    // Recorded for the next deployment, which deletes them.
+    let list = opts.out.with_extension("retired.txt");
+    crate::fs::write(&list, plan.retire.join("\n").as_bytes())?;
+    let recorded = aws(&[
+        "s3",
+        "cp",
+        &list.to_string_lossy(),
+        &format!("s3://{bucket}/{RETIRED_KEY}"),
+        "--content-type",
+        "text/plain; charset=utf-8",
+        "--only-show-errors",
+    ]);
+    let _ = std::fs::remove_file(&list);
+    recorded?;
     if let Some(id) = &opts.distribution
         && !plan.invalidate.is_empty()
     {

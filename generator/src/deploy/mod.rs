@@ -7,7 +7,7 @@
 
 pub mod aws;
 
-use crate::mime::{cache_control, content_type, is_page};
+use crate::mime::{cache_control, content_type, is_immutable, is_page};
 use md5::{Digest, Md5};
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -19,8 +19,34 @@ pub const MAX_INVALIDATION_PATHS: usize = 30;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LocalFile {
     pub path: String,
+    /// The ETag S3 will report once the aws CLI has uploaded it ([`s3_etag`]).
     pub md5: String,
 }
+
+/// The aws CLI uploads files above 8 MiB in 8 MiB parts (its `multipart_threshold` and
+/// `multipart_chunksize` defaults, "AWS CLI S3 configuration").
+pub const MULTIPART_CHUNK: usize = 8 * 1024 * 1024;
+
+/// What S3 reports as the ETag of `bytes` uploaded by the aws CLI: the MD5 for a single-part
+/// upload; for a multipart one, the MD5 of the parts' MD5s followed by `-<parts>`. Comparing
+/// with a plain MD5 would re-upload every large file on every deployment.
+pub fn s3_etag(bytes: &[u8]) -> String {
+    if bytes.len() <= MULTIPART_CHUNK {
+        return crate::fs::hex(&Md5::digest(bytes));
+    }
+    let mut all = Md5::new();
+    let mut parts = 0;
+    for chunk in bytes.chunks(MULTIPART_CHUNK) {
+        all.update(Md5::digest(chunk));
+        parts += 1;
+    }
+    format!("{}-{parts}", crate::fs::hex(&all.finalize()))
+}
+
+/// The bucket key recording the hashed files the last deployment stopped using: they are
+/// deleted by the next one, so pages still cached for their 60 seconds (in CloudFront or a
+/// browser) never point at a missing stylesheet or photo.
+pub const RETIRED_KEY: &str = "_chalet/retired.txt";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RemoteObject {
@@ -44,10 +70,13 @@ pub struct SyncPlan {
     pub unchanged: usize,
     /// CloudFront paths whose cached copy is now stale.
     pub invalidate: Vec<String>,
+    /// Hashed files no page uses any more, kept until the next deployment ([`RETIRED_KEY`]).
+    pub retire: Vec<String>,
 }
 
-/// Plans the sync of `local` (the built site) onto `remote` (the bucket's listing).
-pub fn plan(local: &[LocalFile], remote: &[RemoteObject]) -> SyncPlan {
+/// Plans the sync of `local` (the built site) onto `remote` (the bucket's listing);
+/// `retired_before` is what the previous deployment retired ([`RETIRED_KEY`]).
+pub fn plan(local: &[LocalFile], remote: &[RemoteObject], retired_before: &[String]) -> SyncPlan {
     let remote_etags: HashMap<&str, &str> = remote
         .iter()
         .map(|r| (r.key.as_str(), r.etag.trim_matches('"')))
@@ -76,18 +105,29 @@ pub fn plan(local: &[LocalFile], remote: &[RemoteObject]) -> SyncPlan {
     assets.sort_by(|a, b| a.path.cmp(&b.path));
     pages.sort_by(|a, b| a.path.cmp(&b.path));
     let local_paths: std::collections::HashSet<&str> = local.iter().map(|f| f.path.as_str()).collect();
-    plan.deletes = remote
-        .iter()
-        .map(|r| r.key.clone())
-        .filter(|k| !local_paths.contains(k.as_str()))
-        .collect();
+    let retired_before: std::collections::HashSet<&str> = retired_before.iter().map(String::as_str).collect();
+    for key in remote.iter().map(|r| &r.key) {
+        if local_paths.contains(key.as_str()) || key == RETIRED_KEY {
+            continue;
+        }
+        if is_immutable(key) && !retired_before.contains(key.as_str()) {
+            plan.retire.push(key.clone());
+        } else {
+            plan.deletes.push(key.clone());
+        }
+    }
     plan.deletes.sort();
-    // Immutable files are new names, never stale; changed or removed pages are.
+    plan.retire.sort();
+    // Immutable files are new names, never stale; changed or removed pages are, under both
+    // addresses a visitor may have used (`/x/` and `/x/index.html`).
     let mut stale: Vec<String> = pages
         .iter()
         .map(|u| u.path.clone())
         .chain(plan.deletes.iter().filter(|k| is_page(k)).cloned())
-        .map(|p| format!("/{p}"))
+        .flat_map(|p| {
+            let folder = p.strip_suffix("index.html").map(|f| format!("/{f}"));
+            std::iter::once(format!("/{p}")).chain(folder)
+        })
         .collect();
     stale.sort();
     plan.invalidate = if stale.len() > MAX_INVALIDATION_PATHS {
@@ -100,7 +140,7 @@ pub fn plan(local: &[LocalFile], remote: &[RemoteObject]) -> SyncPlan {
     plan
 }
 
-/// MD5 of every file under `dir` (what S3 reports as the ETag of a single-part upload); hidden
+/// The S3 ETag of every file under `dir` ([`s3_etag`]); hidden
 /// files, the build's bookkeeping, are not part of the site.
 pub fn local_files(dir: &Path) -> std::io::Result<Vec<LocalFile>> {
     crate::fs::files_under(dir)?
@@ -109,7 +149,7 @@ pub fn local_files(dir: &Path) -> std::io::Result<Vec<LocalFile>> {
             let bytes = crate::fs::read(&full)?;
             Ok(LocalFile {
                 path,
-                md5: crate::fs::hex(&Md5::digest(&bytes)),
+                md5: s3_etag(&bytes),
             })
         })
         .collect()
@@ -148,13 +188,19 @@ pub fn describe(plan: &SyncPlan, bucket: &str) -> String {
     for d in &plan.deletes {
         out.push_str(&format!("delete  s3://{bucket}/{d}\n"));
     }
+    for r in &plan.retire {
+        out.push_str(&format!(
+            "retire  s3://{bucket}/{r}  (deleted by the next deployment)\n"
+        ));
+    }
     if !plan.invalidate.is_empty() {
         out.push_str(&format!("invalidate  {}\n", plan.invalidate.join(" ")));
     }
     out.push_str(&format!(
-        "{} to upload, {} to delete, {} unchanged\n",
+        "{} to upload, {} to delete, {} retired, {} unchanged\n",
         plan.uploads.len(),
         plan.deletes.len(),
+        plan.retire.len(),
         plan.unchanged
     ));
     out
@@ -187,6 +233,7 @@ mod tests {
                 local("assets/s.css", "3"),
             ],
             &[],
+            &[],
         );
         let types: Vec<(&str, &str)> = p.uploads.iter().map(|u| (u.path.as_str(), u.content_type)).collect();
         assert_eq!(
@@ -213,7 +260,7 @@ mod tests {
             remote("chalets/gone/index.html", "g"),
             remote("index.html", "old"),
         ];
-        let p = plan(&l, &r);
+        let p = plan(&l, &r, &[]);
         let order: Vec<&str> = p.uploads.iter().map(|u| u.path.as_str()).collect();
         assert_eq!(
             order,
@@ -221,11 +268,16 @@ mod tests {
             "the image the page may use goes first; the unchanged page not at all"
         );
         assert_eq!(p.unchanged, 1);
-        assert_eq!(p.deletes, vec!["chalets/gone/index.html", "images/old.webp"]);
+        assert_eq!(p.deletes, vec!["chalets/gone/index.html"]);
+        assert_eq!(
+            p.retire,
+            vec!["images/old.webp"],
+            "a page cached for 60 s may still use it"
+        );
         assert_eq!(
             p.invalidate,
-            vec!["/chalets/gone/index.html", "/index.html"],
-            "only pages can be stale"
+            vec!["/", "/chalets/gone/", "/chalets/gone/index.html", "/index.html"],
+            "only pages can be stale, under both their addresses"
         );
         assert!(
             !describe(&p, "b").contains(".chalet-manifest"),
@@ -236,7 +288,7 @@ mod tests {
     #[test]
     fn nothing_to_do_when_nothing_changed() {
         let l = [local("index.html", "a"), local("images/x.webp", "b")];
-        let p = plan(&l, &[remote("index.html", "a"), remote("images/x.webp", "b")]);
+        let p = plan(&l, &[remote("index.html", "a"), remote("images/x.webp", "b")], &[]);
         assert_eq!(
             (p.uploads.len(), p.deletes.len(), p.unchanged, p.invalidate.len()),
             (0, 0, 2, 0)
@@ -246,7 +298,39 @@ mod tests {
     #[test]
     fn many_stale_pages_become_one_wildcard() {
         let l: Vec<LocalFile> = (0..40).map(|i| local(&format!("p{i}/index.html"), "x")).collect();
-        assert_eq!(plan(&l, &[]).invalidate, vec!["/*"]);
+        assert_eq!(plan(&l, &[], &[]).invalidate, vec!["/*"]);
+    }
+
+    #[test]
+    fn retired_files_are_deleted_by_the_next_deployment_only() {
+        let l = [local("index.html", "a")];
+        let r = [
+            remote("index.html", "a"),
+            remote("assets/style.old.css", "s"),
+            remote("assets/style.older.css", "t"),
+            remote(RETIRED_KEY, "r"),
+        ];
+        let p = plan(&l, &r, &["assets/style.older.css".to_string()]);
+        assert_eq!(
+            p.deletes,
+            vec!["assets/style.older.css"],
+            "retired by the previous deployment"
+        );
+        assert_eq!(p.retire, vec!["assets/style.old.css"], "kept one deployment longer");
+    }
+
+    #[test]
+    fn multipart_etags_are_what_s3_reports() {
+        assert_eq!(s3_etag(b""), "d41d8cd98f00b204e9800998ecf8427e");
+        // 8 MiB + 1 byte of zeros: two parts. The value computed independently with Python's
+        // hashlib: md5(md5(8 MiB of zeros) + md5(one zero byte)) + "-2".
+        let bytes = vec![0u8; MULTIPART_CHUNK + 1];
+        assert_eq!(s3_etag(&bytes), "a5eb57d36bf73a683183c5a0fb4a37ab-2");
+        assert_eq!(
+            s3_etag(&bytes[..MULTIPART_CHUNK]).len(),
+            32,
+            "exactly 8 MiB is one part"
+        );
     }
 
     #[test]
