@@ -238,9 +238,12 @@ fn function_with(api: &str, table: &str, without: Option<&str>, extra: &[(&str, 
     cmd.spawn().expect("start checkout-fn")
 }
 
+/// Webhook deliveries seen: (`Stripe-Signature`, exact body bytes).
+type Deliveries = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
 /// A server that records what the stand-in delivers (the webhook's exact bytes and signature).
-async fn capture() -> (String, Arc<Mutex<Vec<(String, Vec<u8>)>>>) {
-    let seen: Arc<Mutex<Vec<(String, Vec<u8>)>>> = Arc::default();
+async fn capture() -> (String, Deliveries) {
+    let seen: Deliveries = Arc::default();
     let store = seen.clone();
     let app = Router::new().route(
         "/hook",
