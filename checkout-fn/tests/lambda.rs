@@ -121,6 +121,36 @@ impl Runtime {
     }
 }
 
+impl Runtime {
+    /// `POST /api/webhook` through CloudFront with this signature and these exact bytes.
+    async fn webhook(&self, signature: &str, body: &[u8]) -> Value {
+        let headers = [("x-origin-verify", ORIGIN_SECRET), ("stripe-signature", signature)];
+        self.invoke(url_event("POST", "/api/webhook", &headers, Some(body)))
+            .await
+    }
+
+    /// `GET /api/orders/{session}` through CloudFront.
+    async fn order(&self, session: &str) -> Value {
+        let path = format!("/api/orders/{session}");
+        self.invoke(url_event("GET", &path, &[("x-origin-verify", ORIGIN_SECRET)], None))
+            .await
+    }
+
+    /// `POST /api/checkout` for one candle picked up; the answer.
+    async fn checkout_candle(&self) -> Value {
+        let basket =
+            json!({ "items": [{ "sku": CANDLE, "quantity": 1 }], "fulfilment": { "la-cire-d-outremeuse": "pickup" } });
+        let headers = [("x-origin-verify", ORIGIN_SECRET), ("content-type", "application/json")];
+        self.invoke(url_event(
+            "POST",
+            "/api/checkout",
+            &headers,
+            Some(basket.to_string().as_bytes()),
+        ))
+        .await
+    }
+}
+
 /// A function URL request (payload format 2.0) with a base64 body, as Lambda delivers one.
 fn url_event(method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Value {
     use base64_engine::encode;
@@ -293,23 +323,12 @@ async fn under_the_lambda_runtime_a_sale_goes_through_and_strangers_are_refused(
     }
 
     // A checkout with a base64 body, as the browser's POST arrives.
-    let basket =
-        json!({ "items": [{ "sku": CANDLE, "quantity": 1 }], "fulfilment": { "la-cire-d-outremeuse": "pickup" } });
-    let created = rt
-        .invoke(url_event(
-            "POST",
-            "/api/checkout",
-            &[origin, ("content-type", "application/json")],
-            Some(basket.to_string().as_bytes()),
-        ))
-        .await;
+    let created = rt.checkout_candle().await;
     assert_eq!(created["statusCode"], 200, "{created}");
     let session = body_of(&created)["id"].as_str().expect("a session").to_string();
 
     // Before the webhook: pending, never a 404 CloudFront would replace with HTML.
-    let pending = rt
-        .invoke(url_event("GET", &format!("/api/orders/{session}"), &[origin], None))
-        .await;
+    let pending = rt.order(&session).await;
     assert_eq!(
         (pending["statusCode"].clone(), body_of(&pending)["status"].clone()),
         (json!(202), json!("pending"))
@@ -322,27 +341,11 @@ async fn under_the_lambda_runtime_a_sale_goes_through_and_strangers_are_refused(
     let mut tampered = bytes.clone();
     let last = tampered.iter().rposition(|b| b.is_ascii_digit()).expect("a digit");
     tampered[last] = if tampered[last] == b'1' { b'2' } else { b'1' };
-    let bad = rt
-        .invoke(url_event(
-            "POST",
-            "/api/webhook",
-            &[origin, ("stripe-signature", &signature)],
-            Some(&tampered),
-        ))
-        .await;
+    let bad = rt.webhook(&signature, &tampered).await;
     assert_eq!(bad["statusCode"], 400, "one changed byte breaks the signature");
-    let good = rt
-        .invoke(url_event(
-            "POST",
-            "/api/webhook",
-            &[origin, ("stripe-signature", &signature)],
-            Some(&bytes),
-        ))
-        .await;
+    let good = rt.webhook(&signature, &bytes).await;
     assert_eq!(good["statusCode"], 200, "{good}");
-    let paid = rt
-        .invoke(url_event("GET", &format!("/api/orders/{session}"), &[origin], None))
-        .await;
+    let paid = rt.order(&session).await;
     assert_eq!(paid["statusCode"], 200, "{paid}");
     assert_eq!(body_of(&paid)["chalets"][0]["lines"][0]["sku"], CANDLE);
 }
@@ -422,18 +425,8 @@ async fn secrets_come_from_the_parameter_store_and_a_changed_webhook_secret_is_p
         ("STRIPE_WEBHOOK_SECRET", String::new()),
     ];
     let _function = function_with(&rt.api, &h.db.table, None, &extra);
-    let origin = ("x-origin-verify", ORIGIN_SECRET);
     // The secret key came from the store: Stripe (the stand-in, which checks it) takes the session.
-    let basket =
-        json!({ "items": [{ "sku": CANDLE, "quantity": 1 }], "fulfilment": { "la-cire-d-outremeuse": "pickup" } });
-    let created = rt
-        .invoke(url_event(
-            "POST",
-            "/api/checkout",
-            &[origin, ("content-type", "application/json")],
-            Some(basket.to_string().as_bytes()),
-        ))
-        .await;
+    let created = rt.checkout_candle().await;
     assert_eq!(created["statusCode"], 200, "{created}");
     let session = body_of(&created)["id"].as_str().expect("a session").to_string();
     let (hook, seen) = capture().await;
@@ -443,14 +436,7 @@ async fn secrets_come_from_the_parameter_store_and_a_changed_webhook_secret_is_p
     // The organiser rolls the secret in Stripe and in the store; nothing is redeployed.
     let rolled = "whsec_rolled_in_the_dashboard";
     put_secret(&ssm, &format!("{prefix}/webhook"), rolled).await;
-    let forged = rt
-        .invoke(url_event(
-            "POST",
-            "/api/webhook",
-            &[origin, ("stripe-signature", &sign(&bytes, "whsec_never_configured"))],
-            Some(&bytes),
-        ))
-        .await;
+    let forged = rt.webhook(&sign(&bytes, "whsec_never_configured"), &bytes).await;
     assert_eq!(
         forged["statusCode"], 400,
         "a wrong secret stays wrong after the re-read"
@@ -458,17 +444,8 @@ async fn secrets_come_from_the_parameter_store_and_a_changed_webhook_secret_is_p
     // The re-read happened for the forged request above; the next one within a minute is
     // checked against what was read then, which is already the rolled secret.
     let signed = sign(&bytes, rolled);
-    let accepted = rt
-        .invoke(url_event(
-            "POST",
-            "/api/webhook",
-            &[origin, ("stripe-signature", &signed)],
-            Some(&bytes),
-        ))
-        .await;
+    let accepted = rt.webhook(&signed, &bytes).await;
     assert_eq!(accepted["statusCode"], 200, "{accepted}");
-    let paid = rt
-        .invoke(url_event("GET", &format!("/api/orders/{session}"), &[origin], None))
-        .await;
+    let paid = rt.order(&session).await;
     assert_eq!(paid["statusCode"], 200, "{paid}");
 }
