@@ -150,7 +150,7 @@ async fn bad_checkout_requests_get_specific_4xx_json() {
             Request::get("/api/orders/not-a-session")
                 .body(Body::empty())
                 .expect("req"),
-            StatusCode::NOT_FOUND,
+            StatusCode::BAD_REQUEST,
             ErrorCode::OrderNotFound,
         ),
         (
