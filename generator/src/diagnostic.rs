@@ -23,15 +23,46 @@ pub struct Diagnostic {
     pub hint: Option<String>,
 }
 
+/// Control characters written visibly (`\n`, `\u{1b}`): a file name can hold any of them, and
+/// printed raw a newline forges a whole diagnostic line and an escape sequence reaches the
+/// terminal.
+pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let level = match self.severity {
             Severity::Error => "",
             Severity::Warning => "warning: ",
         };
-        write!(f, "{}:{}:{}: {level}{}", self.path, self.line, self.col, self.message)?;
+        write!(
+            f,
+            "{}:{}:{}: {level}{}",
+            escape_controls(&self.path),
+            self.line,
+            self.col,
+            escape_controls(&self.message)
+        )?;
         if let Some(hint) = &self.hint {
-            write!(f, "\n    hint: {hint}")?;
+            // A hint may span lines; each stays indented, so none can pass for a diagnostic.
+            for (i, line) in hint.split('\n').enumerate() {
+                let lead = if i == 0 { "\n    hint: " } else { "\n          " };
+                write!(f, "{lead}{}", escape_controls(line))?;
+            }
         }
         Ok(())
     }

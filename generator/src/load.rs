@@ -110,6 +110,15 @@ pub fn load(root: &Path, display_root: &str) -> std::io::Result<ContentFiles> {
         if ft.is_dir() {
             continue;
         }
+        if !ft.is_file() {
+            // A pipe, socket or device: reading it could block the build forever.
+            files.refused.push(Refused {
+                rel,
+                message: "is not a regular file".into(),
+                hint: Some("the content folder holds only ordinary files".into()),
+            });
+            continue;
+        }
         let meta = entry.metadata().ok();
         let len = meta.as_ref().map_or(0, |m| m.len());
         if is_text(&rel) {

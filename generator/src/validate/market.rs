@@ -72,7 +72,22 @@ pub(super) fn validate(v: &mut Validator) -> Option<Market> {
             }
         }),
     };
-    let theme = r.opt_text(&f, "theme", "theme").unwrap_or_else(|| "default".into());
+    // A theme name is joined to the themes folder: only a slug can never leave it.
+    let theme = match f.get("theme") {
+        None => "default".to_string(),
+        Some(n) => match r.text(n, "theme") {
+            Some(t) if chalet_types::Slug::parse(&t).is_ok() => t,
+            Some(t) => {
+                r.error(
+                    n.pos,
+                    format!("theme `{t}` is not a theme name"),
+                    Some("name a folder of the themes folder, e.g. `theme: default`".into()),
+                );
+                "default".to_string()
+            }
+            None => "default".to_string(),
+        },
+    };
     let checkout_url = f.get("checkout_url").and_then(|n| {
         let t = r.text(n, "checkout_url")?;
         if t.starts_with('/') && !t.starts_with("//") {
