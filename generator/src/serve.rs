@@ -32,7 +32,7 @@ pub fn serve(
     on_build: &(dyn Fn(&Result<crate::BuildReport, BuildError>) + Sync),
 ) -> std::io::Result<()> {
     let shared: Shared = Arc::new((Mutex::new(Status::default()), Condvar::new()));
-    let first = build(&opts, &|_| {});
+    let first = isolated_build(&opts);
     on_build(&first);
     record(&shared, &first);
     if let Err(BuildError::Io(e)) = first {
@@ -81,7 +81,7 @@ pub fn serve(
             relevant |= more.iter().any(|p| !p.starts_with(&out_abs) && !is_noise(p));
         }
         if relevant {
-            let result = build(&opts, &|_| {});
+            let result = isolated_build(&opts);
             on_build(&result);
             record(&shared, &result);
         }
@@ -94,6 +94,24 @@ fn is_noise(p: &Path) -> bool {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     name.starts_with('.') || name.ends_with('~') || name.ends_with(".swp") || name.contains(".tmp-build-")
+}
+
+/// A build whose panic (a bug, or a decoder meeting content it cannot handle) is reported like
+/// any other problem instead of ending the server: the last good site stays on screen.
+fn isolated_build(opts: &BuildOptions) -> Result<crate::BuildReport, BuildError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| build(opts, &|_| {}))) {
+        Ok(result) => result,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("unknown cause");
+            Err(BuildError::Io(std::io::Error::other(format!(
+                "the build failed unexpectedly ({what}); the last good site is still served. Please report this."
+            ))))
+        }
+    }
 }
 
 fn record(shared: &Shared, result: &Result<crate::BuildReport, BuildError>) {

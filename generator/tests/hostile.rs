@@ -92,3 +92,82 @@ fn control_characters_in_names_cannot_forge_lines() {
     let matcher = read(&repo().join("infra/content-repo/.github/chalet-problem-matcher.json"));
     assert!(matcher.contains(r#""regexp": "^([^\\s].*?):"#), "{matcher}");
 }
+
+/// Replaces the photo of the fixture's candle with `png` and returns the temp site.
+fn with_candle_photo(png: &[u8]) -> tempfile::TempDir {
+    let tmp = site_in_temp("valid/minimal");
+    std::fs::write(tmp.path().join("content/chalets/cire-et-meche/products/photo.png"), png).expect("write");
+    let product = tmp
+        .path()
+        .join("content/chalets/cire-et-meche/products/bougie-sapin.md");
+    let text = read(&product).replace("src: ../cover.png", "src: photo.png");
+    std::fs::write(&product, text).expect("write");
+    tmp
+}
+
+fn png(width: u32, height: u32) -> Vec<u8> {
+    let img = image::GrayImage::from_pixel(width, height, image::Luma([200]));
+    let mut out = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .expect("encode");
+    out
+}
+
+/// A PNG that declares `width × height` and holds no pixel data: only its header is ever read.
+fn png_header(width: u32, height: u32) -> Vec<u8> {
+    fn crc(bytes: &[u8]) -> u32 {
+        let mut c = 0xFFFF_FFFFu32;
+        for b in bytes {
+            c ^= u32::from(*b);
+            for _ in 0..8 {
+                c = if c & 1 == 1 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+            }
+        }
+        !c
+    }
+    let mut ihdr = b"IHDR".to_vec();
+    ihdr.extend(width.to_be_bytes());
+    ihdr.extend(height.to_be_bytes());
+    ihdr.extend([8, 0, 0, 0, 0]);
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    out.extend(13u32.to_be_bytes());
+    out.extend(&ihdr);
+    out.extend(crc(&ihdr).to_be_bytes());
+    out.extend(0u32.to_be_bytes());
+    out.extend(b"IEND");
+    out.extend(crc(b"IEND").to_be_bytes());
+    out
+}
+
+/// Regression: a 20 KB 400×17000 PNG panicked inside the WebP encoder (exit 101, no position).
+#[test]
+fn a_strip_image_is_refused_with_its_position() {
+    let tmp = with_candle_photo(&png(400, 17_000));
+    let before = tree(&tmp.path().join("content"));
+    let run = chalet(tmp.path(), &["build", "--themes", &themes_arg()]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("content/chalets/cire-et-meche/products/bougie-sapin.md:6:")
+            && run
+                .stderr
+                .contains("400×17000 pixels, more than 20 times longer than it is wide"),
+        "{}",
+        run.stderr
+    );
+    assert!(!tmp.path().join("dist").exists(), "nothing written");
+    assert_eq!(tree(&tmp.path().join("content")), before);
+}
+
+/// Regression: a 146 KB PNG of 49,999,999×1 took 90 s and 3.2 GB.
+#[test]
+fn a_very_long_side_is_refused_from_the_header() {
+    let tmp = with_candle_photo(&png_header(49_999_999, 1));
+    let run = chalet(tmp.path(), &["check", "--themes", &themes_arg()]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("49999999×1 pixels; a side may be at most 30000"),
+        "{}",
+        run.stderr
+    );
+}

@@ -124,6 +124,14 @@ fn plan_one(
     Ok(derivatives(img, source, info, settings))
 }
 
+/// The longest side a source may have.
+pub const MAX_SOURCE_SIDE: u32 = 30_000;
+/// How much longer than wide (or wider than tall) a source may be.
+pub const MAX_ASPECT: u32 = 20;
+/// WebP cannot encode a side longer than this (libwebp's `WEBP_MAX_DIMENSION`); derivatives are
+/// planned within it.
+pub const WEBP_MAX_SIDE: u32 = 16_383;
+
 /// Reads the header: format, size, orientation, alpha. Refuses bombs before any pixel is decoded.
 pub fn inspect(
     img: &ImageSource,
@@ -143,6 +151,11 @@ pub fn inspect(
             Some("export it again as JPEG or PNG"),
         )
     };
+    // The declared size, read without a decoder, so an absurd shape gets its own message.
+    if let Ok(size) = imagesize::blob_size(bytes) {
+        let side = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
+        check_shape(img, side(size.width), side(size.height))?;
+    }
     let reader = image::ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|_| unreadable())?;
@@ -165,6 +178,7 @@ pub fn inspect(
             Some("resize it to at most 4000 pixels wide"),
         ));
     }
+    check_shape(img, w, h)?;
     if format == image::ImageFormat::Jpeg && !jpeg_is_complete(bytes) {
         return Err(problem(
             img,
@@ -189,6 +203,33 @@ pub fn inspect(
         alpha,
         color: None,
     })
+}
+
+/// Width × height is not enough: 49,999,999 × 1 is under any pixel limit and still costs
+/// gigabytes to resize, and an extreme strip has no sensible derivative.
+fn check_shape(img: &ImageSource, w: u32, h: u32) -> Result<(), Diagnostic> {
+    let (long, short) = (w.max(h), w.min(h));
+    if long > MAX_SOURCE_SIDE {
+        return Err(problem(
+            img,
+            format!(
+                "image `{}` is {w}×{h} pixels; a side may be at most {MAX_SOURCE_SIDE}",
+                img.rel
+            ),
+            Some("resize it to at most 4000 pixels on its longer side"),
+        ));
+    }
+    if u64::from(long) > u64::from(short) * u64::from(MAX_ASPECT) {
+        return Err(problem(
+            img,
+            format!(
+                "image `{}` is {w}×{h} pixels, more than {MAX_ASPECT} times longer than it is wide",
+                img.rel
+            ),
+            Some("crop it to the part worth showing (a panorama of up to 20:1 is fine)"),
+        ));
+    }
+    Ok(())
 }
 
 /// Walks a JPEG's segments and scans to its end-of-image marker. Decoders accept truncated files
@@ -242,9 +283,16 @@ fn derivatives(img: &ImageSource, source: PathBuf, info: SourceInfo, s: &ImageSe
         s if s.is_empty() => "image".to_string(),
         s => s,
     };
+    let height_for = |width: u32| {
+        ((u64::from(info.height) * u64::from(width) + u64::from(info.width) / 2) / u64::from(info.width)).max(1) as u32
+    };
     let make = |width: u32, format: Format| {
-        let height = ((u64::from(info.height) * u64::from(width) + u64::from(info.width) / 2) / u64::from(info.width))
-            .max(1) as u32;
+        // A tall image's derivatives are narrowed until their height fits the encoder.
+        let mut width = width;
+        while height_for(width) > WEBP_MAX_SIDE && width > 1 {
+            width = (u64::from(width) * u64::from(WEBP_MAX_SIDE) / u64::from(height_for(width))).max(1) as u32;
+        }
+        let height = height_for(width);
         let op = format!(
             "v{};{};{}x{};{};q{}",
             super::PIPELINE_VERSION,
@@ -271,7 +319,9 @@ fn derivatives(img: &ImageSource, source: PathBuf, info: SourceInfo, s: &ImageSe
     }
     widths.sort_unstable();
     widths.dedup();
-    let modern = widths.iter().map(|&w| make(w, Format::Webp)).collect();
+    let mut modern: Vec<Derivative> = widths.iter().map(|&w| make(w, Format::Webp)).collect();
+    // Narrowed ladder steps may meet: one derivative per width.
+    modern.dedup_by_key(|d| d.width);
     let fallback_format = if info.alpha { Format::Png } else { Format::Jpeg };
     let fallback = make(s.fallback_width.min(info.width), fallback_format);
     PlannedImage {
@@ -367,6 +417,30 @@ mod tests {
         assert!(!jpeg_is_complete(&bytes[..bytes.len() / 2]));
         assert!(!jpeg_is_complete(&bytes[..bytes.len() - 2]));
         assert!(!jpeg_is_complete(b"not a jpeg"));
+    }
+
+    /// Regression: a tall image's derivatives were planned taller than WebP can encode, and the
+    /// encoder panicked (killing `chalet serve`). They are narrowed to fit, one per width.
+    #[test]
+    fn tall_derivatives_fit_the_webp_limit() {
+        let s = ImageSettings {
+            widths: vec![320, 640, 960, 1280, 1920],
+            ..ImageSettings::default()
+        };
+        let p = derivatives(&source(), PathBuf::new(), info(1000, 19_000, false), &s);
+        assert!(p.modern.iter().all(|d| d.height <= WEBP_MAX_SIDE), "{:?}", p.modern);
+        assert!(
+            p.modern.iter().any(|d| d.height > 16_000),
+            "the largest is as tall as allowed"
+        );
+        let widths: Vec<u32> = p.modern.iter().map(|d| d.width).collect();
+        let mut unique = widths.clone();
+        unique.dedup();
+        assert_eq!(widths, unique, "one derivative per width");
+        assert!(
+            p.fallback.height <= WEBP_MAX_SIDE,
+            "the fallback is narrowed the same way"
+        );
     }
 
     #[test]
