@@ -31,6 +31,23 @@ pub struct Theme {
     pub strings: BTreeMap<String, String>,
 }
 
+/// What a theme's `static/` folder may publish: styles, scripts, pictures, fonts, the web app
+/// manifest. Anything else (a key, a shell script, a file without a type) stays off the site.
+pub const STATIC_TYPES: [&str; 12] = [
+    "css",
+    "js",
+    "svg",
+    "png",
+    "jpg",
+    "jpeg",
+    "webp",
+    "gif",
+    "ico",
+    "woff",
+    "woff2",
+    "webmanifest",
+];
+
 /// Loads the theme; problems (missing theme, unreadable template, missing translations) are
 /// diagnostics.
 pub fn load(
@@ -62,6 +79,19 @@ pub fn load(
             } else {
                 format!("available themes: {}", available.join(", "))
             }),
+        });
+        return Err(diags);
+    }
+    // Every other link in the content folder is refused; the overrides folder is read here,
+    // not by the loader, so it is checked here.
+    if overrides.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink()) {
+        diags.push(Diagnostic {
+            severity: Severity::Error,
+            path: overrides.display().to_string(),
+            line: 1,
+            col: 1,
+            message: "template overrides cannot be a link".into(),
+            hint: Some("make content/templates a folder holding the templates it overrides".into()),
         });
         return Err(diags);
     }
@@ -100,6 +130,24 @@ pub fn load(
         Vec::new()
     });
     for (rel, path) in listed {
+        let ext = rel
+            .rsplit_once('.')
+            .map(|(_, e)| e.to_ascii_lowercase())
+            .unwrap_or_default();
+        if !STATIC_TYPES.contains(&ext.as_str()) {
+            diags.push(Diagnostic {
+                severity: Severity::Error,
+                path: path.display().to_string(),
+                line: 1,
+                col: 1,
+                message: "a theme may not publish this file".into(),
+                hint: Some(format!(
+                    "a theme's static/ folder holds only: {}",
+                    STATIC_TYPES.join(", ")
+                )),
+            });
+            continue;
+        }
         match crate::fs::read(&path) {
             Ok(bytes) => statics.push(StaticFile { rel, bytes }),
             Err(e) => diags.push(io_diag(&path, e)),

@@ -171,3 +171,61 @@ fn a_very_long_side_is_refused_from_the_header() {
         run.stderr
     );
 }
+
+/// Regression: `lantern.MD`, `garland.markdown` and `Chalet.YAML` were ignored without a word.
+#[test]
+fn files_a_chalet_cannot_use_are_named_with_what_was_meant() {
+    let tmp = site_in_temp("valid/minimal");
+    let chalet = tmp.path().join("content/chalets/cire-et-meche");
+    let product = read(&chalet.join("products/fondants.md"));
+    std::fs::write(chalet.join("products/lantern.MD"), &product).expect("write");
+    std::fs::write(chalet.join("products/garland.markdown"), &product).expect("write");
+    std::fs::rename(chalet.join("about.md"), chalet.join("About.MD")).ok();
+    let run = chalet_check(tmp.path());
+    for (file, meant) in [
+        ("products/lantern.MD", "products/lantern.md"),
+        ("products/garland.markdown", "products/garland.md"),
+        ("About.MD", "about.md"),
+    ] {
+        let line = format!("content/chalets/cire-et-meche/{file}:1:1: warning: this file is not read");
+        assert!(run.contains(&line), "{file}: {run}");
+        assert!(run.contains(&format!("did you mean `{meant}`?")), "{meant}: {run}");
+    }
+}
+
+fn chalet_check(dir: &std::path::Path) -> String {
+    chalet(dir, &["check", "--themes", &themes_arg()]).stderr
+}
+
+/// Regression: extensionless theme files were published at the site root (`id_rsa` → `/id_rsa`),
+/// and a symlinked `content/templates` was followed.
+#[test]
+fn a_theme_publishes_only_what_a_theme_may_hold_and_templates_are_not_links() {
+    let tmp = site_in_temp("valid/minimal");
+    let themes_copy = tmp.path().join("themes");
+    copy_dir(&themes(), &themes_copy);
+    std::fs::write(themes_copy.join("default/static/id_rsa"), "-----BEGIN KEY-----").expect("write");
+    std::fs::write(themes_copy.join("default/static/run.sh"), "#!/bin/sh").expect("write");
+    let run = chalet(tmp.path(), &["build", "--themes", "themes"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    for f in ["id_rsa", "run.sh"] {
+        assert!(
+            run.stderr
+                .contains(&format!("static/{f}:1:1: a theme may not publish this file")),
+            "{}",
+            run.stderr
+        );
+    }
+    assert!(!tmp.path().join("dist").exists());
+    std::fs::remove_file(themes_copy.join("default/static/id_rsa")).expect("rm");
+    std::fs::remove_file(themes_copy.join("default/static/run.sh")).expect("rm");
+    std::os::unix::fs::symlink("/etc", tmp.path().join("content/templates")).expect("link");
+    let run = chalet(tmp.path(), &["build", "--themes", "themes"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("content/templates:1:1: template overrides cannot be a link"),
+        "{}",
+        run.stderr
+    );
+}

@@ -167,6 +167,12 @@ fn validate_one(v: &mut Validator, folder: &str, inner: &[String], categories: &
                 "this file is not used".into(),
                 Some("products go in products/<slug>.md".into()),
             );
+        } else if let Some(meant) = probably_meant(other) {
+            v.file_warning(
+                &format!("{base}/{other}"),
+                "this file is not read: the name is not one a chalet folder uses".into(),
+                Some(format!("did you mean `{meant}`?")),
+            );
         }
     }
 
@@ -224,6 +230,32 @@ fn validate_one(v: &mut Validator, folder: &str, inner: &[String], categories: &
         about,
         products,
     })
+}
+
+/// The name a text file of a chalet folder probably meant, when it is not exactly one the
+/// folder uses: `Chalet.YAML` → `chalet.yaml`, `products/lantern.MD` → `products/lantern.md`,
+/// `products/garland.markdown` → `products/garland.md`.
+fn probably_meant(name: &str) -> Option<String> {
+    let (dir, file) = name.rsplit_once('/').map_or(("", name), |(d, f)| (d, f));
+    let (stem, ext) = file.rsplit_once('.')?;
+    let ext = ext.to_ascii_lowercase();
+    let fixed_ext = match ext.as_str() {
+        "md" | "markdown" | "mdown" if dir.eq_ignore_ascii_case("products") || dir.is_empty() => "md",
+        "yaml" | "yml" if dir.is_empty() => "yaml",
+        _ => return None,
+    };
+    let stem = if dir.is_empty() {
+        stem.to_ascii_lowercase()
+    } else {
+        stem.to_string()
+    };
+    let meant = match dir {
+        "" if fixed_ext == "yaml" && stem == "chalet" => "chalet.yaml".to_string(),
+        "" if fixed_ext == "md" && stem == "about" => "about.md".to_string(),
+        "" => return None,
+        _ => format!("products/{}.{fixed_ext}", chalet_types::slugify(&stem)),
+    };
+    (meant != name).then_some(meant)
 }
 
 fn image_field(r: &mut Reader, f: &Fields, name: &str) -> Option<(String, Pos)> {
