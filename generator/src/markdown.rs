@@ -83,22 +83,99 @@ pub fn render(text: &str, top: HeadingLevel, image: &dyn Fn(&str, &str) -> Optio
     }
     let mut html = String::new();
     pulldown_cmark::html::push_html(&mut html, events.into_iter());
-    let mut clean = sanitizer().clean(&html).to_string();
-    // Replace our placeholders (and any an artisan typed: those index nothing and are dropped).
-    while let Some(start) = clean.find(&format!("<img src=\"{PLACEHOLDER}")) {
-        let end = clean[start..].find('>').map_or(clean.len(), |e| start + e + 1);
-        let tag = &clean[start..end];
-        let n: Option<usize> = tag[10 + PLACEHOLDER.len()..]
-            .split('"')
-            .next()
-            .and_then(|d| d.parse().ok());
-        let markup = n
-            .and_then(|n| images.get(n))
-            .and_then(|(dest, alt)| image(dest, alt))
-            .unwrap_or_default();
-        clean.replace_range(start..end, &markup);
+    let clean = sanitizer().clean(&html).to_string();
+    // Replace our placeholders (and any an artisan typed: those index nothing and are dropped),
+    // in one pass: searching from the start for each one was quadratic in the image count.
+    let marker = format!("<img src=\"{PLACEHOLDER}");
+    let mut out = String::with_capacity(clean.len());
+    let mut rest = clean.as_str();
+    while let Some(start) = rest.find(&marker) {
+        out.push_str(&rest[..start]);
+        let tag_len = rest[start..].find('>').map_or(rest.len() - start, |e| e + 1);
+        let tag = &rest[start..start + tag_len];
+        let n: Option<usize> = tag[marker.len()..].split('"').next().and_then(|d| d.parse().ok());
+        if let Some(markup) = n.and_then(|n| images.get(n)).and_then(|(dest, alt)| image(dest, alt)) {
+            out.push_str(&markup);
+        }
+        rest = &rest[start + tag_len..];
     }
-    clean
+    out.push_str(rest);
+    out
+}
+
+/// How deeply a text may nest (quotes, lists, emphasis, raw HTML elements): the sanitiser's
+/// HTML parser is quadratic in nesting depth, and no real description needs more.
+pub const MAX_NESTING: usize = 32;
+/// How many images one text may show.
+pub const MAX_IMAGES: usize = 100;
+
+/// HTML elements that never take content, so never nest.
+const VOID: [&str; 14] = [
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr",
+];
+
+/// The nesting change of a piece of raw HTML: +1 per opening tag, −1 per closing one.
+fn html_depth_change(html: &str) -> isize {
+    let mut change = 0isize;
+    let bytes = html.as_bytes();
+    for (i, _) in html.match_indices('<') {
+        let after = &html[i + 1..];
+        if let Some(name) = after.strip_prefix('/') {
+            if name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+                change -= 1;
+            }
+            continue;
+        }
+        let name: String = after
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        if name.is_empty() || VOID.contains(&name.as_str()) {
+            continue;
+        }
+        let end = after.find('>').map_or(bytes.len(), |e| i + 1 + e);
+        if html[..end].ends_with('/') {
+            continue; // self-closing
+        }
+        change += 1;
+    }
+    change
+}
+
+/// What makes a text too costly to render, if anything: `(byte offset, message, hint)`. Run
+/// before rendering, in time linear in the text.
+pub fn check_limits(text: &str) -> Option<(usize, String, String)> {
+    let mut depth: isize = 0;
+    let mut html_depth: isize = 0;
+    let mut images = 0usize;
+    for (ev, range) in Parser::new_ext(text, options()).into_offset_iter() {
+        match ev {
+            Event::Start(Tag::Image { .. }) => {
+                images += 1;
+                if images > MAX_IMAGES {
+                    return Some((
+                        range.start,
+                        format!("a text may show at most {MAX_IMAGES} images"),
+                        "move the other photos to the product's `images:` list or to other products".into(),
+                    ));
+                }
+                depth += 1;
+            }
+            Event::Start(_) => depth += 1,
+            Event::End(_) => depth -= 1,
+            Event::Html(h) | Event::InlineHtml(h) => html_depth = (html_depth + html_depth_change(&h)).max(0),
+            _ => {}
+        }
+        if depth + html_depth > MAX_NESTING as isize {
+            return Some((
+                range.start,
+                format!("the text nests more than {MAX_NESTING} levels deep (quotes, lists or HTML elements)"),
+                "flatten it: no description needs that many levels".into(),
+            ));
+        }
+    }
+    None
 }
 
 fn sanitizer() -> &'static ammonia::Builder<'static> {
@@ -217,6 +294,37 @@ mod tests {
     fn finds_image_offsets() {
         let refs = image_refs("intro\n\n![x](photo.jpg)\n");
         assert_eq!(refs, vec![("photo.jpg".to_string(), 12)]);
+    }
+
+    #[test]
+    fn limits_are_found_with_their_position() {
+        assert_eq!(check_limits("plain *text* > quote\n\n> one level"), None);
+        let deep = ">".repeat(40) + " deep";
+        let (at, message, _) = check_limits(&deep).expect("too deep");
+        assert!(message.contains("32 levels"), "{message}");
+        assert!(at < 40, "{at}");
+        let divs = "<div>".repeat(40) + "x";
+        assert!(check_limits(&divs).is_some(), "raw HTML counts");
+        let balanced = "<div>x</div>\n".repeat(200);
+        assert_eq!(check_limits(&balanced), None, "closed elements do not add up");
+        let pictures = "![a](a.png)\n".repeat(MAX_IMAGES + 1);
+        let (at, message, _) = check_limits(&pictures).expect("too many images");
+        assert!(message.contains("at most 100 images"), "{message}");
+        assert_eq!(at, 12 * MAX_IMAGES, "at the first image over the limit");
+    }
+
+    #[test]
+    fn many_images_are_placed_in_order() {
+        let text = (0..50)
+            .map(|i| format!("![{i}](p{i}.png)"))
+            .collect::<Vec<_>>()
+            .join("\n\n");
+        let html = render(&text, HeadingLevel::H2, &|dest, _| Some(format!("[{dest}]")));
+        let order: Vec<usize> = (0..50)
+            .map(|i| html.find(&format!("[p{i}.png]")).expect("placed"))
+            .collect();
+        assert!(order.windows(2).all(|w| w[0] < w[1]));
+        assert!(!html.contains(PLACEHOLDER));
     }
 
     #[test]

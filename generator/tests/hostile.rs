@@ -229,3 +229,40 @@ fn a_theme_publishes_only_what_a_theme_may_hold_and_templates_are_not_links() {
         run.stderr
     );
 }
+
+/// Regression: 40 KB of nested `>` took ~5 s to render and 100,000 image references 3 minutes
+/// (quadratic in the sanitiser and in placeholder replacement). Such texts are refused, with
+/// their position, before anything renders them.
+#[test]
+fn deep_nesting_and_image_floods_are_refused_before_rendering() {
+    let tmp = site_in_temp("valid/minimal");
+    let page = tmp.path().join("content/pages/profond.md");
+    std::fs::write(
+        &page,
+        format!("---\ntitle: Profond\n---\nIntro.\n\n{}\n", ">".repeat(40_000)),
+    )
+    .expect("write");
+    let flood = tmp.path().join("content/pages/photos.md");
+    std::fs::write(
+        &flood,
+        format!("---\ntitle: Photos\n---\n{}", "![x](a.png)\n".repeat(20_000)),
+    )
+    .expect("write");
+    let run = chalet(tmp.path(), &["check", "--themes", &themes_arg()]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("content/pages/profond.md:6:") && run.stderr.contains("nests more than 32 levels"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("content/pages/photos.md:104:1: a text may show at most 100 images"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("a.png` does not exist"),
+        "a refused text's images are not resolved"
+    );
+}

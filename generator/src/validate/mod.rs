@@ -159,6 +159,18 @@ impl<'a> Validator<'a> {
     fn markdown_body(&mut self, file: &SourceFile, offset: usize, len: usize) -> Markdown {
         let text = &file.text[offset..offset + len];
         let mut images = Vec::new();
+        // Too deep or too many images: refused here, never rendered (rendering such text is
+        // quadratic), and its images are not even resolved.
+        if let Some((at, message, hint)) = markdown::check_limits(text) {
+            let (line, col) = file.position(offset + at);
+            self.diag(Severity::Error, &file.rel, Pos { line, col }, message, Some(hint));
+            return Markdown {
+                file: Arc::new(file.clone()),
+                offset,
+                len,
+                images,
+            };
+        }
         for (dest, at) in markdown::image_refs(text) {
             let (line, col) = file.position(offset + at);
             if let Some(id) = self.image_ref(&file.rel, &dest, Pos { line, col }, ImageRole::Inline) {
