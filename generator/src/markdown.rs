@@ -9,23 +9,6 @@ fn options() -> Options {
     Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_FOOTNOTES
 }
 
-/// Every image destination with its byte offset in `text`, for validation.
-pub fn image_refs(text: &str) -> Vec<(String, usize)> {
-    Parser::new_ext(text, options())
-        .into_offset_iter()
-        .filter_map(|(ev, range)| match ev {
-            Event::Start(Tag::Image { dest_url, .. }) => {
-                // Point at the destination itself, not the `![`.
-                let at = text[range.clone()]
-                    .find(dest_url.as_ref())
-                    .map_or(range.start, |i| range.start + i);
-                Some((dest_url.into_string(), at))
-            }
-            _ => None,
-        })
-        .collect()
-}
-
 /// Images become a placeholder `<img src="chalet-image:N">` that ammonia lets through, and are
 /// replaced by the real markup only after sanitising: artisans' own HTML can never inject
 /// `srcset` or other image markup.
@@ -143,23 +126,41 @@ fn html_depth_change(html: &str) -> isize {
     change
 }
 
-/// What makes a text too costly to render, if anything: `(byte offset, message, hint)`. Run
-/// before rendering, in time linear in the text.
-pub fn check_limits(text: &str) -> Option<(usize, String, String)> {
+/// Why a text is refused before rendering: `(byte offset, message, hint)`.
+pub type Refusal = (usize, String, String);
+
+/// What makes a text too costly to render, if anything. Run before rendering, in time linear
+/// in the text.
+pub fn check_limits(text: &str) -> Option<Refusal> {
+    scan(text).err()
+}
+
+/// Every image destination with its byte offset in `text` (pointing at the destination, not
+/// the `![`), for validation.
+pub fn image_refs(text: &str) -> Vec<(String, usize)> {
+    scan(text).unwrap_or_default()
+}
+
+/// One pass over the text for validation: its image references, or why it is refused (too
+/// deep, too many images).
+pub fn scan(text: &str) -> Result<Vec<(String, usize)>, Refusal> {
     let mut depth: isize = 0;
     let mut html_depth: isize = 0;
-    let mut images = 0usize;
+    let mut images = Vec::new();
     for (ev, range) in Parser::new_ext(text, options()).into_offset_iter() {
         match ev {
-            Event::Start(Tag::Image { .. }) => {
-                images += 1;
-                if images > MAX_IMAGES {
-                    return Some((
+            Event::Start(Tag::Image { dest_url, .. }) => {
+                if images.len() == MAX_IMAGES {
+                    return Err((
                         range.start,
                         format!("a text may show at most {MAX_IMAGES} images"),
                         "move the other photos to the product's `images:` list or to other products".into(),
                     ));
                 }
+                let at = text[range.clone()]
+                    .find(dest_url.as_ref())
+                    .map_or(range.start, |i| range.start + i);
+                images.push((dest_url.into_string(), at));
                 depth += 1;
             }
             Event::Start(_) => depth += 1,
@@ -168,14 +169,14 @@ pub fn check_limits(text: &str) -> Option<(usize, String, String)> {
             _ => {}
         }
         if depth + html_depth > MAX_NESTING as isize {
-            return Some((
+            return Err((
                 range.start,
                 format!("the text nests more than {MAX_NESTING} levels deep (quotes, lists or HTML elements)"),
                 "flatten it: no description needs that many levels".into(),
             ));
         }
     }
-    None
+    Ok(images)
 }
 
 fn sanitizer() -> &'static ammonia::Builder<'static> {

@@ -161,17 +161,15 @@ impl<'a> Validator<'a> {
         let mut images = Vec::new();
         // Too deep or too many images: refused here, never rendered (rendering such text is
         // quadratic), and its images are not even resolved.
-        if let Some((at, message, hint)) = markdown::check_limits(text) {
-            let (line, col) = file.position(offset + at);
-            self.diag(Severity::Error, &file.rel, Pos { line, col }, message, Some(hint));
-            return Markdown {
-                file: Arc::new(file.clone()),
-                offset,
-                len,
-                images,
-            };
-        }
-        for (dest, at) in markdown::image_refs(text) {
+        let refs = match markdown::scan(text) {
+            Ok(refs) => refs,
+            Err((at, message, hint)) => {
+                let (line, col) = file.position(offset + at);
+                self.diag(Severity::Error, &file.rel, Pos { line, col }, message, Some(hint));
+                Vec::new()
+            }
+        };
+        for (dest, at) in refs {
             let (line, col) = file.position(offset + at);
             if let Some(id) = self.image_ref(&file.rel, &dest, Pos { line, col }, ImageRole::Inline) {
                 images.push((dest, id));
