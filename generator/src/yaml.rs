@@ -208,13 +208,24 @@ pub fn error_position(err: &serde_saphyr::Error) -> (usize, usize) {
         .map_or((1, 1), |l| ((l.line() as usize).max(1), (l.column() as usize).max(1)))
 }
 
-/// serde-saphyr's message without its own "at line x column y" (we print the position first).
+/// serde-saphyr's message without its own "at line x column y" (we print the position first),
+/// and in the words of someone writing a file rather than configuring the library: its
+/// duplicate-key and budget errors name options of its API ("set DuplicateKeyPolicy in Options",
+/// "budget breached: Nodes {…}").
 fn yaml_message(err: &serde_saphyr::Error) -> String {
     let text = err.without_snippet().to_string();
     let text = text.lines().next().unwrap_or("").to_string();
-    match text.find(" at line ") {
+    let text = match text.find(" at line ") {
         Some(i) => text[..i].to_string(),
         None => text,
+    };
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("duplicate") {
+        "a field is written twice in the same place; keep one".to_string()
+    } else if lower.contains("budget") {
+        "the file is too large or nests too deeply to be read".to_string()
+    } else {
+        text
     }
 }
 
@@ -415,10 +426,13 @@ impl Reader<'_> {
                 Value::Number(s) | Value::Str(s) => format!("`{s}`"),
                 _ => node.describe().to_string(),
             };
+            // The stock's own advice only where it applies.
+            let hint =
+                (what == "stock").then(|| "leave it out for made-to-order products; 0 means sold out".to_string());
             self.error(
                 node.pos,
                 format!("{what} should be a whole number of 0 or more, not {shown}"),
-                Some("leave it out for made-to-order products; 0 means sold out".into()),
+                hint,
             );
         }
         parsed

@@ -263,3 +263,31 @@ fn deep_nesting_and_image_floods_are_refused_before_rendering() {
         "a refused text's images are not resolved"
     );
 }
+
+/// Wording: the YAML library's own API words never reach an artisan, and a hint that belongs
+/// to one field is not given for another.
+#[test]
+fn messages_speak_the_artisans_language() {
+    let tmp = site_in_temp("valid/minimal");
+    let product = tmp.path().join("content/chalets/cire-et-meche/products/fondants.md");
+    let text = read(&product).replace("name: Fondants\n", "name: Fondants\nname: Encore\n");
+    std::fs::write(&product, text).expect("write");
+    let market = tmp.path().join("content/market.yaml");
+    let text = read(&market).replace("language: fr\n", "language: fr\nimages: { max_megapixels: -1 }\n");
+    std::fs::write(&market, text).expect("write");
+    let stderr = check_fails(tmp.path());
+    assert!(stderr.contains("a field is written twice"), "{stderr}");
+    assert!(
+        !stderr.contains("DuplicateKeyPolicy") && !stderr.contains("Options"),
+        "{stderr}"
+    );
+    let line = stderr
+        .lines()
+        .position(|l| l.contains("max_megapixels should be a whole number"))
+        .expect("reported");
+    let next = stderr.lines().nth(line + 1).unwrap_or("");
+    assert!(
+        !next.contains("sold out"),
+        "the stock's hint is not the image setting's: {next}"
+    );
+}
