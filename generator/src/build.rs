@@ -172,7 +172,13 @@ fn prepare(opts: &BuildOptions, progress: &dyn Fn(&str)) -> Result<Prepared, Bui
         site.market.checkout_url = Some(url.trim_end_matches('/').to_string());
     }
     let overrides = opts.content.join("templates");
-    let theme = match theme::load(&opts.themes_dir(), &site.market.theme, &overrides, site.market.language) {
+    let theme = match theme::load(
+        &opts.themes_dir(),
+        &site.market.theme,
+        &site.market.theme_origin,
+        &overrides,
+        site.market.language,
+    ) {
         Ok((theme, d)) => {
             diags.extend(d);
             theme

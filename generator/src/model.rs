@@ -128,6 +128,9 @@ pub struct Market {
     pub language: Language,
     pub currency: Currency,
     pub theme: String,
+    /// Where `theme:` is written (`market.yaml:1:1` when it is not): problems finding the
+    /// theme are reported there.
+    pub theme_origin: Origin,
     pub checkout_url: Option<String>,
     pub opens: Option<Date>,
     pub closes: Option<Date>,

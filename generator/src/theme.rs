@@ -53,6 +53,7 @@ pub const STATIC_TYPES: [&str; 12] = [
 pub fn load(
     themes_dir: &Path,
     name: &str,
+    declared_at: &crate::model::Origin,
     overrides: &Path,
     language: Language,
 ) -> Result<(Theme, Diagnostics), Diagnostics> {
@@ -68,11 +69,12 @@ pub fn load(
             })
             .unwrap_or_default();
         available.sort();
+        // Reported where the theme is named, which is what the organiser can change.
         diags.push(Diagnostic {
             severity: Severity::Error,
-            path: dir.display().to_string(),
-            line: 1,
-            col: 1,
+            path: declared_at.path.clone(),
+            line: declared_at.line,
+            col: declared_at.col,
             message: format!("theme `{name}` not found (no templates/ folder in {})", dir.display()),
             hint: Some(if available.is_empty() {
                 "pass --themes DIR to say where themes live".into()

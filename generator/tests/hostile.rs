@@ -291,3 +291,34 @@ fn messages_speak_the_artisans_language() {
         "the stock's hint is not the image setting's: {next}"
     );
 }
+
+/// Wording: a chalet.yaml refused for its size is reported once, not then also as missing.
+#[test]
+fn a_file_refused_for_its_size_is_not_also_missing() {
+    let tmp = site_in_temp("valid/minimal");
+    let yaml = tmp.path().join("content/chalets/cire-et-meche/chalet.yaml");
+    let mut text = read(&yaml);
+    text.push_str(&format!("# {}\n", "x".repeat(1_100_000)));
+    std::fs::write(&yaml, text).expect("write");
+    let stderr = check_fails(tmp.path());
+    assert!(
+        stderr.contains("chalet.yaml:1:1: is 1") && stderr.contains("limited to 1 MB"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("has no chalet.yaml"), "{stderr}");
+}
+
+/// Wording: an unknown theme is reported at its line in market.yaml, where it can be fixed.
+#[test]
+fn an_unknown_theme_is_reported_where_it_is_named() {
+    let tmp = site_in_temp("valid/minimal");
+    let market = tmp.path().join("content/market.yaml");
+    let text = read(&market).replace("language: fr\n", "language: fr\ntheme: hiver\n");
+    std::fs::write(&market, text).expect("write");
+    let stderr = check_fails(tmp.path());
+    assert!(
+        stderr.contains("content/market.yaml:5:8: theme `hiver` not found"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("available themes: default"), "{stderr}");
+}

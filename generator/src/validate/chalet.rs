@@ -35,7 +35,10 @@ const PRODUCT_FIELDS: &[&str] = &[
 pub(super) fn validate_all(v: &mut Validator, categories: &[Category]) -> Vec<Chalet> {
     // A chalet folder is any folder directly under chalets/ holding at least one file.
     let mut folders: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for rel in v.files.texts.keys().chain(v.files.others.keys()) {
+    // Refused files (too large, unreadable) belong to their folder too: already reported, they
+    // must not be reported again as missing.
+    let refused = v.files.refused.iter().map(|r| &r.rel);
+    for rel in v.files.texts.keys().chain(v.files.others.keys()).chain(refused) {
         if let Some(rest) = rel.strip_prefix("chalets/") {
             match rest.split_once('/') {
                 Some((folder, inner)) => folders.entry(folder.to_string()).or_default().push(inner.to_string()),

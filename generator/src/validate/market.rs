@@ -72,6 +72,7 @@ pub(super) fn validate(v: &mut Validator) -> Option<Market> {
             }
         }),
     };
+    let theme_origin = r.origin(f.get("theme").map_or(Pos { line: 1, col: 1 }, |n| n.pos));
     // A theme name is joined to the themes folder: only a slug can never leave it.
     let theme = match f.get("theme") {
         None => "default".to_string(),
@@ -149,6 +150,7 @@ pub(super) fn validate(v: &mut Validator) -> Option<Market> {
         language: language?,
         currency: currency?,
         theme,
+        theme_origin,
         checkout_url,
         opens,
         closes,
