@@ -10,6 +10,28 @@ pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 pub const SHORT: &str = "public, max-age=60, must-revalidate";
 pub const DEFAULT: &str = "public, max-age=3600";
 
+/// The pages' Content-Security-Policy, as CloudFront sends it (`infra/template.yaml`, checked by a
+/// test) and as `chalet serve` sends it, so a page that breaks it breaks locally first.
+pub const SITE_CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+connect-src 'self'; form-action 'self' https://checkout.stripe.com; frame-ancestors 'none'; base-uri 'self'; \
+object-src 'none'";
+
+/// [`SITE_CSP`], also letting the pages call a checkout function on another origin (a local one
+/// during development; deployed, it is `/api` on the site's own host).
+pub fn csp_with_checkout(checkout_url: Option<&str>) -> String {
+    let origin = checkout_url
+        .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
+        .map(|u| {
+            let after = u.split_once("://").map_or(u, |(_, r)| r);
+            let host_end = after.find('/').unwrap_or(after.len());
+            u[..u.len() - after.len() + host_end].to_string()
+        });
+    match origin {
+        Some(o) => SITE_CSP.replace("connect-src 'self'", &format!("connect-src 'self' {o}")),
+        None => SITE_CSP.to_string(),
+    }
+}
+
 pub fn content_type(p: &Path) -> &'static str {
     match p.extension().and_then(|e| e.to_str()).unwrap_or("") {
         "html" => "text/html; charset=utf-8",
@@ -79,5 +101,14 @@ mod tests {
             "a prefix is a folder, not a word"
         );
         assert_eq!(content_type(Path::new("a/b.webp")), "image/webp");
+    }
+
+    #[test]
+    fn the_dev_server_lets_pages_call_a_local_checkout() {
+        assert_eq!(csp_with_checkout(None), SITE_CSP);
+        assert_eq!(csp_with_checkout(Some("/api")), SITE_CSP);
+        assert!(
+            csp_with_checkout(Some("http://127.0.0.1:9000/x")).contains("connect-src 'self' http://127.0.0.1:9000;")
+        );
     }
 }

@@ -23,6 +23,31 @@ struct Status {
 
 type Shared = Arc<(Mutex<Status>, Condvar)>;
 
+/// Threads answering requests.
+const WORKERS: usize = 32;
+/// Longest request target and header block accepted.
+const MAX_URL: usize = 8 * 1024;
+const MAX_HEADERS: usize = 32 * 1024;
+
+/// What every answer needs to know about the site being served.
+#[derive(Debug)]
+struct Site {
+    out: PathBuf,
+    port: u16,
+    csp: String,
+}
+
+/// DNS rebinding: a page on another site may resolve its own name to 127.0.0.1 and read this
+/// server. Only requests addressed to a loopback name are answered.
+fn host_allowed(host: &str, port: u16) -> bool {
+    let (name, given_port) = match host.rsplit_once(':') {
+        Some((n, p)) if !n.ends_with(':') && p.bytes().all(|b| b.is_ascii_digit()) => (n, Some(p)),
+        _ => (host, None),
+    };
+    let loopback = matches!(name.to_ascii_lowercase().as_str(), "127.0.0.1" | "localhost" | "[::1]");
+    loopback && given_port.is_none_or(|p| p.parse() == Ok(port))
+}
+
 const RELOAD_JS: &str = include_str!("serve_reload.js");
 
 /// Serves until the process is stopped. `on_build` prints each build's outcome.
@@ -64,14 +89,22 @@ pub fn serve(
         }
     }
 
-    let out = opts.out.clone();
-    let http_shared = shared.clone();
-    std::thread::spawn(move || {
-        for req in server.incoming_requests() {
-            let (out, shared) = (out.clone(), http_shared.clone());
-            std::thread::spawn(move || handle(req, &out, &shared));
-        }
+    // A bounded pool, not a thread per request: a page full of images (or a misbehaving
+    // client) cannot make the server spawn without limit. Long polls hold a worker each.
+    let server = Arc::new(server);
+    let site = Arc::new(Site {
+        out: opts.out.clone(),
+        port,
+        csp: crate::mime::csp_with_checkout(opts.checkout_url.as_deref()),
     });
+    for _ in 0..WORKERS {
+        let (server, site, shared) = (server.clone(), site.clone(), shared.clone());
+        std::thread::spawn(move || {
+            while let Ok(req) = server.recv() {
+                handle(req, &site, &shared);
+            }
+        });
+    }
 
     loop {
         let Ok(paths) = rx.recv() else { return Ok(()) };
@@ -126,8 +159,33 @@ fn record(shared: &Shared, result: &Result<crate::BuildReport, BuildError>) {
     cvar.notify_all();
 }
 
-fn handle(req: tiny_http::Request, out: &Path, shared: &Shared) {
+fn handle(req: tiny_http::Request, site: &Site, shared: &Shared) {
+    let out = site.out.as_path();
     let url = req.url().to_string();
+    let header_bytes: usize = req
+        .headers()
+        .iter()
+        .map(|h| h.field.as_str().as_str().len() + h.value.as_str().len())
+        .sum();
+    let host = req
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv("Host"))
+        .map(|h| h.value.as_str().to_string())
+        .unwrap_or_default();
+    let refused = if url.len() > MAX_URL {
+        Some((414, "the address is too long"))
+    } else if header_bytes > MAX_HEADERS {
+        Some((431, "the request's headers are too large"))
+    } else if !host_allowed(&host, site.port) {
+        Some((421, "this preview answers only to 127.0.0.1 and localhost"))
+    } else {
+        None
+    };
+    if let Some((code, why)) = refused {
+        let _ = req.respond(respond(code, "text/plain; charset=utf-8", why.as_bytes().to_vec()));
+        return;
+    }
     let (path, query) = url.split_once('?').unwrap_or((&url, ""));
     let response = match path {
         "/__chalet/reload.js" => respond(200, "text/javascript; charset=utf-8", RELOAD_JS.as_bytes().to_vec()),
@@ -143,6 +201,10 @@ fn handle(req: tiny_http::Request, out: &Path, shared: &Shared) {
         }
         _ => static_file(out, path),
     };
+    let mut response = response;
+    if let Ok(h) = tiny_http::Header::from_bytes("Content-Security-Policy", site.csp.as_bytes()) {
+        response.add_header(h);
+    }
     let _ = req.respond(response);
 }
 
@@ -237,6 +299,29 @@ mod tests {
         let dir = std::env::temp_dir();
         assert!(resolve(&dir, "/../etc/passwd").is_none());
         assert!(resolve(&dir, "/%2e%2e/etc/passwd").is_none());
+    }
+
+    #[test]
+    fn answers_only_to_loopback_names() {
+        for ok in [
+            "127.0.0.1",
+            "127.0.0.1:1225",
+            "localhost:1225",
+            "LOCALHOST",
+            "[::1]:1225",
+        ] {
+            assert!(host_allowed(ok, 1225), "{ok}");
+        }
+        for bad in [
+            "evil.example",
+            "evil.example:1225",
+            "127.0.0.1:80",
+            "",
+            "127.0.0.2:1225",
+            "localhost.evil:1225",
+        ] {
+            assert!(!host_allowed(bad, 1225), "{bad}");
+        }
     }
 
     #[test]

@@ -28,18 +28,20 @@ fn free_port() -> u16 {
 
 /// A plain HTTP/1.1 GET; returns (status, body).
 fn get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
+    get_as(port, path, "127.0.0.1").map(|(status, _, body)| (status, body))
+}
+
+/// A GET with this `Host`; returns (status, head, body).
+fn get_as(port: u16, path: &str, host: &str) -> std::io::Result<(u16, String, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port))?;
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")?;
     let mut raw = Vec::new();
     s.read_to_end(&mut raw)?;
     let text = String::from_utf8_lossy(&raw).into_owned();
     let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    Ok((status, body))
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    Ok((status, head.to_string(), body.to_string()))
 }
 
 fn wait_json(port: u16, since: u64) -> serde_json::Value {
@@ -75,6 +77,21 @@ fn serve_rebuilds_on_change_and_keeps_the_last_good_site_on_error() {
         }
     };
     assert!(home.contains("/__chalet/reload.js"), "live reload script injected");
+    // The production CSP, and nothing for a page that resolved its own name to loopback.
+    let (_, head, _) = get_as(port, "/", &format!("localhost:{port}")).expect("get");
+    assert!(head.contains(chalet::mime::SITE_CSP), "{head}");
+    assert_eq!(
+        get_as(port, "/", "evil.example").expect("get").0,
+        421,
+        "DNS rebinding refused"
+    );
+    assert_eq!(
+        get_as(port, "/", "127.0.0.1:1").expect("get").0,
+        421,
+        "another port is another site"
+    );
+    let long = format!("/{}", "a".repeat(9000));
+    assert_eq!(get(port, &long).expect("get").0, 414);
     assert_eq!(get(port, "/nope/").expect("get").0, 404);
     assert_eq!(get(port, "/../../etc/passwd").expect("get").0, 404);
     let first = wait_json(port, 0);

@@ -211,3 +211,19 @@ fn a_same_host_checkout_path_and_a_base_url_override_reach_the_pages() {
         assert_eq!(run.code, 2, "{bad:?}: {}", run.stderr);
     }
 }
+
+/// The dev server sends the production CSP: the same text as CloudFront's response headers
+/// policy in the infrastructure template.
+#[test]
+fn the_preview_and_production_share_one_csp() {
+    let template = read(&common::repo().join("infra/template.yaml"));
+    let t: serde_json::Value = serde_saphyr::from_str(&template).expect("plain YAML");
+    let csp = t["Resources"]["SecurityHeaders"]["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+        ["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+        .as_str()
+        .expect("a CSP");
+    assert_eq!(
+        csp.split_whitespace().collect::<Vec<_>>(),
+        chalet::mime::SITE_CSP.split_whitespace().collect::<Vec<_>>()
+    );
+}

@@ -90,6 +90,24 @@ pub fn resolve_image(files: &ContentFiles, from: &str, reference: &str) -> Resul
         Some(meta) if meta.len > MAX_IMAGE_BYTES => Err(PathProblem::TooLarge(meta.len)),
         Some(_) => Ok(rel),
         None => {
+            // `café.png` typed on one system (NFC) and saved by another (NFD, as macOS does) is
+            // the same name: match the forms before calling it missing.
+            use unicode_normalization::UnicodeNormalization;
+            let nfc: String = rel.nfc().collect();
+            let folder = |p: &str| p.rsplit_once('/').map_or(String::new(), |(d, _)| d.nfc().collect());
+            let here = folder(&rel);
+            let same_name: Vec<&String> = files
+                .others
+                .keys()
+                .filter(|k| folder(k) == here && k.nfc().eq(nfc.chars()))
+                .collect();
+            if let [only] = same_name.as_slice() {
+                return match files.others.get(*only) {
+                    Some(meta) if meta.len == 0 => Err(PathProblem::Empty),
+                    Some(meta) if meta.len > MAX_IMAGE_BYTES => Err(PathProblem::TooLarge(meta.len)),
+                    _ => Ok((*only).clone()),
+                };
+            }
             let dir = rel.rsplit_once('/').map_or("", |(d, _)| d);
             let name = rel.rsplit('/').next().unwrap_or(&rel);
             let siblings = files
@@ -142,6 +160,17 @@ mod tests {
         );
         assert_eq!(normalise("chalets/a/chalet.yaml", "../../../etc/passwd"), None);
         assert_eq!(normalise("market.yaml", "..\\secret.png"), None);
+    }
+
+    #[test]
+    fn an_nfc_reference_finds_an_nfd_file() {
+        let mut files = ContentFiles::default();
+        // "café.png" with a combining accent (NFD), as macOS saves it.
+        let nfd = "chalets/a/cafe\u{301}.png".to_string();
+        files
+            .others
+            .insert(nfd.clone(), crate::load::FileMeta { len: 10, mtime_ns: 0 });
+        assert_eq!(resolve_image(&files, "chalets/a/chalet.yaml", "caf\u{e9}.png"), Ok(nfd));
     }
 
     #[test]
