@@ -20,12 +20,41 @@ fn patterns(kb: usize) -> Vec<(&'static str, String)> {
             "30-deep quotes, repeated",
             fill(&format!("{} deep\n\n", ">".repeat(30))),
         ),
+        ("random mix (seeded)", random_mix(n)),
         ("100 images, then text", {
             let mut t = "![a](a.png)\n".repeat(100);
             t.push_str(&fill("Du texte *simple* et [un lien](https://example.org).\n\n"));
             t
         }),
     ]
+}
+
+/// Random nesting and image-reference pieces (quotes, list markers, `<div>`s, images, text),
+/// from a fixed seed so runs compare: the fuzz-like pattern of the issue, at a given size.
+fn random_mix(n: usize) -> String {
+    let pieces = [
+        "> ",
+        "1. ",
+        "- ",
+        "<div>",
+        "</div>",
+        "![a](a.png)",
+        "*x* ",
+        "text ",
+        "\n",
+        "\n\n",
+    ];
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut out = String::with_capacity(n + 16);
+    while out.len() < n {
+        // xorshift64: deterministic, no dependency.
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        out.push_str(pieces[(state % pieces.len() as u64) as usize]);
+    }
+    out.truncate(n);
+    out
 }
 
 fn main() {

@@ -111,6 +111,22 @@ fn serve_rebuilds_on_change_and_keeps_the_last_good_site_on_error() {
     let (_, page) = get(port, "/chalets/cire-et-meche/fondants/").expect("get");
     assert!(page.contains("Fondants de Noël"), "rebuilt page served");
 
+    // A phone-panorama strip (400×17000) once panicked the encoder and killed the server.
+    let strip = image::GrayImage::from_pixel(400, 17_000, image::Luma([180]));
+    strip
+        .save(tmp.path().join("content/chalets/cire-et-meche/products/strip.png"))
+        .expect("png");
+    std::fs::write(
+        &product,
+        "---\nname: Fondants de Noël\nprice: \"6,90\"\nimages:\n  - src: strip.png\n    alt: Une bande\n---\nNouveau.\n",
+    )
+    .expect("write");
+    let strip_build = wait_json(port, v2);
+    let errors = strip_build["errors"].as_str().expect("errors");
+    assert!(errors.contains("more than 20 times longer than it is wide"), "{errors}");
+    let v2 = strip_build["version"].as_u64().expect("version");
+    assert_eq!(get(port, "/").expect("the server is still up").0, 200);
+
     std::fs::write(&product, "---\nname: Fondants cassés\nprice: \"gratuit\"\n---\n").expect("write");
     let third = wait_json(port, v2);
     let errors = third["errors"].as_str().expect("errors");
