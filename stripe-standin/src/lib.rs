@@ -7,9 +7,18 @@
 //! - `POST /v1/checkout/sessions`, `GET /v1/checkout/sessions/{id}`,
 //!   `POST /v1/checkout/sessions/{id}/expire`
 //! - `POST /__control/checkout/sessions/{id}/pay|expire` `{webhook_url?, email?}`
-//! - `POST /__control/events/{id}/resend` `{webhook_url?}`: deliver an event again
+//!   (`deliver: false` withholds the event, as when the function is down)
+//! - `POST /__control/events/{id}/resend` `{webhook_url?}`: deliver an event again, or late
+//! - `POST /__control/faults` `{faults: [{status?, delay_ms?, stall_ms?}], repeat?}`: the next
+//!   create calls answer 429/5xx without acting, act and answer late, or stall before acting
+//!   (see [`faults`])
+//! - `POST /__control/webhooks` `{withhold: bool}`: stop (or resume) delivering events
 //! - `GET /pay/{id}`: a tiny hosted-checkout page; its button pays and follows `success_url`.
+//!
+//! Like Stripe, sessions expire by themselves at `expires_at` (and the expired event is sent):
+//! [`StandIn::spawn_expiry`] sweeps them every half second.
 
+pub mod faults;
 pub mod params;
 
 use axum::extract::{Path, State};
@@ -39,6 +48,11 @@ struct Store {
     events: HashMap<String, Value>,
     /// Calls received, by endpoint: tests can assert what the function asked for.
     requests: Vec<Value>,
+    /// First responses by `Idempotency-Key`.
+    idempotent: HashMap<String, faults::Saved>,
+    faults: faults::Plan,
+    /// Events are recorded but not delivered (the receiver is "down").
+    withhold: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -93,6 +107,38 @@ impl StandIn {
         }
     }
 
+    /// Expires open sessions whose `expires_at` has passed, as Stripe does, and sends their
+    /// `checkout.session.expired` events. Needs a Tokio runtime.
+    pub fn spawn_expiry(&self) {
+        let s = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                for event in s.expire_due(now()) {
+                    if let Some(url) = s.config.webhook_url.clone() {
+                        let _ = s.deliver(&event, &url).await;
+                    }
+                }
+            }
+        });
+    }
+
+    /// The events of the sessions that expired by time at `at`.
+    fn expire_due(&self, at: i64) -> Vec<Value> {
+        let due: Vec<String> = {
+            let store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+            store
+                .sessions
+                .iter()
+                .filter(|(_, s)| s["status"] == "open" && s["expires_at"].as_i64().is_some_and(|t| t <= at))
+                .map(|(id, _)| id.clone())
+                .collect()
+        };
+        due.iter()
+            .filter_map(|id| self.transition(id, "expire", None).ok())
+            .collect()
+    }
+
     pub fn router(self) -> Router {
         Router::new()
             .route("/v1/checkout/sessions", post(create))
@@ -100,6 +146,8 @@ impl StandIn {
             .route("/v1/checkout/sessions/{id}/expire", post(expire_api))
             .route("/__control/checkout/sessions/{id}/{action}", post(control))
             .route("/__control/events/{id}/resend", post(resend))
+            .route("/__control/faults", post(plan_faults))
+            .route("/__control/webhooks", post(withhold))
             .route("/__control/requests", get(requests))
             .route("/pay/{id}", get(pay_page).post(pay_form))
             .with_state(self)
@@ -126,6 +174,9 @@ impl StandIn {
 
     /// Signs and POSTs an event; returns the receiver's status code.
     async fn deliver(&self, event: &Value, url: &str) -> Result<u16, String> {
+        if self.store.lock().unwrap_or_else(|e| e.into_inner()).withhold {
+            return Err("withheld".into());
+        }
         let body = serde_json::to_vec(event).map_err(|e| e.to_string())?;
         let signature = sign(&self.config.webhook_secret, now(), &body);
         let resp = self
@@ -150,6 +201,15 @@ impl StandIn {
                 &format!("No such checkout.session: '{id}'"),
             )));
         };
+        // A session past its `expires_at` can no longer be paid (the sweeper may not have run).
+        if action == "pay" && session["status"] == "open" && session["expires_at"].as_i64().is_some_and(|t| t <= now())
+        {
+            return Err(Box::new(stripe_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                "This Checkout Session has expired.",
+            )));
+        }
         if session["status"] != "open" {
             return Err(Box::new(stripe_error(
                 StatusCode::BAD_REQUEST,
@@ -195,23 +255,89 @@ async fn create(State(s): State<StandIn>, headers: HeaderMap, body: String) -> R
         Ok(p) => p,
         Err(_) => return stripe_error(StatusCode::BAD_REQUEST, "invalid_request_error", "Invalid form body"),
     };
+    let key = match idempotency_key(&headers) {
+        Ok(k) => k,
+        Err(r) => return *r,
+    };
+    let request = json!(["create", pairs]);
+    let fault = s.store.lock().unwrap_or_else(|e| e.into_inner()).faults.take();
+    if let Some(ms) = fault.as_ref().and_then(|f| f.stall_ms) {
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    }
+    {
+        let mut store = s.store.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((status, body)) = key
+            .as_ref()
+            .and_then(|k| faults::replay(store.idempotent.get(k), &request))
+        {
+            store
+                .requests
+                .push(json!({ "endpoint": "create", "params": pairs, "replayed": true }));
+            return (status, Json(body)).into_response();
+        }
+    }
+    if let Some(code) = fault.as_ref().and_then(|f| f.status) {
+        let (status, body) = faults::error_for(code);
+        let record = json!({ "endpoint": "create", "params": pairs, "refused": code });
+        s.store.lock().unwrap_or_else(|e| e.into_inner()).requests.push(record);
+        return (status, Json(body)).into_response();
+    }
     let (outcome, session_id) = match params::parse(&pairs, now()) {
         Ok(p) => {
             let id = new_id("cs_test");
             let session = params::session_object(&s.session_template, &id, &p, &s.config.base_url, now());
-            s.store
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .sessions
-                .insert(id.clone(), session.clone());
+            let mut store = s.store.lock().unwrap_or_else(|e| e.into_inner());
+            store.sessions.insert(id.clone(), session.clone());
+            if let Some(k) = key {
+                let saved = faults::Saved {
+                    request,
+                    status: 200,
+                    body: session.clone(),
+                };
+                store.idempotent.insert(k, saved);
+            }
             (Json(session).into_response(), Some(id))
         }
+        // Failed validation is not saved under the key: the caller may fix and retry.
         Err(e) => ((StatusCode::BAD_REQUEST, Json(e.to_json())).into_response(), None),
     };
     // Each call with the session it produced, so a test can find its own among parallel ones.
     let record = json!({ "endpoint": "create", "params": pairs, "session": session_id });
     s.store.lock().unwrap_or_else(|e| e.into_inner()).requests.push(record);
+    if let Some(ms) = fault.and_then(|f| f.delay_ms) {
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    }
     outcome
+}
+
+/// The `Idempotency-Key` header, if any; Stripe refuses keys over 255 characters.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Box<Response>> {
+    let Some(v) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    match v.to_str() {
+        Ok(k) if !k.is_empty() && k.len() <= 255 => Ok(Some(k.to_string())),
+        _ => Err(Box::new(stripe_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "Idempotency keys must be 1 to 255 characters.",
+        ))),
+    }
+}
+
+async fn plan_faults(State(s): State<StandIn>, Json(plan): Json<faults::PlanRequest>) -> Json<Value> {
+    s.store.lock().unwrap_or_else(|e| e.into_inner()).faults.set(plan);
+    Json(json!({ "planned": true }))
+}
+
+#[derive(serde::Deserialize)]
+struct Withhold {
+    withhold: bool,
+}
+
+async fn withhold(State(s): State<StandIn>, Json(w): Json<Withhold>) -> Json<Value> {
+    s.store.lock().unwrap_or_else(|e| e.into_inner()).withhold = w.withhold;
+    Json(json!({ "withhold": w.withhold }))
 }
 
 async fn retrieve(State(s): State<StandIn>, headers: HeaderMap, Path(id): Path<String>) -> Response {
@@ -255,6 +381,8 @@ async fn expire_api(State(s): State<StandIn>, headers: HeaderMap, Path(id): Path
 struct ControlBody {
     webhook_url: Option<String>,
     email: Option<String>,
+    /// `false`: record the event without delivering it (resend it later, or never).
+    deliver: Option<bool>,
 }
 
 async fn control(
@@ -270,7 +398,8 @@ async fn control(
         Ok(e) => e,
         Err(r) => return *r,
     };
-    let delivered = match body.webhook_url.or_else(|| s.config.webhook_url.clone()) {
+    let target = body.webhook_url.or_else(|| s.config.webhook_url.clone());
+    let delivered = match target.filter(|_| body.deliver != Some(false)) {
         Some(url) => match s.deliver(&event, &url).await {
             Ok(code) => json!(code),
             Err(e) => json!(e),
@@ -353,4 +482,48 @@ async fn pay_form(State(s): State<StandIn>, Path(id): Path<String>) -> Response 
         .unwrap_or("/")
         .replace("{CHECKOUT_SESSION_ID}", &id);
     Redirect::to(&success).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn standin() -> StandIn {
+        StandIn::new(Config {
+            api_key: "sk".into(),
+            webhook_secret: "whsec".into(),
+            webhook_url: None,
+            base_url: "http://127.0.0.1:1".into(),
+        })
+    }
+
+    #[test]
+    fn sessions_expire_by_themselves_at_expires_at_and_cannot_be_paid_after() {
+        let s = standin();
+        {
+            let mut store = s.store.lock().expect("lock");
+            for (id, expires_at) in [("cs_due", 1_000), ("cs_later", 5_000)] {
+                let session = json!({ "id": id, "status": "open", "expires_at": expires_at });
+                store.sessions.insert(id.into(), session);
+            }
+        }
+        let events = s.expire_due(2_000);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0]["type"], "checkout.session.expired");
+        assert_eq!(events[0]["data"]["object"]["id"], "cs_due");
+        let store = s.store.lock().expect("lock");
+        assert_eq!(store.sessions["cs_due"]["status"], "expired");
+        assert_eq!(store.sessions["cs_later"]["status"], "open");
+        drop(store);
+        assert!(
+            s.transition("cs_due", "pay", None).is_err(),
+            "an expired session cannot be paid"
+        );
+        // Past its expiry but not swept yet: refused all the same.
+        s.store.lock().expect("lock").sessions.insert(
+            "cs_stale".into(),
+            json!({ "id": "cs_stale", "status": "open", "expires_at": 1 }),
+        );
+        assert!(s.transition("cs_stale", "pay", None).is_err());
+    }
 }

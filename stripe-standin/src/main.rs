@@ -37,7 +37,9 @@ async fn main() -> std::process::ExitCode {
         base_url: base_url.clone(),
     };
     eprintln!("stripe-standin listening on {base_url}");
-    match axum::serve(listener, StandIn::new(config).router()).await {
+    let standin = StandIn::new(config);
+    standin.spawn_expiry();
+    match axum::serve(listener, standin.router()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("stripe-standin: {e}");

@@ -130,7 +130,8 @@ pub fn parse(pairs: &[(String, String)], now: i64) -> Result<SessionParams, Para
             }
             ["expires_at"] => {
                 let t = int(key, value)?;
-                if t < now + 30 * 60 - 5 || t > now + 24 * 3600 {
+                // No slack: Stripe measures from its own clock, and so must the caller.
+                if t < now + 30 * 60 || t > now + 24 * 3600 {
                     return Err(invalid(
                         key,
                         "The `expires_at` timestamp must be at least 30 minutes and at most 24 hours from Checkout Session creation.",
