@@ -163,6 +163,7 @@ test('a shopper walks the square, fills one basket from two chalets and pays', a
   const message = rival.locator('[data-basket-message]');
   await message.filter({ hasText: candle.name }).waitFor();
   assert.match(await message.innerText(), new RegExp(`reste que 0 × « ${candle.name} »`));
+  assert.match(await message.innerText(), /sont dans le panier d’autres visiteurs : ils reviennent vers \d\d:\d\d/, 'held, not sold: they may come back');
   assert.equal(await rival.locator('.group').count(), 0, 'the sold-out candle left the rival basket');
 
   await p.getByRole('button', { name: 'Pay' }).click();
@@ -178,6 +179,32 @@ test('a shopper walks the square, fills one basket from two chalets and pays', a
 
   assert.deepEqual(p.errors, [], 'no script errors, no failed request');
   assert.deepEqual(rival.errors, [`409 ${FUNCTION}/checkout`], 'the rival saw only the refusal');
+});
+
+test('coming back from the payment page without paying gives the stock back at once', async () => {
+  const it = catalogue.items.find((i) => i.stock.type === 'limited' && ![CANDLE, SOAP].includes(i.sku) && i.kind !== 'voucher' && i.fulfilment.pickup);
+  assert.ok(it, 'a limited product nobody else buys');
+  const remaining = async () => (await (await fetch(`${FUNCTION}/availability?chalet=${it.chalet}`)).json()).remaining[it.sku];
+  assert.equal(await remaining(), it.stock.quantity);
+  const p = await page(DESKTOP);
+  await p.goto(SITE + '/');
+  await addFromChalet(p, it.sku, 1);
+  await p.getByRole('link', { name: /Panier/ }).click();
+  await p.waitForURL('**/basket/');
+  await p.locator('.group').waitFor();
+  await p.locator('[data-pay]').click();
+  await p.waitForURL(/\/pay\/cs_/);
+  assert.equal(await remaining(), it.stock.quantity - 1, 'held while the shopper is on the payment page');
+  const cancelled = p.waitForResponse((r) => /\/checkout\/[0-9a-f]{32}\/cancel$/.test(r.url()));
+  await p.getByRole('link', { name: 'Cancel' }).click();
+  await p.waitForURL(/\/basket\/\?cancelled=[0-9a-f]{32}$/);
+  const answer = await cancelled;
+  assert.equal(answer.status(), 200);
+  assert.equal((await answer.json()).status, 'released');
+  assert.equal(await remaining(), it.stock.quantity, 'back at once, not when the session expires');
+  assert.match(await p.locator('[data-basket-message]').innerText(), /Paiement annulé/);
+  assert.equal(await p.locator('.group').count(), 1, 'the basket is as the shopper left it');
+  assert.deepEqual(p.errors, []);
 });
 
 test('search is instant and accent-insensitive', async () => {

@@ -21,6 +21,9 @@ pub struct CheckoutRequest {
     pub fulfilment: BTreeMap<String, String>,
     pub locale: Option<String>,
     pub email: Option<String>,
+    /// The reservation of an earlier *Pay* for this basket, cancelled before a new one is made.
+    #[serde(default)]
+    pub replaces: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -53,7 +56,7 @@ pub fn validate_shape(req: &CheckoutRequest) -> Result<Vec<(Sku, u32)>, ApiError
         ));
     }
     if let Some(email) = &req.email
-        && (email.len() > 254 || !email.contains('@'))
+        && valid_email(email).is_none()
     {
         return Err(ApiError::invalid(
             ErrorCode::InvalidEmail,
@@ -89,6 +92,25 @@ pub fn validate_shape(req: &CheckoutRequest) -> Result<Vec<(Sku, u32)>, ApiError
         lines.push((sku, line.quantity as u32));
     }
     Ok(lines)
+}
+
+/// The address trimmed, if it has the shape Stripe accepts: one `@` with a local part and a
+/// dotted domain, no spaces or control characters, at most 254 bytes (RFC 5321's path limit).
+pub fn valid_email(raw: &str) -> Option<String> {
+    let email = raw.trim();
+    let (local, domain) = email.split_once('@')?;
+    let ok = email.len() <= 254
+        && !local.is_empty()
+        && local.len() <= 64
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+        && email
+            .chars()
+            .all(|c| !c.is_whitespace() && !c.is_control() && c != '<' && c != '>' && c != ',');
+    ok.then(|| email.to_string())
 }
 
 fn truncate(s: &str) -> String {
@@ -268,6 +290,26 @@ mod tests {
             price(&lines, &cat, &req.fulfilment)
         };
         assert_eq!(code(run("{")), "invalid_json");
+        for bad in [
+            "a@b",
+            "@b.example",
+            "a b@c.example",
+            "a@@b.example",
+            "a@b..example",
+            "a@b.example,c@d.example",
+        ] {
+            assert_eq!(
+                code(run(&format!(
+                    r#"{{"items":[{{"sku":"a/p","quantity":1}}],"email":"{bad}"}}"#
+                ))),
+                "invalid_email",
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            valid_email("  Anne@Atelier.example \n").as_deref(),
+            Some("Anne@Atelier.example")
+        );
         assert_eq!(code(run(r#"{"items":[]}"#)), "empty_basket");
         assert_eq!(
             code(run(r#"{"items":[{"sku":"a/p","quantity":0}]}"#)),

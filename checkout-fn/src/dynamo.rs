@@ -77,6 +77,8 @@ pub struct Stocked {
     /// `None` for made-to-order.
     pub total: Option<i64>,
     pub committed: i64,
+    /// Of `committed`, the units held for sessions not paid yet.
+    pub reserved: i64,
 }
 
 impl Stocked {
@@ -111,6 +113,7 @@ impl Stocked {
             active: get_bool(it, attr::ACTIVE).unwrap_or(false),
             total,
             committed: get_n(it, attr::COMMITTED).unwrap_or(0),
+            reserved: get_n(it, attr::RESERVED).unwrap_or(0),
         })
     }
 }
@@ -135,12 +138,32 @@ pub struct ReservedLine {
     pub limited: bool,
 }
 
+/// A reservation as stored: its lines, status, creation time and session.
+#[derive(Clone, Debug)]
+pub struct StoredReservation {
+    pub body: Reservation,
+    pub status: ReservationStatus,
+    pub created: i64,
+    pub session_id: Option<String>,
+}
+
+/// A held reservation, as the reconciler lists them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Held {
+    pub id: String,
+    /// Unix seconds.
+    pub created: i64,
+    pub session_id: Option<String>,
+}
+
 /// Why a reservation was refused.
 #[derive(Debug)]
 pub enum ReserveError {
     OutOfStock {
         sku: Sku,
         remaining: i64,
+        /// Units held for other shoppers' unpaid sessions: they may come back.
+        held: i64,
     },
     /// A product was withdrawn or changed while the shopper was paying; try again.
     Changed(Sku),
@@ -160,6 +183,37 @@ pub struct Dynamo {
     pub client: Client,
     pub table: String,
 }
+
+/// Every DynamoDB call has a deadline: a table that stops answering must cost a shopper a quick
+/// 5xx, not a request Lambda kills at its timeout with stock left held. Connect within 1 s, each
+/// attempt within 1.5 s, the whole call (three attempts, SDK's standard retry with backoff)
+/// within 4 s ("Timeouts" and "Retries", AWS SDK for Rust developer guide).
+pub fn client(shared: &aws_config::SdkConfig) -> Client {
+    Client::from_conf(with_deadlines(aws_sdk_dynamodb::config::Builder::from(shared)))
+}
+
+/// The same deadlines on any client configuration (the tests build theirs by hand).
+pub fn with_deadlines(builder: aws_sdk_dynamodb::config::Builder) -> aws_sdk_dynamodb::Config {
+    use aws_sdk_dynamodb::config::retry::RetryConfig;
+    use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+    use std::time::Duration;
+    builder
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(1))
+                .operation_attempt_timeout(Duration::from_millis(1500))
+                .operation_timeout(OPERATION_TIMEOUT)
+                .build(),
+        )
+        .retry_config(RetryConfig::standard().with_max_attempts(3))
+        .build()
+}
+
+/// The most one DynamoDB call may take, all attempts included.
+pub const OPERATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(4);
+
+/// How long a reservation's transaction keeps retrying collisions before giving up.
+const TRANSACT_BUDGET: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Transactions that collide with another on the same SKU are retried: DynamoDB cancels rather
 /// than queues them, and 50 shoppers buying the last candles at once must each get an answer.
@@ -312,6 +366,8 @@ impl Dynamo {
         record.insert(attr::BODY.into(), s(body));
         record.insert(attr::CREATED.into(), n(now));
         record.insert(TTL_ATTRIBUTE.into(), n(now + 7 * 24 * 3600));
+        record.insert(CHALET_INDEX_PARTITION_KEY.into(), s(HELD_INDEX_KEY));
+        record.insert(CHALET_INDEX_SORT_KEY.into(), s(held_sort_key(now, id)));
         let mut actions = vec![self.put(record, true).map_err(ReserveError::Store)?];
         // The SKU behind each action, to map a cancellation reason back (action 0: the record).
         let mut order: Vec<&Sku> = vec![&reservation.lines[0].sku];
@@ -355,7 +411,11 @@ impl Dynamo {
         match self.items(std::slice::from_ref(&sku)).await {
             Ok(found) => match found.first() {
                 Some(st) if st.active => match st.remaining() {
-                    Some(remaining) => ReserveError::OutOfStock { sku, remaining },
+                    Some(remaining) => ReserveError::OutOfStock {
+                        sku,
+                        remaining,
+                        held: st.reserved,
+                    },
                     None => ReserveError::Changed(sku),
                 },
                 _ => ReserveError::Changed(sku),
@@ -364,7 +424,65 @@ impl Dynamo {
         }
     }
 
+    /// Notes the Checkout Session that pays for a held reservation (for cancels and the reconciler).
+    pub async fn attach_session(&self, id: &str, session_id: &str) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("{RESERVATION_PREFIX}{id}"), RESERVATION_KEY)))
+            .update_expression(format!("SET {} = :sid", attr::SESSION_ID))
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PARTITION_KEY)
+            .expression_attribute_values(":sid", s(session_id))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(err(e)),
+        }
+    }
+
+    /// Reservations still held that were made at or before `before` (Unix seconds), oldest
+    /// first, from the sparse `HELD` partition of the index.
+    pub async fn held_before(&self, before: i64) -> Result<Vec<Held>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(CHALET_INDEX)
+            .key_condition_expression("#p = :p AND #s < :before")
+            .expression_attribute_names("#p", CHALET_INDEX_PARTITION_KEY)
+            .expression_attribute_names("#s", CHALET_INDEX_SORT_KEY)
+            .expression_attribute_values(":p", s(HELD_INDEX_KEY))
+            // Keys are `<created>#<id>`: everything below the next second's prefix.
+            .expression_attribute_values(":before", s(format!("{:012}", before.max(0) + 1)));
+        let items = query_all(query).await?;
+        Ok(items
+            .iter()
+            .filter_map(|i| {
+                let pk = get_s(i, PARTITION_KEY)?;
+                Some(Held {
+                    id: pk.strip_prefix(RESERVATION_PREFIX)?.to_string(),
+                    created: get_n(i, attr::CREATED)?,
+                    session_id: get_s(i, attr::SESSION_ID).map(str::to_string),
+                })
+            })
+            .collect())
+    }
+
     pub async fn reservation(&self, id: &str) -> Result<Option<(Reservation, ReservationStatus)>, StoreError> {
+        Ok(self.stored_reservation(id).await?.map(|r| (r.body, r.status)))
+    }
+
+    /// A reservation with everything stored beside its lines.
+    pub async fn stored_reservation(&self, id: &str) -> Result<Option<StoredReservation>, StoreError> {
         let resp = self
             .client
             .get_item()
@@ -380,7 +498,12 @@ impl Dynamo {
         let status = get_s(item, attr::STATUS)
             .and_then(ReservationStatus::parse)
             .unwrap_or(ReservationStatus::Held);
-        Ok(Some((body, status)))
+        Ok(Some(StoredReservation {
+            body,
+            status,
+            created: get_n(item, attr::CREATED).unwrap_or(0),
+            session_id: get_s(item, attr::SESSION_ID).map(str::to_string),
+        }))
     }
 
     /// Gives held stock back. Idempotent: only a `held` reservation is released, once.
@@ -393,7 +516,7 @@ impl Dynamo {
         }
         let mut actions = vec![self.update(
             key(format!("{RESERVATION_PREFIX}{id}"), RESERVATION_KEY),
-            "SET #s = :released",
+            &format!("SET #s = :released REMOVE {CHALET_INDEX_PARTITION_KEY}, {CHALET_INDEX_SORT_KEY}"),
             Some("#s = :held"),
             HashMap::from([
                 (":released".into(), s(ReservationStatus::Released.as_str())),
@@ -415,7 +538,11 @@ impl Dynamo {
     /// Runs a transaction, retrying when it collided with another. `Ok(None)`: done;
     /// `Ok(Some(i))`: the condition of action `i` did not hold, so nothing was written.
     async fn transact(&self, actions: Vec<TransactWriteItem>) -> Result<Option<usize>, StoreError> {
+        let started = std::time::Instant::now();
         for attempt in 0..CONFLICT_RETRIES {
+            if started.elapsed() > TRANSACT_BUDGET {
+                break;
+            }
             match self
                 .client
                 .transact_write_items()

@@ -15,11 +15,14 @@ pub mod codes;
 pub mod config;
 pub mod dynamo;
 pub mod error;
+pub mod lambda;
 pub mod orders;
 pub mod payments;
 pub mod publish;
+pub mod reconcile;
 pub mod routes;
 pub mod secrets;
+pub mod settle;
 
 use axum::Router;
 use axum::http::{HeaderValue, Method, header};
@@ -27,6 +30,13 @@ use axum::routing::{get, post};
 use chalet_types::routes::Endpoint;
 use std::sync::Arc;
 use tower_http::cors::CorsLayer;
+
+/// Unix seconds now.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
 
 /// What every request handler shares; built once per process.
 #[derive(Clone, Debug)]
@@ -76,6 +86,7 @@ pub fn app(state: AppState) -> Router {
     let routes = Router::new()
         .route(Endpoint::Health.as_str(), get(routes::health))
         .route(Endpoint::Checkout.as_str(), post(routes::checkout))
+        .route(Endpoint::Cancel.as_str(), post(routes::cancel))
         .route(Endpoint::Webhook.as_str(), post(routes::webhook))
         .route(Endpoint::Order.as_str(), get(routes::order))
         .route(Endpoint::Availability.as_str(), get(routes::availability))

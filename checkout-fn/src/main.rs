@@ -2,6 +2,7 @@
 //!   checkout-fn --listen 127.0.0.1:9000                    serve the same router over HTTP
 //!   checkout-fn publish --catalogue dist/catalogue.json [--create-table]
 //!   checkout-fn registrations                              list paid registrations
+//!   checkout-fn reconcile [--dry-run] [--older-than 5m]    settle stock held for unreported sessions
 //! Configuration comes from the environment (see `config`).
 
 use checkout_fn::{AppState, app, config::Config, dynamo::Dynamo, payments::Stripe};
@@ -16,7 +17,7 @@ fn arg(args: &[String], name: &str) -> Option<String> {
 
 async fn dynamo(table: &str) -> Dynamo {
     let config = aws_config::load_from_env().await;
-    Dynamo::new(aws_sdk_dynamodb::Client::new(&config), table)
+    Dynamo::new(checkout_fn::dynamo::client(&config), table)
 }
 
 #[tokio::main]
@@ -31,11 +32,13 @@ async fn main() -> ExitCode {
     match args.get(1).map(String::as_str) {
         Some("publish") => publish(&args).await,
         Some("registrations") => registrations().await,
+        Some("reconcile") => reconcile(&args).await,
         _ => serve(&args).await,
     }
 }
 
-async fn serve(args: &[String]) -> ExitCode {
+/// Everything the handlers share, from the environment; `Err` is the exit code after saying why.
+async fn state() -> Result<AppState, ExitCode> {
     let (config, source) = match Config::from_env_and_parameters().await {
         Ok(c) => c,
         Err(e) => {
@@ -46,20 +49,59 @@ async fn serve(args: &[String]) -> ExitCode {
             {
                 eprintln!("checkout-fn: could not report the init error: {report}");
             }
-            return ExitCode::from(2);
+            return Err(ExitCode::from(2));
         }
     };
     let stripe = match Stripe::new(&config.stripe_secret_key, config.stripe_api_base.as_deref()) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("checkout-fn: {e}");
-            return ExitCode::from(2);
+            return Err(ExitCode::from(2));
         }
     };
     let store = dynamo(&config.table_name).await;
-    let router = app(AppState::with_source(config, store, stripe, source));
+    Ok(AppState::with_source(config, store, stripe, source))
+}
+
+async fn reconcile(args: &[String]) -> ExitCode {
+    let dry_run = args.iter().any(|a| a == "--dry-run");
+    let older_than = match arg(args, "--older-than") {
+        None => checkout_fn::reconcile::default_older_than(),
+        Some(text) => match checkout_fn::reconcile::parse_duration(&text) {
+            Some(d) => d,
+            None => {
+                eprintln!("checkout-fn: --older-than takes a duration such as 0s, 90s, 5m or 2h (got {text:?})");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let state = match state().await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    match checkout_fn::reconcile::reconcile(&state, older_than, dry_run).await {
+        Ok(report) => {
+            print!("{}", report.render(dry_run));
+            if report.failures() > 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(e) => {
+            eprintln!("checkout-fn: {}", checkout_fn::error::chain(&e));
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn serve(args: &[String]) -> ExitCode {
+    let state = match state().await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
-        return match lambda_http::run(router).await {
+        return match checkout_fn::lambda::run(state).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("checkout-fn: {e}");
@@ -76,7 +118,7 @@ async fn serve(args: &[String]) -> ExitCode {
         }
     };
     eprintln!("checkout-fn listening on http://{listen}");
-    match axum::serve(listener, router).await {
+    match axum::serve(listener, app(state)).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("checkout-fn: {e}");

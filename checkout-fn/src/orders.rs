@@ -49,7 +49,10 @@ impl Dynamo {
         };
         let mut actions = vec![self.update(
             key(format!("{RESERVATION_PREFIX}{id}"), RESERVATION_KEY),
-            &format!("SET #s = :sold, {} = :sid", attr::SESSION_ID),
+            &format!(
+                "SET #s = :sold, {} = :sid REMOVE {CHALET_INDEX_PARTITION_KEY}, {CHALET_INDEX_SORT_KEY}",
+                attr::SESSION_ID
+            ),
             Some("#s = :from"),
             HashMap::from([
                 (":sold".into(), s(ReservationStatus::Sold.as_str())),
@@ -113,14 +116,15 @@ impl Dynamo {
             }
         }
         for item in puts {
-            // Codes must never be reset from `redeemed` to `issued` by a redelivery.
-            let only_new = get_s(&item, PARTITION_KEY).is_some_and(|pk| pk.starts_with(CODE_PREFIX));
-            let mut req = self.client.put_item().table_name(&self.table).set_item(Some(item));
-            if only_new {
-                req = req
-                    .condition_expression("attribute_not_exists(#pk)")
-                    .expression_attribute_names("#pk", PARTITION_KEY);
-            }
+            // Written once: a redelivery must neither reset a redeemed code to `issued` nor
+            // rewrite the order without the `needs_attention` its first recording found.
+            let req = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", PARTITION_KEY);
             if let Err(e) = req.send().await {
                 let conditional = e
                     .as_service_error()

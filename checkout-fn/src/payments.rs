@@ -4,9 +4,10 @@
 use crate::basket::PricedBasket;
 use chalet_types::{Currency, FulfilmentChoice, Language, Money};
 use std::collections::HashMap;
+use stripe::{IdempotencyKey, RequestStrategy, StripeRequest};
 use stripe_checkout::checkout_session::{
     CreateCheckoutSession, CreateCheckoutSessionAllowedPaymentMethodTypes as Method, CreateCheckoutSessionLineItems,
-    CreateCheckoutSessionLineItemsPriceData,
+    CreateCheckoutSessionLineItemsPriceData, ExpireCheckoutSession, RetrieveCheckoutSession,
 };
 use stripe_shared::{CheckoutSessionLocale, CheckoutSessionMode};
 
@@ -41,8 +42,25 @@ impl SessionKind {
     }
 }
 
-/// Checkout Sessions expire after 30 minutes; the reservation is released by the expiry webhook.
+/// Checkout Sessions expire after 30 minutes, Stripe's minimum; the reservation is released by
+/// the expiry webhook, by a cancel, or by the reconciler.
 pub const SESSION_MINUTES: i64 = 30;
+/// Added to `expires_at`: Stripe refuses anything under 30 minutes *by its own clock*
+/// ("expires_at … at least 30 minutes from Checkout Session creation", Create a Checkout Session).
+pub const EXPIRY_MARGIN_SECONDS: i64 = 60;
+/// The longest a session stays payable after its reservation was written: the session length,
+/// the margin, and the whole Stripe phase of a checkout.
+pub const SESSION_BOUND_SECONDS: i64 = SESSION_MINUTES * 60 + EXPIRY_MARGIN_SECONDS + STRIPE_BUDGET.as_secs() as i64;
+
+/// Each Stripe call's attempt is abandoned after this…
+pub const ATTEMPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(4);
+/// …and a call (all its attempts) after this, well under the function's 25 s timeout so that the
+/// stock can still be released and the shopper answered.
+pub const STRIPE_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
+const MAX_ATTEMPTS: u32 = 3;
+/// "You can specify up to 100 line items" (Create a Checkout Session, `line_items`); shipping
+/// lines count.
+pub const MAX_SESSION_LINES: usize = 100;
 
 #[derive(Clone)]
 pub struct Stripe {
@@ -61,15 +79,130 @@ pub struct CreatedSession {
     pub url: String,
 }
 
-/// What a paid session tells us.
+chalet_types::wire_enum! {
+    /// Where a Checkout Session stands, as far as stock and orders care.
+    pub enum SessionState {
+        /// Open and payable until its `expires_at`.
+        Open = "open",
+        /// Completed and paid (or nothing to pay): a sale.
+        Paid = "paid",
+        /// Completed, but a delayed payment method has not settled yet: not a sale yet.
+        Processing = "processing",
+        Expired = "expired",
+    }
+}
+
+/// What a session tells us.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PaidSession {
     pub id: String,
-    /// RFC 3339, from the session's creation time (stable across deliveries).
+    /// RFC 3339 time the payment was recorded: the event's, or the moment the session was found paid.
     pub created: String,
     pub email: Option<String>,
     pub payment_intent: Option<String>,
     pub metadata: HashMap<String, String>,
+    pub state: SessionState,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+impl PaidSession {
+    fn from_stripe(s: &stripe_shared::CheckoutSession, at: i64) -> PaidSession {
+        use stripe_shared::{CheckoutSessionPaymentStatus as Pay, CheckoutSessionStatus as Status};
+        let state = match (&s.status, &s.payment_status) {
+            (Some(Status::Complete), Pay::Paid | Pay::NoPaymentRequired) => SessionState::Paid,
+            (Some(Status::Complete), _) => SessionState::Processing,
+            (Some(Status::Expired), _) => SessionState::Expired,
+            _ => SessionState::Open,
+        };
+        PaidSession {
+            id: s.id.to_string(),
+            created: rfc3339(at),
+            email: s
+                .customer_details
+                .as_ref()
+                .and_then(|d| d.email.clone())
+                .or_else(|| s.customer_email.clone()),
+            payment_intent: s.payment_intent.as_ref().map(|p| p.id().to_string()),
+            metadata: s.metadata.clone().unwrap_or_default(),
+            state,
+            expires_at: s.expires_at,
+        }
+    }
+}
+
+/// What Stripe said when it refused, reduced to what may be logged: its error code, the
+/// parameter and the request id — never its message, which can quote the shopper's e-mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StripeFailure {
+    /// The HTTP status, or `None` when no answer came (timeout, connection).
+    pub status: Option<u16>,
+    pub code: Option<String>,
+    pub param: Option<String>,
+    pub request_id: Option<String>,
+    /// For failures without an answer: what happened (no Stripe text in it).
+    pub transport: Option<&'static str>,
+}
+
+impl std::fmt::Display for StripeFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.status {
+            Some(status) => write!(f, "Stripe answered {status}")?,
+            None => write!(f, "Stripe did not answer ({})", self.transport.unwrap_or("transport"))?,
+        }
+        for (label, value) in [
+            ("code", &self.code),
+            ("param", &self.param),
+            ("request", &self.request_id),
+        ] {
+            if let Some(v) = value {
+                write!(f, " {label}={v}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for StripeFailure {}
+
+impl StripeFailure {
+    fn from_error(e: &stripe::StripeError) -> StripeFailure {
+        let mut out = StripeFailure {
+            status: None,
+            code: None,
+            param: None,
+            request_id: None,
+            transport: None,
+        };
+        match e {
+            stripe::StripeError::Stripe(api, status) => {
+                out.status = Some(*status);
+                out.code = api.code.as_ref().map(|c| c.as_str().to_string());
+                out.param = api.param.clone();
+                // `request_log_url` ends with the request id (`…/logs/req_…`).
+                out.request_id = api
+                    .request_log_url
+                    .as_deref()
+                    .and_then(|u| u.rsplit('/').next())
+                    .filter(|id| id.starts_with("req_"))
+                    .map(str::to_string);
+            }
+            stripe::StripeError::Timeout => out.transport = Some("timed out"),
+            stripe::StripeError::ClientError(_) => out.transport = Some("connection failed"),
+            stripe::StripeError::JSONDeserialize(_) => out.transport = Some("unreadable answer"),
+            stripe::StripeError::ConfigError(_) => out.transport = Some("client configuration"),
+        }
+        out
+    }
+
+    /// Worth another attempt with the same idempotency key: no answer, rate limited, a
+    /// conflicting concurrent request, or Stripe's own trouble ("Error handling", Stripe docs).
+    pub fn transient(&self) -> bool {
+        match self.status {
+            None => self.transport != Some("client configuration"),
+            Some(s) => s == 409 || s == 429 || s >= 500,
+        }
+    }
 }
 
 /// Why Stripe could not give us a session, with the cause kept for the log.
@@ -78,9 +211,24 @@ pub enum PaymentError {
     #[error("the Stripe client could not be built")]
     Client(#[source] crate::error::Cause),
     #[error("Stripe refused or did not answer")]
-    Stripe(#[source] stripe::StripeError),
+    Stripe(#[source] StripeFailure),
     #[error("Stripe returned a session without a URL")]
     NoUrl,
+}
+
+impl PaymentError {
+    /// The parameter Stripe refused, if it refused one (a 4xx about the request).
+    pub fn refused_param(&self) -> Option<&str> {
+        match self {
+            PaymentError::Stripe(f)
+                if f.status
+                    .is_some_and(|s| (400..500).contains(&s) && s != 409 && s != 429) =>
+            {
+                f.param.as_deref()
+            }
+            _ => None,
+        }
+    }
 }
 
 /// A line as Stripe shows it to the shopper.
@@ -139,7 +287,6 @@ pub struct NewSession<'a> {
     pub locale: Option<&'a str>,
     pub email: Option<&'a str>,
     pub currency: Currency,
-    pub now: i64,
 }
 
 // Shoppers' e-mail addresses stay out of logs.
@@ -161,7 +308,7 @@ fn stripe_currency(c: Currency) -> stripe_types::Currency {
 
 impl Stripe {
     pub fn new(secret_key: &str, api_base: Option<&str>) -> Result<Stripe, PaymentError> {
-        let mut builder = stripe::ClientBuilder::new(secret_key);
+        let mut builder = stripe::ClientBuilder::new(secret_key).timeout(ATTEMPT_TIMEOUT);
         if let Some(base) = api_base {
             builder = builder.url(base);
         }
@@ -172,7 +319,10 @@ impl Stripe {
         })
     }
 
-    pub async fn create(&self, s: NewSession<'_>) -> Result<CreatedSession, PaymentError> {
+    /// Creates the session, retrying transient failures with `idempotency_key` (derived from what
+    /// the session is for, never random: a retry after a lost answer must get the same session
+    /// back, not a second one holding the same stock). Returns it with its `expires_at`.
+    pub async fn create(&self, s: NewSession<'_>, idempotency_key: &str) -> Result<CreatedSession, PaymentError> {
         let items: Vec<CreateCheckoutSessionLineItems> = s
             .lines
             .iter()
@@ -188,6 +338,8 @@ impl Stripe {
                 item
             })
             .collect();
+        // Computed once, just before the first attempt: every retry must send the same parameters.
+        let expires_at = now() + SESSION_MINUTES * 60 + EXPIRY_MARGIN_SECONDS;
         let mut req = CreateCheckoutSession::new()
             .mode(CheckoutSessionMode::Payment)
             .line_items(items)
@@ -195,25 +347,104 @@ impl Stripe {
             .cancel_url(s.cancel_url)
             .client_reference_id(s.reference)
             .metadata(s.metadata)
-            .expires_at(s.now + SESSION_MINUTES * 60)
+            .expires_at(expires_at)
             .locale(locale(s.locale))
             .allowed_payment_method_types(vec![Method::Card, Method::Bancontact]);
         if let Some(email) = s.email {
             req = req.customer_email(email);
         }
-        let session = req.send(&self.client).await.map_err(PaymentError::Stripe)?;
+        let key = IdempotencyKey::new(idempotency_key).map_err(|e| PaymentError::Client(e.to_string().into()))?;
+        let session = self
+            .with_retries(|| {
+                let call = req
+                    .clone()
+                    .customize()
+                    .request_strategy(RequestStrategy::Idempotent(key.clone()));
+                async move { call.send(&self.client).await }
+            })
+            .await?;
         let url = session.url.ok_or(PaymentError::NoUrl)?;
         Ok(CreatedSession {
             id: session.id.to_string(),
             url,
         })
     }
+
+    /// A session as it stands now.
+    pub async fn retrieve(&self, id: &str) -> Result<PaidSession, PaymentError> {
+        let session = self
+            .with_retries(|| {
+                let call = RetrieveCheckoutSession::new(id);
+                async move { call.send(&self.client).await }
+            })
+            .await?;
+        Ok(PaidSession::from_stripe(&session, now()))
+    }
+
+    /// Expires an open session so it can no longer be paid ("Expire a Checkout Session": only
+    /// `open` sessions can be expired). Returns the session's state afterwards: a session
+    /// already paid or expired is reported as such, not as an error.
+    pub async fn expire(&self, id: &str) -> Result<SessionState, PaymentError> {
+        match self
+            .with_retries(|| {
+                let call = ExpireCheckoutSession::new(id);
+                async move { call.send(&self.client).await }
+            })
+            .await
+        {
+            Ok(s) => Ok(PaidSession::from_stripe(&s, now()).state),
+            Err(PaymentError::Stripe(f)) if f.status == Some(400) => Ok(self.retrieve(id).await?.state),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Runs `call` until it succeeds, fails for good, or the budget is spent; transient failures
+    /// are retried after a short, growing, jittered pause.
+    async fn with_retries<T, F, Fut>(&self, mut call: F) -> Result<T, PaymentError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, stripe::StripeError>>,
+    {
+        let started = std::time::Instant::now();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let failure = match call().await {
+                Ok(v) => return Ok(v),
+                Err(e) => StripeFailure::from_error(&e),
+            };
+            let pause = std::time::Duration::from_millis(250 * u64::from(attempt) + jitter_ms());
+            let next_fits = started.elapsed() + pause + ATTEMPT_TIMEOUT <= STRIPE_BUDGET;
+            if !failure.transient() || attempt >= MAX_ATTEMPTS || !next_fits {
+                return Err(PaymentError::Stripe(failure));
+            }
+            tracing::warn!(error = %failure, attempt, "Stripe call failed; retrying with the same idempotency key");
+            tokio::time::sleep(pause).await;
+        }
+    }
+}
+
+fn jitter_ms() -> u64 {
+    let mut b = [0u8; 1];
+    let _ = getrandom::fill(&mut b);
+    u64::from(b[0])
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// A verified webhook event, reduced to what the function acts on.
 #[derive(Debug)]
 pub enum WebhookEvent {
+    /// `checkout.session.completed`: a sale if `state` is `Paid`; `Processing` waits for the
+    /// `async_payment_*` event of a delayed payment method.
     Completed(PaidSession),
+    /// `checkout.session.async_payment_succeeded`.
+    AsyncSucceeded(PaidSession),
+    /// `checkout.session.expired`, or `…async_payment_failed`: the stock goes back.
     Expired(PaidSession),
     Other(String),
 }
@@ -232,20 +463,20 @@ pub fn verify(body: &[u8], signature: &str, secret: &str) -> Result<WebhookEvent
         stripe_webhook::WebhookError::BadParse(_) => WebhookRejection::Malformed,
         _ => WebhookRejection::BadSignature,
     })?;
-    let paid = |s: &stripe_shared::CheckoutSession| PaidSession {
-        id: s.id.to_string(),
-        created: rfc3339(s.created),
-        email: s
-            .customer_details
-            .as_ref()
-            .and_then(|d| d.email.clone())
-            .or_else(|| s.customer_email.clone()),
-        payment_intent: s.payment_intent.as_ref().map(|p| p.id().to_string()),
-        metadata: s.metadata.clone().unwrap_or_default(),
-    };
+    // The event's time is when the payment happened; it is the same on every redelivery.
+    let at = event.created;
+    use stripe_webhook::EventObject as E;
     Ok(match event.data.object {
-        stripe_webhook::EventObject::CheckoutSessionCompleted(s) => WebhookEvent::Completed(paid(&s)),
-        stripe_webhook::EventObject::CheckoutSessionExpired(s) => WebhookEvent::Expired(paid(&s)),
+        E::CheckoutSessionCompleted(s) => WebhookEvent::Completed(PaidSession::from_stripe(&s, at)),
+        E::CheckoutSessionAsyncPaymentSucceeded(s) => {
+            let mut paid = PaidSession::from_stripe(&s, at);
+            // Stripe sets `payment_status: paid` on this event's session; say so even if not.
+            paid.state = SessionState::Paid;
+            WebhookEvent::AsyncSucceeded(paid)
+        }
+        E::CheckoutSessionExpired(s) | E::CheckoutSessionAsyncPaymentFailed(s) => {
+            WebhookEvent::Expired(PaidSession::from_stripe(&s, at))
+        }
         _ => WebhookEvent::Other(event.type_.to_string()),
     })
 }

@@ -3,9 +3,10 @@
 
 use crate::AppState;
 use crate::basket;
-use crate::dynamo::{Completion, ReserveError};
+use crate::dynamo::ReserveError;
 use crate::error::{ApiError, chain};
 use crate::payments::{self, Meta, NewSession, SessionKind, WebhookEvent, WebhookRejection};
+use crate::settle::{self, Settled};
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, Request, State};
@@ -22,11 +23,7 @@ pub const MAX_BODY: usize = 64 * 1024;
 /// Stripe events can be larger than baskets.
 pub const MAX_WEBHOOK_BODY: usize = 512 * 1024;
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
+use crate::now;
 
 /// Random hex of `bytes` bytes.
 fn random_id(bytes: usize) -> String {
@@ -85,8 +82,16 @@ pub async fn checkout(State(st): State<AppState>, headers: HeaderMap, body: Body
     let bytes = read_body(&headers, body, MAX_BODY, true).await?;
     let req = basket::parse(&bytes)?;
     let lines = basket::validate_shape(&req)?;
+    // *Pay* pressed again for the same basket: the earlier session must not keep its stock too.
+    if let Some(previous) = req.replaces.as_deref().filter(|r| is_reservation_id(r)) {
+        match settle::cancel(&st, previous, false).await {
+            Ok(done) => tracing::info!(outcome = ?done, "earlier reservation of this basket cancelled"),
+            Err(e) => tracing::warn!(error = %chain(&e), "could not cancel the earlier reservation"),
+        }
+    }
     let skus: Vec<_> = lines.iter().map(|(s, _)| s.clone()).collect();
-    let (stocked, market) = tokio::try_join!(st.store.items(&skus), st.store.market()).map_err(ApiError::internal)?;
+    let (mut stocked, market) =
+        tokio::try_join!(st.store.items(&skus), st.store.market()).map_err(ApiError::internal)?;
     let market = market.unwrap_or_default();
     let active: Vec<_> = stocked.iter().filter(|s| s.active).map(|s| s.item.clone()).collect();
     let priced = basket::price(&lines, &active, &req.fulfilment)?;
@@ -105,58 +110,82 @@ pub async fn checkout(State(st): State<AppState>, headers: HeaderMap, body: Body
             ),
         ));
     }
-    let reservation_id = random_id(16);
-    let t = now();
-    match st.store.reserve(&reservation_id, &priced, &stocked, t).await {
-        Ok(_) => {}
-        Err(ReserveError::OutOfStock { sku, remaining }) => {
-            let name = priced
-                .lines
-                .iter()
-                .find(|l| l.item.sku == sku)
-                .map(|l| l.item.name.clone())
-                .unwrap_or_default();
-            return Err(ApiError::with(
-                StatusCode::CONFLICT,
-                ErrorCode::OutOfStock,
-                format!("only {remaining} left of {name}"),
-                json!({ "sku": sku.to_string(), "name": name, "remaining": remaining }),
-            ));
-        }
-        Err(ReserveError::Changed(sku)) => {
-            return Err(ApiError::with(
-                StatusCode::CONFLICT,
-                ErrorCode::CatalogueChanged,
-                "this product changed while you were shopping; reload the page",
-                json!({ "sku": sku.to_string() }),
-            ));
-        }
-        Err(ReserveError::Store(e)) => return Err(ApiError::internal(e)),
+    let session_lines = payments::session_lines(&priced, market.language);
+    if session_lines.len() > payments::MAX_SESSION_LINES {
+        return Err(ApiError::invalid(
+            ErrorCode::TooManyLines,
+            format!(
+                "with one shipping line per chalet that ships, this basket would need {} lines; Stripe takes at most {}",
+                session_lines.len(),
+                payments::MAX_SESSION_LINES
+            ),
+        ));
     }
+    let email = req.email.as_deref().and_then(basket::valid_email);
+    let reservation_id = random_id(16);
+    let mut attempt = 0;
+    let t = loop {
+        attempt += 1;
+        let t = now();
+        match st.store.reserve(&reservation_id, &priced, &stocked, t).await {
+            Ok(_) => break t,
+            Err(ReserveError::OutOfStock { sku, remaining, held }) => {
+                let line = priced.lines.iter().find(|l| l.item.sku == sku);
+                let asked = line.map_or(1, |l| i64::from(l.quantity));
+                // Units came back between the refused write and the re-read: try again.
+                if remaining >= asked && attempt < 3 {
+                    stocked = st.store.items(&skus).await.map_err(ApiError::internal)?;
+                    continue;
+                }
+                return Err(out_of_stock(line, sku, remaining.min(asked - 1), held, t));
+            }
+            Err(ReserveError::Changed(sku)) => {
+                return Err(ApiError::with(
+                    StatusCode::CONFLICT,
+                    ErrorCode::CatalogueChanged,
+                    "this product changed while you were shopping; reload the page",
+                    json!({ "sku": sku.to_string() }),
+                ));
+            }
+            Err(ReserveError::Store(e)) => return Err(ApiError::internal(e)),
+        }
+    };
     let site = &st.config.site_url;
     let new = NewSession {
-        lines: payments::session_lines(&priced, market.language),
+        lines: session_lines,
         reference: &reservation_id,
         metadata: HashMap::from([
             (Meta::Kind.as_str().to_string(), SessionKind::Order.as_str().to_string()),
             (Meta::Reservation.as_str().to_string(), reservation_id.clone()),
         ]),
         success_url: routes::checkout_success_url(site),
-        cancel_url: routes::checkout_cancel_url(site),
+        cancel_url: routes::checkout_cancel_url(site, &reservation_id),
         locale: req.locale.as_deref(),
-        email: req.email.as_deref(),
+        email: email.as_deref(),
         currency: market.currency,
-        now: t,
     };
-    match st.stripe.create(new).await {
+    let key = format!("checkout-{reservation_id}");
+    match st.stripe.create(new, &key).await {
         Ok(session) => {
-            tracing::info!(reservation = %reservation_id, session = %session.id, lines = priced.lines.len(), total = priced.total.cents(), "checkout session created");
-            Ok(Json(json!({ "id": session.id, "url": session.url })))
+            if let Err(e) = st.store.attach_session(&reservation_id, &session.id).await {
+                // The reconciler releases it once any session for it must have expired.
+                tracing::warn!(reservation = %reservation_id, error = %chain(&e), "could not note the session on its reservation");
+            }
+            tracing::info!(reservation = %reservation_id, lines = priced.lines.len(), total = priced.total.cents(), held_for = now() - t, "checkout session created");
+            Ok(Json(
+                json!({ "id": session.id, "url": session.url, "reservation": reservation_id }),
+            ))
         }
         Err(e) => {
-            tracing::error!(reservation = %reservation_id, error = %chain(&e), "Stripe refused the session; releasing the stock");
+            tracing::error!(reservation = %reservation_id, error = %chain(&e), "no Checkout Session; releasing the stock");
             if let Err(release) = st.store.release(&reservation_id).await {
                 tracing::error!(reservation = %reservation_id, error = %chain(&release), "could not release a reservation");
+            }
+            if e.refused_param() == Some("customer_email") {
+                return Err(ApiError::invalid(
+                    ErrorCode::InvalidEmail,
+                    "the e-mail address is not valid",
+                ));
             }
             Err(ApiError::new(
                 StatusCode::BAD_GATEWAY,
@@ -165,6 +194,61 @@ pub async fn checkout(State(st): State<AppState>, headers: HeaderMap, body: Body
             ))
         }
     }
+}
+
+/// `409 out_of_stock`, telling sold units from units held in other baskets, which come back
+/// when those sessions expire unpaid.
+fn out_of_stock(
+    line: Option<&basket::PricedLine>,
+    sku: chalet_types::Sku,
+    remaining: i64,
+    held: i64,
+    now: i64,
+) -> ApiError {
+    let name = line.map(|l| l.item.name.clone()).unwrap_or_default();
+    let mut message = format!("only {} left of {name}", remaining.max(0));
+    let mut details =
+        json!({ "sku": sku.to_string(), "name": name, "remaining": remaining.max(0), "held": held.max(0) });
+    if held > 0 {
+        let back_by = payments::rfc3339(now + payments::SESSION_BOUND_SECONDS);
+        message.push_str(&format!(
+            "; {held} more are in other shoppers' baskets and come back by {back_by} if not paid"
+        ));
+        details["back_by"] = json!(back_by);
+    }
+    ApiError::with(StatusCode::CONFLICT, ErrorCode::OutOfStock, message, details)
+}
+
+/// Reservation ids are 32 lowercase hex digits (`random_id(16)`).
+fn is_reservation_id(s: &str) -> bool {
+    s.len() == 32 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// `POST /checkout/{reservation}/cancel`: the shopper came back from Stripe without paying. The
+/// session is expired at Stripe (so it cannot be paid later) and the stock released at once.
+/// Idempotent; the reservation id, like a session id, is the credential.
+pub async fn cancel(State(st): State<AppState>, Path(reservation): Path<String>) -> Result<Json<Value>, ApiError> {
+    if !is_reservation_id(&reservation) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::NotFound,
+            "this is not a reservation reference",
+        ));
+    }
+    let done = settle::cancel(&st, &reservation, false).await.map_err(|e| {
+        tracing::error!(error = %chain(&e), "could not cancel a reservation");
+        ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            ErrorCode::PaymentUnavailable,
+            "the payment service could not be reached; the basket is released when the payment page expires",
+        )
+    })?;
+    let status = match done {
+        Settled::Recorded | Settled::AlreadyRecorded => "paid",
+        Settled::Open | Settled::Processing => "pending",
+        _ => "released",
+    };
+    Ok(Json(json!({ "status": status })))
 }
 
 /// `POST /webhook`: Stripe's events, verified against the raw body. 2xx only once durable.
@@ -193,41 +277,43 @@ pub async fn webhook(State(st): State<AppState>, headers: HeaderMap, body: Body)
         ),
     })?;
     match event {
-        WebhookEvent::Completed(session) => match SessionKind::of(&session.metadata) {
-            SessionKind::Registration => {
-                let details = json!({
-                    "session": session.id,
-                    "created": session.created,
-                    "chalet_name": session.metadata.get(Meta::ChaletName.as_str()),
-                    "artisan": session.metadata.get(Meta::Artisan.as_str()),
-                    "email": session.email,
-                });
-                st.store
-                    .record_registration(&session.id, &session.created, &details)
-                    .await
-                    .map_err(ApiError::internal)?;
-                tracing::info!(session = %session.id, "registration recorded");
+        WebhookEvent::Completed(session) | WebhookEvent::AsyncSucceeded(session)
+            if SessionKind::of(&session.metadata) == SessionKind::Registration =>
+        {
+            if session.state != payments::SessionState::Paid {
+                tracing::info!("registration paid with a delayed method: waiting for it to settle");
+                return Ok(Json(json!({ "received": true })));
             }
-            SessionKind::Order => {
-                let Some(reservation) = session.metadata.get(Meta::Reservation.as_str()) else {
-                    tracing::warn!(session = %session.id, "completed session without a reservation: ignored");
-                    return Ok(Json(json!({ "received": true })));
-                };
-                let outcome = st
-                    .store
-                    .complete(reservation, &session, &st.codes_key)
-                    .await
-                    .map_err(ApiError::internal)?;
-                tracing::info!(session = %session.id, ?outcome, "payment completed");
-                if outcome == Completion::UnknownReservation {
-                    tracing::error!(session = %session.id, "paid session for an unknown reservation");
-                }
-            }
-        },
-        WebhookEvent::Expired(session) => {
-            if let Some(reservation) = session.metadata.get(Meta::Reservation.as_str()) {
-                let released = st.store.release(reservation).await.map_err(ApiError::internal)?;
-                tracing::info!(session = %session.id, released, "session expired");
+            let details = json!({
+                "session": session.id,
+                "created": session.created,
+                "chalet_name": session.metadata.get(Meta::ChaletName.as_str()),
+                "artisan": session.metadata.get(Meta::Artisan.as_str()),
+                "email": session.email,
+            });
+            st.store
+                .record_registration(&session.id, &session.created, &details)
+                .await
+                .map_err(ApiError::internal)?;
+            tracing::info!("registration recorded");
+        }
+        WebhookEvent::Completed(session) | WebhookEvent::AsyncSucceeded(session) | WebhookEvent::Expired(session) => {
+            let Some(reservation) = session.metadata.get(Meta::Reservation.as_str()) else {
+                tracing::warn!(
+                    kind = SessionKind::of(&session.metadata).as_str(),
+                    "session event without a reservation: ignored"
+                );
+                return Ok(Json(json!({ "received": true })));
+            };
+            let outcome = settle::settle(&st, reservation, &session, false)
+                .await
+                .map_err(ApiError::internal)?;
+            tracing::info!(reservation = %reservation, ?outcome, "session settled");
+            if outcome == Settled::UnknownReservation {
+                // A paid order must never be acknowledged unrecorded: Stripe retries a 5xx for
+                // three days, long enough for someone to look.
+                tracing::error!(reservation = %reservation, "paid session for a reservation that is not in the table");
+                return Err(ApiError::internal("paid session without its reservation"));
             }
         }
         WebhookEvent::Other(kind) => tracing::info!(kind = %kind, "event ignored"),
@@ -236,8 +322,9 @@ pub async fn webhook(State(st): State<AppState>, headers: HeaderMap, body: Body)
 }
 
 /// `GET /orders/{session_id}`: the paid order, grouped by chalet. The session id is the credential.
-/// An order not recorded yet answers `202 {"status": "pending"}`, never 404: behind CloudFront a
-/// 404 would become the site's HTML error page, and the order page polls until the webhook lands.
+/// An order not recorded yet is asked about at Stripe and, if paid, recorded now through the same
+/// path as the webhook (Stripe: fulfil from both). Until then `202 {"status": "pending"}`, never
+/// 404: behind CloudFront a 404 would become the site's HTML error page; the order page polls.
 pub async fn order(State(st): State<AppState>, Path(session_id): Path<String>) -> Result<Response, ApiError> {
     let plausible = session_id.len() <= 255
         && session_id.starts_with("cs_")
@@ -249,9 +336,12 @@ pub async fn order(State(st): State<AppState>, Path(session_id): Path<String>) -
             "this is not an order reference",
         ));
     }
-    let (order, market) =
+    let (mut order, market) =
         tokio::try_join!(st.store.order(&session_id), st.store.market()).map_err(ApiError::internal)?;
     let no_store = [(header::CACHE_CONTROL, "no-store")];
+    if order.is_none() && record_if_paid(&st, &session_id).await {
+        order = st.store.order(&session_id).await.map_err(ApiError::internal)?;
+    }
     let Some(order) = order else {
         return Ok((StatusCode::ACCEPTED, no_store, Json(json!({ "status": "pending" }))).into_response());
     };
@@ -271,6 +361,35 @@ pub async fn order(State(st): State<AppState>, Path(session_id): Path<String>) -
         .collect();
     let body = json!({ "status": "paid", "id": order.id, "created": order.created, "chalets": chalets, "total": order.total, "currency": currency });
     Ok((no_store, Json(body)).into_response())
+}
+
+/// Asks Stripe about a session the webhook has not reported yet; records it if paid. Any
+/// failure just means "not yet": the page asks again, and the webhook still comes.
+async fn record_if_paid(st: &AppState, session_id: &str) -> bool {
+    let session = match st.stripe.retrieve(session_id).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::info!(error = %chain(&e), "order page: Stripe not asked successfully");
+            return false;
+        }
+    };
+    let Some(reservation) = session
+        .metadata
+        .get(Meta::Reservation.as_str())
+        .filter(|_| session.state == payments::SessionState::Paid)
+    else {
+        return false;
+    };
+    match settle::settle(st, reservation, &session, false).await {
+        Ok(outcome) => {
+            tracing::info!(reservation = %reservation, ?outcome, "order page: session settled");
+            matches!(outcome, Settled::Recorded | Settled::AlreadyRecorded)
+        }
+        Err(e) => {
+            tracing::error!(reservation = %reservation, error = %chain(&e), "order page: could not record a paid session");
+            false
+        }
+    }
 }
 
 /// `GET /availability?chalet=<slug>`: what remains of each SKU (`null`: made to order).
@@ -327,12 +446,8 @@ pub async fn register(State(st): State<AppState>, headers: HeaderMap, body: Body
         }
     };
     let (chalet_name, artisan) = (clean(&req.chalet_name, "chalet_name")?, clean(&req.artisan, "artisan")?);
-    if !req.email.contains('@') || req.email.len() > 254 {
-        return Err(ApiError::invalid(
-            ErrorCode::InvalidEmail,
-            "the e-mail address is not valid",
-        ));
-    }
+    let email = basket::valid_email(&req.email)
+        .ok_or_else(|| ApiError::invalid(ErrorCode::InvalidEmail, "the e-mail address is not valid"))?;
     let closed = || {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -351,29 +466,34 @@ pub async fn register(State(st): State<AppState>, headers: HeaderMap, body: Body
     let reference = random_id(16);
     let session = st
         .stripe
-        .create(NewSession {
-            lines: vec![payments::SessionLine {
-                name: format!("{} — {}", market.language.labels().registration, market.name),
-                description: Some(chalet_name.clone()),
-                unit_amount: fee,
-                quantity: 1,
-            }],
-            reference: &reference,
-            metadata: HashMap::from([
-                (Meta::Kind.as_str().into(), SessionKind::Registration.as_str().into()),
-                (Meta::ChaletName.as_str().into(), chalet_name),
-                (Meta::Artisan.as_str().into(), artisan),
-            ]),
-            success_url: routes::registration_url(site, true),
-            cancel_url: routes::registration_url(site, false),
-            locale: Some(market.language.code()),
-            email: Some(&req.email),
-            currency: market.currency,
-            now: now(),
-        })
+        .create(
+            NewSession {
+                lines: vec![payments::SessionLine {
+                    name: format!("{} — {}", market.language.labels().registration, market.name),
+                    description: Some(chalet_name.clone()),
+                    unit_amount: fee,
+                    quantity: 1,
+                }],
+                reference: &reference,
+                metadata: HashMap::from([
+                    (Meta::Kind.as_str().into(), SessionKind::Registration.as_str().into()),
+                    (Meta::ChaletName.as_str().into(), chalet_name),
+                    (Meta::Artisan.as_str().into(), artisan),
+                ]),
+                success_url: routes::registration_url(site, true),
+                cancel_url: routes::registration_url(site, false),
+                locale: Some(market.language.code()),
+                email: Some(&email),
+                currency: market.currency,
+            },
+            &format!("registration-{reference}"),
+        )
         .await
         .map_err(|e| {
             tracing::error!(error = %chain(&e), "Stripe refused a registration session");
+            if e.refused_param() == Some("customer_email") {
+                return ApiError::invalid(ErrorCode::InvalidEmail, "the e-mail address is not valid");
+            }
             ApiError::new(
                 StatusCode::BAD_GATEWAY,
                 ErrorCode::PaymentUnavailable,

@@ -38,6 +38,8 @@ crate::wire_enum! {
     pub enum Endpoint {
         Health = "/health",
         Checkout = "/checkout",
+        /// Gives a reservation's stock back at once (the shopper left Stripe's page).
+        Cancel = "/checkout/{reservation}/cancel",
         Webhook = "/webhook",
         Order = "/orders/{session_id}",
         Availability = "/availability",
@@ -181,9 +183,10 @@ pub fn checkout_success_url(site: &SiteUrl) -> String {
     )
 }
 
-/// Where Stripe sends a shopper who gave up: the basket, which says so.
-pub fn checkout_cancel_url(site: &SiteUrl) -> String {
-    format!("{}?{CANCELLED_PARAM}=1", site.join(&Route::Basket.path()))
+/// Where Stripe sends a shopper who gave up: the basket, which says so and cancels the
+/// reservation (`?cancelled=<reservation>`) so its stock comes back at once.
+pub fn checkout_cancel_url(site: &SiteUrl, reservation: &str) -> String {
+    format!("{}?{CANCELLED_PARAM}={reservation}", site.join(&Route::Basket.path()))
 }
 
 /// The registration page, after paying (`?inscription=<session>`) or giving up.
@@ -415,8 +418,8 @@ mod tests {
             "https://x.example/marche/order/?session_id={CHECKOUT_SESSION_ID}"
         );
         assert_eq!(
-            checkout_cancel_url(&site),
-            "https://x.example/marche/basket/?cancelled=1"
+            checkout_cancel_url(&site, "r1"),
+            "https://x.example/marche/basket/?cancelled=r1"
         );
     }
 }

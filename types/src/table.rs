@@ -6,8 +6,11 @@
 //!   stock counters `total`, `committed` (= `sold` + `reserved`), `sold`, `reserved`. Grouped by
 //!   chalet so that a chalet's availability is one query.
 //! - `MARKET` / `CONFIG`: market-wide settings (name, registration fee).
-//! - `RES#<reservation>` / `RES`: the stock held for one Checkout Session, with its priced lines;
-//!   `status` is `held`, `sold` or `released`. Expires (TTL) a week after creation.
+//! - `RES#<reservation>` / `RES`: the stock held for one Checkout Session, with its priced lines
+//!   and, once Stripe answered, its `session_id`; `status` is `held`, `sold` or `released`.
+//!   Expires (TTL) a week after creation. While `held` it is also in the by-chalet index under
+//!   `gsi1pk = HELD`, `gsi1sk = <created, 12 digits>#<reservation>`: a sparse list of open
+//!   reservations, oldest first, that the reconciler reads without scanning the table.
 //! - `ORDER#<session>` / `ORDER`: a paid order.
 //! - `ORDER#<session>` / `CHALET#<slug>`: the order's share for one chalet, also keyed
 //!   `gsi1pk = CHALET#<slug>`, `gsi1sk = <created>#<session>` in the per-chalet index — what
@@ -37,6 +40,14 @@ pub const CODE_KEY: &str = "CODE";
 pub const REGISTRATION_PREFIX: &str = "REG#";
 pub const REGISTRATION_KEY: &str = "REG";
 pub const REGISTRATIONS_INDEX_KEY: &str = "REGISTRATIONS";
+/// The index partition of reservations still `held`.
+pub const HELD_INDEX_KEY: &str = "HELD";
+
+/// A held reservation's sort key in the index: oldest first, so "held since before T" is a
+/// range condition.
+pub fn held_sort_key(created: i64, reservation: &str) -> String {
+    format!("{:012}#{reservation}", created.max(0))
+}
 
 /// The key of a catalogue item.
 pub fn catalogue_key(sku: &crate::Sku) -> (String, String) {

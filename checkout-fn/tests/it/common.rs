@@ -3,8 +3,6 @@
 //! Each test gets its own table, the example market's catalogue, and the function's router on
 //! a free port, which the stand-in delivers signed webhooks to.
 
-#![allow(dead_code, reason = "each test file uses a different subset")]
-
 use chalet_types::Catalogue;
 use checkout_fn::config::Config;
 use checkout_fn::dynamo::Dynamo;
@@ -30,7 +28,7 @@ pub fn example_catalogue() -> Catalogue {
 }
 
 pub async fn dynamo_client() -> aws_sdk_dynamodb::Client {
-    let config = aws_sdk_dynamodb::Config::builder()
+    let builder = aws_sdk_dynamodb::Config::builder()
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
         .endpoint_url(peer("CHALET_TEST_DYNAMODB"))
         .region(aws_sdk_dynamodb::config::Region::new("eu-west-1"))
@@ -40,9 +38,8 @@ pub async fn dynamo_client() -> aws_sdk_dynamodb::Client {
             None,
             None,
             "chalet-tests",
-        ))
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(config)
+        ));
+    aws_sdk_dynamodb::Client::from_conf(checkout_fn::dynamo::with_deadlines(builder))
 }
 
 pub struct Harness {
@@ -84,10 +81,80 @@ impl Harness {
         tokio::spawn(async move { axum::serve(listener, router).await });
         Harness {
             base,
-            stripe: peer("CHALET_TEST_STRIPE"),
+            stripe: stripe_base,
             db,
             http: reqwest::Client::new(),
         }
+    }
+
+    /// A fresh table and function talking to a stand-in of its own, whose faults and
+    /// deliveries the test may change without disturbing tests running beside it.
+    pub async fn start_private(catalogue: &Catalogue) -> Harness {
+        Harness::start_with_stripe(catalogue, private_standin().await).await
+    }
+
+    /// POSTs a control request to this harness's stand-in.
+    pub async fn control(&self, path: &str, body: &Value) -> Value {
+        self.http
+            .post(format!("{}/__control/{path}", self.stripe))
+            .json(body)
+            .send()
+            .await
+            .expect("control")
+            .json()
+            .await
+            .expect("json")
+    }
+
+    /// A session as the stand-in holds it, read through Stripe's API.
+    pub async fn stripe_session(&self, id: &str) -> Value {
+        self.http
+            .get(format!("{}/v1/checkout/sessions/{id}", self.stripe))
+            .bearer_auth(STRIPE_KEY)
+            .send()
+            .await
+            .expect("retrieve")
+            .json()
+            .await
+            .expect("json")
+    }
+
+    /// Every call the stand-in received.
+    pub async fn stripe_calls(&self) -> Vec<Value> {
+        let calls: Value = self
+            .http
+            .get(format!("{}/__control/requests", self.stripe))
+            .send()
+            .await
+            .expect("requests")
+            .json()
+            .await
+            .expect("json");
+        calls.as_array().cloned().unwrap_or_default()
+    }
+
+    /// Runs the `checkout-fn` binary against this harness's table and stand-in.
+    pub fn cli(&self, args: &[&str]) -> (i32, String, String) {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_checkout-fn"))
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("TABLE_NAME", &self.db.table)
+            .env("STRIPE_SECRET_KEY", STRIPE_KEY)
+            .env("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
+            .env("SITE_URL", SITE)
+            .env("STRIPE_API_BASE", &self.stripe)
+            .env("AWS_ENDPOINT_URL_DYNAMODB", peer("CHALET_TEST_DYNAMODB"))
+            .env("AWS_REGION", "eu-west-1")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .output()
+            .expect("checkout-fn runs");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
@@ -189,6 +256,21 @@ impl Harness {
             .and_then(|r| serde_json::from_value(r["params"].clone()).ok())
             .expect("the create call for this session")
     }
+}
+
+/// A stand-in of the test's own (the same code `scripts/test` starts), on a free port.
+pub async fn private_standin() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let standin = stripe_standin::StandIn::new(stripe_standin::Config {
+        api_key: STRIPE_KEY.into(),
+        webhook_secret: WEBHOOK_SECRET.into(),
+        webhook_url: None,
+        base_url: base.clone(),
+    });
+    standin.spawn_expiry();
+    tokio::spawn(async move { axum::serve(listener, standin.router()).await });
+    base
 }
 
 pub fn now() -> i64 {

@@ -267,3 +267,40 @@ fn the_deploy_role_has_exactly_the_actions_the_workflow_uses() {
         "the environment the trust policy names by default"
     );
 }
+
+/// The reconciler's schedule sends what the function recognises as a schedule, through a role
+/// that may invoke this function only, and the function's timeout leaves room for every
+/// dependency's own deadline (so a request can still release its stock and answer).
+#[test]
+fn the_reconciler_schedule_reaches_the_function_and_deadlines_fit_its_timeout() {
+    let t = template();
+    let schedule = &t["Resources"]["ReconcilerSchedule"];
+    assert_eq!(schedule["Type"], "AWS::Scheduler::Schedule");
+    assert_eq!(schedule["Properties"]["ScheduleExpression"], "rate(5 minutes)");
+    let target = &schedule["Properties"]["Target"];
+    let input: Value = serde_json::from_str(target["Input"].as_str().expect("an Input")).expect("JSON input");
+    assert!(checkout_fn::lambda::is_schedule(&input));
+    assert_eq!(
+        input,
+        serde_json::from_str::<Value>(checkout_fn::lambda::RECONCILE_INPUT).expect("json")
+    );
+    assert_eq!(target["Arn"]["Fn::GetAtt"][0], "Function");
+    let role = &t["Resources"]["ReconcilerRole"]["Properties"];
+    assert_eq!(
+        role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"],
+        "scheduler.amazonaws.com"
+    );
+    let statement = &role["Policies"][0]["PolicyDocument"]["Statement"][0];
+    assert_eq!(statement["Action"], "lambda:InvokeFunction");
+    assert_eq!(statement["Resource"]["Fn::GetAtt"][0], "Function");
+
+    let timeout = t["Resources"]["Function"]["Properties"]["Timeout"]
+        .as_u64()
+        .expect("Timeout");
+    // A checkout: catalogue read, reservation, Stripe (all attempts), release on failure.
+    let worst = checkout_fn::payments::STRIPE_BUDGET.as_secs() + 3 * checkout_fn::dynamo::OPERATION_TIMEOUT.as_secs();
+    assert!(
+        timeout > worst,
+        "Timeout {timeout} s must exceed the {worst} s a checkout may take"
+    );
+}

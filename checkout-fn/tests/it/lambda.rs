@@ -4,15 +4,13 @@
 //! `POST …/runtime/init/error`), fed function URL events (payload format 2.0, as CloudFront
 //! forwards them with the `/api` prefix), against the real peers started by `scripts/test`.
 
-mod common;
-
+use crate::common::*;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use common::*;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -348,6 +346,12 @@ async fn under_the_lambda_runtime_a_sale_goes_through_and_strangers_are_refused(
     let paid = rt.order(&session).await;
     assert_eq!(paid["statusCode"], 200, "{paid}");
     assert_eq!(body_of(&paid)["chalets"][0]["lines"][0]["sku"], CANDLE);
+
+    // The reconciler's schedule reaches the same function as a non-HTTP event and is answered
+    // as one (nothing is overdue in a fresh table).
+    let input: Value = serde_json::from_str(checkout_fn::lambda::RECONCILE_INPUT).expect("json");
+    let ran = rt.invoke(input).await;
+    assert_eq!(ran, json!({ "reconciled": 0, "failed": 0 }));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

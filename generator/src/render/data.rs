@@ -88,6 +88,7 @@ pub fn script_config(views: &Views, strings: &BTreeMap<String, String>) -> Strin
             "search_index": urls.search_index,
             "api": {
                 "checkout": Endpoint::Checkout.as_str(),
+                "cancel": Endpoint::Cancel.as_str(),
                 "availability": Endpoint::Availability.as_str(),
                 "order": Endpoint::Order.as_str(),
             },

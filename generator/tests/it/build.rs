@@ -1,9 +1,7 @@
 //! The generator end to end: the example market, valid fixtures snapshotted page by page, and
 //! the guarantees around failed builds.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[test]
 fn example_market_builds_without_warnings() {

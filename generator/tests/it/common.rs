@@ -1,8 +1,6 @@
 //! Helpers shared by the integration tests: fixtures copied into temp folders, the `chalet`
 //! binary run in them, and a digest of a folder tree to prove "untouched".
 
-#![allow(dead_code, reason = "each test file uses a different subset")]
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;

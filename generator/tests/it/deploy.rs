@@ -1,8 +1,6 @@
 //! `chalet deploy --dry-run` on a real build against a bucket listing: what it prints is the plan.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[test]
 fn dry_run_prints_the_plan_against_a_listing_and_changes_nothing() {

@@ -1,9 +1,7 @@
 //! What artisans see when something is wrong: every invalid fixture's full diagnostics are
 //! snapshotted, and the ten-mistake market is checked position by position.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 /// Each `fixtures/invalid/<case>/content` fails with exit code 1 and exactly these diagnostics.
 #[test]

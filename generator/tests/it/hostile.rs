@@ -1,9 +1,7 @@
 //! Hostile or careless content cannot delete, stall or forge: the first items of issue 14
 //! (output folder, theme names, special files, control characters in diagnostics).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 fn themes_arg() -> String {
     themes().to_str().expect("utf8").to_string()

@@ -1,9 +1,7 @@
 //! The image pipeline on real files: orientation, privacy, transparency, colour conversions and
 //! the cache (an unchanged site encodes nothing; a changed photo re-encodes only itself).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use image::GenericImageView;
 use std::path::{Path, PathBuf};
 

@@ -1,9 +1,7 @@
 //! One owner for every address: free pages cannot take a built-in page's address, two sources
 //! cannot write one file, and a `base_url` with a sub-path reaches every URL the site holds.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::path::Path;
 
 /// The minimal fixture in a temp folder, its `base_url` replaced.

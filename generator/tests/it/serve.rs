@@ -1,9 +1,7 @@
 //! `chalet serve` end to end over real HTTP on loopback: it serves the site, rebuilds on an edit,
 //! and on a broken edit reports the diagnostics while keeping the last good site.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};

@@ -2,12 +2,10 @@
 //! warned about and shown in French, the data blocks (JSON-LD, script configuration, search
 //! index) well-formed, and `--checkout-url` reaching the pages.
 
-mod common;
-
-use common::{chalet, read, site_in_temp, themes};
+use crate::common::{chalet, read, site_in_temp, themes};
 use std::path::Path;
 
-fn build(dir: &Path, extra: &[&str]) -> common::Run {
+fn build(dir: &Path, extra: &[&str]) -> crate::common::Run {
     let themes = themes();
     let mut args = vec!["build", "--themes", themes.to_str().expect("utf8")];
     args.extend_from_slice(extra);
@@ -55,7 +53,7 @@ fn a_missing_translation_is_a_warning_and_falls_back_to_french() {
     let tmp = site_in_temp("valid/minimal");
     set_language(tmp.path(), "de");
     let own_themes = tmp.path().join("themes");
-    common::copy_dir(&themes(), &own_themes);
+    crate::common::copy_dir(&themes(), &own_themes);
     let de = own_themes.join("default/i18n/de.yaml");
     let without: String = read(&de)
         .lines()
@@ -216,7 +214,7 @@ fn a_same_host_checkout_path_and_a_base_url_override_reach_the_pages() {
 /// policy in the infrastructure template.
 #[test]
 fn the_preview_and_production_share_one_csp() {
-    let template = read(&common::repo().join("infra/template.yaml"));
+    let template = read(&crate::common::repo().join("infra/template.yaml"));
     let t: serde_json::Value = serde_saphyr::from_str(&template).expect("plain YAML");
     let csp = t["Resources"]["SecurityHeaders"]["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
         ["ContentSecurityPolicy"]["ContentSecurityPolicy"]

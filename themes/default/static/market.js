@@ -184,7 +184,15 @@
     const msg = $('[data-basket-message]', root);
     const say = (text) => { msg.hidden = !text; msg.textContent = text || ''; };
     const params = new URLSearchParams(location.search);
-    if (params.has(cfg.params.cancelled)) say(tr('cancelled'));
+    if (params.has(cfg.params.cancelled)) {
+      say(tr('cancelled'));
+      // Back from Stripe without paying: give the reserved stock back now, not in 30 minutes.
+      const reservation = params.get(cfg.params.cancelled);
+      if (cfg.checkout && /^[0-9a-f]{32}$/.test(reservation)) {
+        getJson(cfg.checkout + fill(R.api.cancel, { reservation }), { method: 'POST' }).catch(() => { /* expires anyway */ });
+        forgetReservation(reservation);
+      }
+    }
     const loading = $('[data-basket-loading]', root);
     loading.hidden = false;
     let catalogue;
@@ -296,12 +304,23 @@
     if (focused && document.getElementById(focused)) document.getElementById(focused).focus();
   }
 
+  // The reservation of the last *Pay*: sent again as `replaces`, so pressing *Pay* twice (or
+  // coming back with the browser's Back button) never holds the same stock twice.
+  const RESERVATION_KEY = 'chalet.reservation';
+  function lastReservation() {
+    try { return sessionStorage.getItem(RESERVATION_KEY) || undefined; } catch (e) { return undefined; }
+  }
+  function forgetReservation(id) {
+    try { if (!id || sessionStorage.getItem(RESERVATION_KEY) === id) sessionStorage.removeItem(RESERVATION_KEY); } catch (e) { /* private mode */ }
+  }
+
   async function payNow(b, groups, pay, say, catalogue, render) {
     if (!cfg.checkout) return say(tr('no_checkout'));
     const body = {
       items: b.items.filter((i) => catalogue.has(i.sku)).map((i) => ({ sku: i.sku, quantity: i.quantity })),
       fulfilment: Object.fromEntries(groups.filter((g) => g.choice).map((g) => [g.chalet, g.choice])),
       locale: cfg.lang,
+      replaces: lastReservation(),
     };
     pay.disabled = true;
     say('');
@@ -313,6 +332,7 @@
       r = null;
     }
     if (r && r.ok && r.body && r.body.url) {
+      try { sessionStorage.setItem(RESERVATION_KEY, r.body.reservation); } catch (e) { /* private mode */ }
       location.assign(r.body.url);
       return;
     }
@@ -327,7 +347,12 @@
       else b.items = b.items.filter((i) => i.sku !== err.sku);
       save(b);
       render();
-      say(tr('out_of_stock', { remaining, name: err.name || err.sku }));
+      let text = tr('out_of_stock', { remaining, name: err.name || err.sku });
+      if (Number(err.held) > 0 && err.back_by) {
+        const time = new Date(err.back_by).toLocaleTimeString(cfg.lang, { hour: '2-digit', minute: '2-digit' });
+        text += ' ' + tr('out_of_stock_held', { held: err.held, name: err.name || err.sku, time });
+      }
+      say(text);
     } else if (err.code === E.unknown_sku) {
       const item = catalogue.get(err.sku);
       b.items = b.items.filter((i) => i.sku !== err.sku);

@@ -1,0 +1,11 @@
+//! The checkout function's integration tests, as one binary (one link instead of five; each
+//! links the AWS SDK and async-stripe). Most talk to the real peers `scripts/test` starts.
+
+#![allow(dead_code, reason = "each module uses a different part of the harness")]
+
+mod app;
+mod checkout;
+mod common;
+mod infra;
+mod lambda;
+mod stock;
