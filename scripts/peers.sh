@@ -23,7 +23,7 @@ start_peers() {
   cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
   trap cleanup EXIT
 
-  echo "==> starting DynamoDB Local and the Stripe stand-in"
+  echo "==> building every target (the stand-in among them), starting DynamoDB Local and the Stripe stand-in"
   dynamo_port=$(free_port)
   (cd "$(dirname "$dynamo_jar")" && exec java -Djava.library.path=./DynamoDBLocal_lib -jar DynamoDBLocal.jar \
     -inMemory -sharedDb -disableTelemetry -port "$dynamo_port") >"$tools/dynamodb.log" 2>&1 &
@@ -31,7 +31,8 @@ start_peers() {
   ssm_port=$(free_port)
   "$tools/venv/bin/moto_server" -H 127.0.0.1 -p "$ssm_port" >"$tools/moto.log" 2>&1 &
   pids+=($!)
-  cargo build --quiet -p stripe-standin
+  # All targets: the feature set `cargo test --workspace` uses, so dependencies compile once.
+  cargo build --quiet --workspace --all-targets
   stripe_port=$(free_port)
   STRIPE_SECRET_KEY=sk_test_chalet_standin STRIPE_WEBHOOK_SECRET=whsec_chalet_standin \
     "$root/target/debug/stripe-standin" --listen "127.0.0.1:$stripe_port" >"$tools/stripe-standin.log" 2>&1 &

@@ -98,6 +98,35 @@ async fn main() {
         webhook.push(t.elapsed());
         assert!(status.is_success());
     }
+    // Contention: 200 shoppers at once for a candle with 10 units (scripts/bench-checkout sets it).
+    let candle = json!({ "items": [{ "sku": "la-cire-d-outremeuse/bougie-sapin-des-fagnes", "quantity": 1 }], "fulfilment": { "la-cire-d-outremeuse": "pickup" } });
+    let mut tasks = Vec::new();
+    for _ in 0..200 {
+        let (http, base, candle) = (http.clone(), base.clone(), candle.clone());
+        tasks.push(tokio::spawn(async move {
+            let t = Instant::now();
+            let status = http
+                .post(format!("{base}/checkout"))
+                .json(&candle)
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .unwrap_or(0);
+            (status, t.elapsed())
+        }));
+    }
+    let mut contended = Vec::new();
+    let (mut sold, mut refused, mut other) = (0, 0, 0);
+    for t in tasks {
+        let (status, took) = t.await.expect("task");
+        contended.push(took);
+        match status {
+            200 => sold += 1,
+            409 => refused += 1,
+            _ => other += 1,
+        }
+    }
+    contended.sort();
     let _ = child.kill();
     let _ = child.wait();
     checkout.sort();
@@ -118,5 +147,10 @@ async fn main() {
         "  POST /webhook      p50 {:.1} ms   p99 {:.1} ms",
         pct(&webhook, 0.5),
         pct(&webhook, 0.99)
+    );
+    println!(
+        "  200 at once, 10 units: {sold} sold, {refused} refused (409), {other} other   p50 {:.1} ms   p99 {:.1} ms",
+        pct(&contended, 0.5),
+        pct(&contended, 0.99)
     );
 }
