@@ -33,6 +33,7 @@ async fn main() {
         .env("TABLE_NAME", &table)
         .env("STRIPE_SECRET_KEY", "sk_test_chalet_standin")
         .env("STRIPE_WEBHOOK_SECRET", "whsec_chalet_standin")
+        .env("VOUCHER_CODES_KEY", "vck_bench_0123456789abcdef0123456789")
         .env("SITE_URL", "http://127.0.0.1:1225")
         .env("STRIPE_API_BASE", &stripe)
         .env("AWS_ENDPOINT_URL", &dynamo)

@@ -1,5 +1,6 @@
-//! Voucher codes: 80 bits from HMAC-SHA256(secret, session/SKU/unit). Unguessable without the
-//! secret, and the same on every delivery of the same webhook, so retries never mint new codes.
+//! Voucher codes: 80 bits from HMAC-SHA256(key, session/SKU/unit). Unguessable without the key,
+//! and the same on every delivery of the same webhook, so retries never mint new codes. The key
+//! is `VOUCHER_CODES_KEY`, a secret of its own: rotating the webhook secret changes nothing here.
 
 use chalet_types::{Sku, VoucherCode};
 use hmac::{Hmac, Mac};
@@ -14,9 +15,10 @@ pub fn voucher_code(key: &[u8], session_id: &str, sku: &Sku, unit: u32) -> Vouch
     VoucherCode::from_entropy(entropy)
 }
 
-/// The codes key, separated from the webhook secret it is derived from.
-pub fn codes_key(webhook_secret: &str) -> Vec<u8> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(webhook_secret.as_bytes()).expect("HMAC takes any key");
+/// The HMAC key for codes, derived from the configured `VOUCHER_CODES_KEY` (domain-separated,
+/// so the same secret could never produce anything else's MAC).
+pub fn codes_key(voucher_codes_key: &str) -> Vec<u8> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(voucher_codes_key.as_bytes()).expect("HMAC takes any key");
     mac.update(b"chalet voucher codes v1");
     mac.finalize().into_bytes().to_vec()
 }

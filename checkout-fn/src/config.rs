@@ -8,6 +8,9 @@ pub struct Config {
     pub table_name: String,
     pub stripe_secret_key: String,
     pub stripe_webhook_secret: String,
+    /// The key voucher codes are derived from: a secret of its own, so rotating the webhook
+    /// secret never mints a second set of valid codes. At least 32 characters.
+    pub voucher_codes_key: String,
     /// The shop's address (`https://marche.example/` or with a sub-path): its origin is the only
     /// CORS origin, and Stripe's success and cancel URLs are built on it (`chalet_types::routes`).
     pub site_url: SiteUrl,
@@ -42,9 +45,17 @@ pub enum ConfigError {
     Parameter(String),
     #[error("ORIGIN_VERIFY_SECRETS: each value must be at least 32 characters")]
     WeakOriginSecret,
+    #[error("VOUCHER_CODES_KEY must be at least 32 characters (a random secret of its own)")]
+    WeakCodesKey,
 }
 
-pub const REQUIRED: [&str; 4] = ["TABLE_NAME", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "SITE_URL"];
+pub const REQUIRED: [&str; 5] = [
+    "TABLE_NAME",
+    "STRIPE_SECRET_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+    "VOUCHER_CODES_KEY",
+    "SITE_URL",
+];
 
 impl Config {
     /// Reads from any key/value source (the process environment in `main`).
@@ -61,10 +72,15 @@ impl Config {
                 Err(ConfigError::NotAUrl(k))
             }
         };
+        let voucher_codes_key = get("VOUCHER_CODES_KEY").unwrap_or_default();
+        if voucher_codes_key.len() < MIN_ORIGIN_SECRET {
+            return Err(ConfigError::WeakCodesKey);
+        }
         Ok(Config {
             table_name: get("TABLE_NAME").unwrap_or_default(),
             stripe_secret_key: get("STRIPE_SECRET_KEY").unwrap_or_default(),
             stripe_webhook_secret: get("STRIPE_WEBHOOK_SECRET").unwrap_or_default(),
+            voucher_codes_key,
             site_url: SiteUrl::parse(&get("SITE_URL").unwrap_or_default()).map_err(ConfigError::SiteUrl)?,
             stripe_api_base: get("STRIPE_API_BASE").map(|v| url("STRIPE_API_BASE", v)).transpose()?,
             origin_verify_secrets: origin_secrets(get("ORIGIN_VERIFY_SECRETS").as_deref())?,
@@ -108,13 +124,13 @@ impl Config {
 }
 
 /// Secrets that may come from the parameter store instead of the environment.
-pub const SECRETS: [&str; 2] = ["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"];
+pub const SECRETS: [&str; 3] = ["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "VOUCHER_CODES_KEY"];
 
 /// Settings the function reads when they are there.
 pub const OPTIONAL: [&str; 2] = ["STRIPE_API_BASE", "ORIGIN_VERIFY_SECRETS"];
 
-/// The shortest origin secret accepted: it is all that stands between the function URL and the
-/// internet.
+/// The shortest origin secret (and voucher codes key) accepted: the origin secret is all that
+/// stands between the function URL and the internet.
 pub const MIN_ORIGIN_SECRET: usize = 32;
 
 fn origin_secrets(text: Option<&str>) -> Result<Vec<String>, ConfigError> {
@@ -175,7 +191,7 @@ mod tests {
         let err = Config::from_vars(&vars).expect_err("incomplete");
         assert_eq!(
             err.to_string(),
-            "missing environment variable(s): STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET, SITE_URL"
+            "missing environment variable(s): STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET, VOUCHER_CODES_KEY, SITE_URL"
         );
     }
 
@@ -185,6 +201,7 @@ mod tests {
             ("TABLE_NAME", "t"),
             ("STRIPE_SECRET_KEY", "sk_live_x"),
             ("STRIPE_WEBHOOK_SECRET", "whsec_y"),
+            ("VOUCHER_CODES_KEY", "vck_0123456789abcdef0123456789abcdef"),
             ("SITE_URL", "https://m.example/"),
         ]
         .into_iter()
@@ -193,6 +210,12 @@ mod tests {
         let c = Config::from_vars(&vars).expect("complete");
         assert_eq!(c.site_url.as_str(), "https://m.example/");
         let shown = format!("{c:?}");
-        assert!(!shown.contains("sk_live") && !shown.contains("whsec"), "{shown}");
+        assert!(
+            !shown.contains("sk_live") && !shown.contains("whsec") && !shown.contains("vck_"),
+            "{shown}"
+        );
+        let mut short = vars.clone();
+        short.insert("VOUCHER_CODES_KEY".into(), "too-short".into());
+        assert_eq!(Config::from_vars(&short).err(), Some(ConfigError::WeakCodesKey));
     }
 }

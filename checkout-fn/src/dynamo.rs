@@ -194,15 +194,24 @@ pub fn client(shared: &aws_config::SdkConfig) -> Client {
 
 /// The same deadlines on any client configuration (the tests build theirs by hand).
 pub fn with_deadlines(builder: aws_sdk_dynamodb::config::Builder) -> aws_sdk_dynamodb::Config {
+    with_deadlines_of(builder, std::time::Duration::from_millis(1500), OPERATION_TIMEOUT)
+}
+
+/// Deadlines of one's choosing: the integration tests give DynamoDB Local (a Java process that
+/// serialises transactions) more time under a 200-shopper herd than DynamoDB needs.
+pub fn with_deadlines_of(
+    builder: aws_sdk_dynamodb::config::Builder,
+    attempt: std::time::Duration,
+    operation: std::time::Duration,
+) -> aws_sdk_dynamodb::Config {
     use aws_sdk_dynamodb::config::retry::RetryConfig;
     use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
-    use std::time::Duration;
     builder
         .timeout_config(
             TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(1))
-                .operation_attempt_timeout(Duration::from_millis(1500))
-                .operation_timeout(OPERATION_TIMEOUT)
+                .connect_timeout(std::time::Duration::from_secs(1))
+                .operation_attempt_timeout(attempt)
+                .operation_timeout(operation)
                 .build(),
         )
         .retry_config(RetryConfig::standard().with_max_attempts(3))
@@ -217,12 +226,15 @@ const TRANSACT_BUDGET: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Transactions that collide with another on the same SKU are retried: DynamoDB cancels rather
 /// than queues them, and 50 shoppers buying the last candles at once must each get an answer.
-const CONFLICT_RETRIES: u32 = 25;
+const CONFLICT_RETRIES: u32 = 60;
 
+/// Full jitter over a window that grows with the attempt (5 ms … 160 ms): a herd of colliding
+/// shoppers spreads out instead of colliding again in step.
 async fn backoff(attempt: u32) {
-    let mut b = [0u8; 1];
+    let mut b = [0u8; 2];
     let _ = getrandom::fill(&mut b);
-    let ms = 5 + u64::from(b[0] % 20) + u64::from(attempt.min(8)) * 10;
+    let window = 5u64 << attempt.min(5);
+    let ms = 1 + u64::from(u16::from_le_bytes(b)) % window;
     tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
 }
 
@@ -395,12 +407,46 @@ impl Dynamo {
             );
             order.push(&line.sku);
         }
-        match self.transact(actions).await.map_err(ReserveError::Store)? {
+        // While colliding with other shoppers, look every few attempts whether what this basket
+        // wants is still there: once it is sold out, the answer is a 409 now, not after the herd.
+        let limited: Vec<(&Sku, i64)> = reservation
+            .lines
+            .iter()
+            .filter(|l| l.limited)
+            .map(|l| (&l.sku, i64::from(l.quantity)))
+            .collect();
+        let short: std::sync::Mutex<Option<Sku>> = std::sync::Mutex::new(None);
+        let give_up = |attempt: u32| {
+            let (limited, short) = (&limited, &short);
+            async move {
+                if attempt % 3 != 2 {
+                    return false;
+                }
+                let skus: Vec<Sku> = limited.iter().map(|(s, _)| (*s).clone()).collect();
+                let Ok(now) = self.items(&skus).await else { return false };
+                let gone = limited.iter().find(|(sku, q)| {
+                    now.iter()
+                        .find(|st| st.item.sku == **sku)
+                        .and_then(Stocked::remaining)
+                        .is_some_and(|r| r < *q)
+                });
+                if let Some((sku, _)) = gone {
+                    *short.lock().unwrap_or_else(|e| e.into_inner()) = Some((*sku).clone());
+                }
+                gone.is_some()
+            }
+        };
+        match self
+            .transact_unless(actions, give_up)
+            .await
+            .map_err(ReserveError::Store)?
+        {
             None => Ok(reservation),
             Some(failed) => {
-                let sku = order
-                    .get(failed)
-                    .map(|s| (*s).clone())
+                let sku = short
+                    .into_inner()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .or_else(|| order.get(failed).map(|s| (*s).clone()))
                     .unwrap_or_else(|| reservation.lines[0].sku.clone());
                 Err(self.why_refused(sku).await)
             }
@@ -538,6 +584,21 @@ impl Dynamo {
     /// Runs a transaction, retrying when it collided with another. `Ok(None)`: done;
     /// `Ok(Some(i))`: the condition of action `i` did not hold, so nothing was written.
     async fn transact(&self, actions: Vec<TransactWriteItem>) -> Result<Option<usize>, StoreError> {
+        self.transact_unless(actions, |_| async { false }).await
+    }
+
+    /// [`Dynamo::transact`], asking `give_up(attempt)` after collisions whether trying again is
+    /// still worth it (a reservation stops as soon as the stock it wants is gone): `true` ends
+    /// it as if the first condition had failed.
+    async fn transact_unless<F, Fut>(
+        &self,
+        actions: Vec<TransactWriteItem>,
+        give_up: F,
+    ) -> Result<Option<usize>, StoreError>
+    where
+        F: Fn(u32) -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
         let started = std::time::Instant::now();
         for attempt in 0..CONFLICT_RETRIES {
             if started.elapsed() > TRANSACT_BUDGET {
@@ -554,6 +615,7 @@ impl Dynamo {
                 Err(e) => match cancellation_codes(&e) {
                     Some(codes) => match codes.iter().position(|c| c == "ConditionalCheckFailed") {
                         Some(i) => return Ok(Some(i)),
+                        None if give_up(attempt).await => return Ok(Some(0)),
                         None => backoff(attempt).await,
                     },
                     None => return Err(err(e)),

@@ -60,7 +60,7 @@ impl AppState {
         stripe: payments::Stripe,
         source: Option<config::SecretSource>,
     ) -> AppState {
-        let codes_key = Arc::new(codes::codes_key(&config.stripe_webhook_secret));
+        let codes_key = Arc::new(codes::codes_key(&config.voucher_codes_key));
         let webhook_secret = Arc::new(secrets::WebhookSecret::new(
             config.stripe_webhook_secret.clone(),
             source,

@@ -24,6 +24,7 @@ fn state(site: &str) -> AppState {
         ("TABLE_NAME", "unused"),
         ("STRIPE_SECRET_KEY", "sk_test_unused"),
         ("STRIPE_WEBHOOK_SECRET", "whsec_unused"),
+        ("VOUCHER_CODES_KEY", "vck_unused_0123456789abcdef0123456789"),
         ("SITE_URL", site),
         // Port 9 (discard) on loopback: nothing answers; nothing here should ask.
         ("STRIPE_API_BASE", "http://127.0.0.1:9"),

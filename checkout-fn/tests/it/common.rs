@@ -13,6 +13,7 @@ use std::path::Path;
 
 pub const STRIPE_KEY: &str = "sk_test_chalet_standin";
 pub const WEBHOOK_SECRET: &str = "whsec_chalet_standin";
+pub const CODES_KEY: &str = "vck_chalet_tests_0123456789abcdef0123";
 pub const SITE: &str = "http://127.0.0.1:1225";
 
 fn peer(var: &str) -> String {
@@ -39,7 +40,10 @@ pub async fn dynamo_client() -> aws_sdk_dynamodb::Client {
             None,
             "chalet-tests",
         ));
-    aws_sdk_dynamodb::Client::from_conf(checkout_fn::dynamo::with_deadlines(builder))
+    // Production's deadlines are for DynamoDB; Local under a 200-shopper herd needs longer (the
+    // test of a table that stops answering uses production's).
+    let (attempt, operation) = (std::time::Duration::from_secs(15), std::time::Duration::from_secs(30));
+    aws_sdk_dynamodb::Client::from_conf(checkout_fn::dynamo::with_deadlines_of(builder, attempt, operation))
 }
 
 pub struct Harness {
@@ -62,6 +66,16 @@ impl Harness {
     }
 
     pub async fn start_with_stripe(catalogue: &Catalogue, stripe_base: String) -> Harness {
+        // `RUST_LOG=error cargo test …` shows the function's logs beside a failing test.
+        static LOGS: std::sync::Once = std::sync::Once::new();
+        LOGS.call_once(|| {
+            if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG") {
+                let _ = tracing_subscriber::fmt()
+                    .with_env_filter(filter)
+                    .with_test_writer()
+                    .try_init();
+            }
+        });
         let table = unique("chalet-test");
         let db = Dynamo::new(dynamo_client().await, &table);
         assert!(checkout_fn::publish::create_table(&db).await.expect("create table"));
@@ -70,6 +84,7 @@ impl Harness {
             table_name: table,
             stripe_secret_key: STRIPE_KEY.into(),
             stripe_webhook_secret: WEBHOOK_SECRET.into(),
+            voucher_codes_key: CODES_KEY.into(),
             site_url: chalet_types::SiteUrl::parse(SITE).expect("a site URL"),
             stripe_api_base: Some(stripe_base.clone()),
             origin_verify_secrets: Vec::new(),
@@ -142,6 +157,7 @@ impl Harness {
             .env("TABLE_NAME", &self.db.table)
             .env("STRIPE_SECRET_KEY", STRIPE_KEY)
             .env("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
+            .env("VOUCHER_CODES_KEY", CODES_KEY)
             .env("SITE_URL", SITE)
             .env("STRIPE_API_BASE", &self.stripe)
             .env("AWS_ENDPOINT_URL_DYNAMODB", peer("CHALET_TEST_DYNAMODB"))

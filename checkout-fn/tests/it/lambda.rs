@@ -245,6 +245,7 @@ fn function_with(api: &str, table: &str, without: Option<&str>, extra: &[(&str, 
         ("TABLE_NAME", table.into()),
         ("STRIPE_SECRET_KEY", STRIPE_KEY.into()),
         ("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET.into()),
+        ("VOUCHER_CODES_KEY", CODES_KEY.into()),
         (
             "STRIPE_API_BASE",
             std::env::var("CHALET_TEST_STRIPE").expect("scripts/test starts the stand-in"),
@@ -420,13 +421,16 @@ async fn secrets_come_from_the_parameter_store_and_a_changed_webhook_secret_is_p
     let prefix = format!("/chalet-test/{}", h.db.table);
     put_secret(&ssm, &format!("{prefix}/key"), STRIPE_KEY).await;
     put_secret(&ssm, &format!("{prefix}/webhook"), WEBHOOK_SECRET).await;
+    put_secret(&ssm, &format!("{prefix}/codes"), CODES_KEY).await;
     let rt = runtime().await;
     let extra = [
         ("STRIPE_SECRET_KEY_PARAMETER", format!("{prefix}/key")),
         ("STRIPE_WEBHOOK_SECRET_PARAMETER", format!("{prefix}/webhook")),
+        ("VOUCHER_CODES_KEY_PARAMETER", format!("{prefix}/codes")),
         ("AWS_ENDPOINT_URL_SSM", std::env::var("CHALET_TEST_SSM").expect("moto")),
         ("STRIPE_SECRET_KEY", String::new()),
         ("STRIPE_WEBHOOK_SECRET", String::new()),
+        ("VOUCHER_CODES_KEY", String::new()),
     ];
     let _function = function_with(&rt.api, &h.db.table, None, &extra);
     // The secret key came from the store: Stripe (the stand-in, which checks it) takes the session.

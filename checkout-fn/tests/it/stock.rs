@@ -154,6 +154,7 @@ async fn serve_with_store(store: checkout_fn::dynamo::Dynamo) -> String {
         table_name: store.table.clone(),
         stripe_secret_key: STRIPE_KEY.into(),
         stripe_webhook_secret: WEBHOOK_SECRET.into(),
+        voucher_codes_key: CODES_KEY.into(),
         site_url: chalet_types::SiteUrl::parse(SITE).expect("site"),
         stripe_api_base: Some(stripe_base.clone()),
         origin_verify_secrets: Vec::new(),
