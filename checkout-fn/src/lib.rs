@@ -10,6 +10,7 @@
 //! - [`routes`]: the HTTP handlers; [`codes`]: voucher codes; [`publish`]: the table's contents
 //! - [`secrets`]: the webhook secret (re-read when it changes) and the CloudFront origin check
 
+pub mod aftercare;
 pub mod basket;
 pub mod codes;
 pub mod config;

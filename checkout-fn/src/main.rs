@@ -3,6 +3,7 @@
 //!   checkout-fn publish --catalogue dist/catalogue.json [--create-table]
 //!   checkout-fn registrations                              list paid registrations
 //!   checkout-fn reconcile [--dry-run] [--older-than 5m]    settle stock held for unreported sessions
+//!   checkout-fn refund <order> [--line SKU[:QTY]]… [--restock]   refund through Stripe
 //! Configuration comes from the environment (see `config`).
 
 use checkout_fn::{AppState, app, config::Config, dynamo::Dynamo, payments::Stripe};
@@ -33,6 +34,7 @@ async fn main() -> ExitCode {
         Some("publish") => publish(&args).await,
         Some("registrations") => registrations().await,
         Some("reconcile") => reconcile(&args).await,
+        Some("refund") => refund(&args).await,
         _ => serve(&args).await,
     }
 }
@@ -90,6 +92,93 @@ async fn reconcile(args: &[String]) -> ExitCode {
         }
         Err(e) => {
             eprintln!("checkout-fn: {}", checkout_fn::error::chain(&e));
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Asks Stripe for the refund; the `charge.refunded` event records it (codes voided, stock back),
+/// exactly as for a refund made in the Stripe dashboard.
+async fn refund(args: &[String]) -> ExitCode {
+    let Some(order_id) = args.get(2).filter(|a| !a.starts_with("--")) else {
+        eprintln!("usage: checkout-fn refund <order (cs_…)> [--line SKU[:QTY]]… [--restock]");
+        return ExitCode::from(2);
+    };
+    let mut wanted = Vec::new();
+    for (i, a) in args.iter().enumerate() {
+        if a == "--line" {
+            let spec = args.get(i + 1).map(String::as_str).unwrap_or("");
+            match checkout_fn::aftercare::parse_lines(spec).as_slice() {
+                [one] => wanted.push(one.clone()),
+                _ => {
+                    eprintln!("checkout-fn: --line takes one chalet/product[:quantity] (got {spec:?})");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    }
+    let restock = args.iter().any(|a| a == "--restock");
+    let state = match state().await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let order = match state.store.order(order_id).await {
+        Ok(Some(o)) => o,
+        Ok(None) => {
+            eprintln!("checkout-fn: no order {order_id}");
+            return ExitCode::from(1);
+        }
+        Err(e) => {
+            eprintln!("checkout-fn: {}", checkout_fn::error::chain(&e));
+            return ExitCode::from(1);
+        }
+    };
+    let Some(payment_intent) = order.payment_intent.clone() else {
+        eprintln!("checkout-fn: order {order_id} has no payment to refund");
+        return ExitCode::from(1);
+    };
+    let (amount, metadata) = match checkout_fn::aftercare::refund_request(&order, &wanted, restock) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("checkout-fn: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    // The same request twice (a double Enter) is one refund: the key is the request itself.
+    let key = {
+        use sha2::Digest;
+        let spec = format!(
+            "{order_id}|{}|{:?}|{}",
+            order.refunds.len(),
+            amount,
+            metadata.get("lines").map_or("", |s| s)
+        );
+        let digest = sha2::Sha256::digest(format!("{spec}|{restock}").as_bytes());
+        format!(
+            "refund-{}",
+            digest.iter().take(12).map(|b| format!("{b:02x}")).collect::<String>()
+        )
+    };
+    match state
+        .stripe
+        .refund(&payment_intent, amount, metadata.clone(), &key)
+        .await
+    {
+        Ok(r) => {
+            println!(
+                "refund {} of {} asked of Stripe for {} ({}); Stripe's charge.refunded event records it",
+                r.id,
+                r.amount.format(chalet_types::Language::default()),
+                metadata.get("lines").map_or("", |s| s),
+                if restock { "restocked" } else { "not restocked" }
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!(
+                "checkout-fn: Stripe refused the refund: {}",
+                checkout_fn::error::chain(&e)
+            );
             ExitCode::from(1)
         }
     }

@@ -115,6 +115,11 @@ impl Dynamo {
                 puts.push(item);
             }
         }
+        if let Some(pi) = &order.payment_intent {
+            let mut item = key(format!("{PAYMENT_PREFIX}{pi}"), PAYMENT_KEY);
+            item.insert(attr::ORDER.into(), s(&order.id));
+            puts.push(item);
+        }
         for item in puts {
             // Written once: a redelivery must neither reset a redeemed code to `issued` nor
             // rewrite the order without the `needs_attention` its first recording found.
@@ -243,5 +248,7 @@ pub fn build_order(
         total: res.total,
         payment_intent: session.payment_intent.clone(),
         needs_attention,
+        refunds: Vec::new(),
+        disputes: Vec::new(),
     }
 }

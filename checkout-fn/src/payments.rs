@@ -331,6 +331,10 @@ impl Stripe {
                 product.description = l.description.clone();
                 let mut price = CreateCheckoutSessionLineItemsPriceData::new(stripe_currency(s.currency));
                 price.unit_amount = Some(l.unit_amount.cents());
+                // Catalogue prices include VAT: enabling Stripe Tax later must not add it on top.
+                price.tax_behavior = Some(
+                    stripe_checkout::checkout_session::CreateCheckoutSessionLineItemsPriceDataTaxBehavior::Inclusive,
+                );
                 price.product_data = Some(product);
                 let mut item = CreateCheckoutSessionLineItems::new();
                 item.price_data = Some(price);
@@ -346,6 +350,12 @@ impl Stripe {
             .success_url(s.success_url)
             .cancel_url(s.cancel_url)
             .client_reference_id(s.reference)
+            // The PaymentIntent carries the reference too: refund and dispute events name it.
+            .payment_intent_data({
+                let mut data = stripe_checkout::checkout_session::CreateCheckoutSessionPaymentIntentData::new();
+                data.metadata = Some(s.metadata.clone());
+                data
+            })
             .metadata(s.metadata)
             .expires_at(expires_at)
             .locale(locale(s.locale))
@@ -436,6 +446,79 @@ fn now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
+/// A refund as Stripe lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefundInfo {
+    pub id: String,
+    pub amount: Money,
+    pub metadata: HashMap<String, String>,
+    /// Only `succeeded` (or `pending`) refunds give anything back.
+    pub status: Option<String>,
+}
+
+/// A dispute, as its events carry it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DisputeInfo {
+    pub id: String,
+    pub payment_intent: Option<String>,
+    pub amount: Money,
+    pub reason: String,
+    pub status: String,
+}
+
+impl Stripe {
+    /// Every refund of a payment ("List all refunds", `payment_intent` filter; at most 100, far
+    /// more than one order's lines).
+    pub async fn refunds(&self, payment_intent: &str) -> Result<Vec<RefundInfo>, PaymentError> {
+        let list = self
+            .with_retries(|| {
+                let call = stripe_core::refund::ListRefund::new()
+                    .payment_intent(payment_intent)
+                    .limit(100);
+                async move { call.send(&self.client).await }
+            })
+            .await?;
+        Ok(list.data.iter().map(refund_info).collect())
+    }
+
+    /// Asks Stripe for a refund of `amount` (all that is left when `None`). The bookkeeping is
+    /// the `charge.refunded` event's, whoever made the refund.
+    pub async fn refund(
+        &self,
+        payment_intent: &str,
+        amount: Option<Money>,
+        metadata: HashMap<String, String>,
+        idempotency_key: &str,
+    ) -> Result<RefundInfo, PaymentError> {
+        let key = IdempotencyKey::new(idempotency_key).map_err(|e| PaymentError::Client(e.to_string().into()))?;
+        let mut req = stripe_core::refund::CreateRefund::new()
+            .payment_intent(payment_intent)
+            .metadata(metadata);
+        if let Some(a) = amount {
+            req = req.amount(a.cents());
+        }
+        let refund = self
+            .with_retries(|| {
+                let call = req
+                    .clone()
+                    .customize()
+                    .request_strategy(RequestStrategy::Idempotent(key.clone()));
+                async move { call.send(&self.client).await }
+            })
+            .await?;
+        Ok(refund_info(&refund))
+    }
+}
+
+fn refund_info(r: &stripe_shared::Refund) -> RefundInfo {
+    RefundInfo {
+        id: r.id.to_string(),
+        amount: Money::from_cents(r.amount),
+        metadata: r.metadata.clone().unwrap_or_default(),
+        status: r.status.clone(),
+    }
+}
+
 /// A verified webhook event, reduced to what the function acts on.
 #[derive(Debug)]
 pub enum WebhookEvent {
@@ -446,6 +529,12 @@ pub enum WebhookEvent {
     AsyncSucceeded(PaidSession),
     /// `checkout.session.expired`, or `…async_payment_failed`: the stock goes back.
     Expired(PaidSession),
+    /// `charge.refunded` (full or partial): the payment's refunds are read and recorded.
+    Refunded {
+        payment_intent: String,
+    },
+    /// `charge.dispute.created` / `charge.dispute.closed`.
+    Dispute(DisputeInfo),
     Other(String),
 }
 
@@ -477,6 +566,19 @@ pub fn verify(body: &[u8], signature: &str, secret: &str) -> Result<WebhookEvent
         E::CheckoutSessionExpired(s) | E::CheckoutSessionAsyncPaymentFailed(s) => {
             WebhookEvent::Expired(PaidSession::from_stripe(&s, at))
         }
+        E::ChargeRefunded(c) => match &c.payment_intent {
+            Some(pi) => WebhookEvent::Refunded {
+                payment_intent: pi.id().to_string(),
+            },
+            None => WebhookEvent::Other("charge.refunded without a payment intent".into()),
+        },
+        E::ChargeDisputeCreated(d) | E::ChargeDisputeClosed(d) => WebhookEvent::Dispute(DisputeInfo {
+            id: d.id.to_string(),
+            payment_intent: d.payment_intent.as_ref().map(|p| p.id().to_string()),
+            amount: Money::from_cents(d.amount),
+            reason: d.reason.clone(),
+            status: d.status.as_str().to_string(),
+        }),
         _ => WebhookEvent::Other(event.type_.to_string()),
     })
 }

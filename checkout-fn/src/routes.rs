@@ -316,6 +316,19 @@ pub async fn webhook(State(st): State<AppState>, headers: HeaderMap, body: Body)
                 return Err(ApiError::internal("paid session without its reservation"));
             }
         }
+        // After the sale: a 500 when it cannot be recorded, so Stripe delivers it again.
+        WebhookEvent::Refunded { payment_intent } => {
+            let outcome = crate::aftercare::record_refunds(&st, &payment_intent)
+                .await
+                .map_err(ApiError::internal)?;
+            tracing::info!(?outcome, "refunds recorded");
+        }
+        WebhookEvent::Dispute(dispute) => {
+            let outcome = crate::aftercare::record_dispute(&st, &dispute)
+                .await
+                .map_err(ApiError::internal)?;
+            tracing::info!(?outcome, status = %dispute.status, "dispute recorded");
+        }
         WebhookEvent::Other(kind) => tracing::info!(kind = %kind, "event ignored"),
     }
     Ok(Json(json!({ "received": true })))

@@ -12,7 +12,11 @@
 //! - `POST /__control/faults` `{faults: [{status?, delay_ms?, stall_ms?}], repeat?}`: the next
 //!   create calls answer 429/5xx without acting, act and answer late, or stall before acting
 //!   (see [`faults`])
-//! - `POST /__control/webhooks` `{withhold: bool}`: stop (or resume) delivering events
+//! - `POST /__control/webhooks` `{withhold?: bool, url?}`: stop (or resume) delivering events,
+//!   or send them to `url`
+//! - `POST /v1/refunds`, `GET /v1/refunds`, `POST /__control/payment_intents/{pi}/dispute`,
+//!   `POST /__control/disputes/{id}/close`: after the sale (see `refunds`)
+//! - `GET /__control/events`: every event made so far (`id`, `type`), to resend one
 //! - `GET /pay/{id}`: a tiny hosted-checkout page; its button pays and follows `success_url`.
 //!
 //! Like Stripe, sessions expire by themselves at `expires_at` (and the expired event is sent):
@@ -20,6 +24,7 @@
 
 pub mod faults;
 pub mod params;
+mod refunds;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -53,6 +58,12 @@ struct Store {
     faults: faults::Plan,
     /// Events are recorded but not delivered (the receiver is "down").
     withhold: bool,
+    /// Where events go, when a control call set it (else the configured URL).
+    webhook_url: Option<String>,
+    /// The charge of each paid session, by PaymentIntent.
+    charges: HashMap<String, Value>,
+    refunds: Vec<Value>,
+    disputes: HashMap<String, Value>,
 }
 
 #[derive(Clone, Debug)]
@@ -62,16 +73,19 @@ pub struct StandIn {
     http: reqwest::Client,
     session_template: Arc<Value>,
     event_template: Arc<Value>,
+    charge_template: Arc<Value>,
+    refund_template: Arc<Value>,
+    dispute_template: Arc<Value>,
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// `prefix_` + 24 random base62 characters, like Stripe's ids.
-fn new_id(prefix: &str) -> String {
+pub(crate) fn new_id(prefix: &str) -> String {
     const ALPHA: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
     let mut bytes = [0u8; 24];
     getrandom::fill(&mut bytes).expect("the OS has randomness");
@@ -91,7 +105,7 @@ pub fn sign(secret: &str, timestamp: i64, payload: &[u8]) -> String {
     format!("t={timestamp},v1={sig}")
 }
 
-fn stripe_error(status: StatusCode, kind: &str, message: &str) -> Response {
+pub(crate) fn stripe_error(status: StatusCode, kind: &str, message: &str) -> Response {
     (status, Json(json!({ "error": { "type": kind, "message": message } }))).into_response()
 }
 
@@ -104,6 +118,9 @@ impl StandIn {
             http: reqwest::Client::new(),
             session_template: parse(include_str!("fixtures/checkout.session.json")),
             event_template: parse(include_str!("fixtures/event.json")),
+            charge_template: parse(include_str!("fixtures/charge.json")),
+            refund_template: parse(include_str!("fixtures/refund.json")),
+            dispute_template: parse(include_str!("fixtures/dispute.json")),
         }
     }
 
@@ -115,7 +132,7 @@ impl StandIn {
             loop {
                 tokio::time::sleep(std::time::Duration::from_millis(500)).await;
                 for event in s.expire_due(now()) {
-                    if let Some(url) = s.config.webhook_url.clone() {
+                    if let Some(url) = s.target() {
                         let _ = s.deliver(&event, &url).await;
                     }
                 }
@@ -148,19 +165,47 @@ impl StandIn {
             .route("/__control/events/{id}/resend", post(resend))
             .route("/__control/faults", post(plan_faults))
             .route("/__control/webhooks", post(withhold))
+            .route("/v1/refunds", post(refunds::create).get(refunds::list))
+            .route("/__control/payment_intents/{pi}/dispute", post(refunds::open_dispute))
+            .route("/__control/disputes/{id}/close", post(refunds::close_dispute))
             .route("/__control/requests", get(requests))
+            .route("/__control/events", get(events))
             .route("/pay/{id}", get(pay_page).post(pay_form))
             .with_state(self)
     }
 
-    fn authorised(&self, headers: &HeaderMap) -> bool {
+    pub(crate) fn authorised(&self, headers: &HeaderMap) -> bool {
         let expected = format!("Bearer {}", self.config.api_key);
         headers
             .get(header::AUTHORIZATION)
             .is_some_and(|v| v.as_bytes() == expected.as_bytes())
     }
 
-    fn event(&self, kind: &str, object: Value) -> Value {
+    /// Where events go now: the URL a control call set, else the configured one.
+    fn target(&self) -> Option<String> {
+        let store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        store.webhook_url.clone().or_else(|| self.config.webhook_url.clone())
+    }
+
+    /// Keeps an event (for `resend`) and delivers it where events go; returns what the
+    /// receiver answered (or why not).
+    pub(crate) async fn record_and_deliver(&self, event: Value) -> Value {
+        let id = event["id"].as_str().unwrap_or_default().to_string();
+        self.store
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .events
+            .insert(id, event.clone());
+        match self.target() {
+            Some(url) => match self.deliver(&event, &url).await {
+                Ok(code) => json!(code),
+                Err(e) => json!(e),
+            },
+            None => Value::Null,
+        }
+    }
+
+    pub(crate) fn event(&self, kind: &str, object: Value) -> Value {
         let mut e = (*self.event_template).clone();
         e["id"] = json!(new_id("evt"));
         e["type"] = json!(kind);
@@ -217,11 +262,15 @@ impl StandIn {
                 "Only Checkout Sessions with a status of open can be changed.",
             )));
         }
+        let mut store_charge = None;
         let kind = match action {
             "pay" => {
                 session["status"] = json!("complete");
                 session["payment_status"] = json!("paid");
-                session["payment_intent"] = json!(new_id("pi"));
+                let pi = new_id("pi");
+                session["payment_intent"] = json!(pi);
+                let charge = refunds::charge_for(&self.charge_template, session, &pi);
+                store_charge = Some((pi, charge));
                 let email = email
                     .map(str::to_string)
                     .or_else(|| session["customer_email"].as_str().map(str::to_string));
@@ -236,6 +285,9 @@ impl StandIn {
         };
         let object = session.clone();
         let event = self.event(kind, object);
+        if let Some((pi, charge)) = store_charge {
+            store.charges.insert(pi, charge);
+        }
         store
             .events
             .insert(event["id"].as_str().unwrap_or_default().to_string(), event.clone());
@@ -311,7 +363,7 @@ async fn create(State(s): State<StandIn>, headers: HeaderMap, body: String) -> R
 }
 
 /// The `Idempotency-Key` header, if any; Stripe refuses keys over 255 characters.
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Box<Response>> {
+pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Box<Response>> {
     let Some(v) = headers.get("idempotency-key") else {
         return Ok(None);
     };
@@ -331,13 +383,20 @@ async fn plan_faults(State(s): State<StandIn>, Json(plan): Json<faults::PlanRequ
 }
 
 #[derive(serde::Deserialize)]
-struct Withhold {
-    withhold: bool,
+struct Webhooks {
+    withhold: Option<bool>,
+    url: Option<String>,
 }
 
-async fn withhold(State(s): State<StandIn>, Json(w): Json<Withhold>) -> Json<Value> {
-    s.store.lock().unwrap_or_else(|e| e.into_inner()).withhold = w.withhold;
-    Json(json!({ "withhold": w.withhold }))
+async fn withhold(State(s): State<StandIn>, Json(w): Json<Webhooks>) -> Json<Value> {
+    let mut store = s.store.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(withhold) = w.withhold {
+        store.withhold = withhold;
+    }
+    if w.url.is_some() {
+        store.webhook_url = w.url;
+    }
+    Json(json!({ "withhold": store.withhold, "url": store.webhook_url }))
 }
 
 async fn retrieve(State(s): State<StandIn>, headers: HeaderMap, Path(id): Path<String>) -> Response {
@@ -368,7 +427,7 @@ async fn expire_api(State(s): State<StandIn>, headers: HeaderMap, Path(id): Path
     }
     match s.transition(&id, "expire", None) {
         Ok(event) => {
-            if let Some(url) = s.config.webhook_url.clone() {
+            if let Some(url) = s.target() {
                 let _ = s.deliver(&event, &url).await;
             }
             Json(event["data"]["object"].clone()).into_response()
@@ -398,7 +457,7 @@ async fn control(
         Ok(e) => e,
         Err(r) => return *r,
     };
-    let target = body.webhook_url.or_else(|| s.config.webhook_url.clone());
+    let target = body.webhook_url.or_else(|| s.target());
     let delivered = match target.filter(|_| body.deliver != Some(false)) {
         Some(url) => match s.deliver(&event, &url).await {
             Ok(code) => json!(code),
@@ -420,16 +479,25 @@ async fn resend(State(s): State<StandIn>, Path(id): Path<String>, body: Option<J
     let Some(event) = event else {
         return stripe_error(StatusCode::NOT_FOUND, "invalid_request_error", "No such event");
     };
-    let Some(url) = body
-        .and_then(|b| b.0.webhook_url)
-        .or_else(|| s.config.webhook_url.clone())
-    else {
+    let Some(url) = body.and_then(|b| b.0.webhook_url).or_else(|| s.target()) else {
         return stripe_error(StatusCode::BAD_REQUEST, "invalid_request_error", "No webhook URL");
     };
     match s.deliver(&event, &url).await {
         Ok(code) => Json(json!({ "delivered": code })).into_response(),
         Err(e) => Json(json!({ "delivered": e })).into_response(),
     }
+}
+
+/// Every event made so far, oldest first (`id`, `type`, `created`).
+async fn events(State(s): State<StandIn>) -> Json<Value> {
+    let store = s.store.lock().unwrap_or_else(|e| e.into_inner());
+    let mut list: Vec<Value> = store
+        .events
+        .values()
+        .map(|e| json!({ "id": e["id"], "type": e["type"], "created": e["created"] }))
+        .collect();
+    list.sort_by_key(|e| e["created"].as_i64());
+    Json(json!(list))
 }
 
 async fn requests(State(s): State<StandIn>) -> Json<Value> {
@@ -474,7 +542,7 @@ async fn pay_form(State(s): State<StandIn>, Path(id): Path<String>) -> Response 
         Ok(e) => e,
         Err(r) => return *r,
     };
-    if let Some(url) = s.config.webhook_url.clone() {
+    if let Some(url) = s.target() {
         let _ = s.deliver(&event, &url).await;
     }
     let success = event["data"]["object"]["success_url"]

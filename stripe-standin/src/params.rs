@@ -84,6 +84,8 @@ pub struct SessionParams {
     pub locale: Option<String>,
     pub payment_method_types: Vec<String>,
     pub customer_email: Option<String>,
+    /// `payment_intent_data[metadata]`: set on the PaymentIntent the session creates.
+    pub payment_intent_metadata: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, PartialEq, Clone)]
@@ -157,14 +159,19 @@ pub fn parse(pairs: &[(String, String)], now: i64) -> Result<SessionParams, Para
                 }
                 p.locale = Some(value.clone());
             }
-            ["metadata", k] => {
-                if k.is_empty() || k.len() > 40 || value.len() > 500 || p.metadata.len() >= 50 {
+            ["metadata", k] | ["payment_intent_data", "metadata", k] => {
+                let map = if parts[0] == "metadata" {
+                    &mut p.metadata
+                } else {
+                    &mut p.payment_intent_metadata
+                };
+                if k.is_empty() || k.len() > 40 || value.len() > 500 || map.len() >= 50 {
                     return Err(invalid(
                         key,
                         "Metadata keys are at most 40 characters, values at most 500, at most 50 keys",
                     ));
                 }
-                p.metadata.insert((*k).to_string(), value.clone());
+                map.insert((*k).to_string(), value.clone());
             }
             ["payment_method_types" | "allowed_payment_method_types", i] => {
                 let i: usize = i.parse().map_err(|_| invalid(key, "Invalid array index"))?;
@@ -185,6 +192,7 @@ pub fn parse(pairs: &[(String, String)], now: i64) -> Result<SessionParams, Para
                     &["quantity"],
                     &["price_data", "currency"],
                     &["price_data", "unit_amount"],
+                    &["price_data", "tax_behavior"],
                     &["price_data", "product_data", "name"],
                     &["price_data", "product_data", "description"],
                 ];
@@ -235,6 +243,14 @@ pub fn parse(pairs: &[(String, String)], now: i64) -> Result<SessionParams, Para
             return Err(invalid(
                 &format!("line_items[{i}][price_data][currency]"),
                 format!("Invalid currency: {currency}"),
+            ));
+        }
+        if let Some(t) = get("price_data.tax_behavior")
+            && !["inclusive", "exclusive", "unspecified"].contains(&t.as_str())
+        {
+            return Err(invalid(
+                &format!("line_items[{i}][price_data][tax_behavior]"),
+                format!("Invalid tax_behavior: must be one of inclusive, exclusive, or unspecified (got {t})"),
             ));
         }
         let unit_amount = int("unit_amount", &get("price_data.unit_amount").unwrap_or_default())?;
@@ -350,5 +366,22 @@ mod tests {
         v[5].1 = "0".into();
         assert_eq!(parse(&v, 2000).expect_err("refused").code, "parameter_invalid");
         assert!(parse(&valid(), 3900).is_err(), "expires_at under 30 minutes away");
+        let mut v = valid();
+        v.push(("line_items[0][price_data][tax_behavior]".into(), "included".into()));
+        assert_eq!(parse(&v, 2000).expect_err("refused").code, "parameter_invalid");
+        let mut v = valid();
+        v.push(("line_items[0][price_data][tax_behavior]".into(), "inclusive".into()));
+        v.push(("payment_intent_data[metadata][reservation]".into(), "r1".into()));
+        let p = parse(&v, 2000).expect("documented parameters");
+        assert_eq!(
+            p.payment_intent_metadata.get("reservation").map(String::as_str),
+            Some("r1")
+        );
+        let mut v = valid();
+        v.push(("payment_intent_data[capture_method]".into(), "manual".into()));
+        assert_eq!(
+            parse(&v, 2000).expect_err("not something we send").code,
+            "parameter_unknown"
+        );
     }
 }

@@ -33,6 +33,9 @@ pub use catalogue::{
 pub use date::Date;
 pub use language::{Currency, Language};
 pub use money::{Money, MoneyError};
-pub use order::{ChaletFulfilment, FulfilmentChoice, MAX_QUANTITY, Order, OrderLine, VoucherCode};
+pub use order::{
+    ChaletFulfilment, FulfilmentChoice, MAX_QUANTITY, Order, OrderDispute, OrderLine, OrderRefund, RefundedLine,
+    VoucherCode,
+};
 pub use routes::{Route, SiteUrl};
 pub use slug::{Sku, Slug, SlugError, slugify};

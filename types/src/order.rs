@@ -82,9 +82,47 @@ pub struct Order {
     pub total: Money,
     pub payment_intent: Option<String>,
     /// Set when the payment arrived after the reservation had been released (stock was taken
-    /// again without a check): the organiser should look at it.
+    /// again without a check), or a refund could not be matched to lines: the organiser should
+    /// look at it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub needs_attention: bool,
+    /// Refunds made at Stripe (through `checkout-fn refund` or the dashboard), each once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refunds: Vec<OrderRefund>,
+    /// Disputes opened by the shopper's bank, with their latest status.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disputes: Vec<OrderDispute>,
+}
+
+/// One refund of an order: how much, and which lines it gave back (when known).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderRefund {
+    /// Stripe's refund id (`re_…`): the same refund is never recorded twice.
+    pub id: String,
+    pub amount: Money,
+    /// The lines refunded, with quantities; empty when the refund matched no lines.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<RefundedLine>,
+    /// Whether the refunded goods went back into stock.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub restocked: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundedLine {
+    pub sku: Sku,
+    pub quantity: u32,
+}
+
+/// A dispute (chargeback) on an order's payment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderDispute {
+    /// Stripe's dispute id (`dp_…`).
+    pub id: String,
+    pub amount: Money,
+    pub reason: String,
+    /// Stripe's status: `needs_response`, `under_review`, `won`, `lost`…
+    pub status: String,
 }
 
 impl Order {
@@ -147,6 +185,8 @@ mod tests {
             total: Money::from_cents(890),
             payment_intent: Some("pi_1".into()),
             needs_attention: false,
+            refunds: Vec::new(),
+            disputes: Vec::new(),
         };
         assert_eq!(order.computed_total(), Some(order.total));
         let back: Order = serde_json::from_str(&serde_json::to_string(&order).expect("json")).expect("parse");

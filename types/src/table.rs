@@ -15,7 +15,10 @@
 //! - `ORDER#<session>` / `CHALET#<slug>`: the order's share for one chalet, also keyed
 //!   `gsi1pk = CHALET#<slug>`, `gsi1sk = <created>#<session>` in the per-chalet index — what
 //!   artisans' statements are read from.
-//! - `CODE#<code>` / `CODE`: a voucher code with its SKU, order and `status` (`issued`, `redeemed`).
+//! - `CODE#<code>` / `CODE`: a voucher code with its SKU, order and `status` (`issued`,
+//!   `redeemed`, `voided`).
+//! - `PI#<payment intent>` / `PI`: which order a payment belongs to (refund and dispute events
+//!   name the payment, not the session).
 //! - `REG#<session>` / `REG`: a paid registration, listed through `gsi1pk = REGISTRATIONS`.
 
 pub const PARTITION_KEY: &str = "pk";
@@ -38,6 +41,8 @@ pub const CHALET_PREFIX: &str = "CHALET#";
 pub const CODE_PREFIX: &str = "CODE#";
 pub const CODE_KEY: &str = "CODE";
 pub const REGISTRATION_PREFIX: &str = "REG#";
+pub const PAYMENT_PREFIX: &str = "PI#";
+pub const PAYMENT_KEY: &str = "PI";
 pub const REGISTRATION_KEY: &str = "REG";
 pub const REGISTRATIONS_INDEX_KEY: &str = "REGISTRATIONS";
 /// The index partition of reservations still `held`.
@@ -94,6 +99,8 @@ pub mod attr {
     pub const SESSION_ID: &str = "session_id";
     pub const RESERVATION: &str = "reservation";
     pub const ORDER: &str = "order";
+    /// An order's optimistic-concurrency counter: refunds and disputes amend it in turn.
+    pub const VERSION: &str = "order_version";
 }
 
 crate::wire_enum! {
@@ -106,10 +113,12 @@ crate::wire_enum! {
 }
 
 crate::wire_enum! {
-    /// Where a voucher code stands.
+    /// Where a voucher code stands; only `issued` codes may be redeemed.
     pub enum CodeStatus {
         Issued = "issued",
         Redeemed = "redeemed",
+        /// Refunded or disputed before it was used: worthless.
+        Voided = "voided",
     }
 }
 

@@ -3,6 +3,7 @@
 
 #![allow(dead_code, reason = "each module uses a different part of the harness")]
 
+mod aftercare;
 mod app;
 mod checkout;
 mod common;
