@@ -145,6 +145,8 @@ pub struct StoredReservation {
     pub status: ReservationStatus,
     pub created: i64,
     pub session_id: Option<String>,
+    /// The client it counts against (see [`MAX_OPEN_PER_CLIENT`]).
+    pub client: Option<String>,
 }
 
 /// A held reservation, as the reconciler lists them.
@@ -155,6 +157,10 @@ pub struct Held {
     pub created: i64,
     pub session_id: Option<String>,
 }
+
+/// The most reservations one client (one viewer address) may hold open at once: a shopper with
+/// a few tabs is fine, a script re-posting to hold every limited product is not.
+pub const MAX_OPEN_PER_CLIENT: i64 = 5;
 
 /// Why a reservation was refused.
 #[derive(Debug)]
@@ -167,6 +173,8 @@ pub enum ReserveError {
     },
     /// A product was withdrawn or changed while the shopper was paying; try again.
     Changed(Sku),
+    /// This client already holds [`MAX_OPEN_PER_CLIENT`] open reservations.
+    TooManyOpen,
     Store(StoreError),
 }
 
@@ -345,6 +353,7 @@ impl Dynamo {
         basket: &PricedBasket,
         stocked: &[Stocked],
         now: i64,
+        client: Option<&str>,
     ) -> Result<Reservation, ReserveError> {
         let reservation = Reservation {
             id: id.to_string(),
@@ -380,6 +389,9 @@ impl Dynamo {
         record.insert(TTL_ATTRIBUTE.into(), n(now + 7 * 24 * 3600));
         record.insert(CHALET_INDEX_PARTITION_KEY.into(), s(HELD_INDEX_KEY));
         record.insert(CHALET_INDEX_SORT_KEY.into(), s(held_sort_key(now, id)));
+        if let Some(c) = client {
+            record.insert(attr::CLIENT.into(), s(c));
+        }
         let mut actions = vec![self.put(record, true).map_err(ReserveError::Store)?];
         // The SKU behind each action, to map a cancellation reason back (action 0: the record).
         let mut order: Vec<&Sku> = vec![&reservation.lines[0].sku];
@@ -407,6 +419,13 @@ impl Dynamo {
             );
             order.push(&line.sku);
         }
+        let client_action = match client {
+            Some(c) => {
+                actions.push(self.client_count(c, 1, now).map_err(ReserveError::Store)?);
+                Some(actions.len() - 1)
+            }
+            None => None,
+        };
         // While colliding with other shoppers, look every few attempts whether what this basket
         // wants is still there: once it is sold out, the answer is a 409 now, not after the herd.
         let limited: Vec<(&Sku, i64)> = reservation
@@ -442,6 +461,7 @@ impl Dynamo {
             .map_err(ReserveError::Store)?
         {
             None => Ok(reservation),
+            Some(failed) if Some(failed) == client_action => Err(ReserveError::TooManyOpen),
             Some(failed) => {
                 let sku = short
                     .into_inner()
@@ -549,17 +569,19 @@ impl Dynamo {
             status,
             created: get_n(item, attr::CREATED).unwrap_or(0),
             session_id: get_s(item, attr::SESSION_ID).map(str::to_string),
+            client: get_s(item, attr::CLIENT).map(str::to_string),
         }))
     }
 
     /// Gives held stock back. Idempotent: only a `held` reservation is released, once.
     pub async fn release(&self, id: &str) -> Result<bool, StoreError> {
-        let Some((res, status)) = self.reservation(id).await? else {
+        let Some(stored) = self.stored_reservation(id).await? else {
             return Ok(false);
         };
-        if status != ReservationStatus::Held {
+        if stored.status != ReservationStatus::Held {
             return Ok(false);
         }
+        let res = stored.body;
         let mut actions = vec![self.update(
             key(format!("{RESERVATION_PREFIX}{id}"), RESERVATION_KEY),
             &format!("SET #s = :released REMOVE {CHALET_INDEX_PARTITION_KEY}, {CHALET_INDEX_SORT_KEY}"),
@@ -578,7 +600,30 @@ impl Dynamo {
                 HashMap::from([(":q".into(), n(l.quantity))]),
             )?);
         }
+        if let Some(c) = &stored.client {
+            actions.push(self.client_count(c, -1, crate::now())?);
+        }
         self.transact_idempotent(actions).await
+    }
+
+    /// Counts a client's open reservations up (`delta` 1, refused at [`MAX_OPEN_PER_CLIENT`]) or
+    /// down (-1, never refused). The row expires a day after its last reservation.
+    pub(crate) fn client_count(&self, client: &str, delta: i64, now: i64) -> Result<TransactWriteItem, StoreError> {
+        let mut u = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("{CLIENT_PREFIX}{client}"), CLIENT_KEY)))
+            .expression_attribute_names("#o", attr::OPEN)
+            .expression_attribute_values(":d", n(delta));
+        if delta > 0 {
+            u = u
+                .update_expression(format!("ADD #o :d SET {TTL_ATTRIBUTE} = :ttl"))
+                .condition_expression("attribute_not_exists(#o) OR #o < :max")
+                .expression_attribute_values(":ttl", n(now + 24 * 3600))
+                .expression_attribute_values(":max", n(MAX_OPEN_PER_CLIENT));
+        } else {
+            u = u.update_expression("ADD #o :d");
+        }
+        Ok(TransactWriteItem::builder().update(u.build().map_err(err)?).build())
     }
 
     /// Runs a transaction, retrying when it collided with another. `Ok(None)`: done;

@@ -26,9 +26,10 @@ impl Dynamo {
         session: &crate::payments::PaidSession,
         codes_key: &[u8],
     ) -> Result<Completion, StoreError> {
-        let Some((res, status)) = self.reservation(id).await? else {
+        let Some(stored) = self.stored_reservation(id).await? else {
             return Ok(Completion::UnknownReservation);
         };
+        let (res, status) = (stored.body, stored.status);
         let order = build_order(&res, session, codes_key, status == ReservationStatus::Released);
         // 1. The order and its per-chalet shares and codes: deterministic, so rewriting is harmless.
         self.put_order(&order, &res).await?;
@@ -68,6 +69,10 @@ impl Dynamo {
                 None,
                 HashMap::from([(":q".into(), n(l.quantity))]),
             )?);
+        }
+        // A sale closes the client's open reservation (a payment after release already did).
+        if let (Some(c), ReservationStatus::Held) = (&stored.client, from) {
+            actions.push(self.client_count(c, -1, crate::now())?);
         }
         let done = self.transact_idempotent(actions).await?;
         Ok(if done {

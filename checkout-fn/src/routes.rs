@@ -122,12 +122,17 @@ pub async fn checkout(State(st): State<AppState>, headers: HeaderMap, body: Body
         ));
     }
     let email = req.email.as_deref().and_then(basket::valid_email);
+    let client = client_key(&headers, &st.codes_key);
     let reservation_id = random_id(16);
     let mut attempt = 0;
     let t = loop {
         attempt += 1;
         let t = now();
-        match st.store.reserve(&reservation_id, &priced, &stocked, t).await {
+        match st
+            .store
+            .reserve(&reservation_id, &priced, &stocked, t, client.as_deref())
+            .await
+        {
             Ok(_) => break t,
             Err(ReserveError::OutOfStock { sku, remaining, held }) => {
                 let line = priced.lines.iter().find(|l| l.item.sku == sku);
@@ -145,6 +150,17 @@ pub async fn checkout(State(st): State<AppState>, headers: HeaderMap, body: Body
                     ErrorCode::CatalogueChanged,
                     "this product changed while you were shopping; reload the page",
                     json!({ "sku": sku.to_string() }),
+                ));
+            }
+            Err(ReserveError::TooManyOpen) => {
+                return Err(ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    ErrorCode::TooManyReservations,
+                    format!(
+                        "you already have {} payments open: finish or cancel one (an abandoned one closes by itself within {} minutes)",
+                        crate::dynamo::MAX_OPEN_PER_CLIENT,
+                        payments::SESSION_MINUTES + 1
+                    ),
                 ));
             }
             Err(ReserveError::Store(e)) => return Err(ApiError::internal(e)),
@@ -217,6 +233,22 @@ fn out_of_stock(
         details["back_by"] = json!(back_by);
     }
     ApiError::with(StatusCode::CONFLICT, ErrorCode::OutOfStock, message, details)
+}
+
+/// Who is asking, for the cap on open reservations: the viewer's address CloudFront puts in
+/// `True-Client-IP` (overwriting anything the client sent; `infra/template.yaml`), keyed so the
+/// table never holds an address. No header (local development): no cap.
+fn client_key(headers: &HeaderMap, key: &[u8]) -> Option<String> {
+    use hmac::{Hmac, Mac};
+    let ip: std::net::IpAddr = headers.get("true-client-ip")?.to_str().ok()?.trim().parse().ok()?;
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).ok()?;
+    mac.update(format!("client\n{ip}").as_bytes());
+    Some(
+        mac.finalize().into_bytes()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    )
 }
 
 /// Reservation ids are 32 lowercase hex digits (`random_id(16)`).

@@ -33,6 +33,7 @@ crate::wire_enum! {
         BadSignature = "bad_signature",
         BadEvent = "bad_event",
         OrderNotFound = "order_not_found",
+        TooManyReservations = "too_many_reservations",
         InvalidChalet = "invalid_chalet",
         InvalidRegistration = "invalid_registration",
         RegistrationsClosed = "registrations_closed",

@@ -17,6 +17,8 @@
 //!   artisans' statements are read from.
 //! - `CODE#<code>` / `CODE`: a voucher code with its SKU, order and `status` (`issued`,
 //!   `redeemed`, `voided`).
+//! - `CLIENT#<hash of the viewer's address>` / `CLIENT`: how many reservations one client holds
+//!   open (`open`), capped; expires a day after its last reservation.
 //! - `PI#<payment intent>` / `PI`: which order a payment belongs to (refund and dispute events
 //!   name the payment, not the session).
 //! - `REG#<session>` / `REG`: a paid registration, listed through `gsi1pk = REGISTRATIONS`.
@@ -42,6 +44,8 @@ pub const CODE_PREFIX: &str = "CODE#";
 pub const CODE_KEY: &str = "CODE";
 pub const REGISTRATION_PREFIX: &str = "REG#";
 pub const PAYMENT_PREFIX: &str = "PI#";
+pub const CLIENT_PREFIX: &str = "CLIENT#";
+pub const CLIENT_KEY: &str = "CLIENT";
 pub const PAYMENT_KEY: &str = "PI";
 pub const REGISTRATION_KEY: &str = "REG";
 pub const REGISTRATIONS_INDEX_KEY: &str = "REGISTRATIONS";
@@ -99,6 +103,9 @@ pub mod attr {
     pub const SESSION_ID: &str = "session_id";
     pub const RESERVATION: &str = "reservation";
     pub const ORDER: &str = "order";
+    /// A client's open reservations; on a reservation, the client it counts against.
+    pub const OPEN: &str = "open";
+    pub const CLIENT: &str = "client";
     /// An order's optimistic-concurrency counter: refunds and disputes amend it in turn.
     pub const VERSION: &str = "order_version";
 }

@@ -304,3 +304,27 @@ fn the_reconciler_schedule_reaches_the_function_and_deadlines_fit_its_timeout() 
         "Timeout {timeout} s must exceed the {worst} s a checkout may take"
     );
 }
+
+/// The per-client cap counts viewers, not CloudFront's edges: the /api/* behaviour sets the
+/// viewer's address in the header the function reads, overwriting whatever a client sent.
+#[test]
+fn the_api_tells_the_function_who_is_asking() {
+    let t = template();
+    let behaviours = &t["Resources"]["Distribution"]["Properties"]["DistributionConfig"]["CacheBehaviors"];
+    let api = behaviours
+        .as_array()
+        .expect("behaviours")
+        .iter()
+        .find(|b| b["PathPattern"] == "/api/*")
+        .expect("the /api/* behaviour");
+    let association = &api["FunctionAssociations"][0];
+    assert_eq!(association["EventType"], "viewer-request");
+    assert_eq!(association["FunctionARN"]["Fn::GetAtt"][0], "ViewerAddress");
+    let code = t["Resources"]["ViewerAddress"]["Properties"]["FunctionCode"]
+        .as_str()
+        .expect("code");
+    assert!(code.contains("request.headers['true-client-ip'] = { value: event.viewer.ip }"), "{code}");
+    let routes = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/routes.rs"))
+        .expect("routes.rs");
+    assert!(routes.contains("headers.get(\"true-client-ip\")"), "the function reads that header");
+}

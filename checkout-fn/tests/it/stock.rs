@@ -330,3 +330,53 @@ async fn the_reconciler_settles_what_no_event_reported_and_a_second_run_changes_
     assert_eq!(code, 2);
     assert!(err.contains("--older-than takes a duration"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_client_cannot_hold_every_limited_product_by_reposting() {
+    let h = Harness::start(&example_catalogue()).await;
+    let post = |ip: &'static str| {
+        let h = &h;
+        async move {
+            let r = h
+                .http
+                .post(format!("{}/checkout", h.base))
+                .header("true-client-ip", ip)
+                .json(&candles(1))
+                .send()
+                .await
+                .expect("answered");
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.expect("json"))
+        }
+    };
+    let max = checkout_fn::dynamo::MAX_OPEN_PER_CLIENT;
+    let mut held = Vec::new();
+    for _ in 0..max {
+        let (status, body) = post("203.0.113.7").await;
+        assert_eq!(status, 200, "{body}");
+        held.push(body);
+    }
+    let (status, body) = post("203.0.113.7").await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["error"]["code"], "too_many_reservations");
+    assert_eq!(
+        h.remaining(CHALET, CANDLE).await,
+        json!(12 - max),
+        "the refused one holds nothing"
+    );
+    let (status, body) = post("198.51.100.2").await;
+    assert_eq!(status, 200, "another shopper is not affected: {body}");
+
+    // A cancel, or a sale, gives the client a slot back.
+    let first = held[0]["reservation"].as_str().expect("reservation");
+    let (status, _) = h.post_json(&format!("/checkout/{first}/cancel"), &json!({})).await;
+    assert_eq!(status, 200);
+    let (status, body) = post("203.0.113.7").await;
+    assert_eq!(status, 200, "{body}");
+    let (_, delivered) = h.stripe_control(held[1]["id"].as_str().expect("id"), "pay").await;
+    assert_eq!(delivered, json!(200));
+    let (status, body) = post("203.0.113.7").await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = post("203.0.113.7").await;
+    assert_eq!(status, 429);
+}
