@@ -563,8 +563,12 @@ pub fn verify(body: &[u8], signature: &str, secret: &str) -> Result<WebhookEvent
             paid.state = SessionState::Paid;
             WebhookEvent::AsyncSucceeded(paid)
         }
-        E::CheckoutSessionExpired(s) | E::CheckoutSessionAsyncPaymentFailed(s) => {
-            WebhookEvent::Expired(PaidSession::from_stripe(&s, at))
+        E::CheckoutSessionExpired(s) => WebhookEvent::Expired(PaidSession::from_stripe(&s, at)),
+        E::CheckoutSessionAsyncPaymentFailed(s) => {
+            // Completed but never paid: as good as expired for the stock.
+            let mut failed = PaidSession::from_stripe(&s, at);
+            failed.state = SessionState::Expired;
+            WebhookEvent::Expired(failed)
         }
         E::ChargeRefunded(c) => match &c.payment_intent {
             Some(pi) => WebhookEvent::Refunded {
@@ -608,6 +612,33 @@ pub fn rfc3339(secs: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stripe_failures_keep_code_param_and_request_id_but_never_the_message() {
+        let api: stripe_shared::ApiErrors = serde_json::from_value(serde_json::json!({
+            "type": "invalid_request_error",
+            "code": "email_invalid",
+            "param": "customer_email",
+            "message": "Invalid email address: anne@example.org",
+            "request_log_url": "https://dashboard.stripe.com/test/logs/req_abc123"
+        }))
+        .expect("Stripe's error shape");
+        let failure = StripeFailure::from_error(&stripe::StripeError::Stripe(Box::new(api), 400));
+        let text = failure.to_string();
+        assert!(!text.contains("anne@example.org"), "{text}");
+        assert_eq!(
+            text,
+            "Stripe answered 400 code=email_invalid param=customer_email request=req_abc123"
+        );
+        assert!(!failure.transient());
+        assert_eq!(PaymentError::Stripe(failure).refused_param(), Some("customer_email"));
+        let throttled = StripeFailure::from_error(&stripe::StripeError::Stripe(
+            Box::new(serde_json::from_value(serde_json::json!({ "type": "rate_limit_error" })).expect("shape")),
+            429,
+        ));
+        assert!(throttled.transient());
+        assert!(StripeFailure::from_error(&stripe::StripeError::Timeout).transient());
+    }
 
     #[test]
     fn formats_times() {

@@ -6,7 +6,8 @@
 //!
 //! - `POST /v1/checkout/sessions`, `GET /v1/checkout/sessions/{id}`,
 //!   `POST /v1/checkout/sessions/{id}/expire`
-//! - `POST /__control/checkout/sessions/{id}/pay|expire` `{webhook_url?, email?}`
+//! - `POST /__control/checkout/sessions/{id}/pay|expire` `{webhook_url?, email?}`; with a delayed
+//!   payment method, `process` (completed, unpaid) then `succeed` or `fail`
 //!   (`deliver: false` withholds the event, as when the function is down)
 //! - `POST /__control/events/{id}/resend` `{webhook_url?}`: deliver an event again, or late
 //! - `POST /__control/faults` `{faults: [{status?, delay_ms?, stall_ms?}], repeat?}`: the next
@@ -255,7 +256,16 @@ impl StandIn {
                 "This Checkout Session has expired.",
             )));
         }
-        if session["status"] != "open" {
+        // A delayed payment method (SEPA debit…) completes the session unpaid; it settles later.
+        let settling = matches!(action, "succeed" | "fail");
+        if settling && !(session["status"] == "complete" && session["payment_status"] == "unpaid") {
+            return Err(Box::new(stripe_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                "Only completed, unpaid Checkout Sessions can settle.",
+            )));
+        }
+        if !settling && session["status"] != "open" {
             return Err(Box::new(stripe_error(
                 StatusCode::BAD_REQUEST,
                 "invalid_request_error",
@@ -264,6 +274,24 @@ impl StandIn {
         }
         let mut store_charge = None;
         let kind = match action {
+            "process" => {
+                session["status"] = json!("complete");
+                session["payment_status"] = json!("unpaid");
+                session["payment_intent"] = json!(new_id("pi"));
+                let email = email
+                    .map(str::to_string)
+                    .or_else(|| session["customer_email"].as_str().map(str::to_string));
+                session["customer_details"] =
+                    json!({ "email": email.unwrap_or_else(|| "client@example.com".into()), "name": "Client Test" });
+                "checkout.session.completed"
+            }
+            "succeed" => {
+                session["payment_status"] = json!("paid");
+                let pi = session["payment_intent"].as_str().unwrap_or_default().to_string();
+                store_charge = Some((pi.clone(), refunds::charge_for(&self.charge_template, session, &pi)));
+                "checkout.session.async_payment_succeeded"
+            }
+            "fail" => "checkout.session.async_payment_failed",
             "pay" => {
                 session["status"] = json!("complete");
                 session["payment_status"] = json!("paid");
@@ -449,7 +477,7 @@ async fn control(
     Path((id, action)): Path<(String, String)>,
     body: Option<Json<ControlBody>>,
 ) -> Response {
-    if action != "pay" && action != "expire" {
+    if !["pay", "expire", "process", "succeed", "fail"].contains(&action.as_str()) {
         return stripe_error(StatusCode::NOT_FOUND, "invalid_request_error", "Unknown control action");
     }
     let body = body.map(|b| b.0).unwrap_or_default();

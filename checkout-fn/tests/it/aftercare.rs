@@ -8,10 +8,6 @@ use chalet_types::table::CodeStatus;
 use chalet_types::{Order, VoucherCode};
 use serde_json::{Value, json};
 
-const MENU: &str = "la-table-du-carre/menu-boulets-pour-deux"; // voucher, 55.00
-const BON: &str = "la-table-du-carre/bon-cadeau-50-euros"; // voucher, 50.00
-const CANDLE: &str = "la-cire-d-outremeuse/bougie-sapin-des-fagnes"; // 14.90, stock 12
-
 /// A harness whose private stand-in delivers every event to the function.
 async fn harness() -> Harness {
     let h = Harness::start_private(&example_catalogue()).await;

@@ -1,22 +1,8 @@
 //! checkout-fn against real protocol peers: DynamoDB Local and the Stripe stand-in.
 
 use crate::common::*;
-use chalet_types::{Catalogue, Stock};
 use proptest::prelude::*;
 use serde_json::{Value, json};
-
-const CANDLE: &str = "la-cire-d-outremeuse/bougie-sapin-des-fagnes"; // 14.90, stock 12, ships 5.90 below 60
-const MENU: &str = "la-table-du-carre/menu-boulets-pour-deux"; // voucher, 55.00, made to order
-
-fn with_stock(mut cat: Catalogue, sku: &str, stock: u32) -> Catalogue {
-    let item = cat
-        .items
-        .iter_mut()
-        .find(|i| i.sku.to_string() == sku)
-        .expect("sku in catalogue");
-    item.stock = Stock::Limited(stock);
-    cat
-}
 
 fn basket(sku: &str, quantity: i64) -> Value {
     json!({ "items": [{ "sku": sku, "quantity": quantity }], "fulfilment": { "la-cire-d-outremeuse": "pickup" }, "locale": "fr" })

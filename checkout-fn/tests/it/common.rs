@@ -16,6 +16,31 @@ pub const WEBHOOK_SECRET: &str = "whsec_chalet_standin";
 pub const CODES_KEY: &str = "vck_chalet_tests_0123456789abcdef0123";
 pub const SITE: &str = "http://127.0.0.1:1225";
 
+// Products of the committed catalogue fixture the tests count on.
+/// Sold by [`CHALET`]; 14.90, 12 in stock, ships for 5.90 below 60.
+pub const CANDLE: &str = "la-cire-d-outremeuse/bougie-sapin-des-fagnes";
+pub const CHALET: &str = "la-cire-d-outremeuse";
+/// A voucher, 55.00, made to order.
+pub const MENU: &str = "la-table-du-carre/menu-boulets-pour-deux";
+/// A voucher, 50.00, made to order.
+pub const BON: &str = "la-table-du-carre/bon-cadeau-50-euros";
+
+/// The catalogue with `sku` limited to `stock` units.
+pub fn with_stock(mut cat: Catalogue, sku: &str, stock: u32) -> Catalogue {
+    let item = cat
+        .items
+        .iter_mut()
+        .find(|i| i.sku.to_string() == sku)
+        .expect("sku in catalogue");
+    item.stock = chalet_types::Stock::Limited(stock);
+    cat
+}
+
+/// A basket of `quantity` candles, picked up.
+pub fn candles(quantity: i64) -> Value {
+    json!({ "items": [{ "sku": CANDLE, "quantity": quantity }], "fulfilment": { CHALET: "pickup" }, "locale": "fr" })
+}
+
 fn peer(var: &str) -> String {
     std::env::var(var).unwrap_or_else(|_| panic!("{var} is not set: run the integration tests through scripts/test, which starts DynamoDB Local and the Stripe stand-in"))
 }

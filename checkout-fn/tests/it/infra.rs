@@ -323,8 +323,14 @@ fn the_api_tells_the_function_who_is_asking() {
     let code = t["Resources"]["ViewerAddress"]["Properties"]["FunctionCode"]
         .as_str()
         .expect("code");
-    assert!(code.contains("request.headers['true-client-ip'] = { value: event.viewer.ip }"), "{code}");
+    assert!(
+        code.contains("request.headers['true-client-ip'] = { value: event.viewer.ip }"),
+        "{code}"
+    );
     let routes = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/routes.rs"))
         .expect("routes.rs");
-    assert!(routes.contains("headers.get(\"true-client-ip\")"), "the function reads that header");
+    assert!(
+        routes.contains("headers.get(\"true-client-ip\")"),
+        "the function reads that header"
+    );
 }

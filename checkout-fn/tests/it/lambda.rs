@@ -17,7 +17,6 @@ use std::sync::Arc;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 const ORIGIN_SECRET: &str = "a-test-origin-secret-of-at-least-32-characters";
-const CANDLE: &str = "la-cire-d-outremeuse/bougie-sapin-des-fagnes";
 
 #[derive(Default)]
 struct Emulator {

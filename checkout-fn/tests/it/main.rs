@@ -9,4 +9,5 @@ mod checkout;
 mod common;
 mod infra;
 mod lambda;
+mod settling;
 mod stock;

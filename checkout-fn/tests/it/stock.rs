@@ -4,27 +4,9 @@
 //! stand-in (a private one where the test plans faults).
 
 use crate::common::*;
-use chalet_types::{Catalogue, Stock};
+use chalet_types::Stock;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-
-const CHALET: &str = "la-cire-d-outremeuse";
-const CANDLE: &str = "la-cire-d-outremeuse/bougie-sapin-des-fagnes"; // 14.90, stock 12
-const MENU: &str = "la-table-du-carre/menu-boulets-pour-deux"; // voucher, made to order
-
-fn with_stock(mut cat: Catalogue, sku: &str, stock: u32) -> Catalogue {
-    let item = cat
-        .items
-        .iter_mut()
-        .find(|i| i.sku.to_string() == sku)
-        .expect("sku in catalogue");
-    item.stock = Stock::Limited(stock);
-    cat
-}
-
-fn candles(quantity: i64) -> Value {
-    json!({ "items": [{ "sku": CANDLE, "quantity": quantity }], "fulfilment": { CHALET: "pickup" }, "locale": "fr" })
-}
 
 /// The create calls the stand-in received for one reservation.
 async fn creates_for(h: &Harness, reservation: &str) -> Vec<Value> {
@@ -184,6 +166,17 @@ async fn cancel_gives_the_stock_back_at_once_and_pay_twice_holds_once() {
         cancel_url.ends_with(&format!("?cancelled={reservation}")),
         "{cancel_url}"
     );
+    let param = |k: &str| params.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
+    assert_eq!(
+        param("payment_intent_data[metadata][reservation]"),
+        Some(reservation.clone()),
+        "refund and dispute events name the payment; it names the reservation"
+    );
+    assert_eq!(
+        param("line_items[0][price_data][tax_behavior]").as_deref(),
+        Some("inclusive"),
+        "prices include VAT"
+    );
     assert_eq!(h.remaining(CHALET, CANDLE).await, json!(3));
 
     let path = format!("/checkout/{reservation}/cancel");
@@ -229,106 +222,6 @@ async fn out_of_stock_tells_sold_from_held_in_other_baskets() {
     assert_eq!((e["remaining"].clone(), e["held"].clone()), (json!(1), json!(2)), "{e}");
     assert!(e["back_by"].is_string(), "{e}");
     assert!(e["remaining"].as_i64() < Some(2), "never as many as asked");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_order_page_asks_stripe_when_the_webhook_is_late() {
-    let h = Harness::start(&example_catalogue()).await;
-    let (status, body) = h
-        .post_json(
-            "/checkout",
-            &json!({ "items": [{ "sku": MENU, "quantity": 1 }], "locale": "fr" }),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let session = body["id"].as_str().expect("id").to_string();
-    let (status, pending) = h.get(&format!("/orders/{session}")).await;
-    assert_eq!((status, pending["status"].clone()), (202, json!("pending")));
-    // Paid, the event withheld (the function was down): the page still shows the order.
-    h.control(
-        &format!("checkout/sessions/{session}/pay"),
-        &json!({ "deliver": false }),
-    )
-    .await;
-    let (status, order) = h.get(&format!("/orders/{session}")).await;
-    assert_eq!(status, 200, "{order}");
-    assert_eq!(order["status"], "paid");
-    let codes = &order["chalets"][0]["lines"][0]["voucher_codes"];
-    assert_eq!(codes.as_array().map(Vec::len), Some(1), "{order}");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_reconciler_settles_what_no_event_reported_and_a_second_run_changes_nothing() {
-    let h = Harness::start(&with_stock(example_catalogue(), CANDLE, 10)).await;
-    let checkout = |body: Value| {
-        let h = &h;
-        async move {
-            let (status, b) = h.post_json("/checkout", &body).await;
-            assert_eq!(status, 200, "{b}");
-            (
-                b["id"].as_str().expect("id").to_string(),
-                b["reservation"].as_str().expect("reservation").to_string(),
-            )
-        }
-    };
-    // 1. Expired at Stripe, the event withheld.
-    let (expired, expired_res) = checkout(candles(3)).await;
-    h.control(
-        &format!("checkout/sessions/{expired}/expire"),
-        &json!({ "deliver": false }),
-    )
-    .await;
-    // 2. Paid, the event withheld: a voucher, so the order must carry its code.
-    let (paid, paid_res) = checkout(json!({ "items": [{ "sku": MENU, "quantity": 1 }] })).await;
-    h.control(&format!("checkout/sessions/{paid}/pay"), &json!({ "deliver": false }))
-        .await;
-    // 3. Still open, not yet due.
-    let (_open, open_res) = checkout(candles(1)).await;
-    assert_eq!(h.remaining(CHALET, CANDLE).await, json!(6));
-
-    let (code, out, err) = h.cli(&["reconcile", "--older-than", "0s", "--dry-run"]);
-    assert_eq!(code, 0, "{out}{err}");
-    assert!(
-        out.contains(&format!("reservation {expired_res}: expired: would release the stock")),
-        "{out}"
-    );
-    assert!(out.contains("dry run: nothing changed"), "{out}");
-    assert_eq!(h.remaining(CHALET, CANDLE).await, json!(6), "a dry run writes nothing");
-
-    let (code, out, err) = h.cli(&["reconcile", "--older-than", "0s"]);
-    assert_eq!(code, 0, "{out}{err}");
-    assert!(
-        out.contains(&format!("reservation {expired_res}: expired: stock released")),
-        "{out}"
-    );
-    assert!(
-        out.contains(&format!("reservation {paid_res}: paid: order recorded")),
-        "{out}"
-    );
-    assert!(
-        out.contains(&format!(
-            "reservation {open_res}: open: the shopper may still pay; left alone"
-        )),
-        "{out}"
-    );
-    assert!(!out.contains(&paid), "no session ids in the output: {out}");
-    assert_eq!(h.remaining(CHALET, CANDLE).await, json!(9), "3 back, 1 still held");
-    let order = h.db.order(&paid).await.expect("read").expect("recorded");
-    assert_eq!(order.lines[0].voucher_codes.len(), 1);
-
-    let (code, again, err) = h.cli(&["reconcile", "--older-than", "0s"]);
-    assert_eq!(code, 0, "{again}{err}");
-    assert!(again.starts_with(&format!("reservation {open_res}: open")), "{again}");
-    assert!(again.contains("1 held reservation(s) looked at, 0 failed"), "{again}");
-    assert_eq!(h.remaining(CHALET, CANDLE).await, json!(9));
-
-    // The default looks only at reservations past their session's expiry: none here.
-    let (code, default, _) = h.cli(&["reconcile"]);
-    assert_eq!(code, 0);
-    assert!(default.contains("0 held reservation(s) looked at"), "{default}");
-    let (code, _, err) = h.cli(&["reconcile", "--older-than", "soon"]);
-    assert_eq!(code, 2);
-    assert!(err.contains("--older-than takes a duration"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -379,4 +272,47 @@ async fn one_client_cannot_hold_every_limited_product_by_reposting() {
     assert_eq!(status, 200, "{body}");
     let (status, _) = post("203.0.113.7").await;
     assert_eq!(status, 429);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shipping_lines_count_against_stripes_hundred_lines() {
+    let mut cat = example_catalogue();
+    let template = cat
+        .items
+        .iter()
+        .find(|i| i.sku.to_string() == CANDLE)
+        .expect("candle")
+        .clone();
+    assert!(template.fulfilment.shipping.is_some(), "the candle ships");
+    for i in 0..100 {
+        let mut item = template.clone();
+        item.sku = chalet_types::Sku::parse(&format!("{CHALET}/p{i}")).expect("sku");
+        item.stock = Stock::MadeToOrder;
+        // Cheap enough that 100 of them stay under the free-delivery threshold: a shipping line.
+        item.price = chalet_types::Money::from_cents(10);
+        cat.items.push(item);
+    }
+    let h = Harness::start(&cat).await;
+    let items: Vec<Value> = (0..100)
+        .map(|i| json!({ "sku": format!("{CHALET}/p{i}"), "quantity": 1 }))
+        .collect();
+    let (status, body) = h
+        .post_json(
+            "/checkout",
+            &json!({ "items": items, "fulfilment": { CHALET: "shipping" } }),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "too_many_lines");
+    assert!(
+        body["error"]["message"].as_str().is_some_and(|m| m.contains("101")),
+        "{body}"
+    );
+    let (status, body) = h
+        .post_json(
+            "/checkout",
+            &json!({ "items": items, "fulfilment": { CHALET: "pickup" } }),
+        )
+        .await;
+    assert_eq!(status, 200, "100 lines without shipping fit: {body}");
 }
