@@ -275,14 +275,7 @@ impl StandIn {
         let mut store_charge = None;
         let kind = match action {
             "process" => {
-                session["status"] = json!("complete");
-                session["payment_status"] = json!("unpaid");
-                session["payment_intent"] = json!(new_id("pi"));
-                let email = email
-                    .map(str::to_string)
-                    .or_else(|| session["customer_email"].as_str().map(str::to_string));
-                session["customer_details"] =
-                    json!({ "email": email.unwrap_or_else(|| "client@example.com".into()), "name": "Client Test" });
+                complete(session, email, "unpaid");
                 "checkout.session.completed"
             }
             "succeed" => {
@@ -293,17 +286,8 @@ impl StandIn {
             }
             "fail" => "checkout.session.async_payment_failed",
             "pay" => {
-                session["status"] = json!("complete");
-                session["payment_status"] = json!("paid");
-                let pi = new_id("pi");
-                session["payment_intent"] = json!(pi);
-                let charge = refunds::charge_for(&self.charge_template, session, &pi);
-                store_charge = Some((pi, charge));
-                let email = email
-                    .map(str::to_string)
-                    .or_else(|| session["customer_email"].as_str().map(str::to_string));
-                session["customer_details"] =
-                    json!({ "email": email.unwrap_or_else(|| "client@example.com".into()), "name": "Client Test" });
+                let pi = complete(session, email, "paid");
+                store_charge = Some((pi.clone(), refunds::charge_for(&self.charge_template, session, &pi)));
                 "checkout.session.completed"
             }
             _ => {
@@ -321,6 +305,21 @@ impl StandIn {
             .insert(event["id"].as_str().unwrap_or_default().to_string(), event.clone());
         Ok(event)
     }
+}
+
+/// Completes a session as the shopper's payment does: its PaymentIntent (returned), payment
+/// status, and the customer's details.
+fn complete(session: &mut Value, email: Option<&str>, payment_status: &str) -> String {
+    let pi = new_id("pi");
+    session["status"] = json!("complete");
+    session["payment_status"] = json!(payment_status);
+    session["payment_intent"] = json!(pi);
+    let email = email
+        .map(str::to_string)
+        .or_else(|| session["customer_email"].as_str().map(str::to_string));
+    session["customer_details"] =
+        json!({ "email": email.unwrap_or_else(|| "client@example.com".into()), "name": "Client Test" });
+    pi
 }
 
 async fn create(State(s): State<StandIn>, headers: HeaderMap, body: String) -> Response {

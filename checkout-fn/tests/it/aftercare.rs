@@ -74,18 +74,14 @@ async fn refunding_one_voucher_line_voids_its_codes_only_and_a_dashboard_refund_
 
     // A refund made in the dashboard (straight at Stripe, no metadata) for the two vouchers.
     let pi = order.payment_intent.clone().expect("a payment");
-    let r: Value = h
-        .http
-        .post(format!("{}/v1/refunds", h.stripe))
-        .bearer_auth(STRIPE_KEY)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("payment_intent={pi}&amount=10000"))
-        .send()
-        .await
-        .expect("refund")
-        .json()
-        .await
-        .expect("json");
+    let r = json_of(
+        h.http
+            .post(format!("{}/v1/refunds", h.stripe))
+            .bearer_auth(STRIPE_KEY)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("payment_intent={pi}&amount=10000")),
+    )
+    .await;
     assert_eq!(r["status"], "succeeded", "{r}");
     assert_eq!(statuses(&h, &bon).await, vec![CodeStatus::Voided; 2]);
     let after = h.db.order(&order.id).await.expect("read").expect("order");
@@ -98,18 +94,8 @@ async fn refunding_one_voucher_line_voids_its_codes_only_and_a_dashboard_refund_
     assert!(err.contains("0 unit(s) left"), "{err}");
 
     // Redelivering every charge.refunded event changes nothing.
-    let events: Value = h
-        .http
-        .get(format!("{}/__control/events", h.stripe))
-        .send()
-        .await
-        .expect("events")
-        .json()
-        .await
-        .expect("json");
+    let events = h.stripe_events().await;
     let refunded: Vec<&str> = events
-        .as_array()
-        .expect("a list")
         .iter()
         .filter(|e| e["type"] == "charge.refunded")
         .filter_map(|e| e["id"].as_str())

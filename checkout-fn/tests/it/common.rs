@@ -135,42 +135,29 @@ impl Harness {
 
     /// POSTs a control request to this harness's stand-in.
     pub async fn control(&self, path: &str, body: &Value) -> Value {
-        self.http
-            .post(format!("{}/__control/{path}", self.stripe))
-            .json(body)
-            .send()
-            .await
-            .expect("control")
-            .json()
-            .await
-            .expect("json")
+        json_of(self.http.post(format!("{}/__control/{path}", self.stripe)).json(body)).await
     }
 
     /// A session as the stand-in holds it, read through Stripe's API.
     pub async fn stripe_session(&self, id: &str) -> Value {
-        self.http
-            .get(format!("{}/v1/checkout/sessions/{id}", self.stripe))
-            .bearer_auth(STRIPE_KEY)
-            .send()
-            .await
-            .expect("retrieve")
-            .json()
-            .await
-            .expect("json")
+        json_of(
+            self.http
+                .get(format!("{}/v1/checkout/sessions/{id}", self.stripe))
+                .bearer_auth(STRIPE_KEY),
+        )
+        .await
     }
 
     /// Every call the stand-in received.
     pub async fn stripe_calls(&self) -> Vec<Value> {
-        let calls: Value = self
-            .http
-            .get(format!("{}/__control/requests", self.stripe))
-            .send()
-            .await
-            .expect("requests")
-            .json()
-            .await
-            .expect("json");
+        let calls = json_of(self.http.get(format!("{}/__control/requests", self.stripe))).await;
         calls.as_array().cloned().unwrap_or_default()
+    }
+
+    /// Every event the stand-in made (`id`, `type`), oldest first.
+    pub async fn stripe_events(&self) -> Vec<Value> {
+        let events = json_of(self.http.get(format!("{}/__control/events", self.stripe))).await;
+        events.as_array().cloned().unwrap_or_default()
     }
 
     /// Runs the `checkout-fn` binary against this harness's table and stand-in.
@@ -297,6 +284,17 @@ impl Harness {
             .and_then(|r| serde_json::from_value(r["params"].clone()).ok())
             .expect("the create call for this session")
     }
+}
+
+/// Sends a request and reads its JSON answer (any status).
+pub async fn json_of(request: reqwest::RequestBuilder) -> Value {
+    request
+        .send()
+        .await
+        .expect("answered")
+        .json()
+        .await
+        .expect("a JSON answer")
 }
 
 /// A stand-in of the test's own (the same code `scripts/test` starts), on a free port.
