@@ -548,6 +548,23 @@ pub async fn register(State(st): State<AppState>, headers: HeaderMap, body: Body
     Ok(Json(json!({ "id": session.id, "url": session.url })))
 }
 
+/// The path as logged: session ids and reservation ids are credentials (`/orders/{id}` shows an
+/// order, `/checkout/{id}/cancel` cancels one), so any segment that looks like one is masked.
+pub fn redact_path(path: &str) -> String {
+    let segments: Vec<&str> = path
+        .split('/')
+        .map(|s| {
+            let reservation = s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit());
+            if s.starts_with("cs_") || reservation || s.len() > 64 {
+                "{id}"
+            } else {
+                s
+            }
+        })
+        .collect();
+    segments.join("/")
+}
+
 /// One structured log line per request, with a request id (Lambda's, or a new one).
 pub async fn request_log(req: Request, next: Next) -> Response {
     let id = req
@@ -555,10 +572,26 @@ pub async fn request_log(req: Request, next: Next) -> Response {
         .get("x-amzn-requestid")
         .and_then(|v| v.to_str().ok())
         .map_or_else(|| random_id(8), str::to_string);
-    let (method, path) = (req.method().clone(), req.uri().path().to_string());
+    let (method, path) = (req.method().clone(), redact_path(req.uri().path()));
     let started = std::time::Instant::now();
     let response = next.run(req).await;
     let status = response.status().as_u16();
     tracing::info!(request_id = %id, %method, %path, status, ms = started.elapsed().as_millis() as u64, "request");
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logged_paths_never_hold_a_session_or_reservation() {
+        assert_eq!(redact_path("/api/orders/cs_test_a1B2c3"), "/api/orders/{id}");
+        assert_eq!(
+            redact_path("/checkout/0123456789abcdef0123456789abcdef/cancel"),
+            "/checkout/{id}/cancel"
+        );
+        assert_eq!(redact_path("/availability"), "/availability");
+        assert_eq!(redact_path("/api/checkout"), "/api/checkout");
+    }
 }
