@@ -166,6 +166,14 @@ test('a shopper walks the square, fills one basket from two chalets and pays', a
   assert.match(await message.innerText(), /sont dans le panier d’autres visiteurs : ils reviennent vers \d\d:\d\d/, 'held, not sold: they may come back');
   assert.equal(await rival.locator('.group').count(), 0, 'the sold-out candle left the rival basket');
 
+  // The payment page asks what the order needs: a phone (the candles are picked up) and an
+  // address (the soap is shipped), in the market's countries.
+  await p.getByLabel('Name').fill('Anne Lambert');
+  await p.getByLabel('Phone').fill('+32 470 12 34 56');
+  await p.getByLabel('Address').fill('Rue Hors-Château 12');
+  await p.getByLabel('Postal code').fill('4000');
+  await p.getByLabel('City').fill('Liège');
+  assert.deepEqual(await p.locator('#country option').allInnerTexts(), ['BE', 'NL', 'LU', 'FR', 'DE']);
   await p.getByRole('button', { name: 'Pay' }).click();
   await p.waitForURL(`${SITE}/order/?session_id=cs_*`);
   const orderTotal = p.locator('[data-order-total]');
@@ -173,6 +181,9 @@ test('a shopper walks the square, fills one basket from two chalets and pays', a
   assert.equal(await orderTotal.innerText(), euros(total));
   const detail = await p.locator('[data-order-detail]').innerText();
   assert.ok(detail.includes(candle.name) && detail.includes(soap.name), detail);
+  assert.match(await p.locator(`[data-ship-to="${soap.chalet}"]`).innerText(),
+    /^Livré à\s?:\s?Anne Lambert, Rue Hors-Château 12, 4000 Liège, BE$/, 'the address typed at Stripe, on the shipping chalet');
+  assert.equal(await p.locator(`[data-ship-to="${candle.chalet}"]`).count(), 0, 'none on the pickup chalet');
   assert.equal(await p.locator('[data-basket-count]').innerText(), '', 'the paid basket is emptied');
   await shoot(p, 'order');
   assert.deepEqual(await axe(p), [], 'the order page passes axe');

@@ -417,6 +417,9 @@ mod tests {
             id: "cs_1".into(),
             created: "2026-12-03T10:00:00Z".into(),
             email: None,
+            name: None,
+            phone: None,
+            ship_to: None,
             lines: vec![line("t/menu", 5500, 2), line("t/bon", 5000, 1)],
             fulfilment: vec![ChaletFulfilment {
                 chalet: a.chalet.clone(),

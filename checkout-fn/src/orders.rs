@@ -9,12 +9,29 @@ use chalet_types::{Currency, Kind, Language, Money, Order, OrderLine, VoucherCod
 use std::collections::HashMap;
 
 /// The market-wide settings the function reads from its table.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MarketRow {
     pub name: String,
     pub language: Language,
     pub currency: Currency,
     pub registration_fee: Option<Money>,
+    /// Where shipped goods may go (`market.yaml` `shipping_countries`).
+    pub shipping_countries: Vec<String>,
+    /// Ask pickup shoppers for a phone (`market.yaml` `collect_phone`).
+    pub collect_phone: bool,
+}
+
+impl Default for MarketRow {
+    fn default() -> MarketRow {
+        MarketRow {
+            name: String::new(),
+            language: Language::default(),
+            currency: Currency::default(),
+            registration_fee: None,
+            shipping_countries: chalet_types::catalogue::default_shipping_countries(),
+            collect_phone: true,
+        }
+    }
 }
 
 impl Dynamo {
@@ -90,12 +107,21 @@ impl Dynamo {
         item.insert(attr::RESERVATION.into(), s(&res.id));
         let mut puts = vec![item];
         for c in &order.fulfilment {
-            let share = serde_json::json!({
+            // What this artisan needs to hand the goods over, and nothing more: a shipping share
+            // has the address, a pickup share the name and phone to recognise the shopper.
+            let mut share = serde_json::json!({
                 "order": order.id,
                 "created": order.created,
                 "fulfilment": c,
                 "lines": order.lines.iter().filter(|l| l.sku.chalet == c.chalet).collect::<Vec<_>>(),
             });
+            match c.choice {
+                chalet_types::FulfilmentChoice::Shipping => share["ship_to"] = serde_json::json!(order.ship_to),
+                chalet_types::FulfilmentChoice::Pickup => {
+                    share["name"] = serde_json::json!(order.name);
+                    share["phone"] = serde_json::json!(order.phone);
+                }
+            }
             let mut item = key(
                 format!("{ORDER_PREFIX}{}", order.id),
                 format!("{CHALET_PREFIX}{}", c.chalet),
@@ -177,6 +203,17 @@ impl Dynamo {
             language: get_s(i, attr::LANGUAGE).and_then(Language::parse).unwrap_or_default(),
             currency: get_s(i, attr::CURRENCY).and_then(Currency::parse).unwrap_or_default(),
             registration_fee: get_n(i, attr::REGISTRATION_FEE).map(Money::from_cents),
+            shipping_countries: i
+                .get(attr::SHIPPING_COUNTRIES)
+                .and_then(|v| v.as_l().ok())
+                .map(|l| l.iter().filter_map(|c| c.as_s().ok().cloned()).collect::<Vec<_>>())
+                .filter(|c| !c.is_empty())
+                .unwrap_or_else(chalet_types::catalogue::default_shipping_countries),
+            collect_phone: i
+                .get(attr::COLLECT_PHONE)
+                .and_then(|v| v.as_bool().ok())
+                .copied()
+                .unwrap_or(true),
         }))
     }
 
@@ -248,6 +285,14 @@ pub fn build_order(
         id: session.id.clone(),
         created: session.created.clone(),
         email: session.email.clone(),
+        name: session.name.clone(),
+        phone: session.phone.clone(),
+        // Only an order with a shipping share keeps an address.
+        ship_to: session.ship_to.clone().filter(|_| {
+            res.chalets
+                .iter()
+                .any(|c| c.choice == chalet_types::FulfilmentChoice::Shipping)
+        }),
         lines,
         fulfilment: res.chalets.clone(),
         total: res.total,

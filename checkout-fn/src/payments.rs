@@ -99,6 +99,10 @@ pub struct PaidSession {
     /// RFC 3339 time the payment was recorded: the event's, or the moment the session was found paid.
     pub created: String,
     pub email: Option<String>,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    /// `collected_information.shipping_details` (API version 2025-03-31 and later).
+    pub ship_to: Option<chalet_types::PostalAddress>,
     pub payment_intent: Option<String>,
     pub metadata: HashMap<String, String>,
     pub state: SessionState,
@@ -123,6 +127,20 @@ impl PaidSession {
                 .as_ref()
                 .and_then(|d| d.email.clone())
                 .or_else(|| s.customer_email.clone()),
+            name: s.customer_details.as_ref().and_then(|d| d.name.clone()),
+            phone: s.customer_details.as_ref().and_then(|d| d.phone.clone()),
+            ship_to: s
+                .collected_information
+                .as_ref()
+                .and_then(|c| c.shipping_details.as_ref())
+                .map(|d| chalet_types::PostalAddress {
+                    name: d.name.clone(),
+                    line1: d.address.line1.clone(),
+                    line2: d.address.line2.clone(),
+                    postal_code: d.address.postal_code.clone(),
+                    city: d.address.city.clone(),
+                    country: d.address.country.clone(),
+                }),
             payment_intent: s.payment_intent.as_ref().map(|p| p.id().to_string()),
             metadata: s.metadata.clone().unwrap_or_default(),
             state,
@@ -287,6 +305,10 @@ pub struct NewSession<'a> {
     pub locale: Option<&'a str>,
     pub email: Option<&'a str>,
     pub currency: Currency,
+    /// Collect a shipping address in these countries (something in the basket ships).
+    pub shipping_countries: Option<Vec<String>>,
+    /// Ask for a phone number (something is picked up).
+    pub collect_phone: bool,
 }
 
 // Shoppers' e-mail addresses stay out of logs.
@@ -362,6 +384,19 @@ impl Stripe {
             .allowed_payment_method_types(vec![Method::Card, Method::Bancontact]);
         if let Some(email) = s.email {
             req = req.customer_email(email);
+        }
+        if let Some(countries) = &s.shipping_countries {
+            use stripe_checkout::checkout_session::{
+                CreateCheckoutSessionShippingAddressCollection as Collect,
+                CreateCheckoutSessionShippingAddressCollectionAllowedCountries as Country,
+            };
+            let allowed: Vec<Country> = countries.iter().filter_map(|c| c.parse().ok()).collect();
+            req = req.shipping_address_collection(Collect::new(allowed));
+        }
+        if s.collect_phone {
+            req = req.phone_number_collection(
+                stripe_checkout::checkout_session::CreateCheckoutSessionPhoneNumberCollection::new(true),
+            );
         }
         let key = IdempotencyKey::new(idempotency_key).map_err(|e| PaymentError::Client(e.to_string().into()))?;
         let session = self

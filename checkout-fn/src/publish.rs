@@ -182,6 +182,14 @@ pub async fn publish(db: &Dynamo, catalogue: &Catalogue) -> Result<PublishReport
             Av::S(catalogue.market.currency.code().into()),
         ),
     ]);
+    if !catalogue.market.shipping_countries.is_empty() {
+        // A list, not a string set: the organiser's order is the order Checkout shows.
+        market.insert(
+            attr::SHIPPING_COUNTRIES.into(),
+            Av::L(catalogue.market.shipping_countries.iter().cloned().map(Av::S).collect()),
+        );
+    }
+    market.insert(attr::COLLECT_PHONE.into(), Av::Bool(catalogue.market.collect_phone));
     if let Some(fee) = catalogue.market.registration_fee {
         market.insert(attr::REGISTRATION_FEE.into(), Av::N(fee.cents().to_string()));
     }

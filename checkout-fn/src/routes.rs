@@ -179,6 +179,21 @@ pub async fn checkout(State(st): State<AppState>, headers: HeaderMap, body: Body
         locale: req.locale.as_deref(),
         email: email.as_deref(),
         currency: market.currency,
+        // An address only when something ships; a phone when goods are picked up (vouchers
+        // are sent by e-mail), unless the market turned it off.
+        shipping_countries: priced
+            .chalets
+            .iter()
+            .any(|c| c.choice == chalet_types::FulfilmentChoice::Shipping)
+            .then(|| market.shipping_countries.clone()),
+        collect_phone: market.collect_phone
+            && priced.chalets.iter().any(|c| {
+                c.choice == chalet_types::FulfilmentChoice::Pickup
+                    && priced
+                        .lines
+                        .iter()
+                        .any(|l| l.item.chalet == c.chalet && l.item.kind != chalet_types::Kind::Voucher)
+            }),
     };
     let key = format!("checkout-{reservation_id}");
     match st.stripe.create(new, &key).await {
@@ -401,7 +416,11 @@ pub async fn order(State(st): State<AppState>, Path(session_id): Path<String>) -
                 .filter(|l| l.sku.chalet == f.chalet)
                 .map(|l| json!({ "sku": l.sku, "name": l.name, "unit_price": l.unit_price, "quantity": l.quantity, "voucher_codes": l.voucher_codes }))
                 .collect();
-            json!({ "chalet": f.chalet, "chalet_name": f.chalet_name, "fulfilment": f.choice, "shipping_fee": f.shipping_fee, "lines": lines })
+            let mut share = json!({ "chalet": f.chalet, "chalet_name": f.chalet_name, "fulfilment": f.choice, "shipping_fee": f.shipping_fee, "lines": lines });
+            if f.choice == chalet_types::FulfilmentChoice::Shipping {
+                share["ship_to"] = json!(order.ship_to);
+            }
+            share
         })
         .collect();
     let body = json!({ "status": "paid", "id": order.id, "created": order.created, "chalets": chalets, "total": order.total, "currency": currency });
@@ -530,6 +549,8 @@ pub async fn register(State(st): State<AppState>, headers: HeaderMap, body: Body
                 locale: Some(market.language.code()),
                 email: Some(&email),
                 currency: market.currency,
+                shipping_countries: None,
+                collect_phone: false,
             },
             &format!("registration-{reference}"),
         )

@@ -36,6 +36,8 @@ pub fn catalogue(site: &Site) -> Catalogue {
             currency: m.currency,
             language: m.language,
             registration_fee: m.registration.map(|r| r.payable()),
+            shipping_countries: m.shipping_countries.clone(),
+            collect_phone: m.collect_phone,
         },
         items,
     }

@@ -136,6 +136,10 @@ pub struct Market {
     pub closes: Option<Date>,
     pub organiser: Option<Organiser>,
     pub registration: Option<Registration>,
+    /// Where shipped goods may go (ISO 3166-1 alpha-2).
+    pub shipping_countries: Vec<String>,
+    /// Ask for a phone number when something is picked up.
+    pub collect_phone: bool,
     pub categories: Vec<Category>,
     pub sponsors: Vec<Sponsor>,
     pub images: ImageSettings,

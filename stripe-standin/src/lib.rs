@@ -153,7 +153,7 @@ impl StandIn {
                 .collect()
         };
         due.iter()
-            .filter_map(|id| self.transition(id, "expire", None).ok())
+            .filter_map(|id| self.transition(id, "expire", &Shopper::default()).ok())
             .collect()
     }
 
@@ -238,7 +238,7 @@ impl StandIn {
     }
 
     /// Moves a session to `complete` (paid) or `expired`; returns the event, or why not.
-    fn transition(&self, id: &str, action: &str, email: Option<&str>) -> Result<Value, Box<Response>> {
+    fn transition(&self, id: &str, action: &str, shopper: &Shopper) -> Result<Value, Box<Response>> {
         let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
         let Some(session) = store.sessions.get_mut(id) else {
             return Err(Box::new(stripe_error(
@@ -275,7 +275,7 @@ impl StandIn {
         let mut store_charge = None;
         let kind = match action {
             "process" => {
-                complete(session, email, "unpaid");
+                complete(session, shopper, "unpaid")?;
                 "checkout.session.completed"
             }
             "succeed" => {
@@ -286,7 +286,7 @@ impl StandIn {
             }
             "fail" => "checkout.session.async_payment_failed",
             "pay" => {
-                let pi = complete(session, email, "paid");
+                let pi = complete(session, shopper, "paid")?;
                 store_charge = Some((pi.clone(), refunds::charge_for(&self.charge_template, session, &pi)));
                 "checkout.session.completed"
             }
@@ -307,19 +307,72 @@ impl StandIn {
     }
 }
 
+/// What the shopper typed on the payment page (or a test sent to the pay control).
+#[derive(serde::Deserialize, Default, Debug, Clone)]
+pub struct Shopper {
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    /// `{line1, line2?, postal_code, city, country}` when the session collects a shipping address.
+    pub address: Option<Value>,
+}
+
 /// Completes a session as the shopper's payment does: its PaymentIntent (returned), payment
-/// status, and the customer's details.
-fn complete(session: &mut Value, email: Option<&str>, payment_status: &str) -> String {
+/// status, the customer's details, and the shipping details when the session collects them
+/// (`collected_information.shipping_details`, in the pinned API version's shape).
+fn complete(session: &mut Value, shopper: &Shopper, payment_status: &str) -> Result<String, Box<Response>> {
+    let allowed: Vec<String> = session["shipping_address_collection"]["allowed_countries"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|c| c.as_str().map(str::to_string)).collect())
+        .unwrap_or_default();
+    let name = shopper.name.clone().unwrap_or_else(|| "Client Test".into());
+    if !allowed.is_empty() {
+        let address = shopper.address.clone().unwrap_or_else(
+            || json!({ "line1": "Rue Léopold 1", "postal_code": "4000", "city": "Liège", "country": allowed[0] }),
+        );
+        let country = address["country"].as_str().unwrap_or_default();
+        if !allowed.iter().any(|c| c == country) || address["line1"].as_str().is_none_or(str::is_empty) {
+            return Err(Box::new(stripe_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                "The shipping address is incomplete or outside the allowed countries.",
+            )));
+        }
+        let mut full =
+            json!({ "city": null, "country": null, "line1": null, "line2": null, "postal_code": null, "state": null });
+        for k in ["city", "country", "line1", "line2", "postal_code", "state"] {
+            if let Some(v) = address.get(k).filter(|v| !v.is_null()) {
+                full[k] = v.clone();
+            }
+        }
+        session["collected_information"] = json!({ "shipping_details": { "name": name, "address": full } });
+    }
+    let phone_required = session["phone_number_collection"]["enabled"] == true;
+    if phone_required && shopper.phone.as_deref().is_some_and(str::is_empty) {
+        return Err(Box::new(stripe_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "A phone number is required.",
+        )));
+    }
     let pi = new_id("pi");
     session["status"] = json!("complete");
     session["payment_status"] = json!(payment_status);
     session["payment_intent"] = json!(pi);
-    let email = email
-        .map(str::to_string)
+    let email = shopper
+        .email
+        .clone()
         .or_else(|| session["customer_email"].as_str().map(str::to_string));
-    session["customer_details"] =
-        json!({ "email": email.unwrap_or_else(|| "client@example.com".into()), "name": "Client Test" });
-    pi
+    let phone = phone_required.then(|| shopper.phone.clone().unwrap_or_else(|| "+32 470 00 00 00".into()));
+    session["customer_details"] = json!({
+        "email": email.unwrap_or_else(|| "client@example.com".into()),
+        "name": name,
+        "phone": phone,
+        "address": null,
+        "tax_exempt": "none",
+        "tax_ids": null
+    });
+    Ok(pi)
 }
 
 async fn create(State(s): State<StandIn>, headers: HeaderMap, body: String) -> Response {
@@ -452,7 +505,7 @@ async fn expire_api(State(s): State<StandIn>, headers: HeaderMap, Path(id): Path
             "Invalid API Key provided.",
         );
     }
-    match s.transition(&id, "expire", None) {
+    match s.transition(&id, "expire", &Shopper::default()) {
         Ok(event) => {
             if let Some(url) = s.target() {
                 let _ = s.deliver(&event, &url).await;
@@ -466,7 +519,8 @@ async fn expire_api(State(s): State<StandIn>, headers: HeaderMap, Path(id): Path
 #[derive(serde::Deserialize, Default)]
 struct ControlBody {
     webhook_url: Option<String>,
-    email: Option<String>,
+    #[serde(flatten)]
+    shopper: Shopper,
     /// `false`: record the event without delivering it (resend it later, or never).
     deliver: Option<bool>,
 }
@@ -480,7 +534,7 @@ async fn control(
         return stripe_error(StatusCode::NOT_FOUND, "invalid_request_error", "Unknown control action");
     }
     let body = body.map(|b| b.0).unwrap_or_default();
-    let event = match s.transition(&id, &action, body.email.as_deref()) {
+    let event = match s.transition(&id, &action, &body.shopper) {
         Ok(e) => e,
         Err(r) => return *r,
     };
@@ -550,10 +604,31 @@ async fn pay_page(State(s): State<StandIn>, Path(id): Path<String>) -> Response 
         return (StatusCode::NOT_FOUND, "No such session").into_response();
     };
     let total = session["amount_total"].as_i64().unwrap_or(0);
+    // The fields Checkout asks for, as the session collects them.
+    let field = |name: &str, label: &str| {
+        format!("<p><label for=\"{name}\">{label}</label> <input id=\"{name}\" name=\"{name}\" required></p>")
+    };
+    let mut fields = field("name", "Name");
+    if session["phone_number_collection"]["enabled"] == true {
+        fields.push_str(&field("phone", "Phone"));
+    }
+    if let Some(countries) = session["shipping_address_collection"]["allowed_countries"].as_array() {
+        fields.push_str(&field("line1", "Address"));
+        fields.push_str(&field("postal_code", "Postal code"));
+        fields.push_str(&field("city", "City"));
+        let options: String = countries
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|c| format!("<option>{}</option>", esc(c)))
+            .collect();
+        fields.push_str(&format!(
+            "<p><label for=\"country\">Country</label> <select id=\"country\" name=\"country\">{options}</select></p>"
+        ));
+    }
     Html(format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Stripe stand-in</title></head><body>\
          <h1>Stripe stand-in checkout</h1><p>Session <code>{}</code>: {}.{:02} {}</p>\
-         <form method=\"post\"><button type=\"submit\">Pay</button></form>\
+         <form method=\"post\">{fields}<button type=\"submit\">Pay</button></form>\
          <p><a href=\"{}\">Cancel</a></p></body></html>",
         esc(&id),
         total / 100,
@@ -564,8 +639,18 @@ async fn pay_page(State(s): State<StandIn>, Path(id): Path<String>) -> Response 
     .into_response()
 }
 
-async fn pay_form(State(s): State<StandIn>, Path(id): Path<String>) -> Response {
-    let event = match s.transition(&id, "pay", None) {
+async fn pay_form(State(s): State<StandIn>, Path(id): Path<String>, body: String) -> Response {
+    let form: HashMap<String, String> = serde_urlencoded::from_str(&body).unwrap_or_default();
+    let text = |k: &str| form.get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    let shopper = Shopper {
+        email: None,
+        name: text("name"),
+        phone: text("phone"),
+        address: text("line1").map(|line1| {
+            json!({ "line1": line1, "postal_code": text("postal_code"), "city": text("city"), "country": text("country") })
+        }),
+    };
+    let event = match s.transition(&id, "pay", &shopper) {
         Ok(e) => e,
         Err(r) => return *r,
     };
@@ -611,7 +696,7 @@ mod tests {
         assert_eq!(store.sessions["cs_later"]["status"], "open");
         drop(store);
         assert!(
-            s.transition("cs_due", "pay", None).is_err(),
+            s.transition("cs_due", "pay", &Shopper::default()).is_err(),
             "an expired session cannot be paid"
         );
         // Past its expiry but not swept yet: refused all the same.
@@ -619,6 +704,6 @@ mod tests {
             "cs_stale".into(),
             json!({ "id": "cs_stale", "status": "open", "expires_at": 1 }),
         );
-        assert!(s.transition("cs_stale", "pay", None).is_err());
+        assert!(s.transition("cs_stale", "pay", &Shopper::default()).is_err());
     }
 }

@@ -86,6 +86,10 @@ pub struct SessionParams {
     pub customer_email: Option<String>,
     /// `payment_intent_data[metadata]`: set on the PaymentIntent the session creates.
     pub payment_intent_metadata: BTreeMap<String, String>,
+    /// `shipping_address_collection[allowed_countries]`: the page asks for an address in one.
+    pub shipping_countries: Vec<String>,
+    /// `phone_number_collection[enabled]`.
+    pub collect_phone: bool,
 }
 
 #[derive(Debug, Default, PartialEq, Clone)]
@@ -185,6 +189,21 @@ pub fn parse(pairs: &[(String, String)], now: i64) -> Result<SessionParams, Para
                     ));
                 }
                 methods.insert(i, value.clone());
+            }
+            ["shipping_address_collection", "allowed_countries", i] => {
+                i.parse::<usize>().map_err(|_| invalid(key, "Invalid array index"))?;
+                let known = value.len() == 2 && value.bytes().all(|b| b.is_ascii_uppercase());
+                if !known {
+                    return Err(invalid(key, format!("Invalid allowed_countries: {value}")));
+                }
+                p.shipping_countries.push(value.clone());
+            }
+            ["phone_number_collection", "enabled"] => {
+                p.collect_phone = match value.as_str() {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(invalid(key, format!("Invalid boolean: {value}"))),
+                };
             }
             ["line_items", i, rest @ ..] => {
                 let i: usize = i.parse().map_err(|_| invalid(key, "Invalid array index"))?;
@@ -315,6 +334,17 @@ pub fn session_object(template: &Value, id: &str, p: &SessionParams, base_url: &
     };
     set(o, "payment_method_types", json!(methods));
     set(o, "shipping_cost", Value::Null);
+    set(
+        o,
+        "shipping_address_collection",
+        if p.shipping_countries.is_empty() {
+            Value::Null
+        } else {
+            json!({ "allowed_countries": p.shipping_countries })
+        },
+    );
+    set(o, "phone_number_collection", json!({ "enabled": p.collect_phone }));
+    set(o, "collected_information", Value::Null);
     set(
         o,
         "total_details",

@@ -148,6 +148,28 @@ pub struct CatalogueMarket {
     pub language: Language,
     /// The registration fee an artisan pays: the fee minus the sponsors' reduction.
     pub registration_fee: Option<Money>,
+    /// Where shipped goods may go: ISO 3166-1 alpha-2 codes, as Stripe's
+    /// `shipping_address_collection[allowed_countries]` takes them.
+    #[serde(default = "default_shipping_countries")]
+    pub shipping_countries: Vec<String>,
+    /// Whether Checkout asks for a phone number when something is picked up (the artisan
+    /// recognises the shopper by it).
+    #[serde(default = "yes")]
+    pub collect_phone: bool,
+}
+
+/// Belgium and its neighbours: where a Liège market ships unless `market.yaml` says otherwise.
+pub fn default_shipping_countries() -> Vec<String> {
+    ["BE", "NL", "LU", "FR", "DE"].map(String::from).to_vec()
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Two ASCII capital letters: the shape of an ISO 3166-1 alpha-2 code.
+pub fn is_country_code(code: &str) -> bool {
+    code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase())
 }
 
 /// The whole of `catalogue.json`. Items are sorted by SKU so the file is byte-stable.

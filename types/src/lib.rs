@@ -34,8 +34,8 @@ pub use date::Date;
 pub use language::{Currency, Language};
 pub use money::{Money, MoneyError};
 pub use order::{
-    ChaletFulfilment, FulfilmentChoice, MAX_QUANTITY, Order, OrderDispute, OrderLine, OrderRefund, RefundedLine,
-    VoucherCode,
+    ChaletFulfilment, FulfilmentChoice, MAX_QUANTITY, Order, OrderDispute, OrderLine, OrderRefund, PostalAddress,
+    RefundedLine, VoucherCode,
 };
 pub use routes::{Route, SiteUrl};
 pub use slug::{Sku, Slug, SlugError, slugify};

@@ -77,6 +77,15 @@ pub struct Order {
     /// RFC 3339 time the payment completed.
     pub created: String,
     pub email: Option<String>,
+    /// The shopper's name and phone, as Checkout collected them: pickup shares carry them so the
+    /// artisan recognises the shopper.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// Where the shipping chalets send the goods (only when one ships).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ship_to: Option<PostalAddress>,
     pub lines: Vec<OrderLine>,
     pub fulfilment: Vec<ChaletFulfilment>,
     pub total: Money,
@@ -92,6 +101,19 @@ pub struct Order {
     /// Disputes opened by the shopper's bank, with their latest status.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub disputes: Vec<OrderDispute>,
+}
+
+/// A postal address, as Checkout collected it (`collected_information.shipping_details`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostalAddress {
+    pub name: String,
+    pub line1: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line2: Option<String>,
+    pub postal_code: Option<String>,
+    pub city: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    pub country: Option<String>,
 }
 
 /// One refund of an order: how much, and which lines it gave back (when known).
@@ -169,6 +191,9 @@ mod tests {
             id: "cs_test_1".into(),
             created: "2026-12-01T10:00:00Z".into(),
             email: None,
+            name: None,
+            phone: None,
+            ship_to: None,
             lines: vec![OrderLine {
                 sku: sku.clone(),
                 name: "B".into(),

@@ -96,6 +96,8 @@ pub mod attr {
     pub const LANGUAGE: &str = "language";
     pub const CURRENCY: &str = "currency";
     pub const REGISTRATION_FEE: &str = "registration_fee";
+    pub const SHIPPING_COUNTRIES: &str = "shipping_countries";
+    pub const COLLECT_PHONE: &str = "collect_phone";
     // Reservations, orders, codes, registrations.
     pub const STATUS: &str = "status";
     pub const BODY: &str = "body";

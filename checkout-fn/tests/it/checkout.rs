@@ -395,6 +395,8 @@ async fn real_stripe_test_mode_accepts_our_sessions() {
                 locale: Some("fr"),
                 email: None,
                 currency: chalet_types::Currency::Eur,
+                shipping_countries: Some(vec!["BE".into(), "NL".into()]),
+                collect_phone: true,
             },
             &format!("chalet-test-{}", now()),
         )

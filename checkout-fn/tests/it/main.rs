@@ -7,6 +7,7 @@ mod aftercare;
 mod app;
 mod checkout;
 mod common;
+mod fulfilment;
 mod infra;
 mod lambda;
 mod settling;

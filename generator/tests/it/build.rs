@@ -232,3 +232,49 @@ fn templates_in_content_override_the_theme() {
         "other templates still come from the theme"
     );
 }
+
+/// `shipping_countries` and `collect_phone` reach the catalogue the checkout function reads;
+/// a code that is not one is refused at its position.
+#[test]
+fn shipping_countries_and_phone_collection_reach_the_catalogue() {
+    let tmp = site_in_temp("valid/minimal");
+    let market = tmp.path().join("content/market.yaml");
+    let themes = themes().to_str().expect("utf8").to_string();
+    let run = chalet(tmp.path(), &["build", "--themes", &themes]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let catalogue: serde_json::Value =
+        serde_json::from_str(&read(&tmp.path().join("dist/catalogue.json"))).expect("json");
+    assert_eq!(
+        catalogue["market"]["shipping_countries"],
+        serde_json::json!(["BE", "NL", "LU", "FR", "DE"])
+    );
+    assert_eq!(catalogue["market"]["collect_phone"], true);
+
+    let text = read(&market);
+    std::fs::write(
+        &market,
+        format!("{text}\nshipping_countries: [BE, FR]\ncollect_phone: false\n"),
+    )
+    .expect("write");
+    let run = chalet(tmp.path(), &["build", "--themes", &themes]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let catalogue: serde_json::Value =
+        serde_json::from_str(&read(&tmp.path().join("dist/catalogue.json"))).expect("json");
+    assert_eq!(
+        catalogue["market"]["shipping_countries"],
+        serde_json::json!(["BE", "FR"])
+    );
+    assert_eq!(catalogue["market"]["collect_phone"], false);
+
+    std::fs::write(&market, format!("{text}\nshipping_countries: [BE, belgique]\n")).expect("write");
+    let run = chalet(tmp.path(), &["check", "--themes", &themes]);
+    assert_ne!(run.code, 0);
+    let line = text.lines().count() + 2;
+    assert!(
+        run.stderr.contains(&format!(
+            "content/market.yaml:{line}:26: `belgique` is not a country code"
+        )),
+        "{}",
+        run.stderr
+    );
+}

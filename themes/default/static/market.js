@@ -403,7 +403,11 @@
           h('span', { class: 'amount' }, money(l.unit_price * l.quantity))));
       }
       const how = c.fulfilment === 'shipping' ? `${tr('fulfilment_shipping')} (${c.shipping_fee ? money(c.shipping_fee) : tr('free')})` : tr('fulfilment_pickup');
-      detail.append(h('section', { class: 'group' }, h('h2', {}, h('a', { href: chaletUrl(c.chalet) }, c.chalet_name)), list, h('p', { class: 'sum' }, how)));
+      // Where it goes, as the shopper typed it on the payment page.
+      const a = c.ship_to;
+      const to = a ? h('p', { class: 'ship-to', 'data-ship-to': c.chalet }, `${tr('shipped_to')}${tr('colon')} `,
+        [a.name, a.line1, a.line2, [a.postal_code, a.city].filter(Boolean).join(' '), a.country].filter(Boolean).join(', ')) : null;
+      detail.append(h('section', { class: 'group' }, h('h2', {}, h('a', { href: chaletUrl(c.chalet) }, c.chalet_name)), list, h('p', { class: 'sum' }, how), to));
     }
     detail.append(h('p', { class: 'total' }, `${tr('total')}${tr('colon')} `, h('strong', { 'data-order-total': '' }, money(order.total))));
     b.items = b.items.filter((i) => !bought.has(i.sku));
