@@ -37,30 +37,16 @@ pub enum Aftercare {
 impl Dynamo {
     /// The order a payment belongs to.
     pub async fn order_of_payment(&self, payment_intent: &str) -> Result<Option<String>, StoreError> {
-        let resp = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(format!("{PAYMENT_PREFIX}{payment_intent}"), PAYMENT_KEY)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(err)?;
-        Ok(resp.item().and_then(|i| get_s(i, attr::ORDER)).map(str::to_string))
+        let found = self
+            .get(key(format!("{PAYMENT_PREFIX}{payment_intent}"), PAYMENT_KEY))
+            .await?;
+        Ok(found.as_ref().and_then(|i| get_s(i, attr::ORDER)).map(str::to_string))
     }
 
     /// The order and its version (0 before any amendment).
     async fn order_versioned(&self, id: &str) -> Result<Option<(Order, i64)>, StoreError> {
-        let resp = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(format!("{ORDER_PREFIX}{id}"), ORDER_KEY)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(err)?;
-        let Some(item) = resp.item() else { return Ok(None) };
+        let found = self.get(key(format!("{ORDER_PREFIX}{id}"), ORDER_KEY)).await?;
+        let Some(item) = found.as_ref() else { return Ok(None) };
         let order: Order = serde_json::from_str(get_s(item, attr::BODY).unwrap_or("")).map_err(corrupt("order"))?;
         Ok(Some((order, get_n(item, attr::VERSION).unwrap_or(0))))
     }
@@ -121,17 +107,11 @@ impl Dynamo {
 
     /// A code's status (`None`: no such code).
     pub async fn code_status(&self, code: &VoucherCode) -> Result<Option<CodeStatus>, StoreError> {
-        let resp = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(format!("{CODE_PREFIX}{}", code.as_str()), CODE_KEY)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(err)?;
-        Ok(resp
-            .item()
+        let found = self
+            .get(key(format!("{CODE_PREFIX}{}", code.as_str()), CODE_KEY))
+            .await?;
+        Ok(found
+            .as_ref()
             .and_then(|i: &Item| get_s(i, attr::STATUS))
             .and_then(CodeStatus::parse))
     }

@@ -547,18 +547,27 @@ impl Dynamo {
         Ok(self.stored_reservation(id).await?.map(|r| (r.body, r.status)))
     }
 
-    /// A reservation with everything stored beside its lines.
-    pub async fn stored_reservation(&self, id: &str) -> Result<Option<StoredReservation>, StoreError> {
+    /// One item by key, strongly consistent (what was just written is what is read: the order
+    /// page reads the order it has just recorded).
+    pub(crate) async fn get(&self, k: Item) -> Result<Option<Item>, StoreError> {
         let resp = self
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(format!("{RESERVATION_PREFIX}{id}"), RESERVATION_KEY)))
+            .set_key(Some(k))
             .consistent_read(true)
             .send()
             .await
             .map_err(err)?;
-        let Some(item) = resp.item() else { return Ok(None) };
+        Ok(resp.item)
+    }
+
+    /// A reservation with everything stored beside its lines.
+    pub async fn stored_reservation(&self, id: &str) -> Result<Option<StoredReservation>, StoreError> {
+        let found = self
+            .get(key(format!("{RESERVATION_PREFIX}{id}"), RESERVATION_KEY))
+            .await?;
+        let Some(item) = found.as_ref() else { return Ok(None) };
         let body: Reservation =
             serde_json::from_str(get_s(item, attr::BODY).unwrap_or("")).map_err(corrupt("reservation"))?;
         let status = get_s(item, attr::STATUS)

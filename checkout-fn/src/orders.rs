@@ -174,15 +174,8 @@ impl Dynamo {
     }
 
     pub async fn order(&self, session_id: &str) -> Result<Option<Order>, StoreError> {
-        let resp = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(format!("{ORDER_PREFIX}{session_id}"), ORDER_KEY)))
-            .send()
-            .await
-            .map_err(err)?;
-        match resp.item().and_then(|i| get_s(i, attr::BODY)) {
+        let found = self.get(key(format!("{ORDER_PREFIX}{session_id}"), ORDER_KEY)).await?;
+        match found.as_ref().and_then(|i| get_s(i, attr::BODY)) {
             Some(body) => serde_json::from_str(body).map(Some).map_err(corrupt("order")),
             None => Ok(None),
         }
@@ -190,15 +183,8 @@ impl Dynamo {
 
     /// The market row `publish` wrote: its name, language, currency and registration fee.
     pub async fn market(&self) -> Result<Option<MarketRow>, StoreError> {
-        let resp = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(MARKET_KEY, CONFIG_KEY)))
-            .send()
-            .await
-            .map_err(err)?;
-        Ok(resp.item().map(|i| MarketRow {
+        let found = self.get(key(MARKET_KEY, CONFIG_KEY)).await?;
+        Ok(found.as_ref().map(|i| MarketRow {
             name: get_s(i, attr::NAME).unwrap_or_default().to_string(),
             language: get_s(i, attr::LANGUAGE).and_then(Language::parse).unwrap_or_default(),
             currency: get_s(i, attr::CURRENCY).and_then(Currency::parse).unwrap_or_default(),
