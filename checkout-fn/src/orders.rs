@@ -58,7 +58,7 @@ impl Dynamo {
                 "SET reserved = reserved - :q, sold = sold + :q",
             ),
             ReservationStatus::Released => {
-                tracing::warn!(session = %order.id, "payment completed after its reservation was released; stock taken again");
+                tracing::warn!(reservation = %id, "payment completed after its reservation was released; stock taken again");
                 (
                     ReservationStatus::Released,
                     "SET committed = committed + :q, sold = sold + :q",

@@ -160,22 +160,29 @@ impl Harness {
         events.as_array().cloned().unwrap_or_default()
     }
 
+    /// The environment the `checkout-fn` binary needs for this harness's table and stand-in.
+    pub fn function_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("PATH", std::env::var("PATH").unwrap_or_default()),
+            ("TABLE_NAME", self.db.table.clone()),
+            ("STRIPE_SECRET_KEY", STRIPE_KEY.into()),
+            ("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET.into()),
+            ("VOUCHER_CODES_KEY", CODES_KEY.into()),
+            ("SITE_URL", SITE.into()),
+            ("STRIPE_API_BASE", self.stripe.clone()),
+            ("AWS_ENDPOINT_URL_DYNAMODB", peer("CHALET_TEST_DYNAMODB")),
+            ("AWS_REGION", "eu-west-1".into()),
+            ("AWS_ACCESS_KEY_ID", "test".into()),
+            ("AWS_SECRET_ACCESS_KEY", "test".into()),
+        ]
+    }
+
     /// Runs the `checkout-fn` binary against this harness's table and stand-in.
     pub fn cli(&self, args: &[&str]) -> (i32, String, String) {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_checkout-fn"))
             .args(args)
             .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("TABLE_NAME", &self.db.table)
-            .env("STRIPE_SECRET_KEY", STRIPE_KEY)
-            .env("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
-            .env("VOUCHER_CODES_KEY", CODES_KEY)
-            .env("SITE_URL", SITE)
-            .env("STRIPE_API_BASE", &self.stripe)
-            .env("AWS_ENDPOINT_URL_DYNAMODB", peer("CHALET_TEST_DYNAMODB"))
-            .env("AWS_REGION", "eu-west-1")
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .envs(self.function_env())
             .output()
             .expect("checkout-fn runs");
         (

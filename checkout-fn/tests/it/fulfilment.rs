@@ -123,3 +123,74 @@ async fn the_payment_page_refuses_an_address_outside_the_allowed_countries() {
         "still payable with a good address"
     );
 }
+
+/// The function's own log of a whole checkout — basket, payment page, webhook, order page — holds
+/// no session id (the order's credential), voucher code, e-mail, phone, name or address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_of_a_whole_checkout_holds_no_credential_and_no_personal_data() {
+    let h = Harness::start(&example_catalogue()).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_checkout-fn"))
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env_clear()
+        .envs(h.function_env())
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the function starts");
+    let started = std::time::Instant::now();
+    while h.http.get(format!("{base}/health")).send().await.is_err() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "not ready");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let email = "anne.lambert@example.org";
+    let created = json_of(h.http.post(format!("{base}/checkout")).json(&json!({
+        "items": [{ "sku": CANDLE, "quantity": 1 }, { "sku": MENU, "quantity": 2 }],
+        "fulfilment": { CHALET: "shipping" },
+        "email": email
+    })))
+    .await;
+    let session = created["id"].as_str().expect("a session").to_string();
+    let shopper = json!({
+        "name": "Anne Lambert",
+        "phone": "+32 470 98 76 54",
+        "address": { "line1": "Rue Hors-Château 12", "postal_code": "4000", "city": "Liège", "country": "BE" },
+        "webhook_url": format!("{base}/webhook")
+    });
+    let paid = h.control(&format!("checkout/sessions/{session}/pay"), &shopper).await;
+    assert_eq!(paid["delivered"], 200, "{paid}");
+    let order = json_of(h.http.get(format!("{base}/orders/{session}"))).await;
+    let codes: Vec<String> = order["chalets"]
+        .as_array()
+        .expect("chalets")
+        .iter()
+        .flat_map(|c| c["lines"].as_array().cloned().unwrap_or_default())
+        .flat_map(|l| l["voucher_codes"].as_array().cloned().unwrap_or_default())
+        .filter_map(|c| c.as_str().map(str::to_string))
+        .collect();
+    assert_eq!(codes.len(), 2, "{order}");
+    let mut child = child;
+    let _ = child.start_kill();
+    let out = child.wait_with_output().await.expect("output");
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        log.contains("checkout session created") && log.contains("session settled"),
+        "{log}"
+    );
+    let mut secrets = vec![session.clone(), email.to_string(), "+32 470 98 76 54".into()];
+    secrets.extend(["Anne Lambert", "Hors-Château", "anne.lambert"].map(String::from));
+    secrets.extend(codes);
+    for secret in secrets {
+        assert!(!log.contains(&secret), "the log holds {secret}:\n{log}");
+    }
+}
