@@ -239,10 +239,7 @@ const CONFLICT_RETRIES: u32 = 60;
 /// Full jitter over a window that grows with the attempt (5 ms … 160 ms): a herd of colliding
 /// shoppers spreads out instead of colliding again in step.
 async fn backoff(attempt: u32) {
-    let mut b = [0u8; 2];
-    let _ = getrandom::fill(&mut b);
-    let window = 5u64 << attempt.min(5);
-    let ms = 1 + u64::from(u16::from_le_bytes(b)) % window;
+    let ms = 1 + crate::jitter_ms(5u64 << attempt.min(5));
     tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
 }
 

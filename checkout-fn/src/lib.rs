@@ -39,6 +39,13 @@ pub fn now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
+/// A random pause length in `0..below` milliseconds, to spread retries that would collide in step.
+pub(crate) fn jitter_ms(below: u64) -> u64 {
+    let mut b = [0u8; 2];
+    let _ = getrandom::fill(&mut b);
+    u64::from(u16::from_le_bytes(b)) % below.max(1)
+}
+
 /// What every request handler shares; built once per process.
 #[derive(Clone, Debug)]
 pub struct AppState {

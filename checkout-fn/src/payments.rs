@@ -2,6 +2,7 @@
 //! events verified against the raw body. `STRIPE_API_BASE` points it at a local stand-in.
 
 use crate::basket::PricedBasket;
+use crate::now;
 use chalet_types::{Currency, FulfilmentChoice, Language, Money};
 use std::collections::HashMap;
 use stripe::{IdempotencyKey, RequestStrategy, StripeRequest};
@@ -458,7 +459,7 @@ impl Stripe {
                 Ok(v) => return Ok(v),
                 Err(e) => StripeFailure::from_error(&e),
             };
-            let pause = std::time::Duration::from_millis(250 * u64::from(attempt) + jitter_ms());
+            let pause = std::time::Duration::from_millis(250 * u64::from(attempt) + crate::jitter_ms(256));
             let next_fits = started.elapsed() + pause + ATTEMPT_TIMEOUT <= STRIPE_BUDGET;
             if !failure.transient() || attempt >= MAX_ATTEMPTS || !next_fits {
                 return Err(PaymentError::Stripe(failure));
@@ -467,18 +468,6 @@ impl Stripe {
             tokio::time::sleep(pause).await;
         }
     }
-}
-
-fn jitter_ms() -> u64 {
-    let mut b = [0u8; 1];
-    let _ = getrandom::fill(&mut b);
-    u64::from(b[0])
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// A refund as Stripe lists it.
