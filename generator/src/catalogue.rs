@@ -2,9 +2,12 @@
 //! site with the shared crate's types, sorted by SKU so the file is byte-stable.
 
 use crate::model::Site;
-use chalet_types::{Catalogue, CatalogueItem, CatalogueMarket, FulfilmentOptions, Route};
+use chalet_types::{Catalogue, CatalogueItem, CatalogueMarket, FulfilmentOptions, OrganiserContact, Route};
+use std::collections::BTreeMap;
 
-pub fn catalogue(site: &Site) -> Catalogue {
+/// The catalogue, with the theme's `mail_*` strings (prefix dropped) for the receipts the
+/// function sends: one place translates the site and its e-mails.
+pub fn catalogue(site: &Site, strings: &BTreeMap<String, String>) -> Catalogue {
     let m = &site.market;
     let mut items: Vec<CatalogueItem> = site
         .chalets
@@ -21,9 +24,13 @@ pub fn catalogue(site: &Site) -> Catalogue {
                 fulfilment: FulfilmentOptions {
                     pickup: c.pickup.is_some(),
                     shipping: c.shipping,
+                    pickup_at: c.pickup.clone(),
+                    ship_countries: c.ship_countries.clone(),
                 },
                 url: m.base_url.join(&Route::Product(&p.sku).path()),
                 voucher_valid_until: p.voucher.as_ref().and_then(|v| v.valid_until),
+                voucher_terms: p.voucher.as_ref().and_then(|v| v.terms.clone()),
+                personalisation: p.personalisation.clone(),
             })
         })
         .collect();
@@ -38,6 +45,14 @@ pub fn catalogue(site: &Site) -> Catalogue {
             registration_fee: m.registration.map(|r| r.payable()),
             shipping_countries: m.shipping_countries.clone(),
             collect_phone: m.collect_phone,
+            organiser: m.organiser.as_ref().map(|o| OrganiserContact {
+                name: o.name.clone(),
+                email: o.email.clone(),
+            }),
+            mail: strings
+                .iter()
+                .filter_map(|(k, v)| Some((k.strip_prefix("mail_")?.to_string(), v.clone())))
+                .collect(),
         },
         items,
     }

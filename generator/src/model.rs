@@ -1,7 +1,7 @@
 //! The typed market after validation. From here on no `String` stands in for a price, a slug,
 //! a date or a choice; images are indices into [`Site::images`].
 
-use chalet_types::{Currency, Date, Kind, Language, Money, Shipping, SiteUrl, Sku, Slug, Stock};
+use chalet_types::{Currency, Date, Kind, Language, Money, Personalisation, Shipping, SiteUrl, Sku, Slug, Stock};
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -169,6 +169,8 @@ pub struct Product {
     pub tags: Vec<String>,
     pub allergens: Vec<String>,
     pub voucher: Option<Voucher>,
+    /// What the shopper is asked per basket line (`personalisation:`).
+    pub personalisation: Option<Personalisation>,
     pub description: Markdown,
 }
 
@@ -187,6 +189,8 @@ pub struct Chalet {
     pub contact: Contact,
     pub pickup: Option<String>,
     pub shipping: Option<Shipping>,
+    /// The countries it ships to when it narrows the market's list (empty: all of them).
+    pub ship_countries: Vec<String>,
     pub about: Option<Markdown>,
     pub products: Vec<Product>,
 }

@@ -192,9 +192,28 @@ fn strings(dir: &Path, language: Language, diags: &mut Diagnostics) -> BTreeMap<
             }
         }
     };
-    let Some((mut base, _)) = read("fr", diags) else {
+    let Some((mut base, fr)) = read("fr", diags) else {
         return BTreeMap::new();
     };
+    // The function refuses to send a receipt with holes, so say now which words it would lack.
+    let no_mail: Vec<&str> = chalet_types::catalogue::RECEIPT_WORDS
+        .iter()
+        .copied()
+        .filter(|k| !base.contains_key(&format!("mail_{k}")))
+        .collect();
+    if !no_mail.is_empty() {
+        diags.push(Diagnostic {
+            severity: Severity::Warning,
+            path: fr.display.clone(),
+            line: 1,
+            col: 1,
+            message: format!(
+                "the receipt e-mail's words are missing, so no receipt will be sent: mail_{}",
+                no_mail.join(", mail_")
+            ),
+            hint: Some("copy the `mail_` lines of the default theme's i18n/fr.yaml".into()),
+        });
+    }
     if language != Language::Fr {
         match read(language.code(), diags) {
             Some((theirs, file)) => {

@@ -481,6 +481,46 @@ impl Reader<'_> {
         }
     }
 
+    /// `yes`/`no` (`true`/`false`); anything else is an error with `hint`.
+    pub fn yes_no(&mut self, node: &Node, what: &str, hint: &str) -> Option<bool> {
+        match node.value {
+            Value::Bool(b) => Some(b),
+            _ => {
+                self.error(node.pos, format!("{what} is yes or no"), Some(hint.to_string()));
+                None
+            }
+        }
+    }
+
+    /// A non-empty list of ISO 3166-1 alpha-2 codes, as Stripe's `allowed_countries` takes them.
+    pub fn country_codes(&mut self, node: &Node, what: &str) -> Vec<String> {
+        let mut codes = Vec::new();
+        for item in self.list(node, what) {
+            let Some(code) = self.text(item, "a country") else {
+                continue;
+            };
+            if chalet_types::catalogue::is_country_code(&code) {
+                codes.push(code);
+            } else {
+                self.error(
+                    item.pos,
+                    format!("`{code}` is not a country code"),
+                    Some(format!(
+                        "use two capital letters (ISO 3166-1), e.g. `{what}: [BE, NL, FR]`"
+                    )),
+                );
+            }
+        }
+        if codes.is_empty() {
+            self.error(
+                node.pos,
+                format!("{what} names no country"),
+                Some(format!("name at least one, e.g. `{what}: [BE]`")),
+            );
+        }
+        codes
+    }
+
     /// A list of short texts (tags, allergens).
     pub fn text_list(&mut self, fields: &Fields, name: &str, what: &str) -> Vec<String> {
         let Some(node) = fields.get(name) else {

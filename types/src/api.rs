@@ -25,6 +25,16 @@ crate::wire_enum! {
         InvalidFulfilment = "invalid_fulfilment",
         FulfilmentRequired = "fulfilment_required",
         InvalidEmail = "invalid_email",
+        /// A personalised product's line has no text and the product requires one.
+        PersonalisationRequired = "personalisation_required",
+        /// The text is longer than the product allows, or holds control characters.
+        PersonalisationTooLong = "personalisation_too_long",
+        /// A text was sent for a product that asks for none.
+        PersonalisationNotAccepted = "personalisation_not_accepted",
+        /// A gift note longer than the limit, or for a chalet not in the basket.
+        InvalidGiftNote = "invalid_gift_note",
+        /// The chalets that ship in this basket have no destination country in common.
+        NoCommonShippingCountry = "no_common_shipping_country",
         OutOfStock = "out_of_stock",
         /// A product was withdrawn or changed while the shopper was paying.
         CatalogueChanged = "catalogue_changed",

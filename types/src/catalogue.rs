@@ -116,11 +116,55 @@ impl Shipping {
     }
 }
 
-/// Which ways a chalet hands over what it sells. Pickup details are for shoppers, not the function.
+/// Which ways a chalet hands over what it sells.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FulfilmentOptions {
     pub pickup: bool,
     pub shipping: Option<Shipping>,
+    /// Where and when goods are picked up, as the artisan wrote it: the receipt repeats it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pickup_at: Option<String>,
+    /// The countries this chalet ships to, when it narrows the market's `shipping_countries`
+    /// (empty: all of them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ship_countries: Vec<String>,
+}
+
+/// A product made for one shopper: the text asked for per basket line (a ring size, a name
+/// to engrave). Lines of one product with different texts are different lines.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Personalisation {
+    /// The question, in the market's language ("Taille de la bague").
+    pub label: String,
+    pub required: bool,
+    /// In characters (Unicode scalar values), 1 to [`Personalisation::LONGEST`].
+    pub max_length: u32,
+}
+
+impl Personalisation {
+    /// The longest text a product may ask for: enough for an engraving or a size and a remark,
+    /// small enough to store on every reservation and order line.
+    pub const LONGEST: u32 = 200;
+    /// When a product does not say.
+    pub const DEFAULT_LENGTH: u32 = 60;
+
+    /// The text trimmed, or why it is refused: `Err(None)` when it is required and missing,
+    /// `Err(Some(n))` when it is `n` characters over the limit.
+    pub fn check(&self, text: Option<&str>) -> Result<Option<String>, Option<u32>> {
+        let text = text.map(str::trim).filter(|t| !t.is_empty());
+        match text {
+            None if self.required => Err(None),
+            None => Ok(None),
+            Some(t) => {
+                let len = t.chars().count() as u32;
+                if len > self.max_length || t.chars().any(|c| c.is_control()) {
+                    Err(Some(len.saturating_sub(self.max_length).max(1)))
+                } else {
+                    Ok(Some(t.to_string()))
+                }
+            }
+        }
+    }
 }
 
 /// One sellable product.
@@ -137,6 +181,19 @@ pub struct CatalogueItem {
     /// Absolute URL of the product page (Stripe shows it; the function never fetches it).
     pub url: String,
     pub voucher_valid_until: Option<Date>,
+    /// A voucher's terms ("valable du mardi au jeudi"): the receipt prints them with the code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voucher_terms: Option<String>,
+    /// Asked of the shopper per basket line when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personalisation: Option<Personalisation>,
+}
+
+/// Who runs the market, as receipts name them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganiserContact {
+    pub name: String,
+    pub email: Option<String>,
 }
 
 /// Market-wide settings the function needs.
@@ -156,7 +213,38 @@ pub struct CatalogueMarket {
     /// recognises the shopper by it).
     #[serde(default = "yes")]
     pub collect_phone: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organiser: Option<OrganiserContact>,
+    /// The receipt's words in the market's language: the theme's `mail_*` strings, so the
+    /// e-mail and the site say the same things and are translated in one place.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub mail: std::collections::BTreeMap<String, String>,
 }
+
+/// The words a receipt is written with: the theme's `mail_<key>` strings. `chalet check` warns
+/// when a theme lacks one, and the function sends no receipt rather than one with holes.
+/// `{market}`, `{reference}`, `{name}` and `{organiser}` are filled in.
+pub const RECEIPT_WORDS: [&str; 19] = [
+    "subject",
+    "greeting",
+    "intro",
+    "reference",
+    "date",
+    "pickup_at",
+    "shipped_to",
+    "shipping",
+    "free",
+    "total",
+    "personalisation",
+    "gift_note",
+    "codes",
+    "valid_until",
+    "terms",
+    "view_order",
+    "withdrawal",
+    "contact",
+    "footer",
+];
 
 /// Belgium and its neighbours: where a Liège market ships unless `market.yaml` says otherwise.
 pub fn default_shipping_countries() -> Vec<String> {
@@ -219,6 +307,27 @@ mod tests {
                 format!("\"{}\"", a.wire())
             );
         }
+    }
+
+    #[test]
+    fn personalisation_trims_requires_and_bounds() {
+        let p = Personalisation {
+            label: "Taille".into(),
+            required: true,
+            max_length: 5,
+        };
+        assert_eq!(p.check(Some("  54 ")), Ok(Some("54".into())));
+        assert_eq!(p.check(None), Err(None));
+        assert_eq!(p.check(Some("   ")), Err(None));
+        assert_eq!(p.check(Some("123456")), Err(Some(1)));
+        assert_eq!(
+            p.check(Some("ééééé")),
+            Ok(Some("ééééé".into())),
+            "characters, not bytes"
+        );
+        assert_eq!(p.check(Some("a\u{7}b")), Err(Some(1)), "no control characters");
+        let optional = Personalisation { required: false, ..p };
+        assert_eq!(optional.check(Some("")), Ok(None));
     }
 
     #[test]

@@ -42,6 +42,30 @@ impl Date {
             day: day as u8,
         })
     }
+
+    /// As people of `lang` write a day in a letter: `03/12/2026` (fr), `03-12-2026` (nl),
+    /// `03.12.2026` (de), `2026-12-03` (en: unambiguous on both sides of the Atlantic).
+    pub fn format(self, lang: crate::Language) -> String {
+        let (d, m, y) = (self.day, self.month, self.year);
+        match lang {
+            crate::Language::Fr => format!("{d:02}/{m:02}/{y}"),
+            crate::Language::Nl => format!("{d:02}-{m:02}-{y}"),
+            crate::Language::De => format!("{d:02}.{m:02}.{y}"),
+            crate::Language::En => self.to_string(),
+        }
+    }
+
+    /// The same day a year later (29 February becomes 28 February): a voucher with no date of
+    /// its own is valid twelve months from its purchase.
+    pub fn a_year_later(self) -> Date {
+        let year = self.year + 1;
+        let day = if self.month == 2 && self.day == 29 {
+            28
+        } else {
+            self.day
+        };
+        Date { year, day, ..self }
+    }
 }
 
 impl fmt::Display for Date {
@@ -66,6 +90,13 @@ impl<'de> Deserialize<'de> for Date {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_year_later_keeps_the_day_or_ends_february() {
+        let d = |t| Date::parse(t).expect("a date");
+        assert_eq!(d("2026-12-03").a_year_later(), d("2027-12-03"));
+        assert_eq!(d("2028-02-29").a_year_later(), d("2029-02-28"));
+    }
 
     #[test]
     fn parses_real_days_only() {

@@ -28,14 +28,15 @@ pub mod wire;
 
 pub use api::ErrorCode;
 pub use catalogue::{
-    Availability, Catalogue, CatalogueItem, CatalogueMarket, FulfilmentOptions, Kind, LOW_STOCK, Shipping, Stock,
+    Availability, Catalogue, CatalogueItem, CatalogueMarket, FulfilmentOptions, Kind, LOW_STOCK, OrganiserContact,
+    Personalisation, Shipping, Stock,
 };
 pub use date::Date;
 pub use language::{Currency, Language};
 pub use money::{Money, MoneyError};
 pub use order::{
-    ChaletFulfilment, FulfilmentChoice, MAX_QUANTITY, Order, OrderDispute, OrderLine, OrderRefund, PostalAddress,
-    RefundedLine, VoucherCode,
+    ChaletFulfilment, FulfilmentChoice, MAX_GIFT_NOTE, MAX_QUANTITY, Order, OrderDispute, OrderLine, OrderRefund,
+    PostalAddress, RefundedLine, VoucherCode, VoucherTerms,
 };
 pub use routes::{Route, SiteUrl};
 pub use slug::{Sku, Slug, SlugError, slugify};

@@ -2,7 +2,7 @@
 //! shopper paid (copied from the catalogue at checkout), so later catalogue edits never
 //! rewrite history.
 
-use crate::{Money, Sku, Slug};
+use crate::{Date, Money, Sku, Slug};
 use serde::{Deserialize, Serialize};
 
 /// The most of one product a basket line may hold: the site's quantity fields stop here and the
@@ -26,6 +26,20 @@ pub struct OrderLine {
     /// One code per unit for voucher products; empty otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub voucher_codes: Vec<VoucherCode>,
+    /// What the shopper wrote for a personalised product (a ring size, a name to engrave).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personalisation: Option<String>,
+    /// A voucher's validity and terms as sold: printed with its codes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voucher: Option<VoucherTerms>,
+}
+
+/// A voucher's validity and terms, copied from the catalogue at checkout.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoucherTerms {
+    pub valid_until: Option<Date>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terms: Option<String>,
 }
 
 /// Per chalet: how the goods are handed over and what shipping cost.
@@ -35,7 +49,16 @@ pub struct ChaletFulfilment {
     pub chalet_name: String,
     pub choice: FulfilmentChoice,
     pub shipping_fee: Money,
+    /// Where and when to pick up (pickup shares), as the chalet wrote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pickup_at: Option<String>,
+    /// A word for the gift wrapping, for this chalet's parcel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gift_note: Option<String>,
 }
+
+/// The longest gift note a shopper may write per chalet, in characters.
+pub const MAX_GIFT_NOTE: usize = 200;
 
 /// A voucher code: 16 characters from a 32-symbol alphabet without 0/O and 1/I (80 bits),
 /// shown in groups of four (`K7QM-…`).
@@ -147,7 +170,19 @@ pub struct OrderDispute {
     pub status: String,
 }
 
+/// [`Order::reference`] of an order id.
+pub fn reference_of(id: &str) -> String {
+    let start = id.char_indices().rev().nth(7).map_or(0, |(i, _)| i);
+    id[start..].to_uppercase()
+}
+
 impl Order {
+    /// What the shopper and the artisan call the order: the last eight characters of its
+    /// session id, upper-cased (not the id itself, which is the credential to the order page).
+    pub fn reference(&self) -> String {
+        reference_of(&self.id)
+    }
+
     /// The chalets this order touches, each once, in line order: the keys of the per-chalet index.
     pub fn chalets(&self) -> Vec<&Slug> {
         let mut seen: Vec<&Slug> = Vec::new();
@@ -200,12 +235,16 @@ mod tests {
                 unit_price: Money::from_cents(150),
                 quantity: 2,
                 voucher_codes: vec![VoucherCode::from_entropy([7; 10])],
+                personalisation: Some("54".into()),
+                voucher: None,
             }],
             fulfilment: vec![ChaletFulfilment {
                 chalet: sku.chalet.clone(),
                 chalet_name: "A".into(),
                 choice: FulfilmentChoice::Shipping,
                 shipping_fee: Money::from_cents(590),
+                pickup_at: None,
+                gift_note: Some("Joyeux Noël".into()),
             }],
             total: Money::from_cents(890),
             payment_intent: Some("pi_1".into()),

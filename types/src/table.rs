@@ -51,6 +51,9 @@ pub const REGISTRATION_KEY: &str = "REG";
 pub const REGISTRATIONS_INDEX_KEY: &str = "REGISTRATIONS";
 /// The index partition of reservations still `held`.
 pub const HELD_INDEX_KEY: &str = "HELD";
+/// The by-chalet index partition of orders whose receipt is not sent yet (sparse: the key is
+/// removed once it is), which the reconciler retries.
+pub const RECEIPTS_INDEX_KEY: &str = "RECEIPT";
 
 /// A held reservation's sort key in the index: oldest first, so "held since before T" is a
 /// range condition.
@@ -86,6 +89,13 @@ pub mod attr {
     pub const SHIP_PRICE: &str = "ship_price";
     pub const SHIP_FREE_FROM: &str = "ship_free_from";
     pub const VALID_UNTIL: &str = "valid_until";
+    pub const VOUCHER_TERMS: &str = "voucher_terms";
+    /// Where and when the chalet's goods are picked up (text).
+    pub const PICKUP_AT: &str = "pickup_at";
+    /// The chalet's narrower list of shipping countries (a list; absent: the market's).
+    pub const SHIP_COUNTRIES: &str = "ship_countries";
+    /// A personalised product's question, as JSON (`chalet_types::Personalisation`).
+    pub const PERSONALISATION: &str = "personalisation";
     /// Stock counters: `committed` = `sold` + `reserved` ≤ `total` (absent: made to order).
     pub const TOTAL: &str = "total";
     pub const COMMITTED: &str = "committed";
@@ -98,6 +108,10 @@ pub mod attr {
     pub const REGISTRATION_FEE: &str = "registration_fee";
     pub const SHIPPING_COUNTRIES: &str = "shipping_countries";
     pub const COLLECT_PHONE: &str = "collect_phone";
+    pub const ORGANISER_NAME: &str = "organiser_name";
+    pub const ORGANISER_EMAIL: &str = "organiser_email";
+    /// The receipt's strings (a map), from the theme.
+    pub const MAIL: &str = "mail";
     // Reservations, orders, codes, registrations.
     pub const STATUS: &str = "status";
     pub const BODY: &str = "body";
@@ -110,6 +124,11 @@ pub mod attr {
     pub const CLIENT: &str = "client";
     /// An order's optimistic-concurrency counter: refunds and disputes amend it in turn.
     pub const VERSION: &str = "order_version";
+    /// On an order: when its receipt was sent (Unix seconds); absent until then.
+    pub const RECEIPT_SENT: &str = "receipt_sent";
+    /// On an order: until when one sender has the right to send the receipt (Unix seconds), so
+    /// concurrent deliveries of the same event send it once.
+    pub const RECEIPT_CLAIM: &str = "receipt_claim";
 }
 
 crate::wire_enum! {

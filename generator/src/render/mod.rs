@@ -187,14 +187,15 @@ impl<'a> Renderer<'a> {
             .collect();
         // A catalogue that cannot be written must stop the build: an empty one would withdraw
         // every product from sale when published.
-        let catalogue = serde_json::to_string_pretty(&catalogue(site)).map_err(|e| Diagnostic {
-            severity: Severity::Error,
-            path: routes::CATALOGUE.to_string(),
-            line: 1,
-            col: 1,
-            message: format!("the catalogue could not be written: {e}"),
-            hint: None,
-        })?;
+        let catalogue =
+            serde_json::to_string_pretty(&catalogue(site, &self.theme.strings)).map_err(|e| Diagnostic {
+                severity: Severity::Error,
+                path: routes::CATALOGUE.to_string(),
+                line: 1,
+                col: 1,
+                message: format!("the catalogue could not be written: {e}"),
+                hint: None,
+            })?;
         let mut files = vec![
             bytes(routes::SITEMAP, sitemap(&listed)),
             bytes(

@@ -167,6 +167,8 @@ pub struct ProductView {
     pub allergens: Vec<String>,
     pub voucher_valid_until: Option<String>,
     pub voucher_terms: Option<String>,
+    /// The question asked per basket line, with its bounds.
+    pub personalisation: Option<chalet_types::Personalisation>,
     /// The first photo's absolute URL, for Open Graph and JSON-LD.
     pub image_url: Option<String>,
 }
@@ -418,6 +420,7 @@ impl<'a> Views<'a> {
                 .and_then(|v| v.valid_until)
                 .map(|d| long_date(d, self.lang())),
             voucher_terms: p.voucher.as_ref().and_then(|v| v.terms.clone()),
+            personalisation: p.personalisation.clone(),
             image_url: p.images.first().map(|i| self.absolute(&self.image_views[i.id].src)),
         }
     }

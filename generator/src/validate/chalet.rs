@@ -5,7 +5,7 @@ use super::market::{absolute_url, category_hint, email};
 use crate::diagnostic::Severity;
 use crate::model::{Category, Chalet, Contact, Image, ImageId, ImageRole, Product, Voucher};
 use crate::yaml::{Fields, Node, Pos, Reader, Value, slug_hint};
-use chalet_types::{Kind, Shipping, Sku, Slug, Stock};
+use chalet_types::{Kind, Personalisation, Shipping, Sku, Slug, Stock};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 
@@ -29,10 +29,19 @@ const PRODUCT_FIELDS: &[&str] = &[
     "tags",
     "allergens",
     "voucher",
+    "personalisation",
 ];
 
 /// Every `chalets/<slug>/` folder, in slug order.
-pub(super) fn validate_all(v: &mut Validator, categories: &[Category]) -> Vec<Chalet> {
+/// The market's settings a chalet is checked against.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct MarketRules<'m> {
+    pub categories: &'m [Category],
+    /// A chalet may narrow these, never widen them.
+    pub shipping_countries: &'m [String],
+}
+
+pub(super) fn validate_all(v: &mut Validator, rules: MarketRules) -> Vec<Chalet> {
     // A chalet folder is any folder directly under chalets/ holding at least one file.
     let mut folders: BTreeMap<String, Vec<String>> = BTreeMap::new();
     // Refused files (too large, unreadable) belong to their folder too: already reported, they
@@ -57,7 +66,7 @@ pub(super) fn validate_all(v: &mut Validator, categories: &[Category]) -> Vec<Ch
         .par_iter()
         .map(|(folder, inner)| {
             let mut local = Validator::new(files);
-            let chalet = validate_one(&mut local, folder, inner, categories);
+            let chalet = validate_one(&mut local, folder, inner, rules);
             (chalet, local)
         })
         .collect();
@@ -85,7 +94,8 @@ fn remap_images(c: &mut Chalet, ids: &[ImageId]) {
     }
 }
 
-fn validate_one(v: &mut Validator, folder: &str, inner: &[String], categories: &[Category]) -> Option<Chalet> {
+fn validate_one(v: &mut Validator, folder: &str, inner: &[String], rules: MarketRules) -> Option<Chalet> {
+    let categories = rules.categories;
     let base = format!("chalets/{folder}");
     let yaml_rel = format!("{base}/chalet.yaml");
     let slug = match Slug::parse(folder) {
@@ -140,7 +150,7 @@ fn validate_one(v: &mut Validator, folder: &str, inner: &[String], categories: &
     });
     let tagline = r.opt_text(&f, "tagline", "tagline");
     let contact = f.get("contact").and_then(|n| contact(&mut r, n)).unwrap_or_default();
-    let fulfilment = fulfilment(&mut r, &f);
+    let fulfilment = fulfilment(&mut r, &f, rules.shipping_countries);
     let cover_ref = image_field(&mut r, &f, "cover");
     let logo_ref = image_field(&mut r, &f, "logo");
     let cover = cover_ref
@@ -206,7 +216,7 @@ fn validate_one(v: &mut Validator, folder: &str, inner: &[String], categories: &
         );
     }
 
-    let (pickup, shipping, fulfilment_pos) = fulfilment?;
+    let (pickup, shipping, ship_countries, fulfilment_pos) = fulfilment?;
     let all_vouchers = !products.is_empty() && products.iter().all(|p: &Product| p.kind == Kind::Voucher);
     if pickup.is_none() && shipping.is_none() && !all_vouchers {
         let mut r = v.reader(file);
@@ -230,6 +240,7 @@ fn validate_one(v: &mut Validator, folder: &str, inner: &[String], categories: &
         contact,
         pickup,
         shipping,
+        ship_countries,
         about,
         products,
     })
@@ -275,18 +286,36 @@ fn contact(r: &mut Reader, node: &Node) -> Option<Contact> {
     })
 }
 
-type FulfilmentParts = (Option<String>, Option<Shipping>, Pos);
+type FulfilmentParts = (Option<String>, Option<Shipping>, Vec<String>, Pos);
 
-fn fulfilment(r: &mut Reader, f: &Fields) -> Option<FulfilmentParts> {
+fn fulfilment(r: &mut Reader, f: &Fields, market_countries: &[String]) -> Option<FulfilmentParts> {
     let Some(node) = f.get("fulfilment") else {
-        return Some((None, None, f.pos));
+        return Some((None, None, Vec::new(), f.pos));
     };
+    let mut countries = Vec::new();
     let ff = r.fields(node, "fulfilment", &["pickup", "shipping"])?;
     let pickup = r.opt_text(&ff, "pickup", "pickup");
     let shipping = match ff.get("shipping") {
         None => None,
         Some(n) => {
-            let sf = r.fields(n, "shipping", &["price", "free_from"])?;
+            let sf = r.fields(n, "shipping", &["price", "free_from", "countries"])?;
+            if let Some(cn) = sf.get("countries") {
+                countries = r.country_codes(cn, "countries");
+                let outside: Vec<&String> = countries.iter().filter(|c| !market_countries.contains(c)).collect();
+                if !outside.is_empty() && !market_countries.is_empty() {
+                    r.error(
+                        cn.pos,
+                        format!(
+                            "the market does not ship to {}",
+                            outside.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
+                        ),
+                        Some(format!(
+                            "a chalet narrows the market's `shipping_countries` ({}); it cannot add to them",
+                            market_countries.join(", ")
+                        )),
+                    );
+                }
+            }
             let price = r
                 .required(&sf, "price", "shipping", "\"5.90\"")
                 .and_then(|n| r.money(n, "shipping price"))?;
@@ -297,7 +326,7 @@ fn fulfilment(r: &mut Reader, f: &Fields) -> Option<FulfilmentParts> {
             Some(Shipping { price, free_from })
         }
     };
-    Some((pickup, shipping, node.pos))
+    Some((pickup, shipping, countries, node.pos))
 }
 
 fn product(v: &mut Validator, rel: &str, stem: &str, chalet: Option<&Slug>) -> Option<Product> {
@@ -366,6 +395,7 @@ fn product(v: &mut Validator, rel: &str, stem: &str, chalet: Option<&Slug>) -> O
             })
         }
     };
+    let personalisation = f.get("personalisation").and_then(|n| personalisation(&mut r, n));
     // images: [file] or [{src, alt}]
     let mut image_refs = Vec::new();
     if let Some(n) = f.get("images") {
@@ -418,6 +448,57 @@ fn product(v: &mut Validator, rel: &str, stem: &str, chalet: Option<&Slug>) -> O
         tags,
         allergens,
         voucher,
+        personalisation,
         description,
+    })
+}
+
+/// `personalisation: "Taille de la bague"`, or the whole form
+/// `{ label: "Taille de la bague", required: true, max_length: 60 }`. Required unless it says
+/// otherwise: a product that asks a question usually cannot be made without the answer.
+fn personalisation(r: &mut Reader, node: &Node) -> Option<Personalisation> {
+    let defaults = |label| Personalisation {
+        label,
+        required: true,
+        max_length: Personalisation::DEFAULT_LENGTH,
+    };
+    if !matches!(node.value, Value::Map(_)) {
+        return r.text(node, "personalisation").map(defaults);
+    }
+    let pf = r.fields(node, "personalisation", &["label", "required", "max_length"])?;
+    let label = r
+        .required(&pf, "label", "personalisation", "\"Taille de la bague\"")
+        .and_then(|n| r.text(n, "label"));
+    let required = match pf.get("required") {
+        None => Some(true),
+        Some(n) => r.yes_no(n, "required", "`required: false` lets shoppers leave it empty"),
+    };
+    let max_length = match pf.get("max_length") {
+        None => Some(Personalisation::DEFAULT_LENGTH),
+        Some(n) => r.count(n, "max_length").and_then(|m| {
+            let ok = (1..=Personalisation::LONGEST).contains(&m);
+            if !ok {
+                r.error(
+                    n.pos,
+                    format!("max_length {m} is out of range"),
+                    Some(format!("allow 1 to {} characters", Personalisation::LONGEST)),
+                );
+            }
+            ok.then_some(m)
+        }),
+    };
+    let label = label?;
+    if label.chars().count() > 80 {
+        r.error(
+            pf.get("label").map_or(node.pos, |n| n.pos),
+            "the label is too long for a form field".to_string(),
+            Some("ask in a few words, e.g. \"Taille de la bague\"; explain in the description".into()),
+        );
+        return None;
+    }
+    Some(Personalisation {
+        label,
+        required: required?,
+        max_length: max_length?,
     })
 }

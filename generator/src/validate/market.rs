@@ -140,46 +140,16 @@ pub(super) fn validate(v: &mut Validator) -> Option<Market> {
     });
     let shipping_countries = match f.get("shipping_countries") {
         None => chalet_types::catalogue::default_shipping_countries(),
-        Some(n) => {
-            let mut codes = Vec::new();
-            for item in r.list(n, "shipping_countries") {
-                let Some(code) = r.text(item, "shipping country") else {
-                    continue;
-                };
-                if chalet_types::catalogue::is_country_code(&code) {
-                    codes.push(code);
-                } else {
-                    r.error(
-                        item.pos,
-                        format!("`{code}` is not a country code"),
-                        Some("use two capital letters (ISO 3166-1), e.g. `shipping_countries: [BE, NL, FR]`".into()),
-                    );
-                }
-            }
-            if codes.is_empty() {
-                r.error(
-                    n.pos,
-                    "shipping_countries names no country".to_string(),
-                    Some("name at least one, e.g. `shipping_countries: [BE]`".into()),
-                );
-            }
-            codes
-        }
+        Some(n) => r.country_codes(n, "shipping_countries"),
     };
-    let collect_phone = match f.get("collect_phone") {
-        None => true,
-        Some(Node {
-            value: Value::Bool(b), ..
-        }) => *b,
-        Some(n) => {
-            r.error(
-                n.pos,
-                "collect_phone is yes or no".to_string(),
-                Some("`collect_phone: false` stops Checkout asking pickup shoppers for a phone".into()),
-            );
-            true
-        }
-    };
+    let collect_phone = f.get("collect_phone").map_or(Some(true), |n| {
+        r.yes_no(
+            n,
+            "collect_phone",
+            "`collect_phone: false` stops Checkout asking pickup shoppers for a phone",
+        )
+    });
+    let collect_phone = collect_phone.unwrap_or(true);
     let tagline = r.opt_text(&f, "tagline", "tagline");
     let images = f
         .get("images")

@@ -44,8 +44,15 @@ pub fn validate(files: &ContentFiles) -> Validated {
         v.file_error(&r.rel, r.message.clone(), r.hint.clone());
     }
     let market = market::validate(&mut v);
-    let categories: Vec<_> = market.as_ref().map(|m| m.categories.clone()).unwrap_or_default();
-    let chalets = chalet::validate_all(&mut v, &categories);
+    let (categories, countries) = market
+        .as_ref()
+        .map(|m| (m.categories.clone(), m.shipping_countries.clone()))
+        .unwrap_or_default();
+    let rules = chalet::MarketRules {
+        categories: &categories,
+        shipping_countries: &countries,
+    };
+    let chalets = chalet::validate_all(&mut v, rules);
     let pages = pages::validate_all(&mut v);
     v.unused_entries();
     let Validator { mut diags, images, .. } = v;

@@ -57,12 +57,14 @@
     try {
       const b = JSON.parse(localStorage.getItem(KEY));
       if (b && Array.isArray(b.items)) {
-        b.items = b.items.filter((i) => typeof i.sku === 'string' && Number.isInteger(i.quantity) && i.quantity > 0);
+        b.items = b.items.filter((i) => typeof i.sku === 'string' && Number.isInteger(i.quantity) && i.quantity > 0
+          && (i.personalisation === undefined || typeof i.personalisation === 'string'));
         b.fulfilment = b.fulfilment && typeof b.fulfilment === 'object' ? b.fulfilment : {};
+        b.giftNotes = b.giftNotes && typeof b.giftNotes === 'object' ? b.giftNotes : {};
         return b;
       }
     } catch (e) { /* private mode or a damaged value: start again */ }
-    return { items: [], fulfilment: {} };
+    return { items: [], fulfilment: {}, giftNotes: {} };
   }
 
   function save(b) {
@@ -70,11 +72,16 @@
     showCount(b);
   }
 
-  function addToBasket(b, sku, quantity, max) {
-    const line = b.items.find((i) => i.sku === sku);
+  // A line is a product and, for a personalised one, its text: two ring sizes are two lines.
+  const textOf = (i) => (i.personalisation || '').trim();
+  const sameLine = (a, b) => a.sku === b.sku && textOf(a) === textOf(b);
+
+  function addToBasket(b, sku, quantity, max, personalisation) {
+    const added = { sku, personalisation: (personalisation || '').trim() || undefined };
+    const line = b.items.find((i) => sameLine(i, added));
     const limit = Math.min(max || MAX_QUANTITY, MAX_QUANTITY);
     if (line) line.quantity = Math.min(line.quantity + quantity, limit);
-    else b.items.push({ sku, quantity: Math.min(quantity, limit) });
+    else b.items.push({ ...added, quantity: Math.min(quantity, limit) });
     save(b);
   }
 
@@ -112,7 +119,8 @@
         const max = Number(qty.max) || MAX_QUANTITY;
         const n = Math.max(1, Math.min(max, Math.floor(Number(qty.value)) || 1));
         qty.value = n;
-        addToBasket(b, form.elements.add.value, n, max);
+        const text = form.elements.personalisation ? form.elements.personalisation.value : '';
+        addToBasket(b, form.elements.add.value, n, max, text);
         $('[data-added]', form).textContent = `${tr('added')} (${n})`;
       });
     }
@@ -206,7 +214,7 @@
     loading.hidden = true;
     // A product form submitted without JavaScript lands here as ?add=SKU&qty=N.
     if (params.has('add') && catalogue.has(params.get('add'))) {
-      addToBasket(b, params.get('add'), Math.max(1, Math.floor(Number(params.get('qty'))) || 1), MAX_QUANTITY);
+      addToBasket(b, params.get('add'), Math.max(1, Math.floor(Number(params.get('qty'))) || 1), MAX_QUANTITY, params.get('personalisation'));
       history.replaceState(null, '', location.pathname);
     }
     const live = {};
@@ -248,28 +256,41 @@
     }
     for (const g of groups) {
       const list = h('ul', { class: 'lines' });
-      for (const l of g.lines) {
-        const id = 'q-' + l.sku.replace(/[^a-z0-9-]/g, '_');
+      g.lines.forEach((l, n) => {
+        const id = 'q-' + l.sku.replace(/[^a-z0-9-]/g, '_') + (n ? '-' + n : '');
         const max = maxFor(l.item, live);
+        const stored = () => b.items.find((i) => sameLine(i, l));
+        const q = l.item.personalisation;
+        // A personalised product asks its question on the line, where a missing answer is seen.
+        const perso = q ? h('label', { class: 'perso', for: 'p-' + id }, q.label, q.required ? null : h('small', {}, ` (${tr('optional')})`),
+          h('input', { id: 'p-' + id, type: 'text', value: l.personalisation || '', maxlength: q.max_length, required: q.required, 'data-personalisation': l.sku, autocomplete: 'off', onchange: (ev) => {
+            const line = stored();
+            const text = ev.target.value.trim();
+            const twin = b.items.find((i) => i !== line && sameLine(i, { sku: l.sku, personalisation: text }));
+            if (twin) { twin.quantity = Math.min(twin.quantity + line.quantity, MAX_QUANTITY); b.items = b.items.filter((i) => i !== line); }
+            else line.personalisation = text || undefined;
+            save(b);
+            render();
+          } })) : null;
         list.append(h('li', { class: 'line', 'data-line': l.sku },
-          h('div', {}, h('a', { href: productUrl(l.sku) }, l.item.name), h('br'), h('small', {}, money(l.item.price))),
+          h('div', {}, h('a', { href: productUrl(l.sku) }, l.item.name), h('br'), h('small', {}, money(l.item.price)), perso),
           h('div', { class: 'ctl' },
             h('label', { class: 'vh', for: id }, tr('quantity_of', { name: l.item.name })),
             h('input', { id, type: 'number', min: 1, max, value: l.quantity, inputmode: 'numeric', onchange: (ev) => {
               const n = Math.max(1, Math.min(max, Math.floor(Number(ev.target.value)) || 1));
               l.quantity = n;
-              b.items.find((i) => i.sku === l.sku).quantity = n;
+              stored().quantity = n;
               save(b);
               render();
             } }),
             h('span', { class: 'amount' }, money(l.item.price * l.quantity)),
             h('button', { type: 'button', id: 'rm-' + id, 'aria-label': tr('remove_item', { name: l.item.name }), onclick: () => {
-              b.items = b.items.filter((i) => i.sku !== l.sku);
+              b.items = b.items.filter((i) => !sameLine(i, l));
               save(b);
               render();
               (root.querySelector('.line input') || $('[data-basket-lines]', root)).focus();
             } }, tr('remove')))));
-      }
+      });
       const section = h('section', { class: 'group', 'aria-labelledby': 'g-' + g.chalet },
         h('h2', { id: 'g-' + g.chalet }, h('a', { href: chaletUrl(g.chalet) }, g.name)), list);
       if (g.options.vouchersOnly) {
@@ -292,6 +313,11 @@
         }
         section.append(fs);
       }
+      section.append(h('label', { class: 'gift', for: 'gift-' + g.chalet }, tr('gift_note'),
+        h('textarea', { id: 'gift-' + g.chalet, maxlength: 200, rows: 2, 'data-gift-note': g.chalet, onchange: (ev) => {
+          b.giftNotes[g.chalet] = ev.target.value.trim() || undefined;
+          save(b);
+        } }, b.giftNotes[g.chalet] || '')));
       section.append(h('p', { class: 'sum' }, `${tr('subtotal')}${tr('colon')} `, h('strong', { 'data-group-total': g.chalet }, money(g.subtotal + g.fee))));
       linesEl.append(section);
     }
@@ -314,11 +340,25 @@
     try { if (!id || sessionStorage.getItem(RESERVATION_KEY) === id) sessionStorage.removeItem(RESERVATION_KEY); } catch (e) { /* private mode */ }
   }
 
+  /** The first line whose product needs an answer it lacks, said and focused; else null. */
+  function unanswered(b, catalogue, say) {
+    const line = b.items.find((i) => { const q = (catalogue.get(i.sku) || {}).personalisation; return q && q.required && !textOf(i); });
+    if (!line) return null;
+    const item = catalogue.get(line.sku);
+    say(tr('personalisation_required', { label: item.personalisation.label, name: item.name }));
+    const field = $$('[data-personalisation]').find((f) => f.dataset.personalisation === line.sku && !f.value.trim());
+    if (field) field.focus();
+    return line;
+  }
+
   async function payNow(b, groups, pay, say, catalogue, render) {
     if (!cfg.checkout) return say(tr('no_checkout'));
+    if (unanswered(b, catalogue, say)) return;
+    const chalets = new Set(groups.map((g) => g.chalet));
     const body = {
-      items: b.items.filter((i) => catalogue.has(i.sku)).map((i) => ({ sku: i.sku, quantity: i.quantity })),
+      items: b.items.filter((i) => catalogue.has(i.sku)).map((i) => ({ sku: i.sku, quantity: i.quantity, personalisation: textOf(i) || undefined })),
       fulfilment: Object.fromEntries(groups.filter((g) => g.choice).map((g) => [g.chalet, g.choice])),
+      gift_notes: Object.fromEntries(Object.entries(b.giftNotes || {}).filter(([c, t]) => chalets.has(c) && t)),
       locale: cfg.lang,
       replaces: lastReservation(),
     };
@@ -363,6 +403,15 @@
       say(tr('fulfilment_required'));
     } else if (err.code === E.catalogue_changed) {
       say(tr('catalogue_changed'));
+    } else if (err.code === E.personalisation_required || err.code === E.personalisation_too_long) {
+      const item = catalogue.get(err.sku) || { name: err.sku };
+      say(err.code === E.personalisation_required
+        ? tr('personalisation_required', { label: err.label || '', name: item.name })
+        : tr('personalisation_too_long', { label: err.label || '', n: err.max_length }));
+    } else if (err.code === E.invalid_gift_note) {
+      say(tr('invalid_gift_note'));
+    } else if (err.code === E.no_common_shipping_country) {
+      say(tr('no_common_country'));
     } else {
       say(tr('error_generic'));
     }
@@ -389,7 +438,7 @@
   }
 
   function showOrder(root, status, order, b) {
-    status.textContent = `${tr('order_number')} ${order.id.slice(-8).toUpperCase()}`;
+    status.textContent = `${tr('order_number')} ${order.reference}`;
     const detail = $('[data-order-detail]', root);
     detail.replaceChildren();
     const bought = new Set();
@@ -399,6 +448,7 @@
         bought.add(l.sku);
         list.append(h('li', { class: 'line' },
           h('div', {}, `${l.quantity} × `, h('a', { href: productUrl(l.sku) }, l.name),
+            l.personalisation ? h('p', { 'data-order-personalisation': l.sku }, h('em', {}, l.personalisation)) : null,
             l.voucher_codes && l.voucher_codes.length ? h('p', {}, `${tr('codes')}${tr('colon')} `, h('span', { class: 'codes' }, l.voucher_codes.join(', '))) : null),
           h('span', { class: 'amount' }, money(l.unit_price * l.quantity))));
       }
@@ -407,7 +457,9 @@
       const a = c.ship_to;
       const to = a ? h('p', { class: 'ship-to', 'data-ship-to': c.chalet }, `${tr('shipped_to')}${tr('colon')} `,
         [a.name, a.line1, a.line2, [a.postal_code, a.city].filter(Boolean).join(' '), a.country].filter(Boolean).join(', ')) : null;
-      detail.append(h('section', { class: 'group' }, h('h2', {}, h('a', { href: chaletUrl(c.chalet) }, c.chalet_name)), list, h('p', { class: 'sum' }, how), to));
+      const at = c.pickup_at ? h('p', {}, `${tr('fulfilment_pickup')}${tr('colon')} ${c.pickup_at}`) : null;
+      const note = c.gift_note ? h('p', {}, `${tr('gift_note')}${tr('colon')} « ${c.gift_note} »`) : null;
+      detail.append(h('section', { class: 'group' }, h('h2', {}, h('a', { href: chaletUrl(c.chalet) }, c.chalet_name)), list, h('p', { class: 'sum' }, at ? null : how, at), to, note));
     }
     detail.append(h('p', { class: 'total' }, `${tr('total')}${tr('colon')} `, h('strong', { 'data-order-total': '' }, money(order.total))));
     b.items = b.items.filter((i) => !bought.has(i.sku));
