@@ -391,6 +391,8 @@ mod tests {
             unit_price: Money::from_cents(cents),
             quantity,
             voucher_codes: Vec::new(),
+            personalisation: None,
+            voucher: None,
         };
         let a = Sku::parse("t/menu").expect("sku");
         Order {
@@ -406,6 +408,8 @@ mod tests {
                 chalet_name: "T".into(),
                 choice: FulfilmentChoice::Pickup,
                 shipping_fee: Money::ZERO,
+                pickup_at: None,
+                gift_note: None,
             }],
             total: Money::from_cents(16_000),
             payment_intent: Some("pi_1".into()),

@@ -4,7 +4,7 @@
 
 use crate::error::ApiError;
 use axum::http::StatusCode;
-use chalet_types::{CatalogueItem, ErrorCode, FulfilmentChoice, Money, Sku, Slug};
+use chalet_types::{CatalogueItem, ErrorCode, FulfilmentChoice, MAX_GIFT_NOTE, Money, Personalisation, Sku, Slug};
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -24,6 +24,9 @@ pub struct CheckoutRequest {
     /// The reservation of an earlier *Pay* for this basket, cancelled before a new one is made.
     #[serde(default)]
     pub replaces: Option<String>,
+    /// Per chalet slug, a word for its gift wrapping (at most [`MAX_GIFT_NOTE`] characters).
+    #[serde(default)]
+    pub gift_notes: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -31,6 +34,19 @@ pub struct RequestLine {
     pub sku: String,
     /// Signed, so that `-1` is answered as "quantity must be 1–99", not as bad JSON.
     pub quantity: i64,
+    /// The shopper's text for a personalised product. Lines of one product with different
+    /// texts are different lines.
+    #[serde(default)]
+    pub personalisation: Option<String>,
+}
+
+/// A line whose shape is valid: a real SKU, a quantity in range, a text within the longest any
+/// product may ask for. Whether the product wants the text is decided with the catalogue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShapedLine {
+    pub sku: Sku,
+    pub quantity: u32,
+    pub personalisation: Option<String>,
 }
 
 /// Parses the body. Shape errors are `400 invalid_json`.
@@ -45,7 +61,7 @@ pub fn parse(body: &[u8]) -> Result<CheckoutRequest, ApiError> {
 }
 
 /// What can be checked without the catalogue: sizes, quantities, SKU syntax, duplicates.
-pub fn validate_shape(req: &CheckoutRequest) -> Result<Vec<(Sku, u32)>, ApiError> {
+pub fn validate_shape(req: &CheckoutRequest) -> Result<Vec<ShapedLine>, ApiError> {
     if req.items.is_empty() {
         return Err(ApiError::invalid(ErrorCode::EmptyBasket, "the basket is empty"));
     }
@@ -63,7 +79,7 @@ pub fn validate_shape(req: &CheckoutRequest) -> Result<Vec<(Sku, u32)>, ApiError
             "the e-mail address is not valid",
         ));
     }
-    let mut lines: Vec<(Sku, u32)> = Vec::with_capacity(req.items.len());
+    let mut lines: Vec<ShapedLine> = Vec::with_capacity(req.items.len());
     for line in &req.items {
         let Some(sku) = Sku::parse(&line.sku) else {
             return Err(ApiError::with(
@@ -81,7 +97,23 @@ pub fn validate_shape(req: &CheckoutRequest) -> Result<Vec<(Sku, u32)>, ApiError
                 json!({ "sku": sku.to_string() }),
             ));
         }
-        if lines.iter().any(|(s, _)| *s == sku) {
+        let text = line.personalisation.as_deref().map(str::trim).filter(|t| !t.is_empty());
+        if text.is_some_and(|t| t.chars().count() > Personalisation::LONGEST as usize) {
+            return Err(ApiError::with(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::PersonalisationTooLong,
+                format!(
+                    "a personalisation holds at most {} characters",
+                    Personalisation::LONGEST
+                ),
+                json!({ "sku": sku.to_string(), "max_length": Personalisation::LONGEST }),
+            ));
+        }
+        let personalisation = text.map(str::to_string);
+        if lines
+            .iter()
+            .any(|l| l.sku == sku && l.personalisation == personalisation)
+        {
             return Err(ApiError::with(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 ErrorCode::DuplicateSku,
@@ -89,9 +121,25 @@ pub fn validate_shape(req: &CheckoutRequest) -> Result<Vec<(Sku, u32)>, ApiError
                 json!({ "sku": sku.to_string() }),
             ));
         }
-        lines.push((sku, line.quantity as u32));
+        lines.push(ShapedLine {
+            sku,
+            quantity: line.quantity as u32,
+            personalisation,
+        });
     }
     Ok(lines)
+}
+
+/// Each SKU once with the units the basket wants of it (lines of a personalised product add up).
+pub fn units_per_sku<'a>(lines: impl IntoIterator<Item = (&'a Sku, u32)>) -> Vec<(Sku, u32)> {
+    let mut out: Vec<(Sku, u32)> = Vec::new();
+    for (sku, quantity) in lines {
+        match out.iter_mut().find(|(s, _)| s == sku) {
+            Some((_, q)) => *q += quantity,
+            None => out.push((sku.clone(), quantity)),
+        }
+    }
+    out
 }
 
 /// The address trimmed, if it has the shape Stripe accepts: one `@` with a local part and a
@@ -122,6 +170,8 @@ fn truncate(s: &str) -> String {
 pub struct PricedLine {
     pub item: CatalogueItem,
     pub quantity: u32,
+    /// The shopper's text, checked against the product's [`Personalisation`].
+    pub personalisation: Option<String>,
 }
 
 /// Per chalet: the choice and the fee the catalogue says it costs for this subtotal.
@@ -132,6 +182,9 @@ pub struct PricedChalet {
     pub choice: FulfilmentChoice,
     pub subtotal: Money,
     pub shipping_fee: Money,
+    /// Where and when to pick up, for the receipt (pickup only).
+    pub pickup_at: Option<String>,
+    pub gift_note: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -141,25 +194,59 @@ pub struct PricedBasket {
     pub total: Money,
 }
 
+/// The text a line carries, checked against what its product asks.
+fn personalise(item: &CatalogueItem, text: Option<&str>) -> Result<Option<String>, ApiError> {
+    let sku = item.sku.to_string();
+    let Some(asked) = &item.personalisation else {
+        return match text {
+            None => Ok(None),
+            Some(_) => Err(ApiError::with(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::PersonalisationNotAccepted,
+                "this product is not personalised",
+                json!({ "sku": sku }),
+            )),
+        };
+    };
+    asked.check(text).map_err(|over| match over {
+        None => ApiError::with(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::PersonalisationRequired,
+            format!("this product needs an answer to “{}”", asked.label),
+            json!({ "sku": sku, "label": asked.label }),
+        ),
+        Some(_) => ApiError::with(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::PersonalisationTooLong,
+            format!(
+                "“{}” holds at most {} characters, without line breaks",
+                asked.label, asked.max_length
+            ),
+            json!({ "sku": sku, "label": asked.label, "max_length": asked.max_length }),
+        ),
+    })
+}
+
 /// Prices the basket from catalogue items (`found`, possibly missing some SKUs).
 pub fn price(
-    lines: &[(Sku, u32)],
+    lines: &[ShapedLine],
     found: &[CatalogueItem],
     fulfilment: &BTreeMap<String, String>,
 ) -> Result<PricedBasket, ApiError> {
     let mut priced = Vec::with_capacity(lines.len());
-    for (sku, quantity) in lines {
-        let Some(item) = found.iter().find(|i| i.sku == *sku) else {
+    for line in lines {
+        let Some(item) = found.iter().find(|i| i.sku == line.sku) else {
             return Err(ApiError::with(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 ErrorCode::UnknownSku,
                 "this product is not for sale",
-                json!({ "sku": sku.to_string() }),
+                json!({ "sku": line.sku.to_string() }),
             ));
         };
         priced.push(PricedLine {
             item: item.clone(),
-            quantity: *quantity,
+            quantity: line.quantity,
+            personalisation: personalise(item, line.personalisation.as_deref())?,
         });
     }
     let mut chalets: Vec<PricedChalet> = Vec::new();
@@ -176,6 +263,8 @@ pub fn price(
                 choice: FulfilmentChoice::Pickup,
                 subtotal: amount,
                 shipping_fee: Money::ZERO,
+                pickup_at: None,
+                gift_note: None,
             }),
         }
     }
@@ -199,7 +288,10 @@ pub fn price(
             )
         };
         c.choice = match chosen {
-            Some("pickup") if options.pickup => FulfilmentChoice::Pickup,
+            Some("pickup") if options.pickup => {
+                c.pickup_at = options.pickup_at.clone();
+                FulfilmentChoice::Pickup
+            }
             Some("pickup") => return Err(refuse("pickup")),
             Some("shipping") => {
                 let shipping = options.shipping.ok_or_else(|| refuse("shipping"))?;
@@ -227,6 +319,67 @@ pub fn price(
     })
 }
 
+/// Puts each gift note on its chalet's share: trimmed, at most [`MAX_GIFT_NOTE`] characters
+/// (line breaks allowed, other control characters not), for a chalet in the basket.
+pub fn add_gift_notes(basket: &mut PricedBasket, notes: &BTreeMap<String, String>) -> Result<(), ApiError> {
+    for (chalet, note) in notes {
+        let note = note.trim();
+        if note.is_empty() {
+            continue;
+        }
+        let refuse = |message: String| {
+            ApiError::with(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::InvalidGiftNote,
+                message,
+                json!({ "chalet": truncate(chalet), "max_length": MAX_GIFT_NOTE }),
+            )
+        };
+        let Some(share) = basket.chalets.iter_mut().find(|c| c.chalet.as_str() == chalet) else {
+            return Err(refuse("a gift note is for a chalet in the basket".into()));
+        };
+        if note.chars().count() > MAX_GIFT_NOTE || note.chars().any(|c| c.is_control() && c != '\n') {
+            return Err(refuse(format!("a gift note holds at most {MAX_GIFT_NOTE} characters")));
+        }
+        share.gift_note = Some(note.to_string());
+    }
+    Ok(())
+}
+
+/// Where Checkout may ship this basket: `None` when nothing ships, else the market's countries
+/// narrowed by every shipping chalet that narrows them, in the market's order.
+pub fn shipping_countries(basket: &PricedBasket, market: &[String]) -> Result<Option<Vec<String>>, ApiError> {
+    let shipping: Vec<&PricedChalet> = basket
+        .chalets
+        .iter()
+        .filter(|c| c.choice == FulfilmentChoice::Shipping)
+        .collect();
+    if shipping.is_empty() {
+        return Ok(None);
+    }
+    let mut countries: Vec<String> = market.to_vec();
+    for c in &shipping {
+        let narrowed = basket
+            .lines
+            .iter()
+            .find(|l| l.item.chalet == c.chalet)
+            .map(|l| &l.item.fulfilment.ship_countries)
+            .filter(|list| !list.is_empty());
+        if let Some(list) = narrowed {
+            countries.retain(|code| list.contains(code));
+        }
+    }
+    if countries.is_empty() {
+        return Err(ApiError::with(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::NoCommonShippingCountry,
+            "these chalets ship to different countries: choose pickup for one of them, or pay for them separately",
+            json!({ "chalets": shipping.iter().map(|c| c.chalet.to_string()).collect::<Vec<_>>() }),
+        ));
+    }
+    Ok(Some(countries))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,9 +402,21 @@ mod tests {
                     price: Money::from_cents(p),
                     free_from: Some(Money::from_cents(f)),
                 }),
+                pickup_at: pickup.then(|| "Place du Marché".to_string()),
+                ship_countries: Vec::new(),
             },
             url: String::new(),
             voucher_valid_until: None,
+            voucher_terms: None,
+            personalisation: None,
+        }
+    }
+
+    fn shaped(sku: &str, quantity: u32) -> ShapedLine {
+        ShapedLine {
+            sku: Sku::parse(sku).expect("sku"),
+            quantity,
+            personalisation: None,
         }
     }
 
@@ -355,6 +520,100 @@ mod tests {
         );
     }
 
+    #[test]
+    fn personalised_lines_are_checked_against_the_product_and_kept_apart() {
+        let mut ring = item("a/bague", 8900, Kind::Goods, true, None);
+        ring.personalisation = Some(Personalisation {
+            label: "Taille".into(),
+            required: true,
+            max_length: 10,
+        });
+        let cat = [ring, item("a/p", 100, Kind::Goods, true, None)];
+        let run = |body: &str| -> Result<PricedBasket, ApiError> {
+            let req = parse(body.as_bytes())?;
+            let lines = validate_shape(&req)?;
+            let mut b = price(&lines, &cat, &req.fulfilment)?;
+            add_gift_notes(&mut b, &req.gift_notes)?;
+            Ok(b)
+        };
+        let ring = |text: &str| format!(r#"{{"sku":"a/bague","quantity":1,"personalisation":{text}}}"#);
+        let basket = |lines: &[String]| format!(r#"{{"items":[{}],"fulfilment":{{"a":"pickup"}}}}"#, lines.join(","));
+        assert_eq!(code(run(&basket(&[ring("null")]))), "personalisation_required");
+        assert_eq!(code(run(&basket(&[ring("\"  \"")]))), "personalisation_required");
+        assert_eq!(
+            code(run(&basket(&[ring("\"12345678901\"")]))),
+            "personalisation_too_long"
+        );
+        let long = "x".repeat(Personalisation::LONGEST as usize + 1);
+        assert_eq!(
+            code(run(&basket(&[ring(&format!("\"{long}\""))]))),
+            "personalisation_too_long"
+        );
+        assert_eq!(
+            code(run(&basket(&[
+                r#"{"sku":"a/p","quantity":1,"personalisation":"54"}"#.to_string()
+            ]))),
+            "personalisation_not_accepted"
+        );
+        // Two sizes are two lines; the same size twice is a duplicate.
+        let b = run(&basket(&[ring("\" 54 \""), ring("\"58\"")])).expect("two sizes");
+        assert_eq!(b.lines.len(), 2);
+        assert_eq!(b.lines[0].personalisation.as_deref(), Some("54"));
+        assert_eq!(b.total, Money::from_cents(2 * 8900));
+        let units = units_per_sku(b.lines.iter().map(|l| (&l.item.sku, l.quantity)));
+        assert_eq!(units, vec![(Sku::parse("a/bague").expect("sku"), 2)]);
+        assert_eq!(code(run(&basket(&[ring("\"54\""), ring("\"54 \"")]))), "duplicate_sku");
+        // Gift notes: for a chalet of the basket, bounded.
+        let with_note = |chalet: &str, note: &str| {
+            format!(
+                r#"{{"items":[{}],"fulfilment":{{"a":"pickup"}},"gift_notes":{{"{chalet}":"{note}"}}}}"#,
+                ring("\"54\"")
+            )
+        };
+        let b = run(&with_note("a", " Joyeux Noël ")).expect("a note");
+        assert_eq!(b.chalets[0].gift_note.as_deref(), Some("Joyeux Noël"));
+        assert_eq!(b.chalets[0].pickup_at.as_deref(), Some("Place du Marché"));
+        assert_eq!(code(run(&with_note("z", "hello"))), "invalid_gift_note");
+        assert_eq!(
+            code(run(&with_note("a", &"x".repeat(MAX_GIFT_NOTE + 1)))),
+            "invalid_gift_note"
+        );
+    }
+
+    #[test]
+    fn shipping_countries_are_the_market_s_narrowed_by_each_shipping_chalet() {
+        let market = ["BE", "NL", "FR"].map(String::from).to_vec();
+        let mut a = item("a/x", 1000, Kind::Goods, true, Some((500, 9000)));
+        a.fulfilment.ship_countries = vec!["FR".into(), "BE".into()];
+        let mut b = item("b/y", 1000, Kind::Goods, true, Some((500, 9000)));
+        b.fulfilment.ship_countries = vec!["NL".into()];
+        let c = item("c/z", 1000, Kind::Goods, true, Some((500, 9000)));
+        let cat = [a, b, c];
+        let countries = |choices: &[(&str, &str)]| {
+            let lines: Vec<ShapedLine> = choices.iter().map(|(s, _)| shaped(s, 1)).collect();
+            let f = choices
+                .iter()
+                .map(|(s, how)| (s.split('/').next().expect("chalet").to_string(), how.to_string()))
+                .collect();
+            shipping_countries(&price(&lines, &cat, &f).expect("priced"), &market)
+        };
+        assert_eq!(countries(&[("a/x", "pickup")]).expect("fine"), None);
+        assert_eq!(
+            countries(&[("a/x", "shipping"), ("c/z", "shipping")]).expect("fine"),
+            Some(vec!["BE".to_string(), "FR".to_string()]),
+            "the market's order, narrowed by a"
+        );
+        assert_eq!(
+            countries(&[("a/x", "shipping"), ("b/y", "pickup")]).expect("fine"),
+            Some(vec!["BE".to_string(), "FR".to_string()]),
+            "a chalet picked up narrows nothing"
+        );
+        assert_eq!(
+            code(countries(&[("a/x", "shipping"), ("b/y", "shipping")])),
+            "no_common_shipping_country"
+        );
+    }
+
     proptest! {
         #[test]
         fn never_panics_on_any_json(s in "\\PC{0,200}") {
@@ -366,7 +625,7 @@ mod tests {
         #[test]
         fn totals_equal_the_sum_of_their_parts(q1 in 1u32..=99, q2 in 1u32..=99, ship in any::<bool>()) {
             let cat = [item("a/x", 1490, Kind::Goods, true, Some((590, 6000))), item("a/y", 333, Kind::Food, true, Some((590, 6000)))];
-            let lines = vec![(Sku::parse("a/x").expect("sku"), q1), (Sku::parse("a/y").expect("sku"), q2)];
+            let lines = vec![shaped("a/x", q1), shaped("a/y", q2)];
             let f = BTreeMap::from([("a".to_string(), if ship { "shipping" } else { "pickup" }.to_string())]);
             let b = price(&lines, &cat, &f).expect("priced");
             let goods = 1490 * i64::from(q1) + 333 * i64::from(q2);

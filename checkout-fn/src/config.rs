@@ -19,6 +19,9 @@ pub struct Config {
     /// Values CloudFront sends in `X-Origin-Verify` (two during a rotation); empty: no check,
     /// for local development.
     pub origin_verify_secrets: Vec<String>,
+    /// Where receipts are sent from (`SMTP_URL` and `MAIL_FROM`); none: no e-mail, and a
+    /// warning at start.
+    pub mail: Option<crate::mail::Mailer>,
 }
 
 // Never print secrets, even in debug output.
@@ -29,6 +32,7 @@ impl std::fmt::Debug for Config {
             .field("site_url", &self.site_url)
             .field("stripe_api_base", &self.stripe_api_base)
             .field("origin_verify_secrets", &self.origin_verify_secrets.len())
+            .field("mail", &self.mail)
             .finish_non_exhaustive()
     }
 }
@@ -47,6 +51,10 @@ pub enum ConfigError {
     WeakOriginSecret,
     #[error("VOUCHER_CODES_KEY must be at least 32 characters (a random secret of its own)")]
     WeakCodesKey,
+    #[error("{0}")]
+    Mail(#[from] crate::mail::MailSetupError),
+    #[error("SMTP_URL and MAIL_FROM go together: set both to send receipts, or neither")]
+    HalfMail,
 }
 
 pub const REQUIRED: [&str; 5] = [
@@ -84,6 +92,11 @@ impl Config {
             site_url: SiteUrl::parse(&get("SITE_URL").unwrap_or_default()).map_err(ConfigError::SiteUrl)?,
             stripe_api_base: get("STRIPE_API_BASE").map(|v| url("STRIPE_API_BASE", v)).transpose()?,
             origin_verify_secrets: origin_secrets(get("ORIGIN_VERIFY_SECRETS").as_deref())?,
+            mail: match (get("SMTP_URL"), get("MAIL_FROM")) {
+                (Some(url), Some(from)) => Some(crate::mail::Mailer::new(&url, &from)?),
+                (None, None) => None,
+                _ => return Err(ConfigError::HalfMail),
+            },
         })
     }
 
@@ -124,10 +137,16 @@ impl Config {
 }
 
 /// Secrets that may come from the parameter store instead of the environment.
-pub const SECRETS: [&str; 3] = ["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "VOUCHER_CODES_KEY"];
+/// `SMTP_URL` holds the SMTP password.
+pub const SECRETS: [&str; 4] = [
+    "STRIPE_SECRET_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+    "VOUCHER_CODES_KEY",
+    "SMTP_URL",
+];
 
 /// Settings the function reads when they are there.
-pub const OPTIONAL: [&str; 2] = ["STRIPE_API_BASE", "ORIGIN_VERIFY_SECRETS"];
+pub const OPTIONAL: [&str; 4] = ["STRIPE_API_BASE", "ORIGIN_VERIFY_SECRETS", "SMTP_URL", "MAIL_FROM"];
 
 /// The shortest origin secret (and voucher codes key) accepted: the origin secret is all that
 /// stands between the function URL and the internet.
@@ -217,5 +236,15 @@ mod tests {
         let mut short = vars.clone();
         short.insert("VOUCHER_CODES_KEY".into(), "too-short".into());
         assert_eq!(Config::from_vars(&short).err(), Some(ConfigError::WeakCodesKey));
+        let mut mail = vars.clone();
+        mail.insert(
+            "SMTP_URL".into(),
+            "smtps://user:p4ssw0rd@email-smtp.eu-west-1.amazonaws.com".into(),
+        );
+        assert_eq!(Config::from_vars(&mail).err(), Some(ConfigError::HalfMail));
+        mail.insert("MAIL_FROM".into(), "Marché <noreply@m.example>".into());
+        let c = Config::from_vars(&mail).expect("mail settings");
+        assert!(c.mail.is_some());
+        assert!(!format!("{c:?}").contains("p4ssw0rd"));
     }
 }

@@ -11,7 +11,9 @@ use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue as Av, KeysAndAttributes, Put, TransactWriteItem, Update};
 pub use chalet_types::table::ReservationStatus;
 use chalet_types::table::*;
-use chalet_types::{CatalogueItem, ChaletFulfilment, FulfilmentOptions, Kind, Money, Shipping, Sku, Slug, Stock};
+use chalet_types::{
+    CatalogueItem, ChaletFulfilment, FulfilmentOptions, Kind, Money, Shipping, Sku, Slug, Stock, VoucherTerms,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -65,6 +67,14 @@ pub(crate) fn get_n(item: &Item, k: &str) -> Option<i64> {
     item.get(k).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
 }
 
+/// A list of strings (empty when absent).
+pub(crate) fn get_list(item: &Item, k: &str) -> Vec<String> {
+    item.get(k)
+        .and_then(|v| v.as_l().ok())
+        .map(|l| l.iter().filter_map(|c| c.as_s().ok().cloned()).collect())
+        .unwrap_or_default()
+}
+
 fn get_bool(item: &Item, k: &str) -> Option<bool> {
     item.get(k).and_then(|v| v.as_bool().ok()).copied()
 }
@@ -103,9 +113,13 @@ impl Stocked {
             fulfilment: FulfilmentOptions {
                 pickup: get_bool(it, attr::PICKUP).unwrap_or(false),
                 shipping,
+                pickup_at: get_s(it, attr::PICKUP_AT).map(str::to_string),
+                ship_countries: get_list(it, attr::SHIP_COUNTRIES),
             },
             url: get_s(it, attr::URL).unwrap_or_default().to_string(),
             voucher_valid_until: get_s(it, attr::VALID_UNTIL).and_then(chalet_types::Date::parse),
+            voucher_terms: get_s(it, attr::VOUCHER_TERMS).map(str::to_string),
+            personalisation: get_s(it, attr::PERSONALISATION).and_then(|j| serde_json::from_str(j).ok()),
             sku,
         };
         Some(Stocked {
@@ -136,6 +150,20 @@ pub struct ReservedLine {
     pub kind: Kind,
     /// Whether the SKU's counters were moved (limited stock).
     pub limited: bool,
+    /// The shopper's text for a personalised product.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personalisation: Option<String>,
+    /// A voucher's validity and terms as sold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voucher: Option<VoucherTerms>,
+}
+
+impl Reservation {
+    /// The limited SKUs whose counters this reservation moved, each once with its units (lines
+    /// of a personalised product share one SKU; a transaction may touch an item only once).
+    pub fn held_units(&self) -> Vec<(Sku, u32)> {
+        crate::basket::units_per_sku(self.lines.iter().filter(|l| l.limited).map(|l| (&l.sku, l.quantity)))
+    }
 }
 
 /// A reservation as stored: its lines, status, creation time and session.
@@ -364,6 +392,11 @@ impl Dynamo {
                     quantity: l.quantity,
                     kind: l.item.kind,
                     limited: matches!(l.item.stock, Stock::Limited(_)),
+                    personalisation: l.personalisation.clone(),
+                    voucher: (l.item.kind == Kind::Voucher).then(|| VoucherTerms {
+                        valid_until: l.item.voucher_valid_until,
+                        terms: l.item.voucher_terms.clone(),
+                    }),
                 })
                 .collect(),
             chalets: basket
@@ -374,6 +407,8 @@ impl Dynamo {
                     chalet_name: c.chalet_name.clone(),
                     choice: c.choice,
                     shipping_fee: c.shipping_fee,
+                    pickup_at: c.pickup_at.clone(),
+                    gift_note: c.gift_note.clone(),
                 })
                 .collect(),
             total: basket.total,
@@ -391,17 +426,18 @@ impl Dynamo {
         }
         let mut actions = vec![self.put(record, true).map_err(ReserveError::Store)?];
         // The SKU behind each action, to map a cancellation reason back (action 0: the record).
+        let held = reservation.held_units();
         let mut order: Vec<&Sku> = vec![&reservation.lines[0].sku];
-        for line in reservation.lines.iter().filter(|l| l.limited) {
+        for (sku, quantity) in &held {
             let st = stocked
                 .iter()
-                .find(|s| s.item.sku == line.sku)
-                .ok_or_else(|| ReserveError::Changed(line.sku.clone()))?;
+                .find(|s| s.item.sku == *sku)
+                .ok_or_else(|| ReserveError::Changed(sku.clone()))?;
             let total = st.total.unwrap_or(0);
-            let (pk, sk) = catalogue_key(&line.sku);
+            let (pk, sk) = catalogue_key(sku);
             let values = HashMap::from([
-                (":q".to_string(), n(line.quantity)),
-                (":max".to_string(), n(total - i64::from(line.quantity))),
+                (":q".to_string(), n(quantity)),
+                (":max".to_string(), n(total - i64::from(*quantity))),
                 (":total".to_string(), n(total)),
                 (":yes".to_string(), Av::Bool(true)),
             ]);
@@ -414,7 +450,7 @@ impl Dynamo {
                 )
                 .map_err(ReserveError::Store)?,
             );
-            order.push(&line.sku);
+            order.push(sku);
         }
         let client_action = match client {
             Some(c) => {
@@ -425,12 +461,7 @@ impl Dynamo {
         };
         // While colliding with other shoppers, look every few attempts whether what this basket
         // wants is still there: once it is sold out, the answer is a 409 now, not after the herd.
-        let limited: Vec<(&Sku, i64)> = reservation
-            .lines
-            .iter()
-            .filter(|l| l.limited)
-            .map(|l| (&l.sku, i64::from(l.quantity)))
-            .collect();
+        let limited: Vec<(&Sku, i64)> = held.iter().map(|(sku, q)| (sku, i64::from(*q))).collect();
         let short: std::sync::Mutex<Option<Sku>> = std::sync::Mutex::new(None);
         let give_up = |attempt: u32| {
             let (limited, short) = (&limited, &short);
@@ -597,13 +628,13 @@ impl Dynamo {
                 (":held".into(), s(ReservationStatus::Held.as_str())),
             ]),
         )?];
-        for l in res.lines.iter().filter(|l| l.limited) {
-            let (pk, sk) = catalogue_key(&l.sku);
+        for (sku, quantity) in res.held_units() {
+            let (pk, sk) = catalogue_key(&sku);
             actions.push(self.update(
                 key(pk, sk),
                 "SET committed = committed - :q, reserved = reserved - :q",
                 None,
-                HashMap::from([(":q".into(), n(l.quantity))]),
+                HashMap::from([(":q".into(), n(quantity))]),
             )?);
         }
         if let Some(c) = &stored.client {

@@ -28,6 +28,9 @@ async fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_current_span(false)
         .without_time()
+        // Standard error: the CLI's answers (reconcile, refund…) stay alone on standard output,
+        // and Lambda sends both streams to CloudWatch.
+        .with_writer(std::io::stderr)
         .init();
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
@@ -61,6 +64,10 @@ async fn state() -> Result<AppState, ExitCode> {
             return Err(ExitCode::from(2));
         }
     };
+    match &config.mail {
+        Some(m) => tracing::info!(server = m.server(), "receipts are sent by SMTP"),
+        None => tracing::warn!("no SMTP_URL and MAIL_FROM: shoppers get no receipt by e-mail"),
+    }
     let store = dynamo(&config.table_name).await;
     Ok(AppState::with_source(config, store, stripe, source))
 }

@@ -2,7 +2,8 @@
 //! Every write here is idempotent, so a redelivered webhook converges on the same records.
 
 use crate::dynamo::{
-    Completion, Dynamo, Reservation, ReservationStatus, StoreError, corrupt, err, get_n, get_s, key, n, query_all, s,
+    Completion, Dynamo, Reservation, ReservationStatus, StoreError, corrupt, err, get_list, get_n, get_s, key, n,
+    query_all, s,
 };
 use chalet_types::table::*;
 use chalet_types::{Currency, Kind, Language, Money, Order, OrderLine, VoucherCode};
@@ -19,6 +20,10 @@ pub struct MarketRow {
     pub shipping_countries: Vec<String>,
     /// Ask pickup shoppers for a phone (`market.yaml` `collect_phone`).
     pub collect_phone: bool,
+    /// Who to write to with a question: the receipt's last lines.
+    pub organiser: Option<chalet_types::OrganiserContact>,
+    /// The receipt's strings, from the theme (`mail_*` keys, prefix dropped).
+    pub mail: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for MarketRow {
@@ -30,6 +35,8 @@ impl Default for MarketRow {
             registration_fee: None,
             shipping_countries: chalet_types::catalogue::default_shipping_countries(),
             collect_phone: true,
+            organiser: None,
+            mail: Default::default(),
         }
     }
 }
@@ -42,6 +49,7 @@ impl Dynamo {
         id: &str,
         session: &crate::payments::PaidSession,
         codes_key: &[u8],
+        receipt_due: bool,
     ) -> Result<Completion, StoreError> {
         let Some(stored) = self.stored_reservation(id).await? else {
             return Ok(Completion::UnknownReservation);
@@ -49,7 +57,7 @@ impl Dynamo {
         let (res, status) = (stored.body, stored.status);
         let order = build_order(&res, session, codes_key, status == ReservationStatus::Released);
         // 1. The order and its per-chalet shares and codes: deterministic, so rewriting is harmless.
-        self.put_order(&order, &res).await?;
+        self.put_order(&order, &res, receipt_due).await?;
         // 2. The stock: held → sold (or, for a payment after release, taken again).
         let (from, stock_expr) = match status {
             ReservationStatus::Sold => return Ok(Completion::AlreadyRecorded),
@@ -78,13 +86,13 @@ impl Dynamo {
                 (":sid".into(), s(&order.id)),
             ]),
         )?];
-        for l in res.lines.iter().filter(|l| l.limited) {
-            let (pk, sk) = catalogue_key(&l.sku);
+        for (sku, quantity) in res.held_units() {
+            let (pk, sk) = catalogue_key(&sku);
             actions.push(self.update(
                 key(pk, sk),
                 stock_expr,
                 None,
-                HashMap::from([(":q".into(), n(l.quantity))]),
+                HashMap::from([(":q".into(), n(quantity))]),
             )?);
         }
         // A sale closes the client's open reservation (a payment after release already did).
@@ -99,12 +107,20 @@ impl Dynamo {
         })
     }
 
-    async fn put_order(&self, order: &Order, res: &Reservation) -> Result<(), StoreError> {
+    async fn put_order(&self, order: &Order, res: &Reservation, receipt_due: bool) -> Result<(), StoreError> {
         let body = serde_json::to_string(order).map_err(corrupt("order"))?;
         let mut item = key(format!("{ORDER_PREFIX}{}", order.id), ORDER_KEY);
         item.insert(attr::BODY.into(), s(body));
         item.insert(attr::CREATED.into(), s(&order.created));
         item.insert(attr::RESERVATION.into(), s(&res.id));
+        if receipt_due {
+            // Pending until sent: the reconciler retries what no delivery managed to send.
+            item.insert(CHALET_INDEX_PARTITION_KEY.into(), s(RECEIPTS_INDEX_KEY));
+            item.insert(
+                CHALET_INDEX_SORT_KEY.into(),
+                s(format!("{}#{}", order.created, order.id)),
+            );
+        }
         let mut puts = vec![item];
         for c in &order.fulfilment {
             // What this artisan needs to hand the goods over, and nothing more: a shipping share
@@ -189,12 +205,22 @@ impl Dynamo {
             language: get_s(i, attr::LANGUAGE).and_then(Language::parse).unwrap_or_default(),
             currency: get_s(i, attr::CURRENCY).and_then(Currency::parse).unwrap_or_default(),
             registration_fee: get_n(i, attr::REGISTRATION_FEE).map(Money::from_cents),
-            shipping_countries: i
-                .get(attr::SHIPPING_COUNTRIES)
-                .and_then(|v| v.as_l().ok())
-                .map(|l| l.iter().filter_map(|c| c.as_s().ok().cloned()).collect::<Vec<_>>())
+            shipping_countries: Some(get_list(i, attr::SHIPPING_COUNTRIES))
                 .filter(|c| !c.is_empty())
                 .unwrap_or_else(chalet_types::catalogue::default_shipping_countries),
+            organiser: get_s(i, attr::ORGANISER_NAME).map(|name| chalet_types::OrganiserContact {
+                name: name.to_string(),
+                email: get_s(i, attr::ORGANISER_EMAIL).map(str::to_string),
+            }),
+            mail: i
+                .get(attr::MAIL)
+                .and_then(|v| v.as_m().ok())
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|(k, v)| Some((k.clone(), v.as_s().ok()?.clone())))
+                        .collect()
+                })
+                .unwrap_or_default(),
             collect_phone: i
                 .get(attr::COLLECT_PHONE)
                 .and_then(|v| v.as_bool().ok())
@@ -250,21 +276,30 @@ pub fn build_order(
     codes_key: &[u8],
     needs_attention: bool,
 ) -> Order {
+    // Units are numbered per SKU across its lines, so two lines of one voucher never share a code.
+    let mut issued: HashMap<&chalet_types::Sku, u32> = HashMap::new();
     let lines = res
         .lines
         .iter()
-        .map(|l| OrderLine {
-            sku: l.sku.clone(),
-            name: l.name.clone(),
-            unit_price: l.unit_price,
-            quantity: l.quantity,
-            voucher_codes: if l.kind == Kind::Voucher {
-                (0..l.quantity)
-                    .map(|unit| crate::codes::voucher_code(codes_key, &session.id, &l.sku, unit))
-                    .collect::<Vec<VoucherCode>>()
-            } else {
-                Vec::new()
-            },
+        .map(|l| {
+            let first = issued.entry(&l.sku).or_insert(0);
+            let units = *first..*first + l.quantity;
+            *first += l.quantity;
+            OrderLine {
+                sku: l.sku.clone(),
+                name: l.name.clone(),
+                unit_price: l.unit_price,
+                quantity: l.quantity,
+                voucher_codes: if l.kind == Kind::Voucher {
+                    units
+                        .map(|unit| crate::codes::voucher_code(codes_key, &session.id, &l.sku, unit))
+                        .collect::<Vec<VoucherCode>>()
+                } else {
+                    Vec::new()
+                },
+                personalisation: l.personalisation.clone(),
+                voucher: l.voucher.clone(),
+            }
         })
         .collect();
     Order {

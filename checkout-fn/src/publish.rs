@@ -107,6 +107,26 @@ pub async fn publish(db: &Dynamo, catalogue: &Catalogue) -> Result<PublishReport
             Some(d) => u.set(attr::VALID_UNTIL, Av::S(d.to_string())),
             None => u.remove(attr::VALID_UNTIL),
         }
+        let texts = [
+            (attr::VOUCHER_TERMS, item.voucher_terms.clone()),
+            (attr::PICKUP_AT, item.fulfilment.pickup_at.clone()),
+            (
+                attr::PERSONALISATION,
+                item.personalisation
+                    .as_ref()
+                    .and_then(|p| serde_json::to_string(p).ok()),
+            ),
+        ];
+        for (attribute, text) in texts {
+            match text {
+                Some(t) => u.set(attribute, Av::S(t)),
+                None => u.remove(attribute),
+            }
+        }
+        match item.fulfilment.ship_countries.as_slice() {
+            [] => u.remove(attr::SHIP_COUNTRIES),
+            list => u.set(attr::SHIP_COUNTRIES, Av::L(list.iter().cloned().map(Av::S).collect())),
+        }
         db.client
             .update_item()
             .table_name(&db.table)
@@ -190,6 +210,16 @@ pub async fn publish(db: &Dynamo, catalogue: &Catalogue) -> Result<PublishReport
         );
     }
     market.insert(attr::COLLECT_PHONE.into(), Av::Bool(catalogue.market.collect_phone));
+    if let Some(o) = &catalogue.market.organiser {
+        market.insert(attr::ORGANISER_NAME.into(), Av::S(o.name.clone()));
+        if let Some(e) = &o.email {
+            market.insert(attr::ORGANISER_EMAIL.into(), Av::S(e.clone()));
+        }
+    }
+    if !catalogue.market.mail.is_empty() {
+        let strings = catalogue.market.mail.iter().map(|(k, v)| (k.clone(), Av::S(v.clone())));
+        market.insert(attr::MAIL.into(), Av::M(strings.collect()));
+    }
     if let Some(fee) = catalogue.market.registration_fee {
         market.insert(attr::REGISTRATION_FEE.into(), Av::N(fee.cents().to_string()));
     }

@@ -31,6 +31,8 @@ pub struct Line {
 #[derive(Debug, Default)]
 pub struct Report {
     pub lines: Vec<Line>,
+    /// Receipts retried: the order's reference (never its session id) and what happened.
+    pub receipts: Vec<(String, crate::receipt::Receipt)>,
 }
 
 impl Report {
@@ -47,6 +49,9 @@ impl Report {
                 Err(e) => format!("failed: {}", crate::error::chain(e)),
             };
             out.push_str(&format!("reservation {}: {what}\n", l.reservation));
+        }
+        for (reference, r) in &self.receipts {
+            out.push_str(&format!("receipt of order {reference}: {r:?}\n"));
         }
         out.push_str(&format!(
             "{} held reservation(s) looked at{}, {} failed\n",
@@ -83,6 +88,15 @@ pub async fn reconcile(
             reservation: h.id,
             outcome,
         });
+    }
+    // Receipts no delivery managed to send (the SMTP server was down, the function stopped).
+    if st.config.mail.is_some() && !dry_run {
+        for session_id in crate::receipt::pending(st).await? {
+            let sent = crate::receipt::send_once(st, &session_id).await;
+            report
+                .receipts
+                .push((chalet_types::order::reference_of(&session_id), sent));
+        }
     }
     Ok(report)
 }

@@ -89,17 +89,26 @@ pub async fn checkout(State(st): State<AppState>, headers: HeaderMap, body: Body
             Err(e) => tracing::warn!(error = %chain(&e), "could not cancel the earlier reservation"),
         }
     }
-    let skus: Vec<_> = lines.iter().map(|(s, _)| s.clone()).collect();
+    // Each SKU once: lines of a personalised product share one, and a batch read takes a key once.
+    let skus: Vec<_> = basket::units_per_sku(lines.iter().map(|l| (&l.sku, l.quantity)))
+        .into_iter()
+        .map(|(sku, _)| sku)
+        .collect();
     let (mut stocked, market) =
         tokio::try_join!(st.store.items(&skus), st.store.market()).map_err(ApiError::internal)?;
     let market = market.unwrap_or_default();
     let active: Vec<_> = stocked.iter().filter(|s| s.active).map(|s| s.item.clone()).collect();
-    let priced = basket::price(&lines, &active, &req.fulfilment)?;
-    // One transaction writes the reservation and moves every limited line's counters.
-    let limited = priced
-        .lines
+    let mut priced = basket::price(&lines, &active, &req.fulfilment)?;
+    basket::add_gift_notes(&mut priced, &req.gift_notes)?;
+    let shipping_countries = basket::shipping_countries(&priced, &market.shipping_countries)?;
+    // One transaction writes the reservation and moves every limited SKU's counters.
+    let limited = skus
         .iter()
-        .filter(|l| matches!(l.item.stock, chalet_types::Stock::Limited(_)))
+        .filter(|sku| {
+            active
+                .iter()
+                .any(|i| i.sku == **sku && matches!(i.stock, chalet_types::Stock::Limited(_)))
+        })
         .count();
     if limited + 1 > MAX_TRANSACTION_ACTIONS {
         return Err(ApiError::invalid(
@@ -136,7 +145,13 @@ pub async fn checkout(State(st): State<AppState>, headers: HeaderMap, body: Body
             Ok(_) => break t,
             Err(ReserveError::OutOfStock { sku, remaining, held }) => {
                 let line = priced.lines.iter().find(|l| l.item.sku == sku);
-                let asked = line.map_or(1, |l| i64::from(l.quantity));
+                let asked: i64 = priced
+                    .lines
+                    .iter()
+                    .filter(|l| l.item.sku == sku)
+                    .map(|l| i64::from(l.quantity))
+                    .sum::<i64>()
+                    .max(1);
                 // Units came back between the refused write and the re-read: try again.
                 if remaining >= asked && attempt < 3 {
                     stocked = st.store.items(&skus).await.map_err(ApiError::internal)?;
@@ -181,11 +196,7 @@ pub async fn checkout(State(st): State<AppState>, headers: HeaderMap, body: Body
         currency: market.currency,
         // An address only when something ships; a phone when goods are picked up (vouchers
         // are sent by e-mail), unless the market turned it off.
-        shipping_countries: priced
-            .chalets
-            .iter()
-            .any(|c| c.choice == chalet_types::FulfilmentChoice::Shipping)
-            .then(|| market.shipping_countries.clone()),
+        shipping_countries,
         collect_phone: market.collect_phone
             && priced.chalets.iter().any(|c| {
                 c.choice == chalet_types::FulfilmentChoice::Pickup
@@ -414,16 +425,17 @@ pub async fn order(State(st): State<AppState>, Path(session_id): Path<String>) -
                 .lines
                 .iter()
                 .filter(|l| l.sku.chalet == f.chalet)
-                .map(|l| json!({ "sku": l.sku, "name": l.name, "unit_price": l.unit_price, "quantity": l.quantity, "voucher_codes": l.voucher_codes }))
+                .map(|l| json!({ "sku": l.sku, "name": l.name, "unit_price": l.unit_price, "quantity": l.quantity, "voucher_codes": l.voucher_codes, "voucher": l.voucher, "personalisation": l.personalisation }))
                 .collect();
-            let mut share = json!({ "chalet": f.chalet, "chalet_name": f.chalet_name, "fulfilment": f.choice, "shipping_fee": f.shipping_fee, "lines": lines });
-            if f.choice == chalet_types::FulfilmentChoice::Shipping {
-                share["ship_to"] = json!(order.ship_to);
+            let mut share = json!({ "chalet": f.chalet, "chalet_name": f.chalet_name, "fulfilment": f.choice, "shipping_fee": f.shipping_fee, "lines": lines, "gift_note": f.gift_note });
+            match f.choice {
+                chalet_types::FulfilmentChoice::Shipping => share["ship_to"] = json!(order.ship_to),
+                chalet_types::FulfilmentChoice::Pickup => share["pickup_at"] = json!(f.pickup_at),
             }
             share
         })
         .collect();
-    let body = json!({ "status": "paid", "id": order.id, "created": order.created, "chalets": chalets, "total": order.total, "currency": currency });
+    let body = json!({ "status": "paid", "id": order.id, "reference": order.reference(), "created": order.created, "chalets": chalets, "total": order.total, "currency": currency });
     Ok((no_store, Json(body)).into_response())
 }
 

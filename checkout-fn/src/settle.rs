@@ -66,11 +66,23 @@ pub async fn settle(
             Some((_, crate::dynamo::ReservationStatus::Sold)) => Settled::AlreadyRecorded,
             Some(_) => Settled::Recorded,
         }),
-        SessionState::Paid => Ok(match st.store.complete(reservation, session, &st.codes_key).await? {
-            Completion::Recorded => Settled::Recorded,
-            Completion::AlreadyRecorded => Settled::AlreadyRecorded,
-            Completion::UnknownReservation => Settled::UnknownReservation,
-        }),
+        SessionState::Paid => {
+            let receipt_due = st.config.mail.is_some() && session.email.is_some();
+            let settled = match st
+                .store
+                .complete(reservation, session, &st.codes_key, receipt_due)
+                .await?
+            {
+                Completion::Recorded => Settled::Recorded,
+                Completion::AlreadyRecorded => Settled::AlreadyRecorded,
+                Completion::UnknownReservation => return Ok(Settled::UnknownReservation),
+            };
+            // Every path that sees the order paid may send the receipt; it goes out once.
+            if receipt_due {
+                crate::receipt::send_once(st, &session.id).await;
+            }
+            Ok(settled)
+        }
         SessionState::Expired if dry_run => Ok(match st.store.reservation(reservation).await? {
             Some((_, crate::dynamo::ReservationStatus::Held)) => Settled::Released,
             _ => Settled::NothingHeld,

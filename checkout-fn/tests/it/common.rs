@@ -71,6 +71,80 @@ pub async fn dynamo_client() -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::from_conf(checkout_fn::dynamo::with_deadlines_of(builder, attempt, operation))
 }
 
+/// The shop's sender in the tests.
+pub const MAIL_FROM: &str = "Marché de Noël <commandes@marche.example>";
+
+/// The local SMTP server `scripts/test` starts (aiosmtpd, `CHALET_TEST_SMTP`), when there is one.
+pub fn mailer() -> Option<checkout_fn::mail::Mailer> {
+    let url = std::env::var("CHALET_TEST_SMTP").ok()?;
+    Some(checkout_fn::mail::Mailer::new(&url, MAIL_FROM).expect("a usable SMTP_URL"))
+}
+
+/// The messages the local SMTP server received for `to` (its Maildir, `CHALET_TEST_MAILDIR`),
+/// oldest first, quoted-printable decoded (how the function sends its parts).
+pub fn mailbox(to: &str) -> Vec<String> {
+    let dir = std::path::PathBuf::from(peer("CHALET_TEST_MAILDIR")).join("new");
+    let mut found: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|e| {
+                    let text = std::fs::read_to_string(e.path()).ok()?;
+                    let to_line = text.lines().any(|l| l == format!("X-RcptTo: {to}"));
+                    let when = e.metadata().and_then(|m| m.modified()).ok()?;
+                    to_line.then_some((when, text))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found.into_iter().map(|(_, t)| quoted_printable(&t)).collect()
+}
+
+/// RFC 2045 quoted-printable, decoded: soft line breaks joined, `=XX` turned into bytes.
+fn quoted_printable(text: &str) -> String {
+    let joined = text.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
+        match (bytes[i], hex) {
+            (b'=', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The function's router on a free port: its address.
+pub async fn serve(db: &Dynamo, stripe_base: &str, mail: Option<checkout_fn::mail::Mailer>) -> String {
+    let config = Config {
+        table_name: db.table.clone(),
+        stripe_secret_key: STRIPE_KEY.into(),
+        stripe_webhook_secret: WEBHOOK_SECRET.into(),
+        voucher_codes_key: CODES_KEY.into(),
+        site_url: chalet_types::SiteUrl::parse(SITE).expect("a site URL"),
+        stripe_api_base: Some(stripe_base.to_string()),
+        origin_verify_secrets: Vec::new(),
+        mail,
+    };
+    let stripe = Stripe::new(STRIPE_KEY, Some(stripe_base)).expect("stripe client");
+    let router = app(AppState::new(config, db.clone(), stripe));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    base
+}
+
 pub struct Harness {
     pub base: String,
     pub stripe: String,
@@ -105,26 +179,20 @@ impl Harness {
         let db = Dynamo::new(dynamo_client().await, &table);
         assert!(checkout_fn::publish::create_table(&db).await.expect("create table"));
         checkout_fn::publish::publish(&db, catalogue).await.expect("publish");
-        let config = Config {
-            table_name: table,
-            stripe_secret_key: STRIPE_KEY.into(),
-            stripe_webhook_secret: WEBHOOK_SECRET.into(),
-            voucher_codes_key: CODES_KEY.into(),
-            site_url: chalet_types::SiteUrl::parse(SITE).expect("a site URL"),
-            stripe_api_base: Some(stripe_base.clone()),
-            origin_verify_secrets: Vec::new(),
-        };
-        let stripe = Stripe::new(STRIPE_KEY, Some(&stripe_base)).expect("stripe client");
-        let router = app(AppState::new(config, db.clone(), stripe));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        tokio::spawn(async move { axum::serve(listener, router).await });
+        let base = serve(&db, &stripe_base, mailer()).await;
         Harness {
             base,
             stripe: stripe_base,
             db,
             http: reqwest::Client::new(),
         }
+    }
+
+    /// Another instance of the function on this harness's table and stand-in, sending mail
+    /// through `smtp_url`: its address.
+    pub async fn start_with_mail(h: &Harness, smtp_url: &str) -> String {
+        let mail = checkout_fn::mail::Mailer::new(smtp_url, MAIL_FROM).expect("an SMTP URL");
+        serve(&h.db, &h.stripe, Some(mail)).await
     }
 
     /// A fresh table and function talking to a stand-in of its own, whose faults and
@@ -162,7 +230,7 @@ impl Harness {
 
     /// The environment the `checkout-fn` binary needs for this harness's table and stand-in.
     pub fn function_env(&self) -> Vec<(&'static str, String)> {
-        vec![
+        let mut env = vec![
             ("PATH", std::env::var("PATH").unwrap_or_default()),
             ("TABLE_NAME", self.db.table.clone()),
             ("STRIPE_SECRET_KEY", STRIPE_KEY.into()),
@@ -174,7 +242,11 @@ impl Harness {
             ("AWS_REGION", "eu-west-1".into()),
             ("AWS_ACCESS_KEY_ID", "test".into()),
             ("AWS_SECRET_ACCESS_KEY", "test".into()),
-        ]
+        ];
+        if let Ok(smtp) = std::env::var("CHALET_TEST_SMTP") {
+            env.extend([("SMTP_URL", smtp), ("MAIL_FROM", MAIL_FROM.into())]);
+        }
+        env
     }
 
     /// Runs the `checkout-fn` binary against this harness's table and stand-in.

@@ -194,3 +194,206 @@ async fn the_log_of_a_whole_checkout_holds_no_credential_and_no_personal_data() 
         assert!(!log.contains(&secret), "the log holds {secret}:\n{log}");
     }
 }
+
+const RING: &str = "atelier-du-perron/bague-argent-martelee"; // asks "Taille de la bague", 20 characters
+const RINGS: &str = "atelier-du-perron";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_personalised_ring_needs_its_size_within_bounds_and_the_order_line_keeps_it() {
+    let h = Harness::start(&example_catalogue()).await;
+    let ring = |text: Value| {
+        json!({
+            "items": [{ "sku": RING, "quantity": 1, "personalisation": text }, { "sku": RING, "quantity": 1, "personalisation": "58" }],
+            "fulfilment": { RINGS: "pickup" },
+            "gift_notes": { RINGS: "Pour Marie, joyeux Noël !" }
+        })
+    };
+    let (status, refused) = h.post_json("/checkout", &ring(Value::Null)).await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["error"]["code"], "personalisation_required");
+    assert_eq!(refused["error"]["sku"], RING);
+    assert!(
+        refused["error"]["label"]
+            .as_str()
+            .is_some_and(|l| l.starts_with("Taille de la bague"))
+    );
+    let (status, refused) = h.post_json("/checkout", &ring(json!("x".repeat(21)))).await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["error"]["code"], "personalisation_too_long");
+    assert_eq!(refused["error"]["max_length"], 20);
+
+    // Two sizes: two lines of one product, each with its text.
+    let (status, created) = h.post_json("/checkout", &ring(json!("  54 "))).await;
+    assert_eq!(status, 200, "{created}");
+    let session = created["id"].as_str().expect("id").to_string();
+    let params = h.create_params(&session).await;
+    assert!(
+        !params
+            .iter()
+            .any(|(k, v)| v == "54" || v == "58" || k.contains("personalisation")),
+        "the sizes stay with us, not in Stripe: {params:?}"
+    );
+    let (_, delivered) = h.stripe_control(&session, "pay").await;
+    assert_eq!(delivered, 200);
+    let (status, order) = h.get(&format!("/orders/{session}")).await;
+    assert_eq!(status, 200, "{order}");
+    let share = &order["chalets"][0];
+    let texts: Vec<&str> = share["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .filter_map(|l| l["personalisation"].as_str())
+        .collect();
+    assert_eq!(texts, ["54", "58"]);
+    assert_eq!(share["gift_note"], "Pour Marie, joyeux Noël !");
+    assert!(
+        share["pickup_at"]
+            .as_str()
+            .is_some_and(|p| p.contains("Place du Marché 3"))
+    );
+    // The artisan's share has the texts with the lines.
+    let rows = h.db.index_rows(&format!("CHALET#{RINGS}")).await.expect("index");
+    assert_eq!(rows[0]["lines"][0]["personalisation"], "54");
+    assert_eq!(rows[0]["fulfilment"]["gift_note"], "Pour Marie, joyeux Noël !");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chalet_narrows_the_countries_and_disjoint_chalets_are_told_before_paying() {
+    let mut catalogue = example_catalogue();
+    // The chocolatier ships to BE, NL and LU (its chalet.yaml); the candles go to FR only here.
+    for item in catalogue.items.iter_mut().filter(|i| i.chalet.as_str() == CHALET) {
+        item.fulfilment.ship_countries = vec!["FR".into()];
+    }
+    let h = Harness::start(&catalogue).await;
+    let chocolate = catalogue
+        .items
+        .iter()
+        .find(|i| i.chalet.as_str() == "chocolaterie-de-la-meuse" && i.fulfilment.shipping.is_some())
+        .expect("a chocolate that ships")
+        .sku
+        .to_string();
+    let (status, created) = h
+        .post_json(
+            "/checkout",
+            &json!({ "items": [{ "sku": chocolate, "quantity": 1 }], "fulfilment": { "chocolaterie-de-la-meuse": "shipping" } }),
+        )
+        .await;
+    assert_eq!(status, 200, "{created}");
+    let params = h.create_params(created["id"].as_str().expect("id")).await;
+    let countries: Vec<String> = (0..5)
+        .filter_map(|i| param(&params, &format!("shipping_address_collection[allowed_countries][{i}]")))
+        .collect();
+    assert_eq!(countries, ["BE", "NL", "LU"]);
+    let (status, refused) = h
+        .post_json(
+            "/checkout",
+            &json!({
+                "items": [{ "sku": chocolate, "quantity": 1 }, { "sku": CANDLE, "quantity": 1 }],
+                "fulfilment": { "chocolaterie-de-la-meuse": "shipping", CHALET: "shipping" }
+            }),
+        )
+        .await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["error"]["code"], "no_common_shipping_country");
+    assert_eq!(
+        h.remaining(CHALET, CANDLE).await,
+        12,
+        "nothing held for a refused basket"
+    );
+}
+
+/// The receipt reaches the shopper's mailbox through a real SMTP server, in the market's
+/// language, with both codes of a two-voucher order, and once however often Stripe redelivers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_receipt_is_mailed_once_in_the_market_s_language_with_every_voucher_code() {
+    let h = Harness::start(&example_catalogue()).await;
+    let email = format!("receipt-{}@example.org", now());
+    let (status, created) = h
+        .post_json(
+            "/checkout",
+            &json!({ "items": [{ "sku": MENU, "quantity": 2 }], "email": email }),
+        )
+        .await;
+    assert_eq!(status, 200, "{created}");
+    let session = created["id"].as_str().expect("id").to_string();
+    let paid = h
+        .control(
+            &format!("checkout/sessions/{session}/pay"),
+            &json!({ "email": email, "name": "Anne Lambert", "webhook_url": format!("{}/webhook", h.base) }),
+        )
+        .await;
+    assert_eq!(paid["delivered"], 200, "{paid}");
+    let event = paid["event"]["id"].as_str().expect("event id").to_string();
+    for _ in 0..3 {
+        let again = h
+            .control(
+                &format!("events/{event}/resend"),
+                &json!({ "webhook_url": format!("{}/webhook", h.base) }),
+            )
+            .await;
+        assert_eq!(again["delivered"], 200, "{again}");
+    }
+    let mails = mailbox(&email);
+    assert_eq!(mails.len(), 1, "sent once after three redeliveries");
+    let mail = &mails[0];
+    let (_, order) = h.get(&format!("/orders/{session}")).await;
+    let codes: Vec<&str> = order["chalets"][0]["lines"][0]["voucher_codes"]
+        .as_array()
+        .expect("codes")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(codes.len(), 2);
+    for code in &codes {
+        assert!(mail.contains(code), "{code} missing from:\n{mail}");
+    }
+    let reference = order["reference"].as_str().expect("reference");
+    for words in [
+        "Bonjour Anne Lambert,",
+        "Vos codes",
+        "Valables jusqu'au",
+        "Droit de rétractation",
+        "bonjour@marche-de-noel.example",
+        reference,
+        "Content-Type: text/html",
+        "Content-Type: text/plain",
+    ] {
+        assert!(mail.contains(words), "`{words}` missing from:\n{mail}");
+    }
+    assert!(
+        mail.contains("From: =?utf-8?") || mail.contains("commandes@marche.example"),
+        "{mail}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receipt_the_smtp_server_refused_is_sent_by_the_reconciler() {
+    let h = Harness::start(&example_catalogue()).await;
+    let email = format!("retry-{}@example.org", now());
+    let (_, created) = h
+        .post_json(
+            "/checkout",
+            &json!({ "items": [{ "sku": BON, "quantity": 1 }], "email": email }),
+        )
+        .await;
+    let session = created["id"].as_str().expect("id").to_string();
+    // Our router with a mail server that is not there: the order is recorded, the receipt waits.
+    let down = Harness::start_with_mail(&h, "smtp://127.0.0.1:9").await;
+    let paid = h
+        .control(
+            &format!("checkout/sessions/{session}/pay"),
+            &json!({ "email": email, "webhook_url": format!("{down}/webhook") }),
+        )
+        .await;
+    assert_eq!(paid["delivered"], 200, "a failed mail never fails the order: {paid}");
+    assert_eq!(h.get(&format!("/orders/{session}")).await.0, 200);
+    assert!(mailbox(&email).is_empty());
+    let (code, out, err) = h.cli(&["reconcile"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let reference = chalet_types::order::reference_of(&session);
+    assert!(out.contains(&format!("receipt of order {reference}: Sent")), "{out}");
+    assert!(!out.contains(&session), "{out}");
+    assert_eq!(mailbox(&email).len(), 1);
+    let (_, again, _) = h.cli(&["reconcile"]);
+    assert!(!again.contains("receipt of order"), "nothing pending any more: {again}");
+}

@@ -132,21 +132,7 @@ async fn a_table_that_stops_answering_costs_a_quick_5xx_not_a_hang() {
 /// The function's router on a free port with `store`, the shared stand-in for Stripe.
 async fn serve_with_store(store: checkout_fn::dynamo::Dynamo) -> String {
     let stripe_base = std::env::var("CHALET_TEST_STRIPE").expect("scripts/test starts the stand-in");
-    let config = checkout_fn::config::Config {
-        table_name: store.table.clone(),
-        stripe_secret_key: STRIPE_KEY.into(),
-        stripe_webhook_secret: WEBHOOK_SECRET.into(),
-        voucher_codes_key: CODES_KEY.into(),
-        site_url: chalet_types::SiteUrl::parse(SITE).expect("site"),
-        stripe_api_base: Some(stripe_base.clone()),
-        origin_verify_secrets: Vec::new(),
-    };
-    let stripe = checkout_fn::payments::Stripe::new(STRIPE_KEY, Some(&stripe_base)).expect("stripe");
-    let router = checkout_fn::app(checkout_fn::AppState::new(config, store, stripe));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    base
+    serve(&store, &stripe_base, None).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
