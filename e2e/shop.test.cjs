@@ -218,6 +218,61 @@ test('coming back from the payment page without paying gives the stock back at o
   assert.deepEqual(p.errors, []);
 });
 
+test('a personalised ring: asked on the product page and in the basket, kept on the order', async () => {
+  const ring = catalogue.items.find((i) => i.personalisation && i.personalisation.required && i.kind === 'goods' && i.fulfilment.pickup);
+  assert.ok(ring, 'the example market has a product asking a question');
+  const q = ring.personalisation;
+  const p = await page(DESKTOP);
+  await p.goto(SITE + '/');
+  await p.getByRole('link', { name: ring.chalet_name, exact: false }).first().click();
+  await p.locator(`.shelf a[href$="/${ring.sku}/"]`).click();
+  await p.waitForURL(`**/chalets/${ring.sku}/`);
+  // Required: the browser keeps the form from being sent without it.
+  const field = p.getByLabel(q.label);
+  assert.equal(await field.getAttribute('maxlength'), String(q.max_length));
+  await p.locator('form[data-add] button').click();
+  assert.equal(await p.locator('[data-added]').innerText(), '', 'nothing added without a size');
+  await field.fill('54');
+  await p.locator('form[data-add] button').click();
+  await p.locator('[data-added]').filter({ hasText: '(1)' }).waitFor();
+  await shoot(p, 'product-personalised');
+
+  await p.getByRole('link', { name: /Panier/ }).click();
+  await p.waitForURL('**/basket/');
+  const line = p.locator(`[data-personalisation="${ring.sku}"]`);
+  await line.waitFor();
+  assert.equal(await line.inputValue(), '54', 'the size came along');
+  // Emptied in the basket: said before any request, and the field gets the focus.
+  await line.fill('');
+  await line.press('Tab');
+  let requests = 0;
+  p.on('request', (r) => { if (r.url() === `${FUNCTION}/checkout`) requests += 1; });
+  await p.locator('[data-pay]').click();
+  await p.locator('[data-basket-message]').filter({ hasText: q.label }).waitFor();
+  assert.equal(requests, 0, 'no request for a basket that lacks an answer');
+  assert.equal(await p.evaluate(() => document.activeElement.dataset.personalisation), ring.sku);
+  await p.locator(`[data-personalisation="${ring.sku}"]`).fill('56');
+  await p.locator(`[data-personalisation="${ring.sku}"]`).press('Tab');
+  await p.locator(`[data-gift-note="${ring.chalet}"]`).fill('Pour Marie');
+  await p.locator(`[data-gift-note="${ring.chalet}"]`).press('Tab');
+  assert.deepEqual(await axe(p), [], 'the basket with a question passes axe');
+  const posted = p.waitForRequest((r) => r.url() === `${FUNCTION}/checkout` && r.method() === 'POST');
+  await p.locator('[data-pay]').click();
+  const body = (await posted).postDataJSON();
+  assert.deepEqual(body.items, [{ sku: ring.sku, quantity: 1, personalisation: '56' }]);
+  assert.deepEqual(body.gift_notes, { [ring.chalet]: 'Pour Marie' });
+  await p.waitForURL(/\/pay\/cs_/);
+  await p.getByLabel('Name').fill('Marie Dupont');
+  await p.getByLabel('Phone').fill('+32 470 00 11 22');
+  await p.getByRole('button', { name: 'Pay' }).click();
+  await p.waitForURL(`${SITE}/order/?session_id=cs_*`);
+  const shown = p.locator(`[data-order-personalisation="${ring.sku}"]`);
+  await shown.waitFor({ timeout: 20000 });
+  assert.equal(await shown.innerText(), '56');
+  assert.match(await p.locator('[data-order-detail]').innerText(), /Pour Marie/);
+  assert.deepEqual(p.errors, []);
+});
+
 test('search is instant and accent-insensitive', async () => {
   const p = await page(PHONE);
   await p.goto(SITE + '/');

@@ -66,6 +66,21 @@ fn function_environment_is_what_the_config_reads_and_holds_no_secret() {
             || SECRETS.iter().any(|s| *name == format!("{s}_PARAMETER"));
         assert!(known, "the template sets {name}, which the function never reads");
     }
+    // Each secret read from the parameter store is one the function's role may read.
+    let policies = t["Resources"]["FunctionRole"]["Properties"]["Policies"].to_string();
+    for (name, value) in env.iter().filter(|(n, _)| n.ends_with("_PARAMETER")) {
+        let parameter = value
+            .to_string()
+            .split("\"Ref\":\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("{name} names no template parameter"));
+        assert!(
+            policies.contains(&format!("parameter${{{parameter}}}")),
+            "{name}: the role may not read ${{{parameter}}}"
+        );
+    }
     let props = &t["Resources"]["Function"]["Properties"];
     assert_eq!(props["Runtime"], "provided.al2023");
     assert_eq!(props["Architectures"][0], "arm64");

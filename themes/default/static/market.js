@@ -355,10 +355,11 @@
     if (!cfg.checkout) return say(tr('no_checkout'));
     if (unanswered(b, catalogue, say)) return;
     const chalets = new Set(groups.map((g) => g.chalet));
+    const notes = Object.entries(b.giftNotes || {}).filter(([c, t]) => chalets.has(c) && t);
     const body = {
       items: b.items.filter((i) => catalogue.has(i.sku)).map((i) => ({ sku: i.sku, quantity: i.quantity, personalisation: textOf(i) || undefined })),
       fulfilment: Object.fromEntries(groups.filter((g) => g.choice).map((g) => [g.chalet, g.choice])),
-      gift_notes: Object.fromEntries(Object.entries(b.giftNotes || {}).filter(([c, t]) => chalets.has(c) && t)),
+      gift_notes: notes.length ? Object.fromEntries(notes) : undefined,
       locale: cfg.lang,
       replaces: lastReservation(),
     };
