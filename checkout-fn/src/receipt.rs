@@ -151,7 +151,7 @@ pub fn compose(order: &Order, market: &MarketRow, order_url: &str) -> Result<Com
                     .and_then(|v| v.valid_until)
                     .or_else(|| bought.map(Date::a_year_later));
                 let _ = writeln!(text, "    {}{colon}", w.get("codes"));
-                html.push_str("<ul>");
+                let _ = write!(html, "<br>{}{colon}<ul>", esc(&w.get("codes")));
                 for code in &l.voucher_codes {
                     let _ = writeln!(text, "      {}", code.as_str());
                     let _ = write!(
@@ -455,7 +455,7 @@ mod tests {
         let m = compose(&order(), &market, "https://m.example/commande/?session_id=cs_x").expect("composed");
         assert_eq!(m.subject, "Marché: order C3D4E5F6");
         for part in [&m.text, &m.html] {
-            assert!(part.contains("Hello Anne,"));
+            assert!(part.contains("Hello Anne,") && part.contains("[codes]"));
             assert!(part.contains(VoucherCode::from_entropy([1; 10]).as_str()));
             assert!(part.contains(VoucherCode::from_entropy([2; 10]).as_str()));
             // No date given: twelve months from the purchase (29 February → 28 February).

@@ -397,3 +397,50 @@ async fn a_receipt_the_smtp_server_refused_is_sent_by_the_reconciler() {
     let (_, again, _) = h.cli(&["reconcile"]);
     assert!(!again.contains("receipt of order"), "nothing pending any more: {again}");
 }
+
+/// The default theme's words make a whole receipt in each of the four languages: the market's
+/// language decides the words, the date and the amounts.
+#[test]
+fn every_theme_language_writes_a_whole_receipt() {
+    let themes = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../themes/default/i18n");
+    let order: chalet_types::Order = serde_json::from_value(json!({
+        "id": "cs_test_receipt_langs", "created": "2026-12-03T10:00:00Z", "email": "a@example.org",
+        "name": "Anne", "total": 11590, "payment_intent": null,
+        "lines": [{ "sku": MENU, "name": "Menu", "unit_price": 5500, "quantity": 2,
+                    "voucher_codes": ["K7QM-AAAA-BBBB-CCCC", "K7QM-DDDD-EEEE-FFFF"] },
+                  { "sku": CANDLE, "name": "Bougie", "unit_price": 590, "quantity": 1 }],
+        "fulfilment": [{ "chalet": "la-table-du-carre", "chalet_name": "La Table", "choice": "pickup", "shipping_fee": 0 },
+                       { "chalet": CHALET, "chalet_name": "La Cire", "choice": "pickup", "shipping_fee": 0, "pickup_at": "Quai 1" }]
+    }))
+    .expect("an order");
+    for (lang, greeting, codes, date, total) in [
+        ("fr", "Bonjour Anne,", "Vos codes", "03/12/2026", "115,90\u{a0}€"),
+        ("nl", "Beste Anne,", "Uw codes", "03-12-2026", "€\u{a0}115,90"),
+        ("de", "Hallo Anne,", "Ihre Codes", "03.12.2026", "115,90\u{a0}€"),
+        ("en", "Hello Anne,", "Your codes", "2026-12-03", "€115.90"),
+    ] {
+        let yaml = std::fs::read_to_string(themes.join(format!("{lang}.yaml"))).expect("theme strings");
+        let strings: std::collections::BTreeMap<String, String> = serde_saphyr::from_str(&yaml).expect("yaml");
+        let market = checkout_fn::orders::MarketRow {
+            name: "Marché".into(),
+            language: chalet_types::Language::parse(lang).expect("language"),
+            mail: strings
+                .iter()
+                .filter_map(|(k, v)| Some((k.strip_prefix("mail_")?.to_string(), v.clone())))
+                .collect(),
+            ..Default::default()
+        };
+        let m = checkout_fn::receipt::compose(&order, &market, "https://m.example/order/").expect(lang);
+        for part in [&m.text, &m.html] {
+            for expected in [greeting, codes, date, total, "K7QM-DDDD-EEEE-FFFF", "Quai 1", "VI.47"] {
+                assert!(part.contains(expected), "{lang}: `{expected}` missing from\n{part}");
+            }
+            assert!(!part.contains('{'), "{lang}: a placeholder left unfilled\n{part}");
+        }
+        assert!(
+            m.subject.contains("ANGS") && !m.subject.contains('{'),
+            "{lang}: {}",
+            m.subject
+        );
+    }
+}
