@@ -242,6 +242,7 @@ test('a personalised ring: asked on the product page and in the basket, kept on 
   const line = p.locator(`[data-personalisation="${ring.sku}"]`);
   await line.waitFor();
   assert.equal(await line.inputValue(), '54', 'the size came along');
+  assert.equal(await p.locator(`[data-no-withdrawal="personalised"]`).count(), 1, 'made to measure: no right of withdrawal, said on the line');
   // Emptied in the basket: said before any request, and the field gets the focus.
   await line.fill('');
   await line.press('Tab');

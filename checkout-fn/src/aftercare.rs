@@ -393,6 +393,7 @@ mod tests {
             voucher_codes: Vec::new(),
             personalisation: None,
             voucher: None,
+            withdrawal: None,
         };
         let a = Sku::parse("t/menu").expect("sku");
         Order {

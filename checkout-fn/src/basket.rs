@@ -409,6 +409,7 @@ mod tests {
             voucher_valid_until: None,
             voucher_terms: None,
             personalisation: None,
+            withdrawal: None,
         }
     }
 

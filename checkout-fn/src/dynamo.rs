@@ -120,6 +120,7 @@ impl Stocked {
             voucher_valid_until: get_s(it, attr::VALID_UNTIL).and_then(chalet_types::Date::parse),
             voucher_terms: get_s(it, attr::VOUCHER_TERMS).map(str::to_string),
             personalisation: get_s(it, attr::PERSONALISATION).and_then(|j| serde_json::from_str(j).ok()),
+            withdrawal: get_s(it, attr::WITHDRAWAL).and_then(chalet_types::legal::WithdrawalExemption::parse),
             sku,
         };
         Some(Stocked {
@@ -156,6 +157,8 @@ pub struct ReservedLine {
     /// A voucher's validity and terms as sold.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher: Option<VoucherTerms>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawal: Option<chalet_types::legal::WithdrawalExemption>,
 }
 
 impl Reservation {
@@ -397,6 +400,7 @@ impl Dynamo {
                         valid_until: l.item.voucher_valid_until,
                         terms: l.item.voucher_terms.clone(),
                     }),
+                    withdrawal: l.item.withdrawal,
                 })
                 .collect(),
             chalets: basket

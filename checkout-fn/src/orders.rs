@@ -299,6 +299,7 @@ pub fn build_order(
                 },
                 personalisation: l.personalisation.clone(),
                 voucher: l.voucher.clone(),
+                withdrawal: l.withdrawal,
             }
         })
         .collect();

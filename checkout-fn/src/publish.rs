@@ -116,6 +116,7 @@ pub async fn publish(db: &Dynamo, catalogue: &Catalogue) -> Result<PublishReport
                     .as_ref()
                     .and_then(|p| serde_json::to_string(p).ok()),
             ),
+            (attr::WITHDRAWAL, item.withdrawal.map(|w| w.as_str().to_string())),
         ];
         for (attribute, text) in texts {
             match text {

@@ -142,6 +142,14 @@ pub fn compose(order: &Order, market: &MarketRow, order_url: &str) -> Result<Com
                     esc(p)
                 );
             }
+            // The exemption as the product page worded it (CDE art. VI.53).
+            if let Some(why) = l
+                .withdrawal
+                .and_then(|x| market.mail.get(&format!("no_withdrawal_{}", x.as_str())))
+            {
+                let _ = writeln!(text, "    {why}");
+                let _ = write!(html, "<br><small>{}</small>", esc(why));
+            }
             if !l.voucher_codes.is_empty() {
                 // Twelve months from the purchase when the artisan gave no date (Belgian
                 // practice for gift vouchers, and the market's default).
@@ -395,6 +403,7 @@ mod tests {
             voucher_codes: Vec::new(),
             personalisation: None,
             voucher: None,
+            withdrawal: None,
         };
         let mut ring = line("perron/bague", 1);
         ring.personalisation = Some("54 & <b>".into());

@@ -31,6 +31,7 @@ pub fn catalogue(site: &Site, strings: &BTreeMap<String, String>) -> Catalogue {
                 voucher_valid_until: p.voucher.as_ref().and_then(|v| v.valid_until),
                 voucher_terms: p.voucher.as_ref().and_then(|v| v.terms.clone()),
                 personalisation: p.personalisation.clone(),
+                withdrawal: p.withdrawal,
             })
         })
         .collect();
@@ -49,9 +50,14 @@ pub fn catalogue(site: &Site, strings: &BTreeMap<String, String>) -> Catalogue {
                 name: o.name.clone(),
                 email: o.email.clone(),
             }),
+            // The receipt's words, and why a line has no right of withdrawal (as the product
+            // page says it).
             mail: strings
                 .iter()
-                .filter_map(|(k, v)| Some((k.strip_prefix("mail_")?.to_string(), v.clone())))
+                .filter_map(|(k, v)| match k.strip_prefix("mail_") {
+                    Some(word) => Some((word.to_string(), v.clone())),
+                    None => k.starts_with("no_withdrawal_").then(|| (k.clone(), v.clone())),
+                })
                 .collect(),
         },
         items,

@@ -1,6 +1,7 @@
 //! The typed market after validation. From here on no `String` stands in for a price, a slug,
 //! a date or a choice; images are indices into [`Site::images`].
 
+use chalet_types::legal::{Allergen, NetQuantity, WithdrawalExemption};
 use chalet_types::{Currency, Date, Kind, Language, Money, Personalisation, Shipping, SiteUrl, Sku, Slug, Stock};
 use serde::Serialize;
 use std::sync::Arc;
@@ -156,6 +157,21 @@ pub struct Contact {
 pub struct Voucher {
     pub valid_until: Option<Date>,
     pub terms: Option<String>,
+    /// The one date the voucher is for (a dinner on New Year's Eve): no right of withdrawal.
+    pub date: Option<Date>,
+}
+
+/// Who sells, as the law asks it shown (Directive 2011/83/EU art. 6; the Omnibus Directive's
+/// marketplace duties, art. 6a).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trader {
+    pub legal_name: String,
+    /// A private person selling: EU consumer law does not apply to the purchase.
+    pub private: bool,
+    /// A KBO/BCE number (`0123.456.749`) or another EU VAT number; traders only.
+    pub enterprise_number: Option<String>,
+    /// A geographic address.
+    pub address: String,
 }
 
 #[derive(Clone, Debug)]
@@ -167,7 +183,11 @@ pub struct Product {
     pub kind: Kind,
     pub images: Vec<Image>,
     pub tags: Vec<String>,
-    pub allergens: Vec<String>,
+    pub allergens: Vec<Allergen>,
+    /// Food's net quantity, for the price per kilogram or litre.
+    pub net_quantity: Option<NetQuantity>,
+    /// Why the shopper cannot withdraw from this purchase; `None`: 14 days.
+    pub withdrawal: Option<WithdrawalExemption>,
     pub voucher: Option<Voucher>,
     /// What the shopper is asked per basket line (`personalisation:`).
     pub personalisation: Option<Personalisation>,
@@ -187,6 +207,7 @@ pub struct Chalet {
     pub cover: Option<Image>,
     pub logo: Option<Image>,
     pub contact: Contact,
+    pub trader: Option<Trader>,
     pub pickup: Option<String>,
     pub shipping: Option<Shipping>,
     /// The countries it ships to when it narrows the market's list (empty: all of them).

@@ -71,6 +71,13 @@ contact:
   # phone: "+32 4 000 00 00"
   # website: "https://example.org/"
 
+# Who sells, as the law asks a market to show it (on your chalet's page).
+trader:
+  legal_name: "Prénom Nom"       # (required) your name, or your company's
+  kind: trader                   # trader (a business) or private (a private person: no enterprise number)
+  enterprise_number: "0123.456.749"  # (required for a trader) your KBO/BCE number, checked
+  address: "Rue de l'Exemple 1, 4000 Liège"  # (required) where you can be reached by post
+
 # How shoppers receive what they buy: pickup, shipping, or both.
 # (A chalet that only sells vouchers needs neither.)
 fulfilment:
@@ -87,7 +94,10 @@ const PRODUCT_MD: &str = r#"---
 name: "Mon premier produit"    # (required)
 price: "12.50"                 # (required) euros, VAT included: "12.50" or "12,50"
 stock: 10                      # how many you have; remove the line for made-to-order, 0 = sold out
-kind: goods                    # goods, food (then list allergens) or voucher
+kind: goods                    # goods, food (then give net_quantity and allergens) or voucher
+# net_quantity: "250 g"        # food: g, kg, ml, cl or l — the price per kg or litre is shown
+# allergens: ["lait", "gluten"] # food: the 14 allergens of EU law, in French, Dutch, German or English
+# personalisation: "Prénom à graver"  # asked of the shopper for each one bought
 # images:
 #   - src: photo.jpg           # a file in this folder
 #     alt: "Describe the photo for people who cannot see it"

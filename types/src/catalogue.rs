@@ -187,6 +187,9 @@ pub struct CatalogueItem {
     /// Asked of the shopper per basket line when set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub personalisation: Option<Personalisation>,
+    /// Why the shopper has no right of withdrawal (absent: 14 days), for the basket and receipt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawal: Option<crate::legal::WithdrawalExemption>,
 }
 
 /// Who runs the market, as receipts name them.

@@ -19,6 +19,7 @@ pub mod api;
 pub mod catalogue;
 pub mod date;
 pub mod language;
+pub mod legal;
 pub mod money;
 pub mod order;
 pub mod routes;

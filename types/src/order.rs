@@ -32,6 +32,9 @@ pub struct OrderLine {
     /// A voucher's validity and terms as sold: printed with its codes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher: Option<VoucherTerms>,
+    /// Why this line has no right of withdrawal (absent: 14 days), as sold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawal: Option<crate::legal::WithdrawalExemption>,
 }
 
 /// A voucher's validity and terms, copied from the catalogue at checkout.
@@ -237,6 +240,7 @@ mod tests {
                 voucher_codes: vec![VoucherCode::from_entropy([7; 10])],
                 personalisation: Some("54".into()),
                 voucher: None,
+                withdrawal: Some(crate::legal::WithdrawalExemption::Personalised),
             }],
             fulfilment: vec![ChaletFulfilment {
                 chalet: sku.chalet.clone(),

@@ -96,6 +96,8 @@ pub mod attr {
     pub const SHIP_COUNTRIES: &str = "ship_countries";
     /// A personalised product's question, as JSON (`chalet_types::Personalisation`).
     pub const PERSONALISATION: &str = "personalisation";
+    /// Why a product has no right of withdrawal (`chalet_types::legal::WithdrawalExemption`).
+    pub const WITHDRAWAL: &str = "withdrawal";
     /// Stock counters: `committed` = `sold` + `reserved` ≤ `total` (absent: made to order).
     pub const TOTAL: &str = "total";
     pub const COMMITTED: &str = "committed";

@@ -130,9 +130,19 @@ pub struct ChaletView {
     pub website: Option<String>,
     pub pickup: Option<String>,
     pub shipping: Option<ShippingView>,
+    /// Who sells (legal name, trader or private person, enterprise number, address).
+    pub trader: Option<TraderView>,
     pub products: Vec<ProductCard>,
     /// The cover's absolute URL, for Open Graph.
     pub cover_url: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TraderView {
+    pub legal_name: String,
+    pub private: bool,
+    pub enterprise_number: Option<String>,
+    pub address: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -164,7 +174,13 @@ pub struct ProductView {
     pub summary: String,
     pub images: Vec<ImageView>,
     pub tags: Vec<String>,
-    pub allergens: Vec<String>,
+    /// The allergens' names in the market's language (Regulation 1169/2011 Annex II).
+    pub allergens: Vec<&'static str>,
+    /// `27,60 €/kg`: food's price per kilogram or litre (Code of Economic Law, book VI).
+    pub unit_price: Option<String>,
+    /// The theme string saying the right of withdrawal: `withdrawal_14_days`, or
+    /// `no_withdrawal_<reason>` (`perishable`, `personalised`, `sealed_hygiene`, `dated_service`).
+    pub withdrawal: String,
     pub voucher_valid_until: Option<String>,
     pub voucher_terms: Option<String>,
     /// The question asked per basket line, with its bounds.
@@ -371,6 +387,12 @@ impl<'a> Views<'a> {
             website: c.contact.website.clone(),
             pickup: c.pickup.clone(),
             shipping: self.shipping(c),
+            trader: c.trader.as_ref().map(|t| TraderView {
+                legal_name: t.legal_name.clone(),
+                private: t.private,
+                enterprise_number: t.enterprise_number.clone(),
+                address: t.address.clone(),
+            }),
             products: c.products.iter().map(|p| self.product_card(c, p)).collect(),
             cover_url: c.cover.as_ref().map(|i| self.absolute(&self.image_views[i.id].src)),
         }
@@ -413,7 +435,15 @@ impl<'a> Views<'a> {
             summary: markdown::summary(p.description.text(), 155),
             images: p.images.iter().map(|i| self.image(i, &p.name)).collect(),
             tags: p.tags.clone(),
-            allergens: p.allergens.clone(),
+            allergens: p.allergens.iter().map(|a| a.name(self.lang())).collect(),
+            unit_price: p.net_quantity.map(|q| {
+                let (per, unit) = q.unit_price(p.price);
+                format!("{}/{unit}", self.money(per))
+            }),
+            withdrawal: p.withdrawal.map_or_else(
+                || "withdrawal_14_days".to_string(),
+                |w| format!("no_withdrawal_{}", w.as_str()),
+            ),
             voucher_valid_until: p
                 .voucher
                 .as_ref()

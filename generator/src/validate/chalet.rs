@@ -18,6 +18,7 @@ const CHALET_FIELDS: &[&str] = &[
     "cover",
     "logo",
     "contact",
+    "trader",
     "fulfilment",
 ];
 const PRODUCT_FIELDS: &[&str] = &[
@@ -30,6 +31,9 @@ const PRODUCT_FIELDS: &[&str] = &[
     "allergens",
     "voucher",
     "personalisation",
+    "net_quantity",
+    "perishable",
+    "sealed_hygiene",
 ];
 
 /// Every `chalets/<slug>/` folder, in slug order.
@@ -39,6 +43,8 @@ pub(super) struct MarketRules<'m> {
     pub categories: &'m [Category],
     /// A chalet may narrow these, never widen them.
     pub shipping_countries: &'m [String],
+    /// When the market opens: vouchers are sold from then on.
+    pub opens: Option<chalet_types::Date>,
 }
 
 pub(super) fn validate_all(v: &mut Validator, rules: MarketRules) -> Vec<Chalet> {
@@ -150,6 +156,7 @@ fn validate_one(v: &mut Validator, folder: &str, inner: &[String], rules: Market
     });
     let tagline = r.opt_text(&f, "tagline", "tagline");
     let contact = f.get("contact").and_then(|n| contact(&mut r, n)).unwrap_or_default();
+    let trader = super::legal::trader(&mut r, &f);
     let fulfilment = fulfilment(&mut r, &f, rules.shipping_countries);
     let cover_ref = image_field(&mut r, &f, "cover");
     let logo_ref = image_field(&mut r, &f, "logo");
@@ -199,7 +206,7 @@ fn validate_one(v: &mut Validator, folder: &str, inner: &[String], rules: Market
         }
         if let Some(stem) = file_name.strip_suffix(".md") {
             let rel = format!("{base}/{other}");
-            if let Some(p) = product(v, &rel, stem, slug.as_ref()) {
+            if let Some(p) = product(v, &rel, stem, slug.as_ref(), rules) {
                 products.push(p);
             }
         }
@@ -238,6 +245,7 @@ fn validate_one(v: &mut Validator, folder: &str, inner: &[String], rules: Market
         cover,
         logo,
         contact,
+        trader,
         pickup,
         shipping,
         ship_countries,
@@ -329,7 +337,7 @@ fn fulfilment(r: &mut Reader, f: &Fields, market_countries: &[String]) -> Option
     Some((pickup, shipping, countries, node.pos))
 }
 
-fn product(v: &mut Validator, rel: &str, stem: &str, chalet: Option<&Slug>) -> Option<Product> {
+fn product(v: &mut Validator, rel: &str, stem: &str, chalet: Option<&Slug>, rules: MarketRules) -> Option<Product> {
     let product_slug = match Slug::parse(stem) {
         Ok(s) => Some(s),
         Err(e) => {
@@ -370,14 +378,8 @@ fn product(v: &mut Validator, rel: &str, stem: &str, chalet: Option<&Slug>) -> O
         }),
     };
     let tags = r.text_list(&f, "tags", "a tag");
-    let allergens = r.text_list(&f, "allergens", "an allergen");
-    if !allergens.is_empty() && kind.is_some_and(|k| k != Kind::Food) {
-        r.warning(
-            f.get("allergens").map_or(f.pos, |n| n.pos),
-            "allergens are listed but the product is not `kind: food`".to_string(),
-            Some("add `kind: food`".into()),
-        );
-    }
+    let allergens = super::legal::allergens(&mut r, &f, kind);
+    let net_quantity = super::legal::net_quantity(&mut r, &f, kind);
     let voucher = match f.get("voucher") {
         None => None,
         Some(n) => {
@@ -388,14 +390,22 @@ fn product(v: &mut Validator, rel: &str, stem: &str, chalet: Option<&Slug>) -> O
                     Some("add `kind: voucher`".into()),
                 );
             }
-            let vf = r.fields(n, "voucher", &["valid_until", "terms"]);
-            vf.map(|vf| Voucher {
-                valid_until: vf.get("valid_until").and_then(|n| r.date(n, "valid_until")),
-                terms: r.opt_text(&vf, "terms", "terms"),
+            let vf = r.fields(n, "voucher", &["valid_until", "terms", "date"]);
+            vf.map(|vf| {
+                let voucher = Voucher {
+                    valid_until: vf.get("valid_until").and_then(|n| r.date(n, "valid_until")),
+                    terms: r.opt_text(&vf, "terms", "terms"),
+                    date: vf.get("date").and_then(|n| r.date(n, "date")),
+                };
+                if let (Some(from), Some(at)) = (rules.opens, vf.get("valid_until")) {
+                    super::legal::voucher_validity(&mut r, at, &voucher, from);
+                }
+                voucher
             })
         }
     };
     let personalisation = f.get("personalisation").and_then(|n| personalisation(&mut r, n));
+    let withdrawal = super::legal::withdrawal(&mut r, &f, kind, personalisation.as_ref(), voucher.as_ref());
     // images: [file] or [{src, alt}]
     let mut image_refs = Vec::new();
     if let Some(n) = f.get("images") {
@@ -447,6 +457,8 @@ fn product(v: &mut Validator, rel: &str, stem: &str, chalet: Option<&Slug>) -> O
         images,
         tags,
         allergens,
+        net_quantity,
+        withdrawal,
         voucher,
         personalisation,
         description,

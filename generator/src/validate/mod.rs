@@ -9,6 +9,7 @@
 //! - [`paths`]: resolves image references inside the content folder
 
 mod chalet;
+mod legal;
 mod market;
 mod pages;
 pub mod paths;
@@ -51,6 +52,7 @@ pub fn validate(files: &ContentFiles) -> Validated {
     let rules = chalet::MarketRules {
         categories: &categories,
         shipping_countries: &countries,
+        opens: market.as_ref().and_then(|m| m.opens),
     };
     let chalets = chalet::validate_all(&mut v, rules);
     let pages = pages::validate_all(&mut v);

@@ -273,7 +273,9 @@
             render();
           } })) : null;
         list.append(h('li', { class: 'line', 'data-line': l.sku },
-          h('div', {}, h('a', { href: productUrl(l.sku) }, l.item.name), h('br'), h('small', {}, money(l.item.price)), perso),
+          h('div', {}, h('a', { href: productUrl(l.sku) }, l.item.name), h('br'), h('small', {}, money(l.item.price)),
+            // The product page says why (CDE art. VI.53); the basket says that it applies.
+            l.item.withdrawal ? h('small', { 'data-no-withdrawal': l.item.withdrawal }, ` · ${tr('no_withdrawal')}`) : null, perso),
           h('div', { class: 'ctl' },
             h('label', { class: 'vh', for: id }, tr('quantity_of', { name: l.item.name })),
             h('input', { id, type: 'number', min: 1, max, value: l.quantity, inputmode: 'numeric', onchange: (ev) => {
