@@ -43,6 +43,9 @@ impl PageKind {
             PageKind::Fixed(Route::Basket) => "basket.html",
             PageKind::Fixed(Route::Order) => "order.html",
             PageKind::Fixed(Route::Search) => "search.html",
+            PageKind::Fixed(Route::Marketplace) => "marketplace.html",
+            PageKind::Fixed(Route::Accessibility) => "accessibility.html",
+            PageKind::Fixed(Route::Withdrawal) => "withdrawal.html",
             PageKind::Fixed(_) => "page.html",
             PageKind::Category(_) => "category.html",
             PageKind::Page(_) => "page.html",
@@ -64,10 +67,21 @@ impl PageKind {
 /// their template; built-in pages come first, so a content page colliding with one is the
 /// one reported.
 pub fn pages(site: &Site, has_template: impl Fn(&str) -> bool) -> Vec<PageKind> {
-    // Home, sponsors and 404 always; the script-filled pages when the theme has them.
+    // Home, sponsors and 404 always; the script-filled and legal pages when the theme has them.
     let mut pages: Vec<PageKind> = Route::FIXED.into_iter().map(PageKind::Fixed).collect();
     pages.retain(|p| {
-        !matches!(p, PageKind::Fixed(Route::Basket | Route::Order | Route::Search)) || has_template(p.template())
+        let optional = matches!(
+            p,
+            PageKind::Fixed(
+                Route::Basket
+                    | Route::Order
+                    | Route::Search
+                    | Route::Marketplace
+                    | Route::Accessibility
+                    | Route::Withdrawal
+            )
+        );
+        !optional || has_template(p.template())
     });
     pages.extend((0..site.market.categories.len()).map(PageKind::Category));
     pages.extend((0..site.pages.len()).map(PageKind::Page));

@@ -14,6 +14,11 @@ const SPONSORS: &str = "sponsors";
 const BASKET: &str = "basket";
 const ORDER: &str = "order";
 const SEARCH: &str = "search";
+// The pages the law asks for: how the marketplace works, the accessibility statement, and the
+// right of withdrawal with its model form.
+const MARKETPLACE: &str = "marketplace";
+const ACCESSIBILITY: &str = "accessibility";
+const WITHDRAWAL: &str = "withdrawal";
 const NOT_FOUND: &str = "404.html";
 
 /// Files at the site root besides the pages.
@@ -60,6 +65,9 @@ pub enum Route<'a> {
     Basket,
     Order,
     Search,
+    Marketplace,
+    Accessibility,
+    Withdrawal,
     Category(&'a Slug),
     Page(&'a Slug),
     Chalet(&'a Slug),
@@ -78,13 +86,16 @@ pub fn product_path(chalet: &str, product: &str) -> String {
 
 impl Route<'_> {
     /// The fixed routes, each once.
-    pub const FIXED: [Route<'static>; 6] = [
+    pub const FIXED: [Route<'static>; 9] = [
         Route::Home,
         Route::Sponsors,
         Route::NotFound,
         Route::Basket,
         Route::Order,
         Route::Search,
+        Route::Marketplace,
+        Route::Accessibility,
+        Route::Withdrawal,
     ];
 
     /// The path relative to the site root, as in its URL: `""`, `chalets/x/`, `404.html`.
@@ -96,6 +107,9 @@ impl Route<'_> {
             Route::Basket => format!("{BASKET}/"),
             Route::Order => format!("{ORDER}/"),
             Route::Search => format!("{SEARCH}/"),
+            Route::Marketplace => format!("{MARKETPLACE}/"),
+            Route::Accessibility => format!("{ACCESSIBILITY}/"),
+            Route::Withdrawal => format!("{WITHDRAWAL}/"),
             Route::Category(c) => format!("{CATEGORIES}/{c}/"),
             Route::Page(p) => format!("{p}/"),
             Route::Chalet(c) => chalet_path(c.as_str()),
@@ -112,6 +126,9 @@ impl Route<'_> {
             Route::Basket => "the basket page",
             Route::Order => "the order confirmation page shoppers return to from Stripe",
             Route::Search => "the search page",
+            Route::Marketplace => "the marketplace information page",
+            Route::Accessibility => "the accessibility statement",
+            Route::Withdrawal => "the right of withdrawal and its model form",
             _ => return None,
         })
     }
@@ -146,6 +163,9 @@ pub fn reserved_page_names() -> Vec<(&'static str, &'static str)> {
                 Route::Basket => BASKET,
                 Route::Order => ORDER,
                 Route::Search => SEARCH,
+                Route::Marketplace => MARKETPLACE,
+                Route::Accessibility => ACCESSIBILITY,
+                Route::Withdrawal => WITHDRAWAL,
                 _ => return None,
             };
             let stem = path.split_once('.').map_or(path, |(stem, _)| stem);

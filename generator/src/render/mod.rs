@@ -108,6 +108,7 @@ impl<'a> Renderer<'a> {
         ctx.insert("canonical", &canonical);
         let template = page.template();
         match page {
+            PageKind::Fixed(routes::Route::Marketplace) => ctx.insert("sellers", &views.sellers()),
             PageKind::Fixed(_) => {}
             PageKind::Category(i) => {
                 ctx.insert("category", &self.market.categories[i]);

@@ -40,6 +40,10 @@ pub struct SiteUrls {
     pub basket: String,
     pub order: String,
     pub search: String,
+    /// The pages the law asks for (the theme may leave them out; the default theme has them).
+    pub marketplace: String,
+    pub accessibility: String,
+    pub withdrawal: String,
     pub catalogue: String,
     pub search_index: String,
     /// The call for exhibitors (a free page the market may have).
@@ -135,6 +139,17 @@ pub struct ChaletView {
     pub products: Vec<ProductCard>,
     /// The cover's absolute URL, for Open Graph.
     pub cover_url: Option<String>,
+}
+
+/// A chalet on the marketplace page: who sells and how to reach them.
+#[derive(Clone, Debug, Serialize)]
+pub struct SellerView {
+    pub name: String,
+    pub url: String,
+    pub legal_name: Option<String>,
+    pub private: bool,
+    pub email: Option<String>,
+    pub phone: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -240,6 +255,9 @@ impl<'a> Views<'a> {
             basket: page(Route::Basket),
             order: page(Route::Order),
             search: page(Route::Search),
+            marketplace: page(Route::Marketplace),
+            accessibility: page(Route::Accessibility),
+            withdrawal: page(Route::Withdrawal),
             catalogue: self.url(routes::CATALOGUE),
             search_index: self.url(routes::SEARCH_INDEX),
             apply: self.url(&format!("{}/", routes::APPLY_PAGE)),
@@ -396,6 +414,22 @@ impl<'a> Views<'a> {
             products: c.products.iter().map(|p| self.product_card(c, p)).collect(),
             cover_url: c.cover.as_ref().map(|i| self.absolute(&self.image_views[i.id].src)),
         }
+    }
+
+    /// Every chalet with who sells and how to reach them: the marketplace page's list.
+    pub fn sellers(&self) -> Vec<SellerView> {
+        self.site
+            .chalets
+            .iter()
+            .map(|c| SellerView {
+                name: c.name.clone(),
+                url: self.url(&Route::Chalet(&c.slug).path()),
+                legal_name: c.trader.as_ref().map(|t| t.legal_name.clone()),
+                private: c.trader.as_ref().is_some_and(|t| t.private),
+                email: c.contact.email.clone(),
+                phone: c.contact.phone.clone(),
+            })
+            .collect()
     }
 
     pub fn shipping(&self, c: &Chalet) -> Option<ShippingView> {

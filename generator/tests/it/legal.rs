@@ -136,3 +136,56 @@ fn unknown_allergens_short_vouchers_and_food_without_quantity_are_reported() {
     );
     assert!(short.contains("warning"), "{short}");
 }
+
+/// The marketplace, accessibility and withdrawal pages exist in every language, linked from every
+/// page's footer, with the organiser's contact, every seller, and the model withdrawal form.
+#[test]
+fn the_legal_pages_are_built_in_every_language_and_linked_from_every_page() {
+    for (lang, form, a11y) in [
+        ("fr", "Je/Nous (*) vous notifie", "Déclaration d&#39;accessibilité"),
+        (
+            "nl",
+            "Ik/Wij (*) deel/delen (*) u hierbij mede",
+            "Toegankelijkheidsverklaring",
+        ),
+        (
+            "de",
+            "Hiermit widerrufe(n) ich/wir (*)",
+            "Erklärung zur Barrierefreiheit",
+        ),
+        ("en", "I/We (*) hereby give notice", "Accessibility statement"),
+    ] {
+        let tmp = site_in_temp("valid/minimal");
+        let dir = tmp.path();
+        let yaml = read(&dir.join("content/market.yaml")).replace("language: fr", &format!("language: {lang}"));
+        std::fs::write(dir.join("content/market.yaml"), yaml).expect("write");
+        let run = build(dir);
+        assert_eq!(run.code, 0, "{lang}: {}", run.stderr);
+        assert!(!run.stderr.contains("UI strings"), "{lang}: {}", run.stderr);
+        let page = |rel: &str| read(&dir.join("dist").join(rel).join("index.html"));
+        let withdrawal = page("withdrawal");
+        assert!(
+            withdrawal.contains("data-withdrawal-form") && withdrawal.contains(form),
+            "{lang}"
+        );
+        let accessibility = page("accessibility");
+        assert!(accessibility.contains(a11y), "{lang}");
+        assert!(
+            accessibility.contains(r#"<a href="mailto:comite@petit-marche.example" data-a11y-contact>"#),
+            "{lang}"
+        );
+        let marketplace = page("marketplace");
+        for seller in ["Les Bons du Carré SRL", "Anaïs Dethier", "mailto:anais@example.org"] {
+            assert!(marketplace.contains(seller), "{lang}: {seller}");
+        }
+        for rel in ["", "chalets/cire-et-meche", "chalets/cire-et-meche/fondants"] {
+            let html = page(rel);
+            for link in ["/marketplace/", "/withdrawal/", "/accessibility/"] {
+                assert!(
+                    html.contains(&format!(r#"href="{link}""#)),
+                    "{lang} /{rel} lacks {link}"
+                );
+            }
+        }
+    }
+}
