@@ -7,6 +7,8 @@ use crate::dynamo::{StoreError, err, key, n, s};
 use crate::mail::Composed;
 use crate::orders::MarketRow;
 use chalet_types::catalogue::RECEIPT_WORDS;
+// Artisans', organisers' and shoppers' text is escaped in the HTML part.
+use chalet_types::html::escape as esc;
 use chalet_types::table::*;
 use chalet_types::{Date, FulfilmentChoice, Language, Order, PostalAddress};
 use std::collections::BTreeMap;
@@ -30,22 +32,6 @@ impl Words<'_> {
         }
         out
     }
-}
-
-/// HTML-escapes text written by artisans, organisers and shoppers.
-fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 fn address(a: &PostalAddress) -> String {

@@ -50,15 +50,7 @@ pub fn catalogue(site: &Site, strings: &BTreeMap<String, String>) -> Catalogue {
                 name: o.name.clone(),
                 email: o.email.clone(),
             }),
-            // The receipt's words, and why a line has no right of withdrawal (as the product
-            // page says it).
-            mail: strings
-                .iter()
-                .filter_map(|(k, v)| match k.strip_prefix("mail_") {
-                    Some(word) => Some((word.to_string(), v.clone())),
-                    None => k.starts_with("no_withdrawal_").then(|| (k.clone(), v.clone())),
-                })
-                .collect(),
+            mail: chalet_types::catalogue::receipt_words(strings),
         },
         items,
     }

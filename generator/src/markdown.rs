@@ -193,21 +193,7 @@ fn sanitizer() -> &'static ammonia::Builder<'static> {
     })
 }
 
-/// Escapes text for an HTML attribute or element.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use chalet_types::html::escape;
 
 /// The first paragraph's text, shortened: for meta descriptions.
 pub fn summary(text: &str, max_chars: usize) -> String {

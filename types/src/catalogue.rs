@@ -249,6 +249,21 @@ pub const RECEIPT_WORDS: [&str; 19] = [
     "footer",
 ];
 
+/// The words `catalogue.json` carries for the receipt, from a theme's strings: the `mail_*` ones
+/// (prefix dropped) and the `no_withdrawal_*` ones (kept), which word a line's exemption as the
+/// product page does.
+pub fn receipt_words(
+    strings: &std::collections::BTreeMap<String, String>,
+) -> std::collections::BTreeMap<String, String> {
+    strings
+        .iter()
+        .filter_map(|(k, v)| match k.strip_prefix("mail_") {
+            Some(word) => Some((word.to_string(), v.clone())),
+            None => k.starts_with("no_withdrawal_").then(|| (k.clone(), v.clone())),
+        })
+        .collect()
+}
+
 /// Belgium and its neighbours: where a Liège market ships unless `market.yaml` says otherwise.
 pub fn default_shipping_countries() -> Vec<String> {
     ["BE", "NL", "LU", "FR", "DE"].map(String::from).to_vec()

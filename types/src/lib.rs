@@ -18,6 +18,7 @@
 pub mod api;
 pub mod catalogue;
 pub mod date;
+pub mod html;
 pub mod language;
 pub mod legal;
 pub mod money;

@@ -424,14 +424,8 @@ fn every_theme_language_writes_a_whole_receipt() {
         let market = checkout_fn::orders::MarketRow {
             name: "Marché".into(),
             language: chalet_types::Language::parse(lang).expect("language"),
-            // As `chalet build` puts them in the catalogue: the `mail_` words and the exemptions.
-            mail: strings
-                .iter()
-                .filter_map(|(k, v)| match k.strip_prefix("mail_") {
-                    Some(word) => Some((word.to_string(), v.clone())),
-                    None => k.starts_with("no_withdrawal_").then(|| (k.clone(), v.clone())),
-                })
-                .collect(),
+            // As `chalet build` puts them in the catalogue.
+            mail: chalet_types::catalogue::receipt_words(&strings),
             ..Default::default()
         };
         let m = checkout_fn::receipt::compose(&order, &market, "https://m.example/order/").expect(lang);
