@@ -16,7 +16,8 @@ pub enum EnterpriseNumberError {
 }
 
 /// A Belgian enterprise number (KBO/BCE), written `0123.456.749`: ten digits, the first 0 or 1,
-/// the last two equal to 97 − (the first eight mod 97). `BE0123456749` and spaces are accepted.
+/// the last two equal to 97 − (the first eight mod 97) (the KBO's "checksum 97", as the Flemish
+/// government's integration notes describe it). `BE0123456749` and spaces are accepted.
 pub fn enterprise_number(text: &str) -> Result<String, EnterpriseNumberError> {
     let raw = text.trim();
     let raw = raw.strip_prefix("BE").or_else(|| raw.strip_prefix("be")).unwrap_or(raw);
@@ -213,6 +214,9 @@ mod tests {
         // 0123.456.7xx: 97 − (1234567 mod 97) = 97 − 48 = 49.
         assert_eq!(enterprise_number("0123.456.749").as_deref(), Ok("0123.456.749"));
         assert_eq!(enterprise_number("BE 0123 456 749").as_deref(), Ok("0123.456.749"));
+        // Published examples: the Flemish government's checksum note and Sage X3's manual.
+        assert_eq!(enterprise_number("0566.988.259").as_deref(), Ok("0566.988.259"));
+        assert_eq!(enterprise_number("BE0419.618.535").as_deref(), Ok("0419.618.535"));
         assert_eq!(
             enterprise_number("0123.456.748"),
             Err(EnterpriseNumberError::CheckDigits { expected: "49".into() })
