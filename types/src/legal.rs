@@ -202,6 +202,8 @@ crate::wire_enum! {
         SealedHygiene = "sealed_hygiene",
         /// Catering services for a specific date (16 l): a restaurant voucher for one evening.
         DatedService = "dated_service",
+        /// Sold by a private person, not a trader: consumer law, and so the right, does not apply.
+        PrivateSeller = "private_seller",
     }
 }
 

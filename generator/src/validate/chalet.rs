@@ -206,7 +206,11 @@ fn validate_one(v: &mut Validator, folder: &str, inner: &[String], rules: Market
         }
         if let Some(stem) = file_name.strip_suffix(".md") {
             let rel = format!("{base}/{other}");
-            if let Some(p) = product(v, &rel, stem, slug.as_ref(), rules) {
+            let seller = Seller {
+                chalet: slug.as_ref(),
+                private: trader.as_ref().is_some_and(|t| t.private),
+            };
+            if let Some(p) = product(v, &rel, stem, seller, rules) {
                 products.push(p);
             }
         }
@@ -337,7 +341,16 @@ fn fulfilment(r: &mut Reader, f: &Fields, market_countries: &[String]) -> Option
     Some((pickup, shipping, countries, node.pos))
 }
 
-fn product(v: &mut Validator, rel: &str, stem: &str, chalet: Option<&Slug>, rules: MarketRules) -> Option<Product> {
+/// The chalet a product is sold from, as its rules need it.
+#[derive(Clone, Copy, Debug)]
+struct Seller<'a> {
+    chalet: Option<&'a Slug>,
+    /// A private person: no right of withdrawal on anything they sell.
+    private: bool,
+}
+
+fn product(v: &mut Validator, rel: &str, stem: &str, seller: Seller, rules: MarketRules) -> Option<Product> {
+    let chalet = seller.chalet;
     let product_slug = match Slug::parse(stem) {
         Ok(s) => Some(s),
         Err(e) => {
@@ -405,7 +418,14 @@ fn product(v: &mut Validator, rel: &str, stem: &str, chalet: Option<&Slug>, rule
         }
     };
     let personalisation = f.get("personalisation").and_then(|n| personalisation(&mut r, n));
-    let withdrawal = super::legal::withdrawal(&mut r, &f, kind, personalisation.as_ref(), voucher.as_ref());
+    let withdrawal = super::legal::withdrawal(
+        &mut r,
+        &f,
+        kind,
+        personalisation.as_ref(),
+        voucher.as_ref(),
+        seller.private,
+    );
     // images: [file] or [{src, alt}]
     let mut image_refs = Vec::new();
     if let Some(n) = f.get("images") {

@@ -179,6 +179,7 @@ pub(super) fn withdrawal(
     kind: Option<Kind>,
     personalisation: Option<&Personalisation>,
     voucher: Option<&Voucher>,
+    private_seller: bool,
 ) -> Option<WithdrawalExemption> {
     let mut flag = |name: &str, hint: &str| {
         let n = f.get(name)?;
@@ -198,7 +199,9 @@ pub(super) fn withdrawal(
             Some("add `kind: food`, or remove `perishable`".into()),
         );
     }
-    if personalisation.is_some_and(|p| p.required) {
+    if private_seller {
+        Some(WithdrawalExemption::PrivateSeller)
+    } else if personalisation.is_some_and(|p| p.required) {
         Some(WithdrawalExemption::Personalised)
     } else if perishable.is_some() {
         Some(WithdrawalExemption::Perishable)

@@ -61,7 +61,6 @@ fn a_wrong_enterprise_number_is_refused_with_its_right_check_digits() {
 fn pages_show_the_seller_the_withdrawal_right_unit_prices_and_allergens() {
     let tmp = site_in_temp("valid/minimal");
     let dir = tmp.path();
-    edit(dir, CIRE, "enterprise_number: \"BE 0789.331.263\", ", "kind: private, ");
     edit(
         dir,
         FONDANTS,
@@ -79,13 +78,8 @@ fn pages_show_the_seller_the_withdrawal_right_unit_prices_and_allergens() {
     // Only the fixture's small cover warns: the legal fields are complete.
     assert!(run.stderr.contains("0 errors, 1 warning"), "{}", run.stderr);
     let page = |rel: &str| read(&dir.join("dist").join(rel).join("index.html"));
-    let chalet_page = page("chalets/cire-et-meche");
-    assert!(
-        chalet_page.contains("data-private-seller>Ce vendeur est un particulier"),
-        "the Omnibus notice"
-    );
-    let bons = page("chalets/bons-du-carre");
-    assert!(bons.contains("N° d&#39;entreprise 0634.112.754") && !bons.contains("data-private-seller"));
+    let cire = page("chalets/cire-et-meche");
+    assert!(cire.contains("N° d&#39;entreprise 0789.331.263") && !cire.contains("data-private-seller"));
 
     let fondants = page("chalets/cire-et-meche/fondants");
     assert!(
@@ -98,6 +92,18 @@ fn pages_show_the_seller_the_withdrawal_right_unit_prices_and_allergens() {
     assert!(candle.contains(r#"data-withdrawal="no_withdrawal_personalised""#));
     let menu = page("chalets/bons-du-carre/menu-pour-deux");
     assert!(menu.contains(r#"data-withdrawal="withdrawal_14_days">Droit de rétractation : 14 jours"#));
+
+    // The same chalet run by a private person: the Omnibus notice, and no right on anything.
+    edit(dir, CIRE, "enterprise_number: \"BE 0789.331.263\", ", "kind: private, ");
+    assert_eq!(build(dir).code, 0);
+    assert!(page("chalets/cire-et-meche").contains("data-private-seller>Ce vendeur est un particulier"));
+    for product in ["fondants", "bougie-sapin"] {
+        let html = page(&format!("chalets/cire-et-meche/{product}"));
+        assert!(
+            html.contains(r#"data-withdrawal="no_withdrawal_private_seller">Pas de droit de rétractation : vendu par un particulier"#),
+            "{product}"
+        );
+    }
 }
 
 #[test]
