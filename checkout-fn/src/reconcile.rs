@@ -16,6 +16,9 @@ use std::time::Duration;
 /// expiry webhook usually lands within it.
 pub const GRACE: Duration = Duration::from_secs(5 * 60);
 
+/// How long one run spends retrying receipts (one SMTP send may take [`crate::mail::SEND_TIMEOUT`]).
+pub const RECEIPTS_BUDGET: Duration = Duration::from_secs(6);
+
 /// By default, reservations whose session has expired at least [`GRACE`] ago.
 pub fn default_older_than() -> Duration {
     Duration::from_secs(SESSION_BOUND_SECONDS as u64) + GRACE
@@ -89,9 +92,15 @@ pub async fn reconcile(
             outcome,
         });
     }
-    // Receipts no delivery managed to send (the SMTP server was down, the function stopped).
+    // Receipts no delivery managed to send (the SMTP server was down, the function stopped),
+    // for at most RECEIPTS_BUDGET: with the server still down each try costs a send timeout, and
+    // the scheduled run must end well inside the function's 25 s; the rest wait for the next run.
     if st.config.mail.is_some() && !dry_run {
+        let started = std::time::Instant::now();
         for session_id in crate::receipt::pending(st).await? {
+            if started.elapsed() >= RECEIPTS_BUDGET {
+                break;
+            }
             let sent = crate::receipt::send_once(st, &session_id).await;
             report
                 .receipts

@@ -318,6 +318,15 @@ fn the_reconciler_schedule_reaches_the_function_and_deadlines_fit_its_timeout() 
         timeout > worst,
         "Timeout {timeout} s must exceed the {worst} s a checkout may take"
     );
+    // The scheduled run's receipts: the budget, the last send started within it, and its write.
+    let receipts = checkout_fn::reconcile::RECEIPTS_BUDGET
+        + checkout_fn::mail::SEND_TIMEOUT
+        + checkout_fn::dynamo::OPERATION_TIMEOUT;
+    assert!(
+        timeout > receipts.as_secs(),
+        "Timeout {timeout} s must exceed the {} s the reconciler may spend on receipts",
+        receipts.as_secs()
+    );
 }
 
 /// The per-client cap counts viewers, not CloudFront's edges: the /api/* behaviour sets the
