@@ -20,17 +20,21 @@ const CIRE: &str = "chalets/cire-et-meche/chalet.yaml";
 const BONS: &str = "chalets/bons-du-carre/chalet.yaml";
 const FONDANTS: &str = "chalets/cire-et-meche/products/fondants.md";
 
+/// The diagnostic line that says `what`.
+fn line_with<'a>(run: &'a crate::common::Run, what: &str) -> &'a str {
+    run.stderr
+        .lines()
+        .find(|l| l.contains(what))
+        .unwrap_or_else(|| panic!("no `{what}` in:\n{}", run.stderr))
+}
+
 #[test]
 fn a_wrong_enterprise_number_is_refused_with_its_right_check_digits() {
     let tmp = site_in_temp("valid/minimal");
     edit(tmp.path(), BONS, "0634.112.754", "0634.112.745");
     let run = build(tmp.path());
     assert_eq!(run.code, 1, "{}", run.stderr);
-    let line = run
-        .stderr
-        .lines()
-        .find(|l| l.contains("is not a valid enterprise number"))
-        .unwrap_or_else(|| panic!("{}", run.stderr));
+    let line = line_with(&run, "is not a valid enterprise number");
     assert!(
         line.starts_with("content/chalets/bons-du-carre/chalet.yaml:5:"),
         "{line}"
@@ -131,11 +135,7 @@ fn unknown_allergens_short_vouchers_and_food_without_quantity_are_reported() {
     );
     assert!(run.stderr.contains("did you mean `lait`?"), "{}", run.stderr);
     assert!(run.stderr.contains("food without its net quantity"), "{}", run.stderr);
-    let short = run
-        .stderr
-        .lines()
-        .find(|l| l.contains("valid for less than twelve months"))
-        .unwrap_or_else(|| panic!("{}", run.stderr));
+    let short = line_with(&run, "valid for less than twelve months");
     assert!(
         short.starts_with("content/chalets/bons-du-carre/products/menu-pour-deux.md:"),
         "{short}"
