@@ -5,10 +5,11 @@ use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::images::{self, ImagePlan, cache::Cache, index::SourceIndex};
 use crate::load::{self, ContentFiles};
 use crate::model::Site;
-use crate::render::Renderer;
+use crate::render::{Content, Renderer, memo::Memo};
 use crate::{theme, validate, write};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 #[derive(Clone, Debug)]
@@ -89,6 +90,13 @@ pub struct BuildReport {
     pub chalets: usize,
     pub products: usize,
     pub pages: usize,
+    /// Pages rendered by this build; the others were unchanged since the last one.
+    pub rendered: usize,
+    /// Why this build rendered every page when it could have rendered fewer (no state, other
+    /// options…); `None` for an incremental build or a `check`.
+    pub full_render: Option<String>,
+    /// Output files written or deleted (`chalets/x/index.html`): what `serve` reloads.
+    pub changed: Vec<String>,
     pub images: usize,
     /// Image derivatives encoded by this build (0 when every one came from the cache).
     pub images_encoded: usize,
@@ -103,10 +111,11 @@ impl BuildReport {
     /// `12 chalets, 58 products, 77 pages, 70 images in 0.21 s`.
     pub fn summary(&self) -> String {
         format!(
-            "{} chalets, {} products, {} pages, {} images ({} derivatives encoded), {} files written in {:.2} s",
+            "{} chalets, {} products, {} pages ({} rendered), {} images ({} derivatives encoded), {} files written in {:.2} s",
             self.chalets,
             self.products,
             self.pages,
+            self.rendered,
             self.images,
             self.images_encoded,
             self.written,
@@ -211,6 +220,9 @@ fn report(p: &Prepared, pages: usize, written: usize, started: Instant) -> Build
         chalets: p.site.chalets.len(),
         products: p.site.product_count(),
         pages,
+        rendered: pages,
+        full_render: None,
+        changed: Vec::new(),
         images: p.site.images.len(),
         images_encoded: p.encoded,
         written,
@@ -301,12 +313,16 @@ pub fn build(opts: &BuildOptions, progress: &dyn Fn(&str)) -> Result<BuildReport
     progress("rendering and writing");
     let t = Instant::now();
     let renderer = Renderer::new(&p.site, &p.theme, &p.plan).map_err(|d| fail(&p.warnings, d))?;
+    p.timings.push(("views", t.elapsed()));
+    let t = Instant::now();
     let pages = renderer.pages().len();
     let others = renderer.other_files(&p.plan, &p.cache.dir).map_err(|d| {
         let mut diags = Diagnostics::default();
         diags.push(d);
         fail(&p.warnings, diags)
     })?;
+    p.timings.push(("files", t.elapsed()));
+    let t = Instant::now();
     let other_paths: Vec<String> = others.iter().map(|f| f.path.clone()).collect();
     let folders = || {
         folders(
@@ -317,22 +333,58 @@ pub fn build(opts: &BuildOptions, progress: &dyn Fn(&str)) -> Result<BuildReport
                 .chain(other_paths.iter().cloned()),
         )
     };
+    let options = format!(
+        "theme={} themes={} base_url={:?} checkout_url={:?}",
+        p.site.market.theme,
+        std::path::absolute(opts.themes_dir()).unwrap_or_default().display(),
+        opts.base_url.as_ref().map(|u| u.to_string()),
+        opts.checkout_url
+    );
+    let cache_dir = opts.cache_dir();
+    let memo = Memo::open(
+        &cache_dir,
+        &opts.out,
+        &options,
+        write::read_manifest(&opts.out).as_ref(),
+    );
+    let rendered = AtomicUsize::new(0);
     let stream = renderer
         .pages()
         .par_iter()
-        .map(|page| renderer.render_page(*page))
+        .map(|page| {
+            let file = renderer.render_page_with(*page, &memo)?;
+            if !matches!(file.content, Content::Unchanged { .. }) {
+                rendered.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(file)
+        })
         .chain(others.into_par_iter().map(Ok));
     let written = match write::write_site(&opts.out, folders, stream) {
         Ok(w) => w,
         Err(write::WriteError::Io(e)) => return Err(BuildError::Io(e)),
         Err(write::WriteError::Content(d)) => return Err(fail(&p.warnings, d)),
     };
+    p.timings.push(("pages", t.elapsed()));
+    let t = Instant::now();
     drop(renderer);
-    p.timings.push(("render+write", t.elapsed()));
+    let full_render = memo.full.clone();
+    // The state is only worth keeping once the output it describes is in place; losing it
+    // costs one full render next time, never a wrong page.
+    if let Err(e) = memo.save(&cache_dir, &opts.out, &options, &written.hashes) {
+        progress(&format!(
+            "the incremental state could not be kept ({e}): the next build renders every page"
+        ));
+    }
     // Only after a successful write: cache entries no page uses any more go.
     let used: std::collections::HashSet<String> = p.plan.cache_files().map(|d| d.cache_file.clone()).collect();
     p.cache.prune(&used);
-    Ok(report(&p, pages, written.written, started))
+    p.timings.push(("state", t.elapsed()));
+    Ok(BuildReport {
+        rendered: rendered.into_inner(),
+        full_render,
+        changed: written.changed,
+        ..report(&p, pages, written.written, started)
+    })
 }
 
 /// Every folder the files need, each once, parents before children.

@@ -232,6 +232,15 @@ fn print_result(result: &Result<BuildReport, BuildError>, what: &str) -> u8 {
                     eprintln!("  {stage:<9} {:>8.1} ms", t.as_secs_f64() * 1000.0);
                 }
             }
+            // A first build into an empty folder renders everything, of course; any other full
+            // render is worth a word (another version, other options, a damaged state).
+            if let Some(why) = r
+                .full_render
+                .as_deref()
+                .filter(|w| *w != chalet::render::memo::FIRST_BUILD)
+            {
+                eprintln!("note: every page was rendered: {why}");
+            }
             println!("{} {what}", r.summary());
             0
         }

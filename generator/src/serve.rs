@@ -19,9 +19,37 @@ struct Status {
     version: u64,
     /// Diagnostics of the last failed build; empty when the site is current.
     errors: String,
+    /// The output files each recent build wrote or deleted, by version: a tab reloads only if
+    /// its page is among those changed since the version it shows.
+    history: std::collections::VecDeque<(u64, Vec<String>)>,
+}
+
+/// Builds remembered for tabs that missed some; a tab further behind reloads.
+const HISTORY: usize = 64;
+
+impl Status {
+    /// The files changed after version `since`, or `None` when that is too far back to know.
+    fn changed_since(&self, since: u64) -> Option<Vec<&str>> {
+        let oldest = self.history.front().map_or(self.version, |(v, _)| *v);
+        if since + 1 < oldest {
+            return None;
+        }
+        let mut out: Vec<&str> = self
+            .history
+            .iter()
+            .filter(|(v, _)| *v > since)
+            .flat_map(|(_, files)| files.iter().map(String::as_str))
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        Some(out)
+    }
 }
 
 type Shared = Arc<(Mutex<Status>, Condvar)>;
+
+/// How long file events must pause before a rebuild starts.
+const DEBOUNCE: Duration = Duration::from_millis(15);
 
 /// Threads answering requests.
 const WORKERS: usize = 32;
@@ -109,8 +137,9 @@ pub fn serve(
     loop {
         let Ok(paths) = rx.recv() else { return Ok(()) };
         let mut relevant = paths.iter().any(|p| !p.starts_with(&out_abs) && !is_noise(p));
-        // Editors write in bursts (temp file, rename, chmod): wait for quiet.
-        while let Ok(more) = rx.recv_timeout(Duration::from_millis(120)) {
+        // Editors write in bursts (temp file, rename, chmod) within a few milliseconds: wait for
+        // a short quiet. Events during the build start another one right after it.
+        while let Ok(more) = rx.recv_timeout(DEBOUNCE) {
             relevant |= more.iter().any(|p| !p.starts_with(&out_abs) && !is_noise(p));
         }
         if relevant {
@@ -156,6 +185,12 @@ fn record(shared: &Shared, result: &Result<crate::BuildReport, BuildError>) {
         Err(BuildError::Content(d)) => report(d),
         Err(BuildError::Io(e)) => e.to_string(),
     };
+    let changed = result.as_ref().map(|r| r.changed.clone()).unwrap_or_default();
+    let version = st.version;
+    st.history.push_back((version, changed));
+    if st.history.len() > HISTORY {
+        st.history.pop_front();
+    }
     cvar.notify_all();
 }
 
@@ -196,8 +231,13 @@ fn handle(req: tiny_http::Request, site: &Site, shared: &Shared) {
             let (st, _) = cvar
                 .wait_timeout_while(guard, Duration::from_secs(25), |s| s.version <= since)
                 .unwrap_or_else(|e| e.into_inner());
-            let body = format!("{{\"version\":{},\"errors\":{}}}", st.version, json_string(&st.errors));
-            respond(200, "application/json", body.into_bytes())
+            let body = serde_json::json!({
+                "version": st.version,
+                "errors": st.errors,
+                // `null`: too far behind to say; reload.
+                "changed": st.changed_since(since),
+            });
+            respond(200, "application/json", body.to_string().into_bytes())
         }
         _ => static_file(out, path),
     };
@@ -284,10 +324,6 @@ fn inject(mut html: Vec<u8>) -> Vec<u8> {
         None => html.extend_from_slice(tag),
     }
     html
-}
-
-fn json_string(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
 }
 
 #[cfg(test)]

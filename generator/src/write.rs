@@ -26,12 +26,16 @@ pub enum WriteError {
     Content(Diagnostics),
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct WriteReport {
     pub files: usize,
     /// Files written (new or changed); 0 when nothing changed.
     pub written: usize,
     pub deleted: usize,
+    /// Every file of the site with its content hash (what the manifest records).
+    pub hashes: HashMap<String, String>,
+    /// The files written or deleted, `/`-separated: what a browser showing them must reload.
+    pub changed: Vec<String>,
 }
 
 /// The content hash a file is tracked by: the cache key for cached images, xxh3 of the bytes
@@ -40,10 +44,12 @@ fn content_hash(c: &Content) -> String {
     match c {
         Content::Bytes(b) => format!("{:032x}", xxhash_rust::xxh3::xxh3_128(b)),
         Content::Cached { key, .. } => key.clone(),
+        Content::Unchanged { hash } => hash.clone(),
     }
 }
 
-fn read_manifest(out: &Path) -> Option<HashMap<String, String>> {
+/// The output folder's manifest: each file's content hash, by path.
+pub fn read_manifest(out: &Path) -> Option<HashMap<String, String>> {
     let text = std::fs::read_to_string(out.join(MANIFEST)).ok()?;
     text.lines()
         .map(|l| l.split_once('\t').map(|(h, p)| (p.to_string(), h.to_string())))
@@ -143,7 +149,9 @@ where
             return Err(WriteError::Io(crate::fs::named(e, &staging.join(dir))));
         }
     }
-    let c = collect(files, |_, f, _| put(&staging.join(&f.path), &f.content).map(|()| true))?;
+    let c = collect(files, |_, f, _| {
+        put(out, &f.path, &staging.join(&f.path), &f.content).map(|()| true)
+    })?;
     crate::fs::write(&staging.join(MANIFEST), manifest_text(&c.entries).as_bytes()).map_err(WriteError::Io)?;
     let retired = staging.with_extension("old");
     if out.exists() {
@@ -158,6 +166,8 @@ where
         files: c.entries.len(),
         written: c.entries.len(),
         deleted: 0,
+        changed: c.entries.iter().map(|(p, _)| p.clone()).collect(),
+        hashes: c.entries.into_iter().collect(),
     })
 }
 
@@ -176,15 +186,15 @@ where
         if old.get(&f.path).is_some_and(|h| h == hash) {
             return Ok(false);
         }
-        put(&staging.join(n.to_string()), &f.content).map(|()| true)
+        put(out, &f.path, &staging.join(n.to_string()), &f.content).map(|()| true)
     })?;
     let new_paths: HashSet<&str> = c.entries.iter().map(|(p, _)| p.as_str()).collect();
     let stale: Vec<&String> = old.keys().filter(|p| !new_paths.contains(p.as_str())).collect();
     if c.changed.is_empty() && stale.is_empty() {
         return Ok(WriteReport {
             files: c.entries.len(),
-            written: 0,
-            deleted: 0,
+            hashes: c.entries.into_iter().collect(),
+            ..WriteReport::default()
         });
     }
     // Everything is staged: now move it in. Renames within one file system do not fail for
@@ -209,21 +219,26 @@ where
         }
     }
     crate::fs::write_atomic(&out.join(MANIFEST), manifest_text(&c.entries).as_bytes()).map_err(WriteError::Io)?;
+    let mut changed: Vec<String> = c.changed.iter().map(|(p, _)| p.clone()).collect();
+    changed.extend(stale.iter().map(|p| p.to_string()));
     Ok(WriteReport {
         files: c.entries.len(),
         written: c.changed.len(),
         deleted: stale.len(),
+        changed,
+        hashes: c.entries.into_iter().collect(),
     })
 }
 
-/// Puts one file at `target`: bytes are written; cached images are hard-linked (copied when the
-/// cache is on another file system).
-fn put(target: &Path, content: &Content) -> io::Result<()> {
+/// Puts the file `rel` at `target`: bytes are written; cached images are hard-linked (copied
+/// when the cache is on another file system), and so are unchanged pages from `out`.
+fn put(out: &Path, rel: &str, target: &Path, content: &Content) -> io::Result<()> {
+    let link = |from: &Path, to: &Path| std::fs::hard_link(from, to).or_else(|_| std::fs::copy(from, to).map(|_| ()));
+    let previous = out.join(rel);
     let attempt = |target: &Path| match content {
         Content::Bytes(b) => std::fs::write(target, b),
-        Content::Cached { path, .. } => {
-            std::fs::hard_link(path, target).or_else(|_| std::fs::copy(path, target).map(|_| ()))
-        }
+        Content::Cached { path, .. } => link(path, target),
+        Content::Unchanged { .. } => link(&previous, target),
     };
     match attempt(target) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {

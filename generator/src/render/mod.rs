@@ -3,8 +3,10 @@
 //!
 //! - [`view`]: the serialisable views templates receive.
 //! - [`data`]: JSON-LD, the script's configuration and the search index.
+//! - [`memo`]: each page's fingerprint, so a rebuild renders only the pages whose inputs changed.
 
 pub mod data;
+pub mod memo;
 pub mod view;
 
 use crate::catalogue::catalogue;
@@ -35,6 +37,11 @@ pub enum Content {
         path: PathBuf,
         key: String,
     },
+    /// A page whose inputs did not change since the last build: the output folder already
+    /// holds it, with this hash (see [`memo`]).
+    Unchanged {
+        hash: String,
+    },
 }
 
 /// Templates compiled once, with the market-wide values in Tera's global context.
@@ -47,6 +54,10 @@ pub struct Renderer<'a> {
     tera: tera::Tera,
     assets: Assets,
     pages: Vec<PageKind>,
+    /// What every page is rendered from besides its own context and templates: global values.
+    global: memo::Fingerprint,
+    /// Each template's fingerprint with the templates it extends and includes.
+    template_fps: rustc_hash::FxHashMap<String, u128>,
 }
 
 impl<'a> Renderer<'a> {
@@ -55,13 +66,25 @@ impl<'a> Renderer<'a> {
         let views = Views::new(site, images);
         let market = views.market();
         let assets = assets(theme, &views.root);
+        let mut fp = memo::Fingerprint::default();
+        fp.add(env!("CARGO_PKG_VERSION").as_bytes());
+        let texts: Vec<(&str, &str)> = theme
+            .templates
+            .iter()
+            .map(|t| (t.name.as_str(), t.file.text.as_str()))
+            .collect();
+        let template_fps = memo::template_fingerprints(&texts)
+            .into_iter()
+            .map(|(n, fp)| (n.to_string(), fp))
+            .collect();
         let global = tera.global_context();
-        global.insert("market", &market);
-        global.insert("assets", &assets.urls);
-        global.insert("t", &theme.strings);
-        global.insert("urls", &views.site_urls());
-        global.insert("availability_is", &data::availability_names());
-        global.insert("config_json", &data::script_config(&views, &theme.strings));
+        put_global(global, &mut fp, "market", &market);
+        put_global(global, &mut fp, "assets", &assets.urls);
+        put_global(global, &mut fp, "t", &theme.strings);
+        put_global(global, &mut fp, "urls", &views.site_urls());
+        put_global(global, &mut fp, "availability_is", &data::availability_names());
+        let config = data::script_config(&views, &theme.strings);
+        put_global(global, &mut fp, "config_json", &config);
         let pages = crate::routes::pages(site, |t| tera.contains_template(t));
         Ok(Renderer {
             site,
@@ -71,6 +94,8 @@ impl<'a> Renderer<'a> {
             tera,
             assets,
             pages,
+            global: fp,
+            template_fps,
         })
     }
 
@@ -89,26 +114,45 @@ impl<'a> Renderer<'a> {
 
     /// Renders one page. Pure: the same page always gives the same bytes.
     pub fn render_page(&self, page: PageKind) -> Result<OutputFile, Diagnostic> {
+        self.render_page_with(page, &memo::Memo::none())
+    }
+
+    /// Renders one page, or takes it from the previous build when `memo` says its inputs are
+    /// unchanged (its fingerprint is recorded in `memo` either way).
+    pub fn render_page_with(&self, page: PageKind, memo: &memo::Memo) -> Result<OutputFile, Diagnostic> {
         let (template, context) = self.context(page);
-        match self.tera.render(template, &context) {
+        let path = self.output_path(page);
+        if let Some(hash) = memo.reuse(&path, context.fingerprint.finish()) {
+            return Ok(OutputFile {
+                path,
+                content: Content::Unchanged { hash: hash.to_string() },
+            });
+        }
+        match self.tera.render(template, &context.into_tera()) {
             Ok(html) => Ok(OutputFile {
-                path: self.output_path(page),
+                path,
                 content: Content::Bytes(html.into_bytes()),
             }),
             Err(e) => Err(template_error(self.theme, template, &e)),
         }
     }
 
-    fn context(&self, page: PageKind) -> (&'static str, tera::Context) {
+    fn context(&self, page: PageKind) -> (&'static str, PageContext<'_>) {
         let (site, views) = (self.site, &self.views);
         let rel = self.url_rel(page);
-        let mut ctx = tera::Context::new();
-        ctx.insert("url", &views.url(&rel));
-        let canonical = site.market.base_url.join(&rel);
-        ctx.insert("canonical", &canonical);
         let template = page.template();
+        let mut ctx = PageContext {
+            values: Vec::new(),
+            fingerprint: self.global.clone(),
+        };
+        ctx.fingerprint.add(template.as_bytes());
+        let templates = self.template_fps.get(template).copied().unwrap_or_default();
+        ctx.fingerprint.add(&templates.to_le_bytes());
+        ctx.insert("url", views.url(&rel));
+        let canonical = site.market.base_url.join(&rel);
+        ctx.insert("canonical", canonical.clone());
         match page {
-            PageKind::Fixed(routes::Route::Marketplace) => ctx.insert("sellers", &views.sellers()),
+            PageKind::Fixed(routes::Route::Marketplace) => ctx.insert("sellers", views.sellers()),
             PageKind::Fixed(_) => {}
             PageKind::Category(i) => {
                 ctx.insert("category", &self.market.categories[i]);
@@ -117,20 +161,20 @@ impl<'a> Renderer<'a> {
                 let p = &site.pages[i];
                 ctx.insert(
                     "page",
-                    &view::Link {
+                    view::Link {
                         title: p.title.clone(),
                         url: views.url(&rel),
                     },
                 );
-                ctx.insert("body_html", &views.markdown(&p.body, pulldown_cmark::HeadingLevel::H2));
+                ctx.insert("body_html", views.markdown(&p.body, pulldown_cmark::HeadingLevel::H2));
                 let description = p
                     .description
                     .clone()
                     .unwrap_or_else(|| crate::markdown::summary(p.body.text(), 155));
-                ctx.insert("description", &description);
+                ctx.insert("description", description);
             }
             PageKind::Chalet(ci) => {
-                ctx.insert("chalet", &views.chalet(&site.chalets[ci]));
+                ctx.insert("chalet", views.chalet(&site.chalets[ci]));
             }
             PageKind::Product(ci, pi) => {
                 let c = &site.chalets[ci];
@@ -138,13 +182,13 @@ impl<'a> Renderer<'a> {
                 let product = views.product(c, &c.products[pi]);
                 ctx.insert(
                     "json_ld",
-                    &data::product_ld(&product, &card, &canonical, site.market.currency),
+                    data::product_ld(&product, &card, &canonical, site.market.currency),
                 );
-                ctx.insert("chalet", &card);
+                ctx.insert("chalet", card);
                 ctx.insert("chalet_pickup", &c.pickup);
-                ctx.insert("chalet_shipping", &views.shipping(c));
-                ctx.insert("product", &product);
-                ctx.insert("neighbours", &self.neighbours(ci, pi));
+                ctx.insert("chalet_shipping", views.shipping(c));
+                ctx.insert("product", product);
+                ctx.insert("neighbours", self.neighbours(ci, pi));
             }
         }
         (template, ctx)
@@ -216,6 +260,54 @@ impl<'a> Renderer<'a> {
         }));
         Ok(files)
     }
+}
+
+/// A page's template context and, fed as values go in, its fingerprint: everything a
+/// template sees goes through [`PageContext::insert`], so nothing escapes the fingerprint.
+/// Values reach Tera's context only when the page is rendered: a page taken from the last
+/// build costs its views and a hash, not their conversion into Tera's values.
+struct PageContext<'a> {
+    values: Vec<(&'static str, Box<dyn ContextValue + 'a>)>,
+    fingerprint: memo::Fingerprint,
+}
+
+/// A view ready to go into Tera's context.
+trait ContextValue {
+    fn put(&self, key: &'static str, ctx: &mut tera::Context);
+}
+
+impl<T: serde::Serialize> ContextValue for T {
+    fn put(&self, key: &'static str, ctx: &mut tera::Context) {
+        ctx.insert(key, self);
+    }
+}
+
+impl<'a> PageContext<'a> {
+    fn insert<T: serde::Serialize + 'a>(&mut self, key: &'static str, value: T) {
+        self.fingerprint.add(key.as_bytes());
+        self.fingerprint.add_json(&value);
+        self.values.push((key, Box::new(value)));
+    }
+
+    fn into_tera(self) -> tera::Context {
+        let mut ctx = tera::Context::new();
+        for (key, value) in &self.values {
+            value.put(key, &mut ctx);
+        }
+        ctx
+    }
+}
+
+/// A market-wide value: into Tera's global context and into every page's fingerprint.
+fn put_global<T: serde::Serialize + ?Sized>(
+    global: &mut tera::Context,
+    fp: &mut memo::Fingerprint,
+    key: &'static str,
+    value: &T,
+) {
+    fp.add(key.as_bytes());
+    fp.add_json(value);
+    global.insert(key, value);
 }
 
 fn bytes(path: &str, text: String) -> OutputFile {

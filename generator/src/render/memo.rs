@@ -1,0 +1,368 @@
+//! Incremental rendering: a page is rendered again only when what it is rendered *from* changed.
+//!
+//! Every page's inputs are already gathered in one place — its template context — so each page
+//! gets a **fingerprint**: the hash of the theme's templates, the market-wide values every page
+//! sees (`market`, `t`, `urls`, the script's configuration…) and the page's own context (its
+//! chalet, product, neighbours, body). That *is* the page's dependency graph, taken at the only
+//! point where it cannot drift from what the template reads: a product's Markdown reaches its
+//! own page, its chalet's page and the pages that show its card, and nothing else; a template,
+//! a translation or `market.yaml` reaches every page that sees them.
+//!
+//! The fingerprints of the last build, with the hash of the file each page became, are kept in
+//! the image cache's folder (`pages-<output>.state`), one file per output folder so `build` and
+//! `serve` do not overwrite each other's. A page is taken from the previous output only when its
+//! fingerprint is unchanged **and** the output still holds that page's file as it was written;
+//! any doubt — no state, another version of chalet, other options, a damaged file, an output
+//! folder rebuilt by hand — renders everything and says why.
+
+use rustc_hash::FxHashMap as HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use xxhash_rust::xxh3::Xxh3;
+
+/// Bumped whenever what a fingerprint covers changes; a state file of another format is ignored.
+const FORMAT: &str = "chalet-pages 1";
+
+/// Why a build into a folder without a previous build renders everything.
+pub const FIRST_BUILD: &str = "no previous output";
+
+/// A streaming 128-bit hash that values are serialised into (no intermediate string).
+#[derive(Default)]
+pub struct Fingerprint(Xxh3);
+
+impl Fingerprint {
+    pub fn add(&mut self, bytes: &[u8]) {
+        // Length first: `ab`+`c` and `a`+`bc` must not hash alike.
+        self.0.update(&(bytes.len() as u64).to_le_bytes());
+        self.0.update(bytes);
+    }
+
+    pub fn add_json<T: serde::Serialize + ?Sized>(&mut self, value: &T) {
+        let mut w = HashWriter(Xxh3::new());
+        // Serialising plain data into a hasher cannot fail.
+        let _ = serde_json::to_writer(&mut w, value);
+        self.add(&w.0.digest128().to_le_bytes());
+    }
+
+    pub fn finish(&self) -> u128 {
+        self.0.digest128()
+    }
+}
+
+impl std::fmt::Debug for Fingerprint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Fingerprint({:032x})", self.finish())
+    }
+}
+
+impl Clone for Fingerprint {
+    fn clone(&self) -> Fingerprint {
+        Fingerprint(self.0.clone())
+    }
+}
+
+struct HashWriter(Xxh3);
+
+impl Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Each template's fingerprint: its own text and that of every template it reaches through
+/// `extends`, `include` and `import`, so a partial's edit re-renders only the pages using it.
+/// A template that calls components (which any template may define, by name) or names a
+/// template other than by a plain string is taken to depend on every template.
+pub fn template_fingerprints<'t>(templates: &[(&'t str, &'t str)]) -> HashMap<&'t str, u128> {
+    let direct: HashMap<&str, Option<Vec<String>>> = templates.iter().map(|(n, t)| (*n, references(t))).collect();
+    let text: HashMap<&str, &str> = templates.iter().copied().collect();
+    let mut everything = Fingerprint::default();
+    let mut names: Vec<&str> = text.keys().copied().collect();
+    names.sort_unstable();
+    for n in &names {
+        everything.add(n.as_bytes());
+        everything.add(text[n].as_bytes());
+    }
+    let mut out = HashMap::default();
+    for name in &names {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut todo = vec![name.to_string()];
+        let mut all = false;
+        while let Some(t) = todo.pop() {
+            if !seen.insert(t.clone()) {
+                continue;
+            }
+            match direct.get(t.as_str()) {
+                Some(Some(refs)) => todo.extend(refs.iter().cloned()),
+                // Unresolvable, or a name that is not a template (Tera reports that one).
+                Some(None) => all = true,
+                None => {}
+            }
+        }
+        let fp = if all {
+            everything.finish()
+        } else {
+            let mut fp = Fingerprint::default();
+            for t in &seen {
+                fp.add(t.as_bytes());
+                fp.add(text.get(t.as_str()).unwrap_or(&"").as_bytes());
+            }
+            fp.finish()
+        };
+        out.insert(*name, fp);
+    }
+    out
+}
+
+/// The templates `text` names in `extends`/`include`/`import` tags; `None` when it uses
+/// something this scan cannot follow (components, a name computed at render time).
+fn references(text: &str) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(['{']) {
+        rest = &rest[at + 1..];
+        let close = match rest.as_bytes().first() {
+            Some(b'%') => "%}",
+            Some(b'{') => "}}",
+            _ => continue,
+        };
+        let Some(end) = rest.find(close) else { break };
+        let tag = rest[1..end].trim_matches(|c: char| c == '-' || c.is_whitespace());
+        rest = &rest[end..];
+        if tag.starts_with('<') || tag.starts_with("component") {
+            return None;
+        }
+        let word = tag.split_whitespace().next().unwrap_or("");
+        if close == "%}" && matches!(word, "extends" | "include" | "import" | "from") {
+            let quoted: Vec<&str> = tag.split(['"', '\'', '`']).skip(1).step_by(2).collect();
+            if quoted.is_empty() {
+                return None;
+            }
+            out.extend(quoted.iter().map(|q| q.to_string()));
+        }
+    }
+    Some(out)
+}
+
+/// What the last build of this output folder left: each page's fingerprint and file hash.
+#[derive(Debug, Default)]
+pub struct Memo {
+    previous: HashMap<String, (u128, String)>,
+    /// Why everything is rendered this time; `None` when the previous pages can be reused.
+    pub full: Option<String>,
+    /// Filled while rendering: each page's path and fingerprint.
+    now: Mutex<Vec<(String, u128)>>,
+}
+
+impl Memo {
+    /// Reads the state kept for `out`. `options` names what, besides the inputs, decides the
+    /// output (theme, address overrides); `manifest` is the output folder's file list, so a
+    /// page is reused only if the file there is still the one this state remembers.
+    pub fn open(cache_dir: &Path, out: &Path, options: &str, manifest: Option<&HashMap<String, String>>) -> Memo {
+        let path = state_path(cache_dir, out);
+        let full = |why: &str| Memo {
+            full: Some(why.to_string()),
+            ..Memo::default()
+        };
+        let Some(manifest) = manifest else {
+            return full(FIRST_BUILD);
+        };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return full("no incremental state yet"),
+            Err(_) => return full("the incremental state could not be read"),
+        };
+        let mut lines = text.lines();
+        if lines.next() != Some(FORMAT) || lines.next() != Some(env!("CARGO_PKG_VERSION")) {
+            return full("the incremental state is from another version of chalet");
+        }
+        if lines.next() != Some(options) {
+            return full("the last build used another theme or other options");
+        }
+        let mut previous = HashMap::default();
+        for line in lines {
+            let mut parts = line.splitn(3, '\t');
+            let (Some(fp), Some(hash), Some(page)) = (parts.next(), parts.next(), parts.next()) else {
+                return full("the incremental state is damaged");
+            };
+            let Ok(fp) = u128::from_str_radix(fp, 16) else {
+                return full("the incremental state is damaged");
+            };
+            // A page whose file changed since (or is gone) is simply not remembered.
+            if manifest.get(page) == Some(&hash.to_string()) {
+                previous.insert(page.to_string(), (fp, hash.to_string()));
+            }
+        }
+        Memo {
+            previous,
+            full: None,
+            now: Mutex::default(),
+        }
+    }
+
+    /// A build that keeps no state (`check`, a first build into a fresh folder).
+    pub fn none() -> Memo {
+        Memo::default()
+    }
+
+    /// The hash of the file `page` became last time, if its fingerprint is unchanged.
+    pub fn reuse(&self, page: &str, fp: u128) -> Option<&str> {
+        self.record(page, fp);
+        match self.previous.get(page) {
+            Some((old, hash)) if self.full.is_none() && *old == fp => Some(hash),
+            _ => None,
+        }
+    }
+
+    pub fn record(&self, page: &str, fp: u128) {
+        self.now
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((page.to_string(), fp));
+    }
+
+    /// Keeps this build's fingerprints with the hashes its files were written with. Called only
+    /// after the output was written: a failed build leaves the previous state, which still
+    /// describes the previous output.
+    pub fn save(
+        self,
+        cache_dir: &Path,
+        out: &Path,
+        options: &str,
+        written: &HashMap<String, String>,
+    ) -> std::io::Result<()> {
+        let mut pages = self.now.into_inner().unwrap_or_else(|e| e.into_inner());
+        pages.sort();
+        let mut text = format!("{FORMAT}\n{}\n{options}\n", env!("CARGO_PKG_VERSION"));
+        for (page, fp) in pages {
+            if let Some(hash) = written.get(&page) {
+                text.push_str(&format!("{fp:032x}\t{hash}\t{page}\n"));
+            }
+        }
+        crate::fs::create_dir_all(cache_dir)?;
+        crate::fs::write_atomic(&state_path(cache_dir, out), text.as_bytes())
+    }
+}
+
+/// `pages-<hash of the output folder's absolute path>.state`.
+fn state_path(cache_dir: &Path, out: &Path) -> PathBuf {
+    let abs = std::path::absolute(out).unwrap_or_else(|_| out.to_path_buf());
+    let mut fp = Fingerprint::default();
+    fp.add(abs.to_string_lossy().as_bytes());
+    cache_dir.join(format!("pages-{:016x}.state", fp.finish() as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(entries: &[(&str, &str)]) -> HashMap<String, String> {
+        entries.iter().map(|(p, h)| (p.to_string(), h.to_string())).collect()
+    }
+
+    #[test]
+    fn a_page_is_reused_only_with_its_fingerprint_its_file_and_the_same_options() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let out = dir.path().join("dist");
+        let files = manifest(&[("a/index.html", "h1"), ("b/index.html", "h2")]);
+        let first = Memo::open(dir.path(), &out, "theme=default", Some(&files));
+        assert_eq!(first.full.as_deref(), Some("no incremental state yet"));
+        assert_eq!(first.reuse("a/index.html", 1), None);
+        assert_eq!(first.reuse("b/index.html", 2), None);
+        first.save(dir.path(), &out, "theme=default", &files).expect("saved");
+
+        let memo = Memo::open(dir.path(), &out, "theme=default", Some(&files));
+        assert_eq!(memo.full, None);
+        assert_eq!(memo.reuse("a/index.html", 1), Some("h1"));
+        assert_eq!(memo.reuse("b/index.html", 3), None, "its inputs changed");
+        // The file in the output is not the one remembered (edited by hand, rebuilt elsewhere).
+        let edited = manifest(&[("a/index.html", "other"), ("b/index.html", "h2")]);
+        let memo = Memo::open(dir.path(), &out, "theme=default", Some(&edited));
+        assert_eq!(memo.reuse("a/index.html", 1), None);
+        assert_eq!(memo.reuse("b/index.html", 2), Some("h2"));
+        // Any doubt renders everything, and says why.
+        let other = Memo::open(dir.path(), &out, "theme=night", Some(&files));
+        assert_eq!(
+            other.full.as_deref(),
+            Some("the last build used another theme or other options")
+        );
+        assert_eq!(other.reuse("a/index.html", 1), None);
+        assert_eq!(
+            Memo::open(dir.path(), &out, "theme=default", None).full.as_deref(),
+            Some("no previous output")
+        );
+        let state = state_path(dir.path(), &out);
+        let text = std::fs::read_to_string(&state).expect("state");
+        std::fs::write(&state, text.replace(FORMAT, "chalet-pages 0")).expect("write");
+        assert_eq!(
+            Memo::open(dir.path(), &out, "theme=default", Some(&files))
+                .full
+                .as_deref(),
+            Some("the incremental state is from another version of chalet")
+        );
+        std::fs::write(&state, text.replace('\t', " ")).expect("write");
+        assert_eq!(
+            Memo::open(dir.path(), &out, "theme=default", Some(&files))
+                .full
+                .as_deref(),
+            Some("the incremental state is damaged")
+        );
+        // Another output folder has its own state.
+        assert_ne!(
+            state_path(dir.path(), &out),
+            state_path(dir.path(), &dir.path().join("site"))
+        );
+    }
+
+    #[test]
+    fn a_template_depends_on_what_it_extends_and_includes_only() {
+        let base = r#"<main>{% block content %}{% endblock content %}</main>{% include "partials/foot.html" %}"#;
+        let product = r#"{% extends "base.html" %}{% block content %}{%- include 'partials/picture.html' -%}{% endblock content %}"#;
+        let fps = |picture: &'static str, foot: &'static str| {
+            template_fingerprints(&[
+                ("base.html", base),
+                ("product.html", product),
+                ("page.html", r#"{% extends "base.html" %}"#),
+                ("partials/picture.html", picture),
+                ("partials/foot.html", foot),
+            ])
+        };
+        let (before, picture, foot) = (
+            fps("<img>", "<footer>"),
+            fps("<img alt>", "<footer>"),
+            fps("<img>", "<footer>!"),
+        );
+        assert_ne!(before["product.html"], picture["product.html"]);
+        assert_eq!(before["page.html"], picture["page.html"], "the page shows no picture");
+        assert_ne!(before["page.html"], foot["page.html"], "through base.html");
+        assert_ne!(before["product.html"], foot["product.html"]);
+        assert_eq!(references("{{ <card title=\"x\" /> }}"), None, "components: anything");
+        assert_eq!(references("{% include name %}"), None);
+        assert_eq!(
+            references(r#"{% include "a.html" %}{{ x }}{% import "m.html" as m %}"#),
+            Some(vec!["a.html".to_string(), "m.html".to_string()])
+        );
+    }
+
+    #[test]
+    fn fingerprints_separate_their_parts() {
+        let fp = |parts: &[&str]| {
+            let mut f = Fingerprint::default();
+            parts.iter().for_each(|p| f.add(p.as_bytes()));
+            f.finish()
+        };
+        assert_ne!(fp(&["ab", "c"]), fp(&["a", "bc"]));
+        assert_eq!(fp(&["ab", "c"]), fp(&["ab", "c"]));
+        let json = |v: serde_json::Value| {
+            let mut f = Fingerprint::default();
+            f.add_json(&v);
+            f.finish()
+        };
+        assert_ne!(json(serde_json::json!({"a": 1})), json(serde_json::json!({"a": 2})));
+    }
+}

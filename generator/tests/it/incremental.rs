@@ -1,0 +1,215 @@
+//! Incremental builds give the bytes a clean build gives: a scripted sequence of edits, each
+//! followed by an incremental build of one output folder and a clean build of another, compared
+//! file by file (the manifest included).
+
+use crate::common::*;
+use std::path::Path;
+
+/// Builds `dist` incrementally, then `clean` from nothing; both must succeed and be identical.
+/// Returns how many pages the incremental build rendered.
+fn build_both(dir: &Path, step: &str) -> usize {
+    let run = chalet(
+        dir,
+        &["build", "--content", "content", "--themes", "themes", "--out", "dist"],
+    );
+    assert_eq!(run.code, 0, "{step}: {}", run.stderr);
+    let _ = std::fs::remove_dir_all(dir.join("clean"));
+    let clean = chalet(
+        dir,
+        &["build", "--content", "content", "--themes", "themes", "--out", "clean"],
+    );
+    assert_eq!(clean.code, 0, "{step}: {}", clean.stderr);
+    let (ours, theirs) = (tree(&dir.join("dist")), tree(&dir.join("clean")));
+    let differ: Vec<&String> = ours
+        .keys()
+        .chain(theirs.keys())
+        .filter(|k| ours.get(*k) != theirs.get(*k))
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "{step}: incremental and clean builds differ in {differ:?}"
+    );
+    rendered(&run.stdout).unwrap_or_else(|| panic!("{step}: no page count in {}", run.stdout))
+}
+
+/// `… 13 pages (2 rendered) …` → 2.
+fn rendered(summary: &str) -> Option<usize> {
+    let at = summary.find(" rendered)")?;
+    summary[..at].rsplit('(').next()?.parse().ok()
+}
+
+fn edit(dir: &Path, rel: &str, from: &str, to: &str) {
+    let path = dir.join(rel);
+    let text = read(&path);
+    assert!(text.contains(from), "{rel} has no `{from}`");
+    std::fs::write(&path, text.replacen(from, to, 1)).expect("write");
+}
+
+const FONDANTS: &str = "content/chalets/cire-et-meche/products/fondants.md";
+
+#[test]
+fn every_kind_of_edit_rebuilds_to_the_bytes_of_a_clean_build() {
+    let tmp = site_in_temp("valid/minimal");
+    let dir = tmp.path();
+    copy_dir(&themes(), &dir.join("themes"));
+    let all = build_both(dir, "first build");
+    assert!(all > 10, "the first build renders every page ({all})");
+    assert_eq!(build_both(dir, "nothing changed"), 0);
+
+    // One product's text: its page, its chalet's page (the product card shows no text here,
+    // but the chalet page lists the product) and the pages that show it as a neighbour.
+    edit(
+        dir,
+        FONDANTS,
+        "Fait sur commande.",
+        "Fait sur commande, à la cire d'abeille.",
+    );
+    let one = build_both(dir, "one product's text");
+    assert!(
+        (1..all / 2).contains(&one),
+        "{one} of {all} pages rendered for one product's text"
+    );
+    assert!(
+        read(&dir.join("dist/chalets/cire-et-meche/fondants/index.html")).contains("cire d&#39;abeille"),
+        "the edit is on the page"
+    );
+
+    edit(dir, FONDANTS, "price: \"6,90\"", "price: \"7,40\"");
+    build_both(dir, "a price");
+
+    let added = dir.join("content/chalets/cire-et-meche/products/pommes-de-pin.md");
+    std::fs::write(
+        &added,
+        "---\nname: Pommes de pin\nprice: \"3,50\"\nstock: 4\n---\nParfumées.\n",
+    )
+    .expect("add");
+    build_both(dir, "a product added");
+    assert!(
+        dir.join("dist/chalets/cire-et-meche/pommes-de-pin/index.html")
+            .is_file()
+    );
+
+    let renamed = dir.join("content/chalets/cire-et-meche/products/cones.md");
+    std::fs::rename(&added, &renamed).expect("rename");
+    build_both(dir, "a product renamed");
+    assert!(
+        !dir.join("dist/chalets/cire-et-meche/pommes-de-pin").exists(),
+        "the old page is gone"
+    );
+
+    std::fs::remove_file(&renamed).expect("delete");
+    build_both(dir, "a product deleted");
+    assert!(!dir.join("dist/chalets/cire-et-meche/cones").exists());
+    assert!(
+        !read(&dir.join("dist/search.json")).contains("Pommes de pin"),
+        "out of the search index"
+    );
+
+    edit(
+        dir,
+        "themes/default/templates/product.html",
+        "{% endblock title %}",
+        " ·{% endblock title %}",
+    );
+    let product_pages = build_both(dir, "a template");
+    assert!(
+        product_pages > 0 && product_pages < all,
+        "{product_pages}: the product pages only"
+    );
+
+    let partial = "themes/default/templates/partials/picture.html";
+    std::fs::write(dir.join(partial), read(&dir.join(partial)) + "\n").expect("partial");
+    build_both(dir, "a partial");
+
+    edit(dir, "themes/default/i18n/fr.yaml", ": \"Panier\"", ": \"Mon panier\"");
+    assert_eq!(
+        build_both(dir, "a translation"),
+        all,
+        "every page shows the basket link"
+    );
+
+    edit(
+        dir,
+        "content/market.yaml",
+        "name: \"Bougies\"",
+        "name: \"Bougies et lampes\"",
+    );
+    build_both(dir, "a category's name");
+
+    edit(dir, "content/market.yaml", "Un marché d'essai", "Le marché d'essai");
+    build_both(dir, "market.yaml");
+
+    let css = dir.join("themes/default/static/style.css");
+    std::fs::write(&css, read(&css) + "\n.x{color:red}\n").expect("css");
+    build_both(dir, "a stylesheet");
+
+    // A broken edit changes nothing; its fix builds like a clean build.
+    edit(dir, FONDANTS, "price: \"7,40\"", "price: \"sept\"");
+    let broken = chalet(
+        dir,
+        &["build", "--content", "content", "--themes", "themes", "--out", "dist"],
+    );
+    assert_eq!(broken.code, 1, "{}", broken.stderr);
+    edit(dir, FONDANTS, "price: \"sept\"", "price: \"7,45\"");
+    build_both(dir, "after a broken edit");
+}
+
+#[test]
+fn other_options_or_a_damaged_state_render_everything_and_say_why() {
+    let tmp = site_in_temp("valid/minimal");
+    let dir = tmp.path();
+    let build = |extra: &[&str]| {
+        let mut args = vec!["build", "--content", "content", "--out", "dist"];
+        args.extend_from_slice(extra);
+        let themes = themes();
+        let themes = themes.to_str().expect("utf-8 path").to_string();
+        args.extend_from_slice(&["--themes", &themes]);
+        chalet(dir, &args)
+    };
+    let first = build(&[]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert!(
+        !first.stderr.contains("note: every page"),
+        "a first build needs no word: {}",
+        first.stderr
+    );
+    let pages = rendered(&first.stdout).expect("count");
+    assert_eq!(rendered(&build(&[]).stdout), Some(0));
+
+    let moved = build(&["--base-url", "https://ailleurs.example/"]);
+    assert!(
+        moved
+            .stderr
+            .contains("note: every page was rendered: the last build used another theme or other options"),
+        "{}",
+        moved.stderr
+    );
+    assert_eq!(rendered(&moved.stdout), Some(pages));
+
+    let states: Vec<_> = std::fs::read_dir(dir.join(".cache/chalet"))
+        .expect("cache")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "state"))
+        .collect();
+    assert_eq!(states.len(), 1, "one state for one output folder: {states:?}");
+    std::fs::write(&states[0], "chalet-pages 1\n0.0.0\n").expect("damage");
+    let after = build(&["--base-url", "https://ailleurs.example/"]);
+    assert!(
+        after.stderr.contains("from another version of chalet"),
+        "{}",
+        after.stderr
+    );
+    assert_eq!(rendered(&after.stdout), Some(pages));
+    // A page edited by hand in the output is rendered again, whatever the state says.
+    let home = dir.join("dist/index.html");
+    std::fs::write(&home, "edited").expect("edit");
+    std::fs::write(
+        dir.join("dist/.chalet-manifest"),
+        read(&dir.join("dist/.chalet-manifest")).replace("\tindex.html", "x\tindex.html"),
+    )
+    .expect("manifest");
+    let again = build(&["--base-url", "https://ailleurs.example/"]);
+    assert_eq!(rendered(&again.stdout), Some(1), "{}", again.stdout);
+    assert!(read(&home).contains("<!DOCTYPE html>") || read(&home).contains("<!doctype html>"));
+}
