@@ -127,8 +127,14 @@ fn serve_rebuilds_on_change_and_keeps_the_last_good_site_on_error() {
         .iter()
         .filter_map(|v| v.as_str())
         .collect();
-    assert!(changed.contains(&"chalets/cire-et-meche/fondants/index.html"), "{changed:?}");
-    assert!(!changed.contains(&"chalets/bons-du-carre/menu-pour-deux/index.html"), "{changed:?}");
+    assert!(
+        changed.contains(&"chalets/cire-et-meche/fondants/index.html"),
+        "{changed:?}"
+    );
+    assert!(
+        !changed.contains(&"chalets/bons-du-carre/menu-pour-deux/index.html"),
+        "{changed:?}"
+    );
     let (_, page) = get(port, "/chalets/cire-et-meche/fondants/").expect("get");
     assert!(page.contains("Fondants de Noël"), "rebuilt page served");
 
