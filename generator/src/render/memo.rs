@@ -45,6 +45,14 @@ impl Fingerprint {
         self.add(&w.0.digest128().to_le_bytes());
     }
 
+    /// A value's `Debug` form, streamed: the typed model derives `Debug` everywhere, so this
+    /// covers every field without a second, hand-kept list of them.
+    pub fn add_debug<T: std::fmt::Debug + ?Sized>(&mut self, value: &T) {
+        let mut w = HashWriter(Xxh3::new());
+        let _ = std::fmt::Write::write_fmt(&mut w, format_args!("{value:?}"));
+        self.add(&w.0.digest128().to_le_bytes());
+    }
+
     pub fn finish(&self) -> u128 {
         self.0.digest128()
     }
@@ -63,6 +71,13 @@ impl Clone for Fingerprint {
 }
 
 struct HashWriter(Xxh3);
+
+impl std::fmt::Write for HashWriter {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.update(s.as_bytes());
+        Ok(())
+    }
+}
 
 impl Write for HashWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {

@@ -16,10 +16,14 @@ use crate::model::Site;
 pub use crate::routes::PageKind;
 use crate::theme::Theme;
 use chalet_types::routes;
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use view::Views;
+
+/// How many other products a product page shows.
+const NEIGHBOURS: usize = 4;
 
 /// One file of the built site.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,6 +62,8 @@ pub struct Renderer<'a> {
     global: memo::Fingerprint,
     /// Each template's fingerprint with the templates it extends and includes.
     template_fps: rustc_hash::FxHashMap<String, u128>,
+    /// Each chalet's fingerprint: its whole model and the images it shows.
+    chalet_fps: Vec<u128>,
 }
 
 impl<'a> Renderer<'a> {
@@ -76,6 +82,20 @@ impl<'a> Renderer<'a> {
         let template_fps = memo::template_fingerprints(&texts)
             .into_iter()
             .map(|(n, fp)| (n.to_string(), fp))
+            .collect();
+        // Views also read the market's model (language, address, categories) directly.
+        fp.add_debug(&site.market);
+        let chalet_fps = site
+            .chalets
+            .par_iter()
+            .map(|c| {
+                let mut f = memo::Fingerprint::default();
+                f.add_debug(c);
+                for id in view::chalet_images(c) {
+                    f.add_json(&views.image_views[id]);
+                }
+                f.finish()
+            })
             .collect();
         let global = tera.global_context();
         put_global(global, &mut fp, "market", &market);
@@ -96,6 +116,7 @@ impl<'a> Renderer<'a> {
             pages,
             global: fp,
             template_fps,
+            chalet_fps,
         })
     }
 
@@ -120,13 +141,24 @@ impl<'a> Renderer<'a> {
     /// Renders one page, or takes it from the previous build when `memo` says its inputs are
     /// unchanged (its fingerprint is recorded in `memo` either way).
     pub fn render_page_with(&self, page: PageKind, memo: &memo::Memo) -> Result<OutputFile, Diagnostic> {
-        let (template, context) = self.context(page);
         let path = self.output_path(page);
-        if let Some(hash) = memo.reuse(&path, context.fingerprint.finish()) {
-            return Ok(OutputFile {
-                path,
+        let unchanged = |fp: u128| {
+            memo.reuse(&path, fp).map(|hash| OutputFile {
+                path: path.clone(),
                 content: Content::Unchanged { hash: hash.to_string() },
-            });
+            })
+        };
+        // Chalet and product pages — nearly all of them — are recognised from the model,
+        // before their views are made; the few others from their context.
+        let source = self.source_fingerprint(page);
+        if let Some(file) = source.and_then(unchanged) {
+            return Ok(file);
+        }
+        let (template, context) = self.context(page);
+        if source.is_none()
+            && let Some(file) = unchanged(context.fingerprint.finish())
+        {
+            return Ok(file);
         }
         match self.tera.render(template, &context.into_tera()) {
             Ok(html) => Ok(OutputFile {
@@ -135,6 +167,40 @@ impl<'a> Renderer<'a> {
             }),
             Err(e) => Err(template_error(self.theme, template, &e)),
         }
+    }
+
+    /// A chalet or product page's fingerprint from what its views are made of: the market-wide
+    /// values, its templates, its chalet's model and images, and — for a product whose chalet
+    /// has too few products to fill the neighbours — every chalet of the same category.
+    fn source_fingerprint(&self, page: PageKind) -> Option<u128> {
+        let template = page.template();
+        let mut fp = self.global.clone();
+        fp.add(template.as_bytes());
+        fp.add(
+            &self
+                .template_fps
+                .get(template)
+                .copied()
+                .unwrap_or_default()
+                .to_le_bytes(),
+        );
+        match page {
+            PageKind::Chalet(ci) => fp.add(&self.chalet_fps[ci].to_le_bytes()),
+            PageKind::Product(ci, pi) => {
+                fp.add(&(pi as u64).to_le_bytes());
+                fp.add(&self.chalet_fps[ci].to_le_bytes());
+                let c = &self.site.chalets[ci];
+                if c.products.len() <= NEIGHBOURS {
+                    for (i, o) in self.site.chalets.iter().enumerate() {
+                        if o.category == c.category {
+                            fp.add(&self.chalet_fps[i].to_le_bytes());
+                        }
+                    }
+                }
+            }
+            _ => return None,
+        }
+        Some(fp.finish())
     }
 
     fn context(&self, page: PageKind) -> (&'static str, PageContext<'_>) {
@@ -194,7 +260,7 @@ impl<'a> Renderer<'a> {
         (template, ctx)
     }
 
-    /// Up to four other products: the chalet's own first, then the same category's.
+    /// Up to [`NEIGHBOURS`] other products: the chalet's own first, then the same category's.
     fn neighbours(&self, ci: usize, pi: usize) -> Vec<view::ProductCard> {
         let (site, views) = (self.site, &self.views);
         let c = &site.chalets[ci];
@@ -204,9 +270,9 @@ impl<'a> Renderer<'a> {
             .enumerate()
             .filter(|(j, _)| *j != pi)
             .map(|(_, q)| views.product_card(c, q))
-            .take(4)
+            .take(NEIGHBOURS)
             .collect();
-        if out.len() < 4 {
+        if out.len() < NEIGHBOURS {
             let others = site
                 .chalets
                 .iter()
@@ -214,7 +280,7 @@ impl<'a> Renderer<'a> {
             out.extend(
                 others
                     .filter_map(|o| o.products.first().map(|q| views.product_card(o, q)))
-                    .take(4 - out.len()),
+                    .take(NEIGHBOURS - out.len()),
             );
         }
         out

@@ -29,6 +29,7 @@ fn build_both(dir: &Path, step: &str) -> usize {
         differ.is_empty(),
         "{step}: incremental and clean builds differ in {differ:?}"
     );
+    eprintln!("{step}: {}", run.stdout.trim());
     rendered(&run.stdout).unwrap_or_else(|| panic!("{step}: no page count in {}", run.stdout))
 }
 
@@ -77,6 +78,38 @@ fn every_kind_of_edit_rebuilds_to_the_bytes_of_a_clean_build() {
     edit(dir, FONDANTS, "price: \"6,90\"", "price: \"7,40\"");
     build_both(dir, "a price");
 
+    // A photo replaced by another of another size: every page showing it, and its derivatives.
+    let cover = dir.join("content/chalets/cire-et-meche/cover.png");
+    image::RgbImage::from_pixel(96, 48, image::Rgb([200, 40, 40]))
+        .save(&cover)
+        .expect("png");
+    build_both(dir, "a photo replaced");
+    assert!(
+        read(&dir.join("dist/chalets/cire-et-meche/index.html")).contains("height=\"48\""),
+        "the new photo's size is on the chalet page"
+    );
+
+    // A product's photo, then that photo replaced: its pages only (the square shows covers).
+    let photo = dir.join("content/chalets/cire-et-meche/products/fondants.png");
+    image::RgbImage::from_pixel(120, 90, image::Rgb([40, 40, 200]))
+        .save(&photo)
+        .expect("png");
+    edit(
+        dir,
+        FONDANTS,
+        "price: \"7,40\"",
+        "price: \"7,40\"\nimages:\n  - src: fondants.png\n    alt: Des fondants",
+    );
+    build_both(dir, "a product's photo added");
+    image::RgbImage::from_pixel(120, 60, image::Rgb([40, 200, 40]))
+        .save(&photo)
+        .expect("png");
+    let photo_pages = build_both(dir, "a product's photo replaced");
+    assert!(
+        photo_pages < all / 2,
+        "{photo_pages} of {all} pages for one product's photo"
+    );
+
     let added = dir.join("content/chalets/cire-et-meche/products/pommes-de-pin.md");
     std::fs::write(
         &added,
@@ -104,6 +137,29 @@ fn every_kind_of_edit_rebuilds_to_the_bytes_of_a_clean_build() {
         !read(&dir.join("dist/search.json")).contains("Pommes de pin"),
         "out of the search index"
     );
+
+    // A second chalet of the same category: its first product becomes a neighbour on the
+    // first chalet's product pages (which have too few of their own), so editing it reaches them.
+    let lampes = dir.join("content/chalets/lampes-du-quai");
+    copy_dir(&dir.join("content/chalets/cire-et-meche"), &lampes);
+    edit(
+        dir,
+        "content/chalets/lampes-du-quai/chalet.yaml",
+        "Cire & Mèche",
+        "Lampes du Quai",
+    );
+    build_both(dir, "a chalet added");
+    edit(
+        dir,
+        "content/chalets/lampes-du-quai/products/bougie-sapin.md",
+        "Bougie « Sapin »",
+        "Lampe « Sapin »",
+    );
+    build_both(dir, "a neighbour's product");
+    assert!(read(&dir.join("dist/chalets/cire-et-meche/fondants/index.html")).contains("Lampe « Sapin »"));
+    std::fs::remove_dir_all(&lampes).expect("delete");
+    build_both(dir, "a chalet deleted");
+    assert!(!dir.join("dist/chalets/lampes-du-quai").exists());
 
     edit(
         dir,
