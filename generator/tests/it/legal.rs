@@ -20,6 +20,16 @@ const CIRE: &str = "chalets/cire-et-meche/chalet.yaml";
 const BONS: &str = "chalets/bons-du-carre/chalet.yaml";
 const FONDANTS: &str = "chalets/cire-et-meche/products/fondants.md";
 
+/// The fixture's fondants sold as food, with these front matter lines.
+fn fondants_as_food(dir: &Path, fields: &str) {
+    edit(
+        dir,
+        FONDANTS,
+        "price: \"6,90\"",
+        &format!("price: \"6,90\"\nkind: food\n{fields}"),
+    );
+}
+
 /// The diagnostic line that says `what`.
 fn line_with<'a>(run: &'a crate::common::Run, what: &str) -> &'a str {
     run.stderr
@@ -65,11 +75,9 @@ fn a_wrong_enterprise_number_is_refused_with_its_right_check_digits() {
 fn pages_show_the_seller_the_withdrawal_right_unit_prices_and_allergens() {
     let tmp = site_in_temp("valid/minimal");
     let dir = tmp.path();
-    edit(
+    fondants_as_food(
         dir,
-        FONDANTS,
-        "price: \"6,90\"",
-        "price: \"6,90\"\nkind: food\nnet_quantity: \"250 g\"\nperishable: true\nallergens: [Lait, oeufs]",
+        "net_quantity: \"250 g\"\nperishable: true\nallergens: [Lait, oeufs]",
     );
     edit(
         dir,
@@ -114,12 +122,7 @@ fn pages_show_the_seller_the_withdrawal_right_unit_prices_and_allergens() {
 fn unknown_allergens_short_vouchers_and_food_without_quantity_are_reported() {
     let tmp = site_in_temp("valid/minimal");
     let dir = tmp.path();
-    edit(
-        dir,
-        FONDANTS,
-        "price: \"6,90\"",
-        "price: \"6,90\"\nkind: food\nallergens: [laitt]",
-    );
+    fondants_as_food(dir, "allergens: [laitt]");
     edit(
         dir,
         "chalets/bons-du-carre/products/menu-pour-deux.md",
