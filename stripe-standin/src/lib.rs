@@ -23,8 +23,10 @@
 //! Like Stripe, sessions expire by themselves at `expires_at` (and the expired event is sent):
 //! [`StandIn::spawn_expiry`] sweeps them every half second.
 
+mod control;
 pub mod faults;
 pub mod params;
+mod pay;
 mod refunds;
 
 use axum::extract::{Path, State};
@@ -162,16 +164,16 @@ impl StandIn {
             .route("/v1/checkout/sessions", post(create))
             .route("/v1/checkout/sessions/{id}", get(retrieve))
             .route("/v1/checkout/sessions/{id}/expire", post(expire_api))
-            .route("/__control/checkout/sessions/{id}/{action}", post(control))
-            .route("/__control/events/{id}/resend", post(resend))
-            .route("/__control/faults", post(plan_faults))
-            .route("/__control/webhooks", post(withhold))
+            .route("/__control/checkout/sessions/{id}/{action}", post(control::control))
+            .route("/__control/events/{id}/resend", post(control::resend))
+            .route("/__control/faults", post(control::plan_faults))
+            .route("/__control/webhooks", post(control::withhold))
             .route("/v1/refunds", post(refunds::create).get(refunds::list))
             .route("/__control/payment_intents/{pi}/dispute", post(refunds::open_dispute))
             .route("/__control/disputes/{id}/close", post(refunds::close_dispute))
-            .route("/__control/requests", get(requests))
-            .route("/__control/events", get(events))
-            .route("/pay/{id}", get(pay_page).post(pay_form))
+            .route("/__control/requests", get(control::requests))
+            .route("/__control/events", get(control::events))
+            .route("/pay/{id}", get(pay::page).post(pay::form))
             .with_state(self)
     }
 
@@ -457,28 +459,6 @@ pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Box
     }
 }
 
-async fn plan_faults(State(s): State<StandIn>, Json(plan): Json<faults::PlanRequest>) -> Json<Value> {
-    s.store.lock().unwrap_or_else(|e| e.into_inner()).faults.set(plan);
-    Json(json!({ "planned": true }))
-}
-
-#[derive(serde::Deserialize)]
-struct Webhooks {
-    withhold: Option<bool>,
-    url: Option<String>,
-}
-
-async fn withhold(State(s): State<StandIn>, Json(w): Json<Webhooks>) -> Json<Value> {
-    let mut store = s.store.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(withhold) = w.withhold {
-        store.withhold = withhold;
-    }
-    if w.url.is_some() {
-        store.webhook_url = w.url;
-    }
-    Json(json!({ "withhold": store.withhold, "url": store.webhook_url }))
-}
-
 async fn retrieve(State(s): State<StandIn>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     if !s.authorised(&headers) {
         return stripe_error(
@@ -514,154 +494,6 @@ async fn expire_api(State(s): State<StandIn>, headers: HeaderMap, Path(id): Path
         }
         Err(r) => *r,
     }
-}
-
-#[derive(serde::Deserialize, Default)]
-struct ControlBody {
-    webhook_url: Option<String>,
-    #[serde(flatten)]
-    shopper: Shopper,
-    /// `false`: record the event without delivering it (resend it later, or never).
-    deliver: Option<bool>,
-}
-
-async fn control(
-    State(s): State<StandIn>,
-    Path((id, action)): Path<(String, String)>,
-    body: Option<Json<ControlBody>>,
-) -> Response {
-    if !["pay", "expire", "process", "succeed", "fail"].contains(&action.as_str()) {
-        return stripe_error(StatusCode::NOT_FOUND, "invalid_request_error", "Unknown control action");
-    }
-    let body = body.map(|b| b.0).unwrap_or_default();
-    let event = match s.transition(&id, &action, &body.shopper) {
-        Ok(e) => e,
-        Err(r) => return *r,
-    };
-    let target = body.webhook_url.or_else(|| s.target());
-    let delivered = match target.filter(|_| body.deliver != Some(false)) {
-        Some(url) => match s.deliver(&event, &url).await {
-            Ok(code) => json!(code),
-            Err(e) => json!(e),
-        },
-        None => Value::Null,
-    };
-    Json(json!({ "event": event, "delivered": delivered })).into_response()
-}
-
-async fn resend(State(s): State<StandIn>, Path(id): Path<String>, body: Option<Json<ControlBody>>) -> Response {
-    let event = s
-        .store
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .events
-        .get(&id)
-        .cloned();
-    let Some(event) = event else {
-        return stripe_error(StatusCode::NOT_FOUND, "invalid_request_error", "No such event");
-    };
-    let Some(url) = body.and_then(|b| b.0.webhook_url).or_else(|| s.target()) else {
-        return stripe_error(StatusCode::BAD_REQUEST, "invalid_request_error", "No webhook URL");
-    };
-    match s.deliver(&event, &url).await {
-        Ok(code) => Json(json!({ "delivered": code })).into_response(),
-        Err(e) => Json(json!({ "delivered": e })).into_response(),
-    }
-}
-
-/// Every event made so far, oldest first (`id`, `type`, `created`).
-async fn events(State(s): State<StandIn>) -> Json<Value> {
-    let store = s.store.lock().unwrap_or_else(|e| e.into_inner());
-    let mut list: Vec<Value> = store
-        .events
-        .values()
-        .map(|e| json!({ "id": e["id"], "type": e["type"], "created": e["created"] }))
-        .collect();
-    list.sort_by_key(|e| e["created"].as_i64());
-    Json(json!(list))
-}
-
-async fn requests(State(s): State<StandIn>) -> Json<Value> {
-    Json(json!(s.store.lock().unwrap_or_else(|e| e.into_inner()).requests))
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-async fn pay_page(State(s): State<StandIn>, Path(id): Path<String>) -> Response {
-    let Some(session) = s
-        .store
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .sessions
-        .get(&id)
-        .cloned()
-    else {
-        return (StatusCode::NOT_FOUND, "No such session").into_response();
-    };
-    let total = session["amount_total"].as_i64().unwrap_or(0);
-    // The fields Checkout asks for, as the session collects them.
-    let field = |name: &str, label: &str| {
-        format!("<p><label for=\"{name}\">{label}</label> <input id=\"{name}\" name=\"{name}\" required></p>")
-    };
-    let mut fields = field("name", "Name");
-    if session["phone_number_collection"]["enabled"] == true {
-        fields.push_str(&field("phone", "Phone"));
-    }
-    if let Some(countries) = session["shipping_address_collection"]["allowed_countries"].as_array() {
-        fields.push_str(&field("line1", "Address"));
-        fields.push_str(&field("postal_code", "Postal code"));
-        fields.push_str(&field("city", "City"));
-        let options: String = countries
-            .iter()
-            .filter_map(Value::as_str)
-            .map(|c| format!("<option>{}</option>", esc(c)))
-            .collect();
-        fields.push_str(&format!(
-            "<p><label for=\"country\">Country</label> <select id=\"country\" name=\"country\">{options}</select></p>"
-        ));
-    }
-    Html(format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Stripe stand-in</title></head><body>\
-         <h1>Stripe stand-in checkout</h1><p>Session <code>{}</code>: {}.{:02} {}</p>\
-         <form method=\"post\">{fields}<button type=\"submit\">Pay</button></form>\
-         <p><a href=\"{}\">Cancel</a></p></body></html>",
-        esc(&id),
-        total / 100,
-        total % 100,
-        esc(&session["currency"].as_str().unwrap_or("").to_uppercase()),
-        esc(session["cancel_url"].as_str().unwrap_or("/"))
-    ))
-    .into_response()
-}
-
-async fn pay_form(State(s): State<StandIn>, Path(id): Path<String>, body: String) -> Response {
-    let form: HashMap<String, String> = serde_urlencoded::from_str(&body).unwrap_or_default();
-    let text = |k: &str| form.get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-    let shopper = Shopper {
-        email: None,
-        name: text("name"),
-        phone: text("phone"),
-        address: text("line1").map(|line1| {
-            json!({ "line1": line1, "postal_code": text("postal_code"), "city": text("city"), "country": text("country") })
-        }),
-    };
-    let event = match s.transition(&id, "pay", &shopper) {
-        Ok(e) => e,
-        Err(r) => return *r,
-    };
-    if let Some(url) = s.target() {
-        let _ = s.deliver(&event, &url).await;
-    }
-    let success = event["data"]["object"]["success_url"]
-        .as_str()
-        .unwrap_or("/")
-        .replace("{CHECKOUT_SESSION_ID}", &id);
-    Redirect::to(&success).into_response()
 }
 
 #[cfg(test)]
