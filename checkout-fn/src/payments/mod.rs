@@ -1,5 +1,6 @@
-//! Stripe, through async-stripe: Checkout Sessions for baskets and registrations, and webhook
-//! events verified against the raw body. `STRIPE_API_BASE` points it at a local stand-in.
+//! Stripe, through async-stripe: Checkout Sessions for baskets and registrations here; refunds
+//! and disputes in [`aftercare`]; webhook events verified against the raw body in [`webhook`].
+//! `STRIPE_API_BASE` points it at a local stand-in.
 
 use crate::basket::PricedBasket;
 use crate::now;
@@ -11,6 +12,11 @@ use stripe_checkout::checkout_session::{
     CreateCheckoutSessionLineItemsPriceData, ExpireCheckoutSession, RetrieveCheckoutSession,
 };
 use stripe_shared::{CheckoutSessionLocale, CheckoutSessionMode};
+
+mod aftercare;
+mod webhook;
+pub use aftercare::{DisputeInfo, RefundInfo};
+pub use webhook::{WebhookEvent, WebhookRejection, verify};
 
 chalet_types::wire_enum! {
     /// The metadata keys our Checkout Sessions carry (Stripe gives them back on every event).
@@ -468,147 +474,6 @@ impl Stripe {
             tokio::time::sleep(pause).await;
         }
     }
-}
-
-/// A refund as Stripe lists it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RefundInfo {
-    pub id: String,
-    pub amount: Money,
-    pub metadata: HashMap<String, String>,
-    /// Only `succeeded` (or `pending`) refunds give anything back.
-    pub status: Option<String>,
-}
-
-/// A dispute, as its events carry it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DisputeInfo {
-    pub id: String,
-    pub payment_intent: Option<String>,
-    pub amount: Money,
-    pub reason: String,
-    pub status: String,
-}
-
-impl Stripe {
-    /// Every refund of a payment ("List all refunds", `payment_intent` filter; at most 100, far
-    /// more than one order's lines).
-    pub async fn refunds(&self, payment_intent: &str) -> Result<Vec<RefundInfo>, PaymentError> {
-        let list = self
-            .with_retries(|| {
-                let call = stripe_core::refund::ListRefund::new()
-                    .payment_intent(payment_intent)
-                    .limit(100);
-                async move { call.send(&self.client).await }
-            })
-            .await?;
-        Ok(list.data.iter().map(refund_info).collect())
-    }
-
-    /// Asks Stripe for a refund of `amount` (all that is left when `None`). The bookkeeping is
-    /// the `charge.refunded` event's, whoever made the refund.
-    pub async fn refund(
-        &self,
-        payment_intent: &str,
-        amount: Option<Money>,
-        metadata: HashMap<String, String>,
-        idempotency_key: &str,
-    ) -> Result<RefundInfo, PaymentError> {
-        let key = IdempotencyKey::new(idempotency_key).map_err(|e| PaymentError::Client(e.to_string().into()))?;
-        let mut req = stripe_core::refund::CreateRefund::new()
-            .payment_intent(payment_intent)
-            .metadata(metadata);
-        if let Some(a) = amount {
-            req = req.amount(a.cents());
-        }
-        let refund = self
-            .with_retries(|| {
-                let call = req
-                    .clone()
-                    .customize()
-                    .request_strategy(RequestStrategy::Idempotent(key.clone()));
-                async move { call.send(&self.client).await }
-            })
-            .await?;
-        Ok(refund_info(&refund))
-    }
-}
-
-fn refund_info(r: &stripe_shared::Refund) -> RefundInfo {
-    RefundInfo {
-        id: r.id.to_string(),
-        amount: Money::from_cents(r.amount),
-        metadata: r.metadata.clone().unwrap_or_default(),
-        status: r.status.clone(),
-    }
-}
-
-/// A verified webhook event, reduced to what the function acts on.
-#[derive(Debug)]
-pub enum WebhookEvent {
-    /// `checkout.session.completed`: a sale if `state` is `Paid`; `Processing` waits for the
-    /// `async_payment_*` event of a delayed payment method.
-    Completed(PaidSession),
-    /// `checkout.session.async_payment_succeeded`.
-    AsyncSucceeded(PaidSession),
-    /// `checkout.session.expired`, or `…async_payment_failed`: the stock goes back.
-    Expired(PaidSession),
-    /// `charge.refunded` (full or partial): the payment's refunds are read and recorded.
-    Refunded {
-        payment_intent: String,
-    },
-    /// `charge.dispute.created` / `charge.dispute.closed`.
-    Dispute(DisputeInfo),
-    Other(String),
-}
-
-#[derive(Debug, PartialEq, Eq)]
-pub enum WebhookRejection {
-    BadSignature,
-    Malformed,
-}
-
-/// Verifies `Stripe-Signature` over the raw body (HMAC-SHA256, any of several `v1` values,
-/// 5-minute tolerance) and parses the event.
-pub fn verify(body: &[u8], signature: &str, secret: &str) -> Result<WebhookEvent, WebhookRejection> {
-    let payload = std::str::from_utf8(body).map_err(|_| WebhookRejection::Malformed)?;
-    let event = stripe_webhook::Webhook::construct_event(payload, signature, secret).map_err(|e| match e {
-        stripe_webhook::WebhookError::BadParse(_) => WebhookRejection::Malformed,
-        _ => WebhookRejection::BadSignature,
-    })?;
-    // The event's time is when the payment happened; it is the same on every redelivery.
-    let at = event.created;
-    use stripe_webhook::EventObject as E;
-    Ok(match event.data.object {
-        E::CheckoutSessionCompleted(s) => WebhookEvent::Completed(PaidSession::from_stripe(&s, at)),
-        E::CheckoutSessionAsyncPaymentSucceeded(s) => {
-            let mut paid = PaidSession::from_stripe(&s, at);
-            // Stripe sets `payment_status: paid` on this event's session; say so even if not.
-            paid.state = SessionState::Paid;
-            WebhookEvent::AsyncSucceeded(paid)
-        }
-        E::CheckoutSessionExpired(s) => WebhookEvent::Expired(PaidSession::from_stripe(&s, at)),
-        E::CheckoutSessionAsyncPaymentFailed(s) => {
-            // Completed but never paid: as good as expired for the stock.
-            let mut failed = PaidSession::from_stripe(&s, at);
-            failed.state = SessionState::Expired;
-            WebhookEvent::Expired(failed)
-        }
-        E::ChargeRefunded(c) => match &c.payment_intent {
-            Some(pi) => WebhookEvent::Refunded {
-                payment_intent: pi.id().to_string(),
-            },
-            None => WebhookEvent::Other("charge.refunded without a payment intent".into()),
-        },
-        E::ChargeDisputeCreated(d) | E::ChargeDisputeClosed(d) => WebhookEvent::Dispute(DisputeInfo {
-            id: d.id.to_string(),
-            payment_intent: d.payment_intent.as_ref().map(|p| p.id().to_string()),
-            amount: Money::from_cents(d.amount),
-            reason: d.reason.clone(),
-            status: d.status.as_str().to_string(),
-        }),
-        _ => WebhookEvent::Other(event.type_.to_string()),
-    })
 }
 
 /// `2026-12-01T10:00:00Z` from Unix seconds (proleptic Gregorian, UTC).
