@@ -154,13 +154,13 @@ impl<'a> Renderer<'a> {
         if let Some(file) = source.and_then(unchanged) {
             return Ok(file);
         }
-        let (template, context) = self.context(page);
-        if source.is_none()
-            && let Some(file) = unchanged(context.fingerprint.finish())
-        {
+        // Only the others' contexts need hashing.
+        let fingerprint = source.is_none().then(|| self.page_base(page.template()));
+        let (template, context) = self.context(page, fingerprint);
+        if let Some(file) = context.fingerprint.as_ref().and_then(|fp| unchanged(fp.finish())) {
             return Ok(file);
         }
-        match self.tera.render(template, &context.into_tera()) {
+        match self.tera.render(template, &context.values) {
             Ok(html) => Ok(OutputFile {
                 path,
                 content: Content::Bytes(html.into_bytes()),
@@ -173,17 +173,7 @@ impl<'a> Renderer<'a> {
     /// values, its templates, its chalet's model and images, and — for a product whose chalet
     /// has too few products to fill the neighbours — every chalet of the same category.
     fn source_fingerprint(&self, page: PageKind) -> Option<u128> {
-        let template = page.template();
-        let mut fp = self.global.clone();
-        fp.add(template.as_bytes());
-        fp.add(
-            &self
-                .template_fps
-                .get(template)
-                .copied()
-                .unwrap_or_default()
-                .to_le_bytes(),
-        );
+        let mut fp = self.page_base(page.template());
         match page {
             PageKind::Chalet(ci) => fp.add(&self.chalet_fps[ci].to_le_bytes()),
             PageKind::Product(ci, pi) => {
@@ -203,17 +193,24 @@ impl<'a> Renderer<'a> {
         Some(fp.finish())
     }
 
-    fn context(&self, page: PageKind) -> (&'static str, PageContext<'_>) {
+    /// What every page's fingerprint starts from: the market-wide values and its templates.
+    fn page_base(&self, template: &str) -> memo::Fingerprint {
+        let mut fp = self.global.clone();
+        fp.add(template.as_bytes());
+        let templates = self.template_fps.get(template).copied().unwrap_or_default();
+        fp.add(&templates.to_le_bytes());
+        fp
+    }
+
+    /// The page's template context; with `fingerprint`, every value is hashed into it too.
+    fn context(&self, page: PageKind, fingerprint: Option<memo::Fingerprint>) -> (&'static str, PageContext) {
         let (site, views) = (self.site, &self.views);
         let rel = self.url_rel(page);
         let template = page.template();
         let mut ctx = PageContext {
-            values: Vec::new(),
-            fingerprint: self.global.clone(),
+            values: tera::Context::new(),
+            fingerprint,
         };
-        ctx.fingerprint.add(template.as_bytes());
-        let templates = self.template_fps.get(template).copied().unwrap_or_default();
-        ctx.fingerprint.add(&templates.to_le_bytes());
         ctx.insert("url", views.url(&rel));
         let canonical = site.market.base_url.join(&rel);
         ctx.insert("canonical", canonical.clone());
@@ -328,39 +325,20 @@ impl<'a> Renderer<'a> {
     }
 }
 
-/// A page's template context and, fed as values go in, its fingerprint: everything a
-/// template sees goes through [`PageContext::insert`], so nothing escapes the fingerprint.
-/// Values reach Tera's context only when the page is rendered: a page taken from the last
-/// build costs its views and a hash, not their conversion into Tera's values.
-struct PageContext<'a> {
-    values: Vec<(&'static str, Box<dyn ContextValue + 'a>)>,
-    fingerprint: memo::Fingerprint,
+/// A page's template context and, when it is recognised by it, its fingerprint fed as values
+/// go in: everything a template sees goes through [`PageContext::insert`], so nothing escapes.
+struct PageContext {
+    values: tera::Context,
+    fingerprint: Option<memo::Fingerprint>,
 }
 
-/// A view ready to go into Tera's context.
-trait ContextValue {
-    fn put(&self, key: &'static str, ctx: &mut tera::Context);
-}
-
-impl<T: serde::Serialize> ContextValue for T {
-    fn put(&self, key: &'static str, ctx: &mut tera::Context) {
-        ctx.insert(key, self);
-    }
-}
-
-impl<'a> PageContext<'a> {
-    fn insert<T: serde::Serialize + 'a>(&mut self, key: &'static str, value: T) {
-        self.fingerprint.add(key.as_bytes());
-        self.fingerprint.add_json(&value);
-        self.values.push((key, Box::new(value)));
-    }
-
-    fn into_tera(self) -> tera::Context {
-        let mut ctx = tera::Context::new();
-        for (key, value) in &self.values {
-            value.put(key, &mut ctx);
+impl PageContext {
+    fn insert<T: serde::Serialize>(&mut self, key: &'static str, value: T) {
+        if let Some(fp) = &mut self.fingerprint {
+            fp.add(key.as_bytes());
+            fp.add_json(&value);
         }
-        ctx
+        self.values.insert(key, &value);
     }
 }
 
