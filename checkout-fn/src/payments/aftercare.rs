@@ -47,22 +47,13 @@ impl Stripe {
         metadata: HashMap<String, String>,
         idempotency_key: &str,
     ) -> Result<RefundInfo, PaymentError> {
-        let key = IdempotencyKey::new(idempotency_key).map_err(|e| PaymentError::Client(e.to_string().into()))?;
         let mut req = stripe_core::refund::CreateRefund::new()
             .payment_intent(payment_intent)
             .metadata(metadata);
         if let Some(a) = amount {
             req = req.amount(a.cents());
         }
-        let refund = self
-            .with_retries(|| {
-                let call = req
-                    .clone()
-                    .customize()
-                    .request_strategy(RequestStrategy::Idempotent(key.clone()));
-                async move { call.send(&self.client).await }
-            })
-            .await?;
+        let refund = self.send_idempotent(&req, idempotency_key).await?;
         Ok(refund_info(&refund))
     }
 }

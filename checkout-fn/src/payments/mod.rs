@@ -405,16 +405,7 @@ impl Stripe {
                 stripe_checkout::checkout_session::CreateCheckoutSessionPhoneNumberCollection::new(true),
             );
         }
-        let key = IdempotencyKey::new(idempotency_key).map_err(|e| PaymentError::Client(e.to_string().into()))?;
-        let session = self
-            .with_retries(|| {
-                let call = req
-                    .clone()
-                    .customize()
-                    .request_strategy(RequestStrategy::Idempotent(key.clone()));
-                async move { call.send(&self.client).await }
-            })
-            .await?;
+        let session = self.send_idempotent(&req, idempotency_key).await?;
         let url = session.url.ok_or(PaymentError::NoUrl)?;
         Ok(CreatedSession {
             id: session.id.to_string(),
@@ -452,6 +443,23 @@ impl Stripe {
 
     /// Runs `call` until it succeeds, fails for good, or the budget is spent; transient failures
     /// are retried after a short, growing, jittered pause.
+    /// Sends `req` under one idempotency key for every attempt: a retry of a call Stripe already
+    /// acted on is answered with the saved response, not done twice ("Idempotent requests").
+    pub(crate) async fn send_idempotent<R>(&self, req: &R, idempotency_key: &str) -> Result<R::Output, PaymentError>
+    where
+        R: StripeRequest,
+        R::Output: miniserde::Deserialize,
+    {
+        let key = IdempotencyKey::new(idempotency_key).map_err(|e| PaymentError::Client(e.to_string().into()))?;
+        self.with_retries(|| {
+            let call = req
+                .customize()
+                .request_strategy(RequestStrategy::Idempotent(key.clone()));
+            async move { call.send(&self.client).await }
+        })
+        .await
+    }
+
     async fn with_retries<T, F, Fut>(&self, mut call: F) -> Result<T, PaymentError>
     where
         F: FnMut() -> Fut,
