@@ -55,14 +55,7 @@ impl BuildOptions {
     }
 
     pub fn themes_dir(&self) -> PathBuf {
-        self.themes.clone().unwrap_or_else(|| {
-            let parent = self
-                .content
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            parent.join("themes")
-        })
+        self.themes.clone().unwrap_or_else(|| self.beside_content("themes"))
     }
 }
 
