@@ -233,7 +233,19 @@ where
 /// Puts the file `rel` at `target`: bytes are written; cached images are hard-linked (copied
 /// when the cache is on another file system), and so are unchanged pages from `out`.
 fn put(out: &Path, rel: &str, target: &Path, content: &Content) -> io::Result<()> {
-    let link = |from: &Path, to: &Path| std::fs::hard_link(from, to).or_else(|_| std::fs::copy(from, to).map(|_| ()));
+    let link = |from: &Path, to: &Path| {
+        if let Err(e) = std::fs::hard_link(from, to) {
+            if e.kind() != io::ErrorKind::AlreadyExists {
+                // Another file system: a copy.
+                return std::fs::copy(from, to).map(|_| ());
+            }
+            // Never copy onto what is there: it may be a link to `from` itself, and a copy
+            // would truncate the cached image through it.
+            std::fs::remove_file(to)?;
+            std::fs::hard_link(from, to).or_else(|_| std::fs::copy(from, to).map(|_| ()))?;
+        }
+        Ok(())
+    };
     let previous = out.join(rel);
     let attempt = |target: &Path| match content {
         Content::Bytes(b) => std::fs::write(target, b),

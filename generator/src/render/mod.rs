@@ -314,13 +314,21 @@ impl<'a> Renderer<'a> {
             bytes(routes::CATALOGUE, catalogue + "\n"),
         ];
         files.extend(self.assets.files.iter().cloned());
-        files.extend(images.cache_files().map(|d| OutputFile {
-            path: d.out.clone(),
-            content: Content::Cached {
-                path: cache.join(&d.cache_file),
-                key: d.cache_file.clone(),
-            },
-        }));
+        // Two photos with the same bytes (a chalet copied from another) share their derivatives:
+        // each output file is written once.
+        let mut seen = std::collections::HashSet::new();
+        files.extend(
+            images
+                .cache_files()
+                .filter(|d| seen.insert(&d.out))
+                .map(|d| OutputFile {
+                    path: d.out.clone(),
+                    content: Content::Cached {
+                        path: cache.join(&d.cache_file),
+                        key: d.cache_file.clone(),
+                    },
+                }),
+        );
         Ok(files)
     }
 }

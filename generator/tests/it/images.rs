@@ -164,3 +164,37 @@ fn unchanged_site_encodes_nothing_and_a_changed_photo_only_itself() {
     let yellow = decode(&output(tmp.path(), "cmyk-640.", ".webp")).get_pixel(10, 10);
     assert!(yellow[0] > 200 && yellow[2] < 80, "the new photo is served: {yellow:?}");
 }
+
+#[test]
+fn two_chalets_with_the_same_photo_share_whole_derivatives() {
+    // A chalet copied from another: both covers have the same bytes, so the same derivatives.
+    // Written twice, the second write once went through a hard link onto the cached file and
+    // emptied it, in the site and in the cache.
+    let tmp = site_in_temp("valid/minimal");
+    let dir = tmp.path();
+    let copy = dir.join("content/chalets/lampes-du-quai");
+    copy_dir(&dir.join("content/chalets/cire-et-meche"), &copy);
+    let yaml = copy.join("chalet.yaml");
+    std::fs::write(&yaml, read(&yaml).replace("Cire & Mèche", "Lampes du Quai")).expect("write");
+    let themes = themes();
+    let run = chalet(dir, &["build", "--themes", themes.to_str().expect("utf8")]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for folder in ["dist/images", ".cache/chalet/images"] {
+        let files: Vec<PathBuf> = std::fs::read_dir(dir.join(folder))
+            .expect("images")
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        assert!(!files.is_empty(), "{folder} is empty");
+        for f in files {
+            let (w, h) = decode(&f).dimensions();
+            assert!(w > 0 && h > 0, "{}", f.display());
+        }
+    }
+    let manifest = read(&dir.join("dist/.chalet-manifest"));
+    let cover_jpgs = manifest
+        .lines()
+        .filter(|l| l.contains("images/cover-") && l.ends_with(".jpg"))
+        .count();
+    assert_eq!(cover_jpgs, 1, "one derivative, listed once: {manifest}");
+}
