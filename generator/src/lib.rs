@@ -38,5 +38,5 @@ pub mod validate;
 pub mod write;
 pub mod yaml;
 
-pub use build::{BuildError, BuildOptions, BuildReport, build, check};
+pub use build::{BuildError, BuildOptions, BuildReport, Session, build, build_in, check};
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};

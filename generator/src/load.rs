@@ -1,6 +1,10 @@
 //! Stage 1: read the content folder into memory. Text files (YAML, Markdown) are read whole;
 //! every other file is only listed with its size (images are read by the image stage).
 //! This is one of the two stages that touch the disk; it never interprets content.
+//!
+//! It runs in two steps so an incremental build reads only what changed: [`scan`] lists every
+//! file with its size and modification time, [`ContentFiles::read_texts`] reads the texts
+//! asked for. [`load`] does both for every text.
 
 use crate::source::SourceFile;
 use std::collections::BTreeMap;
@@ -9,7 +13,7 @@ use std::path::{Path, PathBuf};
 /// Text files larger than this are refused: no honest chalet description needs a megabyte.
 pub const MAX_TEXT_BYTES: u64 = 1024 * 1024;
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct FileMeta {
     pub len: u64,
     /// Modification time, ns since the epoch: with `len`, how the image index spots a changed file.
@@ -33,6 +37,13 @@ pub struct ContentFiles {
     pub texts: BTreeMap<String, SourceFile>,
     pub others: BTreeMap<String, FileMeta>,
     pub refused: Vec<Refused>,
+    /// Size and modification time of every text file, read or not.
+    pub text_stamps: BTreeMap<String, FileMeta>,
+    /// Text files listed by [`scan`] and not read yet.
+    unread: BTreeMap<String, PathBuf>,
+    /// When [`scan`] began, ns since the epoch: a file modified since may have been read in
+    /// its new state with its old stamp.
+    pub scanned_ns: i128,
 }
 
 impl ContentFiles {
@@ -45,7 +56,60 @@ impl ContentFiles {
     }
 
     pub fn exists(&self, rel: &str) -> bool {
-        self.texts.contains_key(rel) || self.others.contains_key(rel)
+        self.text_stamps.contains_key(rel) || self.others.contains_key(rel)
+    }
+
+    /// Every file's path, texts (read or not), others and refused ones, each once.
+    pub fn all_paths(&self) -> impl Iterator<Item = &String> {
+        let refused = self.refused.iter().map(|r| &r.rel);
+        self.text_stamps.keys().chain(self.others.keys()).chain(refused)
+    }
+
+    /// Reads, in parallel, the text files not read yet that `wanted` accepts.
+    pub fn read_texts(&mut self, wanted: impl Fn(&str) -> bool + Sync) {
+        use rayon::prelude::*;
+        let mut todo: Vec<(String, PathBuf)> = Vec::new();
+        self.unread.retain(|rel, path| {
+            let take = wanted(rel);
+            if take {
+                todo.push((rel.clone(), std::mem::take(path)));
+            }
+            !take
+        });
+        let read: Vec<(String, Result<String, Refused>)> = todo
+            .into_par_iter()
+            .map(|(rel, path)| {
+                let text = read_text(&rel, &path);
+                (rel, text)
+            })
+            .collect();
+        for (rel, text) in read {
+            match text {
+                Ok(text) => {
+                    let display = self.display(&rel);
+                    self.texts.insert(rel.clone(), SourceFile::new(rel, display, text));
+                }
+                Err(refused) => {
+                    self.text_stamps.remove(&rel);
+                    self.refused.push(refused);
+                }
+            }
+        }
+    }
+}
+
+fn read_text(rel: &str, path: &Path) -> Result<String, Refused> {
+    match std::fs::read(path) {
+        Ok(bytes) => String::from_utf8(bytes).map_err(|_| Refused {
+            rel: rel.to_string(),
+            message: "is not UTF-8 text".into(),
+            hint: Some("save the file as UTF-8 in your editor".into()),
+        }),
+        Err(e) => Err(Refused {
+            rel: rel.to_string(),
+            message: format!("cannot be read: {e}"),
+            hint: None,
+        }),
     }
 }
 
@@ -56,6 +120,13 @@ fn is_text(rel: &str) -> bool {
 /// Reads the content folder. Only a missing or unreadable *root* is an IO error; problems with
 /// single files become [`Refused`] entries reported with everything else.
 pub fn load(root: &Path, display_root: &str) -> std::io::Result<ContentFiles> {
+    let mut files = scan(root, display_root)?;
+    files.read_texts(|_| true);
+    Ok(files)
+}
+
+/// Lists the content folder with every file's size and modification time; reads nothing.
+pub fn scan(root: &Path, display_root: &str) -> std::io::Result<ContentFiles> {
     let meta = std::fs::metadata(root).map_err(|e| with_path(e, root))?;
     if !meta.is_dir() {
         return Err(std::io::Error::new(
@@ -63,9 +134,13 @@ pub fn load(root: &Path, display_root: &str) -> std::io::Result<ContentFiles> {
             format!("{} is not a folder", root.display()),
         ));
     }
+    let scanned_ns = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i128);
     let mut files = ContentFiles {
         root: root.to_path_buf(),
         display_root: display_root.to_string(),
+        scanned_ns,
         ..Default::default()
     };
     let walker = walkdir::WalkDir::new(root)
@@ -77,8 +152,6 @@ pub fn load(root: &Path, display_root: &str) -> std::io::Result<ContentFiles> {
         let name = e.file_name().to_string_lossy();
         e.depth() == 0 || !(name.starts_with('.') || (e.depth() == 1 && name == "templates"))
     });
-    // Walk first (cheap, sequential), then read the text files in parallel.
-    let mut texts: Vec<(String, std::path::PathBuf, u64)> = Vec::new();
     for entry in walker {
         let entry = match entry {
             Ok(e) => e,
@@ -121,6 +194,10 @@ pub fn load(root: &Path, display_root: &str) -> std::io::Result<ContentFiles> {
         }
         let meta = entry.metadata().ok();
         let len = meta.as_ref().map_or(0, |m| m.len());
+        let stamp = FileMeta {
+            len,
+            mtime_ns: meta.as_ref().map_or(0, crate::fs::mtime_ns),
+        };
         if is_text(&rel) {
             if len > MAX_TEXT_BYTES {
                 files.refused.push(Refused {
@@ -129,39 +206,11 @@ pub fn load(root: &Path, display_root: &str) -> std::io::Result<ContentFiles> {
                     hint: None,
                 });
             } else {
-                texts.push((rel, entry.into_path(), len));
+                files.text_stamps.insert(rel.clone(), stamp);
+                files.unread.insert(rel, entry.into_path());
             }
         } else {
-            let mtime_ns = meta.as_ref().map_or(0, crate::fs::mtime_ns);
-            files.others.insert(rel, FileMeta { len, mtime_ns });
-        }
-    }
-    use rayon::prelude::*;
-    let read: Vec<(String, Result<String, Refused>)> = texts
-        .into_par_iter()
-        .map(|(rel, path, _)| {
-            let text = match std::fs::read(&path) {
-                Ok(bytes) => String::from_utf8(bytes).map_err(|_| Refused {
-                    rel: rel.clone(),
-                    message: "is not UTF-8 text".into(),
-                    hint: Some("save the file as UTF-8 in your editor".into()),
-                }),
-                Err(e) => Err(Refused {
-                    rel: rel.clone(),
-                    message: format!("cannot be read: {e}"),
-                    hint: None,
-                }),
-            };
-            (rel, text)
-        })
-        .collect();
-    for (rel, text) in read {
-        match text {
-            Ok(text) => {
-                let display = files.display(&rel);
-                files.texts.insert(rel.clone(), SourceFile::new(rel, display, text));
-            }
-            Err(refused) => files.refused.push(refused),
+            files.others.insert(rel, stamp);
         }
     }
     Ok(files)

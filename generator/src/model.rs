@@ -3,7 +3,7 @@
 
 use chalet_types::legal::{Allergen, NetQuantity, WithdrawalExemption};
 use chalet_types::{Currency, Date, Kind, Language, Money, Personalisation, Shipping, SiteUrl, Sku, Slug, Stock};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 use crate::source::SourceFile;
@@ -34,7 +34,7 @@ impl Default for ImageSettings {
 }
 
 /// Where something was written, for diagnostics raised by later stages (images, templates).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Origin {
     pub path: String,
     pub line: usize,
@@ -42,7 +42,7 @@ pub struct Origin {
 }
 
 /// What an image is used for, which decides how large it must be.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ImageRole {
     Product,
     Cover,
@@ -52,7 +52,7 @@ pub enum ImageRole {
 }
 
 /// One image file the content references, once however often it is referenced.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageSource {
     /// Path relative to the content folder, `/`-separated.
     pub rel: String,
@@ -66,15 +66,16 @@ pub struct ImageSource {
 
 pub type ImageId = usize;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Image {
     pub id: ImageId,
     pub alt: Option<String>,
 }
 
 /// Markdown text with the file it came from, its images already resolved to ids.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Markdown {
+    #[serde(with = "crate::source::shared")]
     pub file: Arc<SourceFile>,
     pub offset: usize,
     pub len: usize,
@@ -146,14 +147,14 @@ pub struct Market {
     pub images: ImageSettings,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Contact {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub website: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Voucher {
     pub valid_until: Option<Date>,
     pub terms: Option<String>,
@@ -163,7 +164,7 @@ pub struct Voucher {
 
 /// Who sells, as the law asks it shown (Directive 2011/83/EU art. 6; the Omnibus Directive's
 /// marketplace duties, art. 6a).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Trader {
     pub legal_name: String,
     /// A private person selling: EU consumer law does not apply to the purchase.
@@ -174,7 +175,7 @@ pub struct Trader {
     pub address: String,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Product {
     pub sku: Sku,
     pub name: String,
@@ -194,7 +195,7 @@ pub struct Product {
     pub description: Markdown,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Chalet {
     pub slug: Slug,
     /// Its `chalet.yaml`, as diagnostics name it.

@@ -5,7 +5,7 @@
 //! Live reload is long polling (`/__chalet/wait?v=N` answers when the build version passes N),
 //! which needs no streaming support from the HTTP server and survives proxies.
 
-use crate::build::{BuildError, BuildOptions, build};
+use crate::build::{BuildError, BuildOptions, Session, build_in};
 use crate::diagnostic::report;
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
@@ -85,7 +85,9 @@ pub fn serve(
     on_build: &(dyn Fn(&Result<crate::BuildReport, BuildError>) + Sync),
 ) -> std::io::Result<()> {
     let shared: Shared = Arc::new((Mutex::new(Status::default()), Condvar::new()));
-    let first = isolated_build(&opts);
+    // Chalets validated by one build stay in memory for the next.
+    let mut session = Session::new(&opts);
+    let first = isolated_build(&opts, &mut session);
     on_build(&first);
     record(&shared, &first);
     if let Err(BuildError::Io(e)) = first {
@@ -143,7 +145,7 @@ pub fn serve(
             relevant |= more.iter().any(|p| !p.starts_with(&out_abs) && !is_noise(p));
         }
         if relevant {
-            let result = isolated_build(&opts);
+            let result = isolated_build(&opts, &mut session);
             on_build(&result);
             record(&shared, &result);
         }
@@ -160,10 +162,12 @@ fn is_noise(p: &Path) -> bool {
 
 /// A build whose panic (a bug, or a decoder meeting content it cannot handle) is reported like
 /// any other problem instead of ending the server: the last good site stays on screen.
-fn isolated_build(opts: &BuildOptions) -> Result<crate::BuildReport, BuildError> {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| build(opts, &|_| {}))) {
+fn isolated_build(opts: &BuildOptions, session: &mut Session) -> Result<crate::BuildReport, BuildError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| build_in(opts, session, &|_| {}))) {
         Ok(result) => result,
         Err(panic) => {
+            // What the session held may be half updated: start the next build from the disk.
+            *session = Session::new(opts);
             let what = panic
                 .downcast_ref::<String>()
                 .map(String::as_str)

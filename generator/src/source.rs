@@ -33,6 +33,36 @@ impl SourceFile {
     }
 }
 
+/// Kept in the validation cache as its path, display path and text; the line starts are
+/// found again when it is read back.
+impl serde::Serialize for SourceFile {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (&self.rel, &self.display, &self.text).serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for SourceFile {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<SourceFile, D::Error> {
+        let (rel, display, text) = <(String, String, String)>::deserialize(d)?;
+        Ok(SourceFile::new(rel, display, text))
+    }
+}
+
+/// `#[serde(with)]` for an `Arc<SourceFile>` (serde's `rc` feature would be needed otherwise).
+pub mod shared {
+    use super::SourceFile;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::sync::Arc;
+
+    pub fn serialize<S: Serializer>(file: &Arc<SourceFile>, s: S) -> Result<S::Ok, S::Error> {
+        file.as_ref().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<SourceFile>, D::Error> {
+        SourceFile::deserialize(d).map(Arc::new)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

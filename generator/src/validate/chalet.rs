@@ -2,6 +2,7 @@
 
 use super::Validator;
 use super::market::{absolute_url, category_hint, email};
+use super::reuse::{Entry, Reuse};
 use crate::diagnostic::Severity;
 use crate::model::{Category, Chalet, Contact, Image, ImageId, ImageRole, Product, Voucher};
 use crate::yaml::{Fields, Node, Pos, Reader, Value, slug_hint};
@@ -36,7 +37,6 @@ const PRODUCT_FIELDS: &[&str] = &[
     "sealed_hygiene",
 ];
 
-/// Every `chalets/<slug>/` folder, in slug order.
 /// The market's settings a chalet is checked against.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct MarketRules<'m> {
@@ -47,13 +47,28 @@ pub(super) struct MarketRules<'m> {
     pub opens: Option<chalet_types::Date>,
 }
 
-pub(super) fn validate_all(v: &mut Validator, rules: MarketRules) -> Vec<Chalet> {
+impl<'m> MarketRules<'m> {
+    pub fn of(market: &'m crate::model::Market) -> MarketRules<'m> {
+        MarketRules {
+            categories: &market.categories,
+            shipping_countries: &market.shipping_countries,
+            opens: market.opens,
+        }
+    }
+}
+
+/// Every `chalets/<slug>/` folder, in slug order; with the chalets validated afresh that a
+/// later build may take again.
+pub(super) fn validate_all(
+    v: &mut Validator,
+    rules: MarketRules,
+    reuse: &Reuse,
+) -> (Vec<Chalet>, Vec<(String, Entry)>) {
     // A chalet folder is any folder directly under chalets/ holding at least one file.
     let mut folders: BTreeMap<String, Vec<String>> = BTreeMap::new();
     // Refused files (too large, unreadable) belong to their folder too: already reported, they
     // must not be reported again as missing.
-    let refused = v.files.refused.iter().map(|r| &r.rel);
-    for rel in v.files.texts.keys().chain(v.files.others.keys()).chain(refused) {
+    for rel in v.files.all_paths() {
         if let Some(rest) = rel.strip_prefix("chalets/") {
             match rest.split_once('/') {
                 Some((folder, inner)) => folders.entry(folder.to_string()).or_default().push(inner.to_string()),
@@ -68,16 +83,27 @@ pub(super) fn validate_all(v: &mut Validator, rules: MarketRules) -> Vec<Chalet>
     // Chalets are independent: each is validated on its own (in parallel), then merged in slug
     // order, its image ids mapped onto the site's.
     let files = v.files;
-    let results: Vec<(Option<Chalet>, Validator)> = folders
+    let results: Vec<(Option<Chalet>, Validator, Option<Entry>)> = folders
         .par_iter()
         .map(|(folder, inner)| {
             let mut local = Validator::new(files);
+            if let Some(e) = reuse.get(folder) {
+                local.images = e.images.clone();
+                e.diags.iter().cloned().for_each(|d| local.diags.push(d));
+                return (Some(e.chalet.clone()), local, None);
+            }
             let chalet = validate_one(&mut local, folder, inner, rules);
-            (chalet, local)
+            let diags: Vec<_> = local.diags.iter().cloned().collect();
+            let entry = reuse.entry(files, folder, &chalet, &local.images, &diags);
+            (chalet, local, entry)
         })
         .collect();
     let mut out = Vec::new();
-    for (chalet, local) in results {
+    let mut fresh = Vec::new();
+    for ((chalet, local, entry), folder) in results.into_iter().zip(folders.keys()) {
+        if let Some(e) = entry {
+            fresh.push((folder.clone(), e));
+        }
         v.diags.extend(local.diags);
         let ids: Vec<ImageId> = local.images.into_iter().map(|img| v.adopt_image(img)).collect();
         if let Some(mut c) = chalet {
@@ -85,7 +111,7 @@ pub(super) fn validate_all(v: &mut Validator, rules: MarketRules) -> Vec<Chalet>
             out.push(c);
         }
     }
-    out
+    (out, fresh)
 }
 
 fn remap_images(c: &mut Chalet, ids: &[ImageId]) {

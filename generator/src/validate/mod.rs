@@ -13,6 +13,7 @@ mod legal;
 mod market;
 mod pages;
 pub mod paths;
+pub mod reuse;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, Severity};
 use crate::frontmatter;
@@ -31,10 +32,18 @@ pub struct Validated {
     pub site: Option<Site>,
     pub images: Vec<ImageSource>,
     pub diags: Diagnostics,
+    /// The chalets validated afresh that a later build may take again, by folder.
+    pub fresh: Vec<(String, reuse::Entry)>,
 }
 
 /// Validates everything; returns the site only when there is no error (warnings allowed).
 pub fn validate(files: &ContentFiles) -> Validated {
+    validate_reusing(files, &reuse::Reuse::default())
+}
+
+/// [`validate`], taking the chalets `reuse` holds instead of validating them again (their
+/// files need not even be read).
+pub fn validate_reusing(files: &ContentFiles, reuse: &reuse::Reuse) -> Validated {
     let mut v = Validator {
         files,
         diags: Diagnostics::default(),
@@ -45,16 +54,18 @@ pub fn validate(files: &ContentFiles) -> Validated {
         v.file_error(&r.rel, r.message.clone(), r.hint.clone());
     }
     let market = market::validate(&mut v);
-    let (categories, countries) = market
-        .as_ref()
-        .map(|m| (m.categories.clone(), m.shipping_countries.clone()))
-        .unwrap_or_default();
-    let rules = chalet::MarketRules {
-        categories: &categories,
-        shipping_countries: &countries,
-        opens: market.as_ref().and_then(|m| m.opens),
-    };
-    let chalets = chalet::validate_all(&mut v, rules);
+    let none = Default::default();
+    let rules = market.as_ref().map_or(
+        chalet::MarketRules {
+            categories: &[],
+            shipping_countries: &[],
+            opens: None,
+        },
+        chalet::MarketRules::of,
+    );
+    // Only when `market.yaml` validates does the key hold, and only then is anything taken.
+    let reuse = if market.is_some() { reuse } else { &none };
+    let (chalets, fresh) = chalet::validate_all(&mut v, rules, reuse);
     let pages = pages::validate_all(&mut v);
     v.unused_entries();
     let Validator { mut diags, images, .. } = v;
@@ -71,7 +82,12 @@ pub fn validate(files: &ContentFiles) -> Validated {
     let clashes = site.as_ref().map(crate::routes::collisions).unwrap_or_default();
     let site = site.filter(|_| clashes.is_empty());
     clashes.into_iter().for_each(|d| diags.push(d));
-    Validated { site, images, diags }
+    Validated {
+        site,
+        images,
+        diags,
+        fresh,
+    }
 }
 
 /// Shared state while validating: the files, the problems, the images referenced so far.
@@ -236,7 +252,7 @@ impl<'a> Validator<'a> {
         let known = ["market.yaml", "chalets/", "pages/", "sponsors/", "images/"];
         let stray: Vec<String> = self
             .files
-            .texts
+            .text_stamps
             .keys()
             .filter(|rel| !known.iter().any(|k| rel.as_str() == *k || rel.starts_with(k)))
             .cloned()

@@ -1,0 +1,217 @@
+//! Chalets validated by an earlier build, taken again when none of their files changed.
+//!
+//! Parsing every chalet's YAML and scanning its Markdown is most of what a rebuild after a
+//! one-file edit costs, so a build keeps each validated chalet (`.cache/chalet/chalets-…/<slug>.json`,
+//! and in memory for `serve`) and the next one takes it back, without even reading its files,
+//! when all of these hold:
+//! - every file of its folder has the size and modification time it had (what `make` and
+//!   Cargo trust), and no file came or went;
+//! - those times were at least [`RACY_NS`] older than the build that validated it: a file
+//!   changed again within its clock's granularity keeps its time, so a build that read it in
+//!   the same tick cannot vouch for it (Git's "racy clean" rule);
+//! - the market's rules it was checked against (categories, countries, opening) are the same,
+//!   and so are this program's version and how paths are shown;
+//! - it had no error, and every image it uses lives in its own folder (an image elsewhere
+//!   could appear or vanish without the folder changing).
+//!
+//! Anything else is validated again; an unreadable or foreign entry is only a miss.
+
+use super::chalet::MarketRules;
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::load::{ContentFiles, FileMeta};
+use crate::model::{Chalet, ImageSource};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+const FORMAT: &str = concat!("chalet-validated 1 ", env!("CARGO_PKG_VERSION"));
+
+/// File times are only as fine as their file system's clock: a few milliseconds on Linux,
+/// two seconds on FAT (a USB stick).
+pub const RACY_NS: i128 = 2_000_000_000;
+
+/// One chalet as validation left it, with what it was validated from.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Entry {
+    format: String,
+    key: String,
+    /// When the build that made it began listing the content folder.
+    scanned_ns: i128,
+    /// Every file of the folder (relative to it), sorted, with its stamp.
+    files: Vec<(String, FileMeta)>,
+    pub(super) chalet: Chalet,
+    /// The images it references, in its own numbering (as a chalet validated alone has them).
+    pub(super) images: Vec<ImageSource>,
+    /// Its warnings.
+    pub(super) diags: Vec<Diagnostic>,
+}
+
+/// The entries one build may take, by folder.
+#[derive(Debug, Default)]
+pub struct Reuse {
+    /// What validation depends on besides the folder's files; `None` when `market.yaml` does
+    /// not validate (then nothing is taken or kept).
+    key: Option<String>,
+    entries: BTreeMap<String, Arc<Entry>>,
+}
+
+impl Reuse {
+    /// Whether the file belongs to a chalet taken from the cache (so it need not be read).
+    pub fn covers(&self, rel: &str) -> bool {
+        folder_of(rel).is_some_and(|f| self.entries.contains_key(f))
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub(super) fn get(&self, folder: &str) -> Option<&Entry> {
+        self.entries.get(folder).map(Arc::as_ref)
+    }
+
+    /// The entry to keep for a chalet just validated, when it may be kept.
+    pub(super) fn entry(
+        &self,
+        files: &ContentFiles,
+        folder: &str,
+        chalet: &Option<Chalet>,
+        images: &[ImageSource],
+        diags: &[Diagnostic],
+    ) -> Option<Entry> {
+        let key = self.key.clone()?;
+        let chalet = chalet.clone()?;
+        let own = format!("chalets/{folder}/");
+        if diags.iter().any(|d| d.severity == Severity::Error) || images.iter().any(|i| !i.rel.starts_with(&own)) {
+            return None;
+        }
+        Some(Entry {
+            format: FORMAT.to_string(),
+            key,
+            scanned_ns: files.scanned_ns,
+            files: stamps(files, folder)?,
+            chalet,
+            images: images.to_vec(),
+            diags: diags.to_vec(),
+        })
+    }
+}
+
+/// What a chalet's validation depends on besides its own files.
+pub(super) fn key(files: &ContentFiles, rules: &MarketRules) -> String {
+    let rules = xxhash_rust::xxh3::xxh3_128(format!("{rules:?}").as_bytes());
+    format!("{}\n{rules:032x}", files.display_root)
+}
+
+/// `chalets/<folder>/…` → `<folder>`.
+fn folder_of(rel: &str) -> Option<&str> {
+    rel.strip_prefix("chalets/")?.split_once('/').map(|(f, _)| f)
+}
+
+/// The folder's files with their stamps, sorted; `None` when one of them was refused.
+fn stamps(files: &ContentFiles, folder: &str) -> Option<Vec<(String, FileMeta)>> {
+    let prefix = format!("chalets/{folder}/");
+    if files.refused.iter().any(|r| r.rel.starts_with(&prefix)) {
+        return None;
+    }
+    let under = |map: &BTreeMap<String, FileMeta>| {
+        map.range(prefix.clone()..)
+            .take_while(|(rel, _)| rel.starts_with(&prefix))
+            .map(|(rel, meta)| (rel[prefix.len()..].to_string(), *meta))
+            .collect::<Vec<_>>()
+    };
+    let mut all = under(&files.text_stamps);
+    all.extend(under(&files.others));
+    all.sort();
+    Some(all)
+}
+
+/// The validated chalets a build keeps: in memory (for `serve`) and on disk.
+#[derive(Debug)]
+pub struct ChaletMemo {
+    dir: PathBuf,
+    memory: HashMap<String, Arc<Entry>>,
+}
+
+impl ChaletMemo {
+    /// The entries for the content folder `content`, kept under `cache_dir`.
+    pub fn new(cache_dir: &Path, content: &Path) -> ChaletMemo {
+        let content = std::path::absolute(content).unwrap_or_else(|_| content.to_path_buf());
+        let id = xxhash_rust::xxh3::xxh3_64(content.to_string_lossy().as_bytes());
+        ChaletMemo {
+            dir: cache_dir.join(format!("chalets-{id:016x}")),
+            memory: HashMap::new(),
+        }
+    }
+
+    /// What this build may take: the entries whose folder, rules and format are unchanged.
+    /// Needs `market.yaml` read; reads no chalet file.
+    pub fn lookup(&mut self, files: &ContentFiles) -> Reuse {
+        let Some(market) = super::market_only(files) else {
+            return Reuse::default();
+        };
+        let key = key(files, &MarketRules::of(&market));
+        let folders: BTreeSet<&str> = files.all_paths().filter_map(|rel| folder_of(rel)).collect();
+        let missing: Vec<&str> = folders
+            .iter()
+            .copied()
+            .filter(|f| !self.memory.contains_key(*f))
+            .collect();
+        let read: Vec<(String, Entry)> = missing
+            .par_iter()
+            .filter_map(|f| {
+                let bytes = std::fs::read(self.dir.join(format!("{f}.json"))).ok()?;
+                let entry: Entry = serde_json::from_slice(&bytes).ok()?;
+                Some((f.to_string(), entry))
+            })
+            .collect();
+        self.memory.extend(read.into_iter().map(|(f, e)| (f, Arc::new(e))));
+        let entries = folders
+            .iter()
+            .filter_map(|f| {
+                let e = self.memory.get(*f)?;
+                let settled = e.files.iter().all(|(_, m)| m.mtime_ns < e.scanned_ns - RACY_NS);
+                let fresh =
+                    e.format == FORMAT && e.key == key && settled && stamps(files, f).is_some_and(|s| s == e.files);
+                fresh.then(|| (f.to_string(), e.clone()))
+            })
+            .collect();
+        Reuse {
+            key: Some(key),
+            entries,
+        }
+    }
+
+    /// Keeps what this build validated afresh and forgets the chalets that are gone. Failing
+    /// to write costs the next build some time, never a wrong result: it is not an error.
+    pub fn keep(&mut self, files: &ContentFiles, fresh: Vec<(String, Entry)>) {
+        let present: BTreeSet<&str> = files.all_paths().filter_map(|rel| folder_of(rel)).collect();
+        self.memory.retain(|f, _| present.contains(f.as_str()));
+        if !fresh.is_empty() && std::fs::create_dir_all(&self.dir).is_ok() {
+            fresh.par_iter().for_each(|(folder, entry)| {
+                if let Ok(json) = serde_json::to_vec(entry) {
+                    let _ = crate::fs::write_atomic(&self.dir.join(format!("{folder}.json")), &json);
+                }
+            });
+        }
+        for (folder, entry) in fresh {
+            self.memory.insert(folder, Arc::new(entry));
+        }
+        // Entries of chalets that are gone (or now fail) go too: a stale one is never taken
+        // (its stamps cannot match), but it would take room for ever.
+        if let Ok(dir) = std::fs::read_dir(&self.dir) {
+            for e in dir.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let folder = name.strip_suffix(".json").unwrap_or(&name);
+                if !self.memory.contains_key(folder) {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
+    }
+}
