@@ -327,3 +327,88 @@ fn other_options_or_a_damaged_state_render_everything_and_say_why() {
     assert_eq!(rendered(&again.stdout), Some(1), "{}", again.stdout);
     assert!(read(&home).contains("<!DOCTYPE html>") || read(&home).contains("<!doctype html>"));
 }
+
+const MECHE: &str = "content/chalets/cire-et-meche/chalet.yaml";
+
+/// `chalet build` in `dir`, exit code checked; returns how many chalets it validated.
+fn validated_by(dir: &Path, code: i32) -> (usize, Run) {
+    let run = chalet(
+        dir,
+        &["build", "--content", "content", "--themes", "themes", "--out", "dist"],
+    );
+    assert_eq!(run.code, code, "{}{}", run.stdout, run.stderr);
+    (
+        number_before(&run.stdout, " chalets validated").unwrap_or(usize::MAX),
+        run,
+    )
+}
+
+#[test]
+fn a_chalet_is_taken_again_only_when_nothing_it_was_checked_with_changed() {
+    let tmp = site_in_temp("valid/minimal");
+    let dir = tmp.path();
+    copy_dir(&themes(), &dir.join("themes"));
+    age(&dir.join("content"));
+    assert_eq!(validated_by(dir, 0).0, 2);
+    assert_eq!(validated_by(dir, 0).0, 0, "nothing changed");
+
+    // Damaged entries are misses, never errors.
+    for e in std::fs::read_dir(dir.join(".cache/chalet")).expect("cache").flatten() {
+        if e.file_name().to_string_lossy().starts_with("chalets-") {
+            for f in std::fs::read_dir(e.path()).expect("entries").flatten() {
+                std::fs::write(f.path(), "{\"format\": ").expect("damage");
+            }
+        }
+    }
+    assert_eq!(validated_by(dir, 0).0, 2, "damaged entries");
+    assert_eq!(validated_by(dir, 0).0, 0, "written again");
+
+    // A file changed twice within its clock's tick keeps its size and time; a build that
+    // read it between the two cannot vouch for it. Simulated: same length, same time.
+    let path = dir.join(MECHE);
+    let stamp = std::fs::metadata(&path).and_then(|m| m.modified()).expect("time");
+    let now = std::time::SystemTime::now();
+    edit(dir, MECHE, "Bougies coulées main", "Bougies coulées tard");
+    let set = |t| {
+        let f = std::fs::File::options().write(true).open(&path).expect("open");
+        f.set_modified(t).expect("time");
+    };
+    set(now);
+    assert_eq!(validated_by(dir, 0).0, 1);
+    edit(dir, MECHE, "Bougies coulées tard", "Bougies coulées midi");
+    set(now);
+    assert_eq!(validated_by(dir, 0).0, 1, "the same stamp, within the racy window");
+    assert!(read(&dir.join("dist/chalets/cire-et-meche/index.html")).contains("Bougies coulées midi"));
+    // Once old enough, the stamp is trusted again.
+    set(stamp);
+    assert_eq!(validated_by(dir, 0).0, 1);
+    assert_eq!(validated_by(dir, 0).0, 0);
+
+    // An image outside the chalet's folder can vanish without its folder changing: such a
+    // chalet is validated every time, so the missing image is reported.
+    std::fs::create_dir_all(dir.join("content/images")).expect("mkdir");
+    std::fs::copy(
+        dir.join("content/chalets/cire-et-meche/cover.png"),
+        dir.join("content/images/commun.png"),
+    )
+    .expect("copy");
+    edit(dir, MECHE, "cover: cover.png", "cover: ../../images/commun.png");
+    age(&dir.join("content"));
+    assert_eq!(validated_by(dir, 0).0, 1);
+    assert_eq!(validated_by(dir, 0).0, 1, "not kept: its cover is elsewhere");
+    std::fs::remove_file(dir.join("content/images/commun.png")).expect("delete");
+    let (_, run) = validated_by(dir, 1);
+    assert!(run.stderr.contains("commun.png"), "{}", run.stderr);
+
+    // A chalet with an error is not kept either; a rule of the market changes them all.
+    edit(dir, MECHE, "cover: ../../images/commun.png", "cover: cover.png");
+    edit(
+        dir,
+        "content/market.yaml",
+        "name: \"Bougies\"",
+        "name: \"Bougies et lampes\"",
+    );
+    age(&dir.join("content"));
+    assert_eq!(validated_by(dir, 0).0, 2);
+    assert_eq!(validated_by(dir, 0).0, 0);
+}
