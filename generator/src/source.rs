@@ -1,7 +1,7 @@
 //! A text file held in memory with what is needed to turn byte offsets into line and column.
 
 /// A content file's text and its display path.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct SourceFile {
     /// Path relative to the content folder, with `/` separators (`chalets/x/chalet.yaml`).
     pub rel: String,
@@ -30,6 +30,23 @@ impl SourceFile {
         let start = self.line_starts[line];
         let col = self.text.get(start..offset).map_or(1, |s| s.chars().count() + 1);
         (line + 1, col)
+    }
+}
+
+/// The text by its length and hash: the model's `Debug` feeds the incremental build's
+/// fingerprints, where escaping every text and listing every line start cost more than the
+/// rest of the model together, and a hash changes with the text as surely.
+impl std::fmt::Debug for SourceFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceFile")
+            .field("rel", &self.rel)
+            .field("display", &self.display)
+            .field("len", &self.text.len())
+            .field(
+                "text_xxh3",
+                &format_args!("{:032x}", xxhash_rust::xxh3::xxh3_128(self.text.as_bytes())),
+            )
+            .finish()
     }
 }
 
