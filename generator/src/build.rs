@@ -127,13 +127,42 @@ impl BuildReport {
 #[derive(Debug)]
 pub struct Session {
     chalets: validate::reuse::ChaletMemo,
+    /// `serve`: the last build's listing of the content folder, and the paths the watcher
+    /// reported since (`None`: unknown, so the next build lists everything).
+    listing: Option<ContentFiles>,
+    changes: Option<Vec<PathBuf>>,
+    watched: bool,
 }
 
 impl Session {
     pub fn new(opts: &BuildOptions) -> Session {
         Session {
             chalets: validate::reuse::ChaletMemo::new(&opts.cache_dir(), &opts.content),
+            listing: None,
+            changes: None,
+            watched: false,
         }
+    }
+
+    /// For `serve`: the listing is kept between builds and brought up to date from what the
+    /// watcher reports ([`Session::changed`]) instead of listing every file again.
+    pub fn watched(opts: &BuildOptions) -> Session {
+        Session {
+            watched: true,
+            ..Session::new(opts)
+        }
+    }
+
+    /// Files or folders the watcher saw change (absolute paths).
+    pub fn changed(&mut self, paths: impl IntoIterator<Item = PathBuf>) {
+        if let Some(c) = &mut self.changes {
+            c.extend(paths);
+        }
+    }
+
+    /// The watcher lost events (its queue overflowed): the next build lists everything.
+    pub fn lost_track(&mut self) {
+        self.changes = None;
     }
 }
 
@@ -158,7 +187,17 @@ fn prepare(opts: &BuildOptions, session: &mut Session, progress: &dyn Fn(&str)) 
         t = Instant::now();
     };
     progress("reading content");
-    let mut files: ContentFiles = load::scan(&opts.content, &display_root(&opts.content)).map_err(BuildError::Io)?;
+    let refreshed = match (session.listing.take(), session.changes.take()) {
+        (Some(mut files), Some(changes)) => files.refresh(&changes).then_some(files),
+        _ => None,
+    };
+    let mut files: ContentFiles = match refreshed {
+        Some(files) => files,
+        None => load::scan(&opts.content, &display_root(&opts.content)).map_err(BuildError::Io)?,
+    };
+    if session.watched {
+        session.changes = Some(Vec::new());
+    }
     // The market first: the chalets it keeps from the last build need not even be read.
     files.read_texts(|rel| !rel.starts_with("chalets/"));
     lap("load", &mut timings);
@@ -175,6 +214,9 @@ fn prepare(opts: &BuildOptions, session: &mut Session, progress: &dyn Fn(&str)) 
     } = validate::validate_reusing(&files, &reuse);
     let reused = reuse.len();
     session.chalets.keep(&files, fresh);
+    if session.watched {
+        session.listing = Some(files);
+    }
     lap("validate", &mut timings);
     progress("reading images");
     let cache_root = opts.cache_dir();

@@ -98,6 +98,71 @@ impl ContentFiles {
     }
 }
 
+impl ContentFiles {
+    /// Brings the listing up to date after the files at `changed` (absolute paths, files or
+    /// folders, present or gone) changed, as a watcher reports them: what `serve` does instead
+    /// of listing every file again. Returns `false` when only a whole [`scan`] can tell (the
+    /// folder itself changed); then nothing was touched.
+    pub fn refresh(&mut self, changed: &[PathBuf]) -> bool {
+        // Past a few hundred paths (a branch checked out), one scan costs less.
+        if changed.len() > 256 {
+            return false;
+        }
+        let root = self.root.clone();
+        // Watchers report absolute paths, perhaps through another name of the folder.
+        let forms: Vec<PathBuf> = [
+            Some(root.clone()),
+            std::path::absolute(&root).ok(),
+            root.canonicalize().ok(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let mut rels: Vec<(String, PathBuf)> = Vec::new();
+        for path in changed {
+            // Not known to be inside (a theme's file, or a name we cannot relate): only a
+            // scan is sure.
+            let Some(rel) = forms
+                .iter()
+                .find_map(|f| path.strip_prefix(f).ok().map(|_| rel_path(f, path)))
+                .flatten()
+            else {
+                return false;
+            };
+            if rel.is_empty() {
+                return false;
+            }
+            // What a scan skips: hidden files and folders at any depth, the template overrides.
+            let hidden = rel.split('/').any(|part| part.starts_with('.'));
+            if hidden || rel == "templates" || rel.starts_with("templates/") {
+                continue;
+            }
+            let path = root.join(&rel);
+            rels.push((rel, path));
+        }
+        self.scanned_ns = now_ns();
+        for (rel, path) in rels {
+            let under = format!("{rel}/");
+            let gone = |k: &String| k == &rel || k.starts_with(&under);
+            self.text_stamps.retain(|k, _| !gone(k));
+            self.texts.retain(|k, _| !gone(k));
+            self.unread.retain(|k, _| !gone(k));
+            self.others.retain(|k, _| !gone(k));
+            self.refused.retain(|r| !gone(&r.rel));
+            if std::fs::symlink_metadata(&path).is_ok() {
+                walk(&root, &path, self, None);
+            }
+        }
+        true
+    }
+}
+
+fn now_ns() -> i128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i128)
+}
+
 fn read_text(rel: &str, path: &Path) -> Result<String, Refused> {
     match std::fs::read(path) {
         Ok(bytes) => String::from_utf8(bytes).map_err(|_| Refused {
@@ -134,25 +199,49 @@ pub fn scan(root: &Path, display_root: &str) -> std::io::Result<ContentFiles> {
             format!("{} is not a folder", root.display()),
         ));
     }
-    let scanned_ns = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i128);
+    let scanned_ns = now_ns();
     let mut files = ContentFiles {
         root: root.to_path_buf(),
         display_root: display_root.to_string(),
         scanned_ns,
         ..Default::default()
     };
-    let walker = walkdir::WalkDir::new(root)
+    // The top of the folder first, without the chalets' own folders; then those, in parallel
+    // (listing is a system call per file: a market of 20,000 products lists 25,000 files).
+    let mut chalet_dirs = Vec::new();
+    walk(root, root, &mut files, Some(&mut chalet_dirs));
+    use rayon::prelude::*;
+    let parts: Vec<ContentFiles> = chalet_dirs
+        .par_iter()
+        .map(|dir| {
+            let mut part = ContentFiles::default();
+            walk(root, dir, &mut part, None);
+            part
+        })
+        .collect();
+    for part in parts {
+        files.refused.extend(part.refused);
+        files.text_stamps.extend(part.text_stamps);
+        files.unread.extend(part.unread);
+        files.others.extend(part.others);
+    }
+    Ok(files)
+}
+
+/// Lists `start` (under the content folder `root`) into `files`. With `chalet_dirs`, the folders
+/// `chalets/<slug>/` are not entered but collected there.
+fn walk(root: &Path, start: &Path, files: &mut ContentFiles, mut chalet_dirs: Option<&mut Vec<PathBuf>>) {
+    let top = start == root;
+    let walker = walkdir::WalkDir::new(start)
         .follow_links(false)
         .sort_by_file_name()
         .into_iter();
-    let walker = walker.filter_entry(|e| {
+    let mut walker = walker.filter_entry(|e| {
         // Hidden files (.git, .DS_Store) and the template overrides are not content.
         let name = e.file_name().to_string_lossy();
-        e.depth() == 0 || !(name.starts_with('.') || (e.depth() == 1 && name == "templates"))
+        e.depth() == 0 || !(name.starts_with('.') || (top && e.depth() == 1 && name == "templates"))
     });
-    for entry in walker {
+    while let Some(entry) = walker.next() {
         let entry = match entry {
             Ok(e) => e,
             Err(e) => {
@@ -181,6 +270,13 @@ pub fn scan(root: &Path, display_root: &str) -> std::io::Result<ContentFiles> {
             continue;
         }
         if ft.is_dir() {
+            if let Some(dirs) = chalet_dirs.as_deref_mut()
+                && entry.depth() == 2
+                && rel.starts_with("chalets/")
+            {
+                dirs.push(entry.into_path());
+                walker.skip_current_dir();
+            }
             continue;
         }
         if !ft.is_file() {
@@ -213,7 +309,6 @@ pub fn scan(root: &Path, display_root: &str) -> std::io::Result<ContentFiles> {
             files.others.insert(rel, stamp);
         }
     }
-    Ok(files)
 }
 
 fn rel_path(root: &Path, path: &Path) -> Option<String> {

@@ -86,7 +86,7 @@ pub fn serve(
 ) -> std::io::Result<()> {
     let shared: Shared = Arc::new((Mutex::new(Status::default()), Condvar::new()));
     // Chalets validated by one build stay in memory for the next.
-    let mut session = Session::new(&opts);
+    let mut session = Session::watched(&opts);
     let first = isolated_build(&opts, &mut session);
     on_build(&first);
     record(&shared, &first);
@@ -101,11 +101,17 @@ pub fn serve(
     );
 
     let (tx, rx) = mpsc::channel();
-    let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
-        if let Ok(ev) = ev
-            && !matches!(ev.kind, notify::EventKind::Access(_))
-        {
-            let _ = tx.send(ev.paths);
+    // `None`: the watcher lost events, so the next build lists the whole folder again.
+    let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| match ev {
+        Ok(ev) if ev.need_rescan() => {
+            let _ = tx.send(None);
+        }
+        Ok(ev) if !matches!(ev.kind, notify::EventKind::Access(_)) => {
+            let _ = tx.send(Some(ev.paths));
+        }
+        Ok(_) => {}
+        Err(_) => {
+            let _ = tx.send(None);
         }
     })
     .map_err(std::io::Error::other)?;
@@ -137,17 +143,30 @@ pub fn serve(
     }
 
     loop {
-        let Ok(paths) = rx.recv() else { return Ok(()) };
-        let mut relevant = paths.iter().any(|p| !p.starts_with(&out_abs) && !is_noise(p));
+        let Ok(first) = rx.recv() else { return Ok(()) };
+        let mut relevant = false;
+        let mut take = |event: Option<Vec<PathBuf>>| match event {
+            Some(paths) => {
+                relevant |= paths.iter().any(|p| !p.starts_with(&out_abs) && !is_noise(p));
+                // Every path, noise included: the listing must match what a scan would find.
+                session.changed(paths.into_iter().filter(|p| !p.starts_with(&out_abs)));
+            }
+            None => {
+                relevant = true;
+                session.lost_track();
+            }
+        };
+        take(first);
         // Editors write in bursts (temp file, rename, chmod) within a few milliseconds: wait for
         // a short quiet. Events during the build start another one right after it.
         while let Ok(more) = rx.recv_timeout(DEBOUNCE) {
-            relevant |= more.iter().any(|p| !p.starts_with(&out_abs) && !is_noise(p));
+            take(more);
         }
         if relevant {
             let result = isolated_build(&opts, &mut session);
-            on_build(&result);
+            // The tabs first: printing a long list of warnings to a terminal takes a while.
             record(&shared, &result);
+            on_build(&result);
         }
     }
 }
@@ -167,7 +186,7 @@ fn isolated_build(opts: &BuildOptions, session: &mut Session) -> Result<crate::B
         Ok(result) => result,
         Err(panic) => {
             // What the session held may be half updated: start the next build from the disk.
-            *session = Session::new(opts);
+            *session = Session::watched(opts);
             let what = panic
                 .downcast_ref::<String>()
                 .map(String::as_str)

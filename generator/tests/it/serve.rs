@@ -165,3 +165,125 @@ fn serve_rebuilds_on_change_and_keeps_the_last_good_site_on_error() {
         "the last good site stays"
     );
 }
+
+/// Starts `chalet serve` in `dir` (content/, themes/, output dist/) and waits for its first build;
+/// returns the server and that build's version.
+fn serve_in(dir: &std::path::Path) -> (Server, u16, u64) {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_chalet"))
+        .current_dir(dir)
+        .args(["serve", "--port", &port.to_string(), "--themes", "themes"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let server = Server(child);
+    let started = Instant::now();
+    while !matches!(get(port, "/"), Ok((200, _))) {
+        assert!(started.elapsed() < Duration::from_secs(30), "server did not come up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let v = wait_json(port, 0)["version"].as_u64().expect("version");
+    (server, port, v)
+}
+
+#[test]
+fn serve_keeps_its_listing_true_through_adds_renames_and_deletes() {
+    // `serve` lists the content folder once, then only what the watcher reports: after each
+    // step its site must be the bytes of a clean build of the same folder.
+    let tmp = site_in_temp("valid/minimal");
+    let dir = tmp.path();
+    copy_dir(&themes(), &dir.join("themes"));
+    let (_server, port, mut version) = serve_in(dir);
+    let products = dir.join("content/chalets/cire-et-meche/products");
+    let chalets = dir.join("content/chalets");
+    type Step = Box<dyn Fn()>;
+    let (p, c) = (products.clone(), chalets.clone());
+    let steps: Vec<(&str, Step)> = vec![
+        (
+            "a product added",
+            Box::new(move || {
+                std::fs::write(
+                    p.join("cones.md"),
+                    "---\nname: Cônes\nprice: \"3,50\"\nstock: 4\n---\nParfumés.\n",
+                )
+                .expect("add")
+            }),
+        ),
+        ("a product renamed", {
+            let p = products.clone();
+            Box::new(move || std::fs::rename(p.join("cones.md"), p.join("pommes.md")).expect("rename"))
+        }),
+        ("a product deleted", {
+            let p = products.clone();
+            Box::new(move || std::fs::remove_file(p.join("pommes.md")).expect("delete"))
+        }),
+        (
+            "a chalet copied in",
+            Box::new(move || {
+                copy_dir(&c.join("cire-et-meche"), &c.join("lampes"));
+                let yaml = c.join("lampes/chalet.yaml");
+                std::fs::write(&yaml, read(&yaml).replace("Cire & Mèche", "Lampes")).expect("write");
+            }),
+        ),
+        ("a chalet renamed", {
+            let c = chalets.clone();
+            Box::new(move || std::fs::rename(c.join("lampes"), c.join("lampes-du-quai")).expect("rename"))
+        }),
+        ("a hidden file, an editor's backup and an edit", {
+            // The first two alone start no build; the listing takes them in all the same.
+            let c = chalets.clone();
+            Box::new(move || {
+                std::fs::write(c.join("lampes-du-quai/.notes.md"), "scratch").expect("hidden");
+                std::fs::write(c.join("lampes-du-quai/products/old.md~"), "backup").expect("stray");
+                let yaml = c.join("lampes-du-quai/chalet.yaml");
+                std::fs::write(&yaml, read(&yaml).replace("Lampes", "Lampes du Quai")).expect("write");
+            })
+        }),
+        ("a chalet deleted", {
+            let c = chalets.clone();
+            Box::new(move || std::fs::remove_dir_all(c.join("lampes-du-quai")).expect("delete"))
+        }),
+    ];
+    for (step, change) in steps {
+        change();
+        let _ = std::fs::remove_dir_all(dir.join("clean"));
+        let clean = chalet(
+            dir,
+            &[
+                "build",
+                "--content",
+                "content",
+                "--themes",
+                "themes",
+                "--out",
+                "clean",
+                "--cache",
+                "clean-cache",
+            ],
+        );
+        assert_eq!(clean.code, 0, "{step}: {}", clean.stderr);
+        let want = tree(&dir.join("clean"));
+        // The change may reach the server as one build or several.
+        let started = Instant::now();
+        loop {
+            let build = wait_json(port, version);
+            version = build["version"].as_u64().expect("version");
+            assert_eq!(build["errors"], "", "{step}");
+            let got = tree(&dir.join("dist"));
+            if got == want {
+                eprintln!("{step}: as a clean build after {:?}", started.elapsed());
+                break;
+            }
+            let differ: Vec<&String> = got
+                .keys()
+                .chain(want.keys())
+                .filter(|k| got.get(*k) != want.get(*k))
+                .collect();
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "{step}: serve's site differs from a clean build in {differ:?}"
+            );
+        }
+    }
+}
