@@ -389,27 +389,6 @@ pub fn build_in(
     let mut p = prepare(opts, session, progress)?;
     progress("rendering and writing");
     let t = Instant::now();
-    let renderer = Renderer::new(&p.site, &p.theme, &p.plan).map_err(|d| fail(&p.warnings, d))?;
-    p.timings.push(("views", t.elapsed()));
-    let t = Instant::now();
-    let pages = renderer.pages().len();
-    let others = renderer.other_files(&p.plan, &p.cache.dir).map_err(|d| {
-        let mut diags = Diagnostics::default();
-        diags.push(d);
-        fail(&p.warnings, diags)
-    })?;
-    p.timings.push(("files", t.elapsed()));
-    let t = Instant::now();
-    let other_paths: Vec<String> = others.iter().map(|f| f.path.clone()).collect();
-    let folders = || {
-        folders(
-            renderer
-                .pages()
-                .iter()
-                .map(|p| renderer.output_path(*p))
-                .chain(other_paths.iter().cloned()),
-        )
-    };
     let options = format!(
         "theme={} themes={} base_url={:?} checkout_url={:?}",
         p.site.market.theme,
@@ -418,13 +397,38 @@ pub fn build_in(
         opts.checkout_url
     );
     let cache_dir = opts.cache_dir();
-    let memo = Memo::open(
-        &cache_dir,
-        &opts.out,
-        &options,
-        write::read_manifest(&opts.out).as_ref(),
+    // The views and the last build's state are independent: made side by side.
+    let (renderer, memo) = rayon::join(
+        || Renderer::new(&p.site, &p.theme, &p.plan),
+        || {
+            Memo::open(
+                &cache_dir,
+                &opts.out,
+                &options,
+                write::read_manifest(&opts.out).as_ref(),
+            )
+        },
     );
+    let renderer = renderer.map_err(|d| fail(&p.warnings, d))?;
+    p.timings.push(("views", t.elapsed()));
+    let t = Instant::now();
+    let pages = renderer.pages().len();
+    let folders = || {
+        folders(
+            renderer
+                .pages()
+                .iter()
+                .map(|p| renderer.output_path(*p))
+                .chain(renderer.other_paths(&p.plan)),
+        )
+    };
     let rendered = AtomicUsize::new(0);
+    // The files besides the pages (sitemap, search index, catalogue…) each walk the whole
+    // market: made by one worker while the others render pages.
+    let others = rayon::iter::once(()).flat_map_iter(|()| match renderer.other_files(&p.plan, &p.cache.dir) {
+        Ok(files) => files.into_iter().map(Ok).collect::<Vec<_>>(),
+        Err(d) => vec![Err(d)],
+    });
     let stream = renderer
         .pages()
         .par_iter()
@@ -435,7 +439,7 @@ pub fn build_in(
             }
             Ok(file)
         })
-        .chain(others.into_par_iter().map(Ok));
+        .chain(others);
     let written = match write::write_site(&opts.out, folders, stream) {
         Ok(w) => w,
         Err(write::WriteError::Io(e)) => return Err(BuildError::Io(e)),

@@ -284,18 +284,32 @@ impl<'a> Renderer<'a> {
     }
 
     /// Everything that is not a templated page: sitemap, robots.txt, catalogue, assets, images.
+    /// The paths [`Renderer::other_files`] writes, known before any is made: a first build
+    /// makes the folders first.
+    pub fn other_paths(&self, images: &ImagePlan) -> Vec<String> {
+        let mut paths: Vec<String> = [routes::SITEMAP, routes::ROBOTS, routes::SEARCH_INDEX, routes::CATALOGUE]
+            .map(String::from)
+            .into();
+        paths.extend(self.assets.files.iter().map(|f| f.path.clone()));
+        paths.extend(images.cache_files().map(|d| d.out.clone()));
+        paths
+    }
+
     pub fn other_files(&self, images: &ImagePlan, cache: &std::path::Path) -> Result<Vec<OutputFile>, Diagnostic> {
         let site = self.site;
         let base = &site.market.base_url;
-        let listed: Vec<String> = self
-            .pages
-            .iter()
-            .filter(|p| p.in_sitemap())
-            .map(|p| base.join(&self.url_rel(*p)))
-            .collect();
+        let sitemap = || {
+            let listed: Vec<String> = self
+                .pages
+                .iter()
+                .filter(|p| p.in_sitemap())
+                .map(|p| base.join(&self.url_rel(*p)))
+                .collect();
+            sitemap(&listed)
+        };
         // A catalogue that cannot be written must stop the build: an empty one would withdraw
         // every product from sale when published.
-        let catalogue =
+        let catalogue = || {
             serde_json::to_string_pretty(&catalogue(site, &self.theme.strings)).map_err(|e| Diagnostic {
                 severity: Severity::Error,
                 path: routes::CATALOGUE.to_string(),
@@ -303,15 +317,20 @@ impl<'a> Renderer<'a> {
                 col: 1,
                 message: format!("the catalogue could not be written: {e}"),
                 hint: None,
-            })?;
+            })
+        };
+        // Each walks the whole market, apart from the others: side by side, they cost one.
+        let (sitemap, (catalogue, search)) = rayon::join(sitemap, || {
+            rayon::join(catalogue, || data::search_index(site, &self.views))
+        });
         let mut files = vec![
-            bytes(routes::SITEMAP, sitemap(&listed)),
+            bytes(routes::SITEMAP, sitemap),
             bytes(
                 routes::ROBOTS,
                 format!("User-agent: *\nAllow: /\n\nSitemap: {}\n", base.join(routes::SITEMAP)),
             ),
-            bytes(routes::SEARCH_INDEX, data::search_index(site, &self.views)),
-            bytes(routes::CATALOGUE, catalogue + "\n"),
+            bytes(routes::SEARCH_INDEX, search),
+            bytes(routes::CATALOGUE, catalogue? + "\n"),
         ];
         files.extend(self.assets.files.iter().cloned());
         // Two photos with the same bytes (a chalet copied from another) share their derivatives:
