@@ -215,6 +215,10 @@ pub struct Chalet {
     pub ship_countries: Vec<String>,
     pub about: Option<Markdown>,
     pub products: Vec<Product>,
+    /// A hash of everything above as validation made it, its images by their place in the
+    /// chalet's own list (before they are numbered across the site): what the incremental
+    /// build compares, kept with a chalet taken from the last build instead of hashing it again.
+    pub digest: u128,
 }
 
 #[derive(Clone, Debug)]

@@ -145,22 +145,24 @@ fn claim(site: &Site, page: PageKind) -> Claim {
 /// built or served on a case-insensitive disk), as positioned errors at the content that loses.
 /// Every page kind is checked, and the root files (`sitemap.xml`, `catalogue.json`, …) too.
 pub fn collisions(site: &Site) -> Vec<Diagnostic> {
-    let mut taken: HashMap<String, Claim> = HashMap::new();
+    // Who wrote each file first, by lowercased output path (`None`: a file the market writes
+    // itself); what a page claims is only spelled out when two meet.
+    let mut taken: HashMap<String, Option<PageKind>> = HashMap::new();
     for file in [routes::SITEMAP, routes::ROBOTS, routes::CATALOGUE, routes::SEARCH_INDEX] {
-        taken.insert(file.to_lowercase(), Claim::Builtin("a file the market writes itself"));
+        taken.insert(file.to_lowercase(), None);
     }
     let mut out = Vec::new();
     // Every script-filled page counts, whether or not this theme renders it.
     for page in pages(site, |_| true) {
         let output = page.route(site).output();
-        let new = claim(site, page);
-        let Some(old) = taken.get(&output.to_lowercase()) else {
-            taken.insert(output.to_lowercase(), new);
+        let Some(first) = taken.get(&output.to_lowercase()) else {
+            taken.insert(output.to_lowercase(), Some(page));
             continue;
         };
-        let Claim::Content { origin, what } = new else {
+        let Claim::Content { origin, what } = claim(site, page) else {
             continue; // two built-ins never collide; the route tests guard that
         };
+        let old = first.map_or(Claim::Builtin("a file the market writes itself"), |p| claim(site, p));
         let (message, hint) = match old {
             Claim::Builtin(name) => (
                 format!("{what} would be written to `{output}`, which is {name}"),

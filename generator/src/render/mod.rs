@@ -90,7 +90,7 @@ impl<'a> Renderer<'a> {
             .par_iter()
             .map(|c| {
                 let mut f = memo::Fingerprint::default();
-                f.add_debug(c);
+                f.add(&c.digest.to_le_bytes());
                 for id in view::chalet_images(c) {
                     f.add_json(&views.image_views[id]);
                 }

@@ -236,6 +236,7 @@ pub fn chalet_images(c: &Chalet) -> Vec<crate::model::ImageId> {
         ship_countries: _,
         about,
         products,
+        digest: _,
     } = c;
     let mut ids: Vec<_> = cover.iter().chain(logo).map(|i| i.id).collect();
     ids.extend(about.iter().flat_map(|a| a.images.iter().map(|(_, id)| *id)));

@@ -4,7 +4,7 @@ use super::Validator;
 use super::market::{absolute_url, category_hint, email};
 use super::reuse::{Entry, Reuse};
 use crate::diagnostic::Severity;
-use crate::model::{Category, Chalet, Contact, Image, ImageId, ImageRole, Product, Voucher};
+use crate::model::{Category, Chalet, Contact, Image, ImageId, ImageRole, ImageSource, Product, Voucher};
 use crate::yaml::{Fields, Node, Pos, Reader, Value, slug_hint};
 use chalet_types::{Kind, Personalisation, Shipping, Sku, Slug, Stock};
 use rayon::prelude::*;
@@ -92,7 +92,10 @@ pub(super) fn validate_all(
                 e.diags.iter().cloned().for_each(|d| local.diags.push(d));
                 return (Some(e.chalet.clone()), local, None);
             }
-            let chalet = validate_one(&mut local, folder, inner, rules);
+            let mut chalet = validate_one(&mut local, folder, inner, rules);
+            if let Some(c) = &mut chalet {
+                c.digest = digest(c, &local.images);
+            }
             let diags: Vec<_> = local.diags.iter().cloned().collect();
             let entry = reuse.entry(files, folder, &chalet, &local.images, &diags);
             (chalet, local, entry)
@@ -281,7 +284,24 @@ fn validate_one(v: &mut Validator, folder: &str, inner: &[String], rules: Market
         ship_countries,
         about,
         products,
+        digest: 0,
     })
+}
+
+/// [`Chalet::digest`]: the chalet's `Debug` form (the typed model derives it everywhere, so no
+/// field can be forgotten) and the files its images are, streamed into a hash.
+fn digest(c: &Chalet, images: &[ImageSource]) -> u128 {
+    struct Hasher(xxhash_rust::xxh3::Xxh3);
+    impl std::fmt::Write for Hasher {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0.update(s.as_bytes());
+            Ok(())
+        }
+    }
+    let mut h = Hasher(xxhash_rust::xxh3::Xxh3::new());
+    let rels: Vec<&str> = images.iter().map(|i| i.rel.as_str()).collect();
+    let _ = std::fmt::Write::write_fmt(&mut h, format_args!("{c:?}\n{rels:?}"));
+    h.0.digest128()
 }
 
 /// The name a text file of a chalet folder probably meant, when it is not exactly one the
