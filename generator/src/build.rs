@@ -132,6 +132,8 @@ pub struct Session {
     listing: Option<ContentFiles>,
     changes: Option<Vec<PathBuf>>,
     watched: bool,
+    /// `serve`: the last build's incremental state, being written while the tabs reload.
+    saving: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Session {
@@ -141,6 +143,7 @@ impl Session {
             listing: None,
             changes: None,
             watched: false,
+            saving: None,
         }
     }
 
@@ -397,6 +400,9 @@ pub fn build_in(
         opts.checkout_url
     );
     let cache_dir = opts.cache_dir();
+    if let Some(saving) = session.saving.take() {
+        let _ = saving.join();
+    }
     // The views and the last build's state are independent: made side by side.
     let (renderer, memo) = rayon::join(
         || Renderer::new(&p.site, &p.theme, &p.plan),
@@ -450,8 +456,16 @@ pub fn build_in(
     drop(renderer);
     let full_render = memo.full.clone();
     // The state is only worth keeping once the output it describes is in place; losing it
-    // costs one full render next time, never a wrong page.
-    if let Err(e) = memo.save(&cache_dir, &opts.out, &options, &written.hashes) {
+    // costs one full render next time, never a wrong page. `serve` writes it while the tabs
+    // reload (the next build waits for it).
+    let out = opts.out.clone();
+    let hashes = written.hashes;
+    let save = move || memo.save(&cache_dir, &out, &options, &hashes);
+    if session.watched {
+        session.saving = Some(std::thread::spawn(move || {
+            let _ = save();
+        }));
+    } else if let Err(e) = save() {
         progress(&format!(
             "the incremental state could not be kept ({e}): the next build renders every page"
         ));

@@ -233,7 +233,8 @@ pub struct Page {
 #[derive(Clone, Debug)]
 pub struct Site {
     pub market: Market,
-    pub chalets: Vec<Chalet>,
+    /// Shared: a chalet taken from the last build (`serve` keeps them in memory) is not copied.
+    pub chalets: Vec<Arc<Chalet>>,
     pub pages: Vec<Page>,
     pub images: Vec<ImageSource>,
 }

@@ -65,18 +65,18 @@ impl<'de> serde::Deserialize<'de> for SourceFile {
     }
 }
 
-/// `#[serde(with)]` for an `Arc<SourceFile>` (serde's `rc` feature would be needed otherwise).
+/// `#[serde(with)]` for an `Arc<T>`, kept as the `T` it points to (serde's `rc` feature would
+/// be needed otherwise).
 pub mod shared {
-    use super::SourceFile;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
     use std::sync::Arc;
 
-    pub fn serialize<S: Serializer>(file: &Arc<SourceFile>, s: S) -> Result<S::Ok, S::Error> {
-        file.as_ref().serialize(s)
+    pub fn serialize<S: Serializer, T: Serialize>(value: &Arc<T>, s: S) -> Result<S::Ok, S::Error> {
+        value.as_ref().serialize(s)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<SourceFile>, D::Error> {
-        SourceFile::deserialize(d).map(Arc::new)
+    pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Arc<T>, D::Error> {
+        T::deserialize(d).map(Arc::new)
     }
 }
 

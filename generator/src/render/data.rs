@@ -7,6 +7,7 @@ use crate::model::Site;
 use chalet_types::language::SymbolAt;
 use chalet_types::routes::{self, Endpoint};
 use chalet_types::{Availability, Currency, ErrorCode, LOW_STOCK};
+use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -106,23 +107,33 @@ pub fn script_config(views: &Views, strings: &BTreeMap<String, String>) -> Strin
 /// chalet, artisan, town, category, tags). Accents are folded by the script, not here, so
 /// results can show the names as written.
 pub fn search_index(site: &Site, views: &Views) -> String {
-    let mut entries: Vec<Value> = Vec::with_capacity(site.product_count() + site.chalets.len());
+    /// One entry, typed rather than a `json!` map (a third of the time at 3,000 products);
+    /// fields in the order a map would sort its keys, so the file stays as it was.
+    #[derive(Serialize)]
+    struct Entry<'a> {
+        d: String,
+        k: String,
+        n: &'a str,
+        u: String,
+    }
+    let mut entries: Vec<Entry> = Vec::with_capacity(site.product_count() + site.chalets.len());
     for c in &site.chalets {
         let category = views.category_name(c.category.as_str());
-        entries.push(json!({
-            "n": c.name,
-            "d": format!("{} · {}", c.artisan, c.town),
-            "k": format!("{} {} {}", category, c.tagline.as_deref().unwrap_or(""), c.artisan),
-            "u": views.chalet_url(c),
-        }));
+        entries.push(Entry {
+            n: &c.name,
+            d: format!("{} · {}", c.artisan, c.town),
+            k: format!("{} {} {}", category, c.tagline.as_deref().unwrap_or(""), c.artisan),
+            u: views.chalet_url(c),
+        });
         for p in &c.products {
-            entries.push(json!({
-                "n": p.name,
-                "d": format!("{} · {}", c.name, views.money(p.price)),
-                "k": format!("{} {} {}", c.name, category, p.tags.join(" ")),
-                "u": views.product_url(p),
-            }));
+            entries.push(Entry {
+                n: &p.name,
+                d: format!("{} · {}", c.name, views.money(p.price)),
+                k: format!("{} {} {}", c.name, category, p.tags.join(" ")),
+                u: views.product_url(p),
+            });
         }
     }
-    Value::Array(entries).to_string()
+    // Plain data: serialising it cannot fail.
+    serde_json::to_string(&entries).unwrap_or_default()
 }

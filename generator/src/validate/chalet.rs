@@ -9,6 +9,7 @@ use crate::yaml::{Fields, Node, Pos, Reader, Value, slug_hint};
 use chalet_types::{Kind, Personalisation, Shipping, Sku, Slug, Stock};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 const CHALET_FIELDS: &[&str] = &[
     "name",
@@ -63,7 +64,7 @@ pub(super) fn validate_all(
     v: &mut Validator,
     rules: MarketRules,
     reuse: &Reuse,
-) -> (Vec<Chalet>, Vec<(String, Entry)>) {
+) -> (Vec<Arc<Chalet>>, Vec<(String, Entry)>) {
     // A chalet folder is any folder directly under chalets/ holding at least one file.
     let mut folders: BTreeMap<String, Vec<String>> = BTreeMap::new();
     // Refused files (too large, unreadable) belong to their folder too: already reported, they
@@ -83,7 +84,7 @@ pub(super) fn validate_all(
     // Chalets are independent: each is validated on its own (in parallel), then merged in slug
     // order, its image ids mapped onto the site's.
     let files = v.files;
-    let results: Vec<(Option<Chalet>, Validator, Option<Entry>)> = folders
+    let results: Vec<(Option<Arc<Chalet>>, Validator, Option<Entry>)> = folders
         .par_iter()
         .map(|(folder, inner)| {
             let mut local = Validator::new(files);
@@ -92,10 +93,10 @@ pub(super) fn validate_all(
                 e.diags.iter().cloned().for_each(|d| local.diags.push(d));
                 return (Some(e.chalet.clone()), local, None);
             }
-            let mut chalet = validate_one(&mut local, folder, inner, rules);
-            if let Some(c) = &mut chalet {
-                c.digest = digest(c, &local.images);
-            }
+            let chalet = validate_one(&mut local, folder, inner, rules).map(|mut c| {
+                c.digest = digest(&c, &local.images);
+                Arc::new(c)
+            });
             let diags: Vec<_> = local.diags.iter().cloned().collect();
             let entry = reuse.entry(files, folder, &chalet, &local.images, &diags);
             (chalet, local, entry)
@@ -110,7 +111,11 @@ pub(super) fn validate_all(
         v.diags.extend(local.diags);
         let ids: Vec<ImageId> = local.images.into_iter().map(|img| v.adopt_image(img)).collect();
         if let Some(mut c) = chalet {
-            remap_images(&mut c, &ids);
+            // The chalet's own numbering is often the site's (no images, or the first chalet
+            // with some): then the chalet is shared as it is, not copied.
+            if ids.iter().enumerate().any(|(local, &site)| local != site) {
+                remap_images(Arc::make_mut(&mut c), &ids);
+            }
             out.push(c);
         }
     }

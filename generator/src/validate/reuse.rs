@@ -41,7 +41,8 @@ pub struct Entry {
     scanned_ns: i128,
     /// Every file of the folder (relative to it), sorted, with its stamp.
     files: Vec<(String, FileMeta)>,
-    pub(super) chalet: Chalet,
+    #[serde(with = "crate::source::shared")]
+    pub(super) chalet: Arc<Chalet>,
     /// The images it references, in its own numbering (as a chalet validated alone has them).
     pub(super) images: Vec<ImageSource>,
     /// Its warnings.
@@ -80,7 +81,7 @@ impl Reuse {
         &self,
         files: &ContentFiles,
         folder: &str,
-        chalet: &Option<Chalet>,
+        chalet: &Option<Arc<Chalet>>,
         images: &[ImageSource],
         diags: &[Diagnostic],
     ) -> Option<Entry> {

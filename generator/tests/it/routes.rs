@@ -83,9 +83,9 @@ fn two_sources_writing_one_file_are_reported_at_the_second() {
         chalet::routes::collisions(&site).is_empty(),
         "a clean site has no collisions"
     );
-    let mut twin = site.chalets[0].clone();
+    let mut twin = chalet::model::Chalet::clone(&site.chalets[0]);
     twin.source = "content/chalets/copie/chalet.yaml".into();
-    site.chalets.push(twin);
+    site.chalets.push(std::sync::Arc::new(twin));
     let found = chalet::routes::collisions(&site);
     let slug = &site.chalets[0].slug;
     let first = found
