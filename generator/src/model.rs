@@ -193,6 +193,36 @@ pub struct Product {
     /// What the shopper is asked per basket line (`personalisation:`).
     pub personalisation: Option<Personalisation>,
     pub description: Markdown,
+    /// A hash of everything above, its images by their place in its chalet's own list: see
+    /// [`Chalet::digest`].
+    pub digest: u128,
+}
+
+impl Product {
+    /// Every image its pages may show. Each field is named (no `..`): a new field does not
+    /// compile until it is sorted here, so a page showing a new image is rebuilt when that
+    /// image changes (see `render::memo`).
+    pub fn image_ids(&self) -> Vec<ImageId> {
+        let Product {
+            sku: _,
+            name: _,
+            price: _,
+            stock: _,
+            kind: _,
+            images,
+            tags: _,
+            allergens: _,
+            net_quantity: _,
+            withdrawal: _,
+            voucher: _,
+            personalisation: _,
+            description,
+            digest: _,
+        } = self;
+        let mut ids: Vec<_> = images.iter().map(|i| i.id).collect();
+        ids.extend(description.images.iter().map(|(_, id)| *id));
+        ids
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -219,6 +249,47 @@ pub struct Chalet {
     /// chalet's own list (before they are numbered across the site): what the incremental
     /// build compares, kept with a chalet taken from the last build instead of hashing it again.
     pub digest: u128,
+    /// The same for what a product page shows of its chalet: everything but `about` and the
+    /// products (of which only the number).
+    pub head: u128,
+}
+
+impl Chalet {
+    /// The images of what a product page shows of the chalet (see [`Chalet::head`]).
+    pub fn head_image_ids(&self) -> Vec<ImageId> {
+        self.cover.iter().chain(&self.logo).map(|i| i.id).collect()
+    }
+
+    /// Every image its pages may show. Each field is named (no `..`), as in
+    /// [`Product::image_ids`].
+    pub fn image_ids(&self) -> Vec<ImageId> {
+        let Chalet {
+            slug: _,
+            source: _,
+            name: _,
+            artisan: _,
+            town: _,
+            category: _,
+            tagline: _,
+            cover: _,
+            logo: _,
+            contact: _,
+            trader: _,
+            pickup: _,
+            shipping: _,
+            ship_countries: _,
+            about,
+            products,
+            digest: _,
+            head: _,
+        } = self;
+        let mut ids = self.head_image_ids();
+        ids.extend(about.iter().flat_map(|a| a.images.iter().map(|(_, id)| *id)));
+        for p in products {
+            ids.extend(p.image_ids());
+        }
+        ids
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -12,7 +12,7 @@ pub mod view;
 use crate::catalogue::catalogue;
 use crate::diagnostic::{Diagnostic, Diagnostics, Severity};
 use crate::images::ImagePlan;
-use crate::model::Site;
+use crate::model::{ImageId, Site};
 pub use crate::routes::PageKind;
 use crate::theme::Theme;
 use chalet_types::routes;
@@ -62,8 +62,17 @@ pub struct Renderer<'a> {
     global: memo::Fingerprint,
     /// Each template's fingerprint with the templates it extends and includes.
     template_fps: rustc_hash::FxHashMap<String, u128>,
-    /// Each chalet's fingerprint: its whole model and the images it shows.
-    chalet_fps: Vec<u128>,
+    /// Each chalet's fingerprints: its whole model and every image it shows (its page); what
+    /// product pages show of it (its head and its cover and logo); and each product with its
+    /// images (its page, and the cards showing it elsewhere).
+    chalet_fps: Vec<ChaletFingerprints>,
+}
+
+#[derive(Debug)]
+struct ChaletFingerprints {
+    whole: u128,
+    head: u128,
+    products: Vec<u128>,
 }
 
 impl<'a> Renderer<'a> {
@@ -85,16 +94,25 @@ impl<'a> Renderer<'a> {
             .collect();
         // Views also read the market's model (language, address, categories) directly.
         fp.add_debug(&site.market);
+        let with_images = |digest: u128, ids: Vec<ImageId>| {
+            let mut f = memo::Fingerprint::default();
+            f.add(&digest.to_le_bytes());
+            for id in ids {
+                f.add_json(&views.image_views[id]);
+            }
+            f.finish()
+        };
         let chalet_fps = site
             .chalets
             .par_iter()
-            .map(|c| {
-                let mut f = memo::Fingerprint::default();
-                f.add(&c.digest.to_le_bytes());
-                for id in view::chalet_images(c) {
-                    f.add_json(&views.image_views[id]);
-                }
-                f.finish()
+            .map(|c| ChaletFingerprints {
+                whole: with_images(c.digest, c.image_ids()),
+                head: with_images(c.head, c.head_image_ids()),
+                products: c
+                    .products
+                    .iter()
+                    .map(|p| with_images(p.digest, p.image_ids()))
+                    .collect(),
             })
             .collect();
         let global = tera.global_context();
@@ -175,17 +193,16 @@ impl<'a> Renderer<'a> {
     fn source_fingerprint(&self, page: PageKind) -> Option<u128> {
         let mut fp = self.page_base(page.template());
         match page {
-            PageKind::Chalet(ci) => fp.add(&self.chalet_fps[ci].to_le_bytes()),
+            PageKind::Chalet(ci) => fp.add(&self.chalet_fps[ci].whole.to_le_bytes()),
             PageKind::Product(ci, pi) => {
-                fp.add(&(pi as u64).to_le_bytes());
-                fp.add(&self.chalet_fps[ci].to_le_bytes());
-                let c = &self.site.chalets[ci];
-                if c.products.len() <= NEIGHBOURS {
-                    for (i, o) in self.site.chalets.iter().enumerate() {
-                        if o.category == c.category {
-                            fp.add(&self.chalet_fps[i].to_le_bytes());
-                        }
-                    }
+                // Its chalet's head, itself, and the cards of its neighbours (which may be
+                // another chalet's): not its siblings' descriptions.
+                for (cj, pj) in std::iter::once((ci, pi)).chain(self.neighbour_ids(ci, pi)) {
+                    let c = &self.chalet_fps[cj];
+                    fp.add(&(cj as u64).to_le_bytes());
+                    fp.add(&(pj as u64).to_le_bytes());
+                    fp.add(&c.head.to_le_bytes());
+                    fp.add(&c.products[pj].to_le_bytes());
                 }
             }
             _ => return None,
@@ -257,28 +274,31 @@ impl<'a> Renderer<'a> {
         (template, ctx)
     }
 
-    /// Up to [`NEIGHBOURS`] other products: the chalet's own first, then the same category's.
+    /// Up to [`NEIGHBOURS`] other products' cards: see [`Renderer::neighbour_ids`].
     fn neighbours(&self, ci: usize, pi: usize) -> Vec<view::ProductCard> {
-        let (site, views) = (self.site, &self.views);
-        let c = &site.chalets[ci];
-        let mut out: Vec<_> = c
-            .products
-            .iter()
-            .enumerate()
-            .filter(|(j, _)| *j != pi)
-            .map(|(_, q)| views.product_card(c, q))
+        let chalets = &self.site.chalets;
+        self.neighbour_ids(ci, pi)
+            .into_iter()
+            .map(|(cj, pj)| self.views.product_card(&chalets[cj], &chalets[cj].products[pj]))
+            .collect()
+    }
+
+    /// Up to [`NEIGHBOURS`] other products, as (chalet, product) indices: the chalet's own
+    /// first, then the first product of each other chalet of the same category.
+    fn neighbour_ids(&self, ci: usize, pi: usize) -> Vec<(usize, usize)> {
+        let chalets = &self.site.chalets;
+        let c = &chalets[ci];
+        let mut out: Vec<_> = (0..c.products.len())
+            .filter(|&j| j != pi)
+            .map(|j| (ci, j))
             .take(NEIGHBOURS)
             .collect();
         if out.len() < NEIGHBOURS {
-            let others = site
-                .chalets
+            let others = chalets
                 .iter()
-                .filter(|o| o.category == c.category && o.slug != c.slug);
-            out.extend(
-                others
-                    .filter_map(|o| o.products.first().map(|q| views.product_card(o, q)))
-                    .take(NEIGHBOURS - out.len()),
-            );
+                .enumerate()
+                .filter(|(_, o)| o.category == c.category && o.slug != c.slug && !o.products.is_empty());
+            out.extend(others.map(|(cj, _)| (cj, 0)).take(NEIGHBOURS - out.len()));
         }
         out
     }

@@ -215,53 +215,6 @@ pub struct Views<'a> {
     pub(crate) image_views: Vec<ImageView>,
 }
 
-/// Every image a chalet's pages may show. Each field is named (no `..`): a new field on
-/// [`Chalet`] or [`Product`] does not compile until it is sorted here, so a page showing a new
-/// image is rebuilt when that image changes (see `render::memo`).
-pub fn chalet_images(c: &Chalet) -> Vec<crate::model::ImageId> {
-    let Chalet {
-        slug: _,
-        source: _,
-        name: _,
-        artisan: _,
-        town: _,
-        category: _,
-        tagline: _,
-        cover,
-        logo,
-        contact: _,
-        trader: _,
-        pickup: _,
-        shipping: _,
-        ship_countries: _,
-        about,
-        products,
-        digest: _,
-    } = c;
-    let mut ids: Vec<_> = cover.iter().chain(logo).map(|i| i.id).collect();
-    ids.extend(about.iter().flat_map(|a| a.images.iter().map(|(_, id)| *id)));
-    for p in products {
-        let Product {
-            sku: _,
-            name: _,
-            price: _,
-            stock: _,
-            kind: _,
-            images,
-            tags: _,
-            allergens: _,
-            net_quantity: _,
-            withdrawal: _,
-            voucher: _,
-            personalisation: _,
-            description,
-        } = p;
-        ids.extend(images.iter().map(|i| i.id));
-        ids.extend(description.images.iter().map(|(_, id)| *id));
-    }
-    ids
-}
-
 impl<'a> Views<'a> {
     pub fn new(site: &'a Site, images: &'a ImagePlan) -> Views<'a> {
         let root = site.market.base_url.root().to_string();

@@ -94,7 +94,7 @@ pub(super) fn validate_all(
                 return (Some(e.chalet.clone()), local, None);
             }
             let chalet = validate_one(&mut local, folder, inner, rules).map(|mut c| {
-                c.digest = digest(&c, &local.images);
+                digests(&mut c, &local.images);
                 Arc::new(c)
             });
             let diags: Vec<_> = local.diags.iter().cloned().collect();
@@ -290,12 +290,47 @@ fn validate_one(v: &mut Validator, folder: &str, inner: &[String], rules: Market
         about,
         products,
         digest: 0,
+        head: 0,
     })
 }
 
-/// [`Chalet::digest`]: the chalet's `Debug` form (the typed model derives it everywhere, so no
-/// field can be forgotten) and the files its images are, streamed into a hash.
-fn digest(c: &Chalet, images: &[ImageSource]) -> u128 {
+/// Sets [`Chalet::digest`], [`Chalet::head`] and each [`Product::digest`]: `Debug` forms (the
+/// typed model derives it everywhere, so no field can be forgotten) and the files their images
+/// are, streamed into a hash.
+fn digests(c: &mut Chalet, images: &[ImageSource]) {
+    let rels = |ids: Vec<ImageId>| -> Vec<&str> { ids.into_iter().map(|id| images[id].rel.as_str()).collect() };
+    for p in &mut c.products {
+        p.digest = hash(format_args!("{p:?}\n{:?}", rels(p.image_ids())));
+    }
+    let Chalet {
+        slug,
+        source,
+        name,
+        artisan,
+        town,
+        category,
+        tagline,
+        cover,
+        logo,
+        contact,
+        trader,
+        pickup,
+        shipping,
+        ship_countries,
+        about: _,
+        products,
+        digest: _,
+        head: _,
+    } = &*c;
+    let head = (
+        (slug, source, name, artisan, town, category, tagline, cover, logo),
+        (contact, trader, pickup, shipping, ship_countries, products.len()),
+    );
+    c.head = hash(format_args!("{head:?}\n{:?}", rels(c.head_image_ids())));
+    c.digest = hash(format_args!("{c:?}\n{:?}", rels(c.image_ids())));
+}
+
+fn hash(value: std::fmt::Arguments) -> u128 {
     struct Hasher(xxhash_rust::xxh3::Xxh3);
     impl std::fmt::Write for Hasher {
         fn write_str(&mut self, s: &str) -> std::fmt::Result {
@@ -304,8 +339,7 @@ fn digest(c: &Chalet, images: &[ImageSource]) -> u128 {
         }
     }
     let mut h = Hasher(xxhash_rust::xxh3::Xxh3::new());
-    let rels: Vec<&str> = images.iter().map(|i| i.rel.as_str()).collect();
-    let _ = std::fmt::Write::write_fmt(&mut h, format_args!("{c:?}\n{rels:?}"));
+    let _ = std::fmt::Write::write_fmt(&mut h, value);
     h.0.digest128()
 }
 
@@ -533,6 +567,7 @@ fn product(v: &mut Validator, rel: &str, stem: &str, seller: Seller, rules: Mark
         voucher,
         personalisation,
         description,
+        digest: 0,
     })
 }
 

@@ -412,3 +412,30 @@ fn a_chalet_is_taken_again_only_when_nothing_it_was_checked_with_changed() {
     assert_eq!(validated_by(dir, 0).0, 2);
     assert_eq!(validated_by(dir, 0).0, 0);
 }
+
+#[test]
+fn a_product_s_description_renders_its_page_and_its_chalet_s_not_its_siblings() {
+    let tmp = site_in_temp("valid/minimal");
+    let dir = tmp.path();
+    copy_dir(&themes(), &dir.join("themes"));
+    // Eight products: each product page shows four others as neighbours (the first ones).
+    let fondants = read(&dir.join(FONDANTS));
+    for i in 1..=6 {
+        let copy = fondants.replace("name: Fondants", &format!("name: Fondants {i}"));
+        let path = dir.join(format!("content/chalets/cire-et-meche/products/fondants-{i}.md"));
+        std::fs::write(path, copy).expect("copy");
+    }
+    build_both(dir, "eight products");
+    let last = "content/chalets/cire-et-meche/products/fondants-6.md";
+    edit(dir, last, "Fait sur commande.", "Fait sur commande, en hiver.");
+    assert_eq!(
+        build_both(dir, "the last one's description"),
+        2,
+        "its page and its chalet's page"
+    );
+    // The first product's name is on its siblings' pages, as a neighbour's card.
+    let first = "content/chalets/cire-et-meche/products/bougie-sapin.md";
+    edit(dir, first, "Bougie « Sapin »", "Bougie « Épicéa »");
+    let named = build_both(dir, "the first one's name");
+    assert!(named > 5, "{named}: its page, its chalet's and its siblings'");
+}
