@@ -81,3 +81,31 @@ pub fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
+
+/// A clean build of `dir/content` (themes in `dir/themes`) into `dir/clean`, with an empty cache
+/// of its own: what every incremental build must equal. Returns its files.
+pub fn clean_build(dir: &Path, step: &str) -> BTreeMap<String, Vec<u8>> {
+    let _ = std::fs::remove_dir_all(dir.join("clean"));
+    let _ = std::fs::remove_dir_all(dir.join("clean-cache"));
+    let args = [
+        "build",
+        "--content",
+        "content",
+        "--themes",
+        "themes",
+        "--out",
+        "clean",
+        "--cache",
+        "clean-cache",
+    ];
+    let clean = chalet(dir, &args);
+    assert_eq!(clean.code, 0, "{step}: {}", clean.stderr);
+    tree(&dir.join("clean"))
+}
+
+/// The files whose bytes differ between two trees (or that only one has).
+pub fn differing<'a>(a: &'a BTreeMap<String, Vec<u8>>, b: &'a BTreeMap<String, Vec<u8>>) -> Vec<&'a String> {
+    let mut out: Vec<&String> = a.keys().chain(b.keys()).filter(|k| a.get(*k) != b.get(*k)).collect();
+    out.dedup();
+    out
+}

@@ -22,29 +22,9 @@ fn build_counting(dir: &Path, step: &str) -> (usize, usize) {
         &["build", "--content", "content", "--themes", "themes", "--out", "dist"],
     );
     assert_eq!(run.code, 0, "{step}: {}", run.stderr);
-    let _ = std::fs::remove_dir_all(dir.join("clean"));
-    let _ = std::fs::remove_dir_all(dir.join("clean-cache"));
-    let clean = chalet(
-        dir,
-        &[
-            "build",
-            "--content",
-            "content",
-            "--themes",
-            "themes",
-            "--out",
-            "clean",
-            "--cache",
-            "clean-cache",
-        ],
-    );
-    assert_eq!(clean.code, 0, "{step}: {}", clean.stderr);
-    let (ours, theirs) = (tree(&dir.join("dist")), tree(&dir.join("clean")));
-    let differ: Vec<&String> = ours
-        .keys()
-        .chain(theirs.keys())
-        .filter(|k| ours.get(*k) != theirs.get(*k))
-        .collect();
+    let theirs = clean_build(dir, step);
+    let ours = tree(&dir.join("dist"));
+    let differ = differing(&ours, &theirs);
     assert!(
         differ.is_empty(),
         "{step}: incremental and clean builds differ in {differ:?}"

@@ -247,23 +247,7 @@ fn serve_keeps_its_listing_true_through_adds_renames_and_deletes() {
     ];
     for (step, change) in steps {
         change();
-        let _ = std::fs::remove_dir_all(dir.join("clean"));
-        let clean = chalet(
-            dir,
-            &[
-                "build",
-                "--content",
-                "content",
-                "--themes",
-                "themes",
-                "--out",
-                "clean",
-                "--cache",
-                "clean-cache",
-            ],
-        );
-        assert_eq!(clean.code, 0, "{step}: {}", clean.stderr);
-        let want = tree(&dir.join("clean"));
+        let want = clean_build(dir, step);
         // The change may reach the server as one build or several.
         let started = Instant::now();
         loop {
@@ -275,11 +259,7 @@ fn serve_keeps_its_listing_true_through_adds_renames_and_deletes() {
                 eprintln!("{step}: as a clean build after {:?}", started.elapsed());
                 break;
             }
-            let differ: Vec<&String> = got
-                .keys()
-                .chain(want.keys())
-                .filter(|k| got.get(*k) != want.get(*k))
-                .collect();
+            let differ = differing(&got, &want);
             assert!(
                 started.elapsed() < Duration::from_secs(20),
                 "{step}: serve's site differs from a clean build in {differ:?}"
