@@ -20,6 +20,7 @@ pub mod build;
 pub mod catalogue;
 pub mod deploy;
 pub mod diagnostic;
+pub mod fingerprint;
 pub mod frontmatter;
 pub mod fs;
 pub mod i18n;

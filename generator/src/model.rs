@@ -6,6 +6,7 @@ use chalet_types::{Currency, Date, Kind, Language, Money, Personalisation, Shipp
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
+use crate::fingerprint::Fingerprint;
 use crate::source::SourceFile;
 
 /// How image derivatives are made (`market.yaml` `images:`); part of every cache key, so
@@ -255,6 +256,57 @@ pub struct Chalet {
 }
 
 impl Chalet {
+    /// Sets [`Chalet::digest`], [`Chalet::head`] and each [`Product::digest`] as validation
+    /// leaves the chalet, `images` being its own list (what its image ids index): `Debug`
+    /// forms (derived everywhere, so no field can be forgotten) and the files the images are.
+    /// The whole is hashed from the head, `about` and the products' digests, so no text is
+    /// formatted twice.
+    pub fn seal(&mut self, images: &[ImageSource]) {
+        let rels = |ids: Vec<ImageId>| -> Vec<&str> { ids.into_iter().map(|id| images[id].rel.as_str()).collect() };
+        for p in &mut self.products {
+            let mut f = Fingerprint::default();
+            f.add_debug(p);
+            f.add_debug(&rels(p.image_ids()));
+            p.digest = f.finish();
+        }
+        let Chalet {
+            slug,
+            source,
+            name,
+            artisan,
+            town,
+            category,
+            tagline,
+            cover,
+            logo,
+            contact,
+            trader,
+            pickup,
+            shipping,
+            ship_countries,
+            about,
+            products,
+            digest: _,
+            head: _,
+        } = &*self;
+        let mut f = Fingerprint::default();
+        f.add_debug(&(
+            (slug, source, name, artisan, town, category, tagline, cover, logo),
+            (contact, trader, pickup, shipping, ship_countries, products.len()),
+        ));
+        f.add_debug(&rels(self.head_image_ids()));
+        let head = f.finish();
+        let mut f = Fingerprint::default();
+        f.add(&head.to_le_bytes());
+        f.add_debug(about);
+        for p in products {
+            f.add(&p.digest.to_le_bytes());
+        }
+        f.add_debug(&rels(self.image_ids()));
+        self.digest = f.finish();
+        self.head = head;
+    }
+
     /// The images of what a product page shows of the chalet (see [`Chalet::head`]).
     pub fn head_image_ids(&self) -> Vec<ImageId> {
         self.cover.iter().chain(&self.logo).map(|i| i.id).collect()

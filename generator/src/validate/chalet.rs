@@ -4,7 +4,7 @@ use super::Validator;
 use super::market::{absolute_url, category_hint, email};
 use super::reuse::{Entry, Reuse};
 use crate::diagnostic::Severity;
-use crate::model::{Category, Chalet, Contact, Image, ImageId, ImageRole, ImageSource, Product, Voucher};
+use crate::model::{Category, Chalet, Contact, Image, ImageId, ImageRole, Product, Voucher};
 use crate::yaml::{Fields, Node, Pos, Reader, Value, slug_hint};
 use chalet_types::{Kind, Personalisation, Shipping, Sku, Slug, Stock};
 use rayon::prelude::*;
@@ -94,7 +94,7 @@ pub(super) fn validate_all(
                 return (Some(e.chalet.clone()), local, None);
             }
             let chalet = validate_one(&mut local, folder, inner, rules).map(|mut c| {
-                digests(&mut c, &local.images);
+                c.seal(&local.images);
                 Arc::new(c)
             });
             let diags: Vec<_> = local.diags.iter().cloned().collect();
@@ -292,55 +292,6 @@ fn validate_one(v: &mut Validator, folder: &str, inner: &[String], rules: Market
         digest: 0,
         head: 0,
     })
-}
-
-/// Sets [`Chalet::digest`], [`Chalet::head`] and each [`Product::digest`]: `Debug` forms (the
-/// typed model derives it everywhere, so no field can be forgotten) and the files their images
-/// are, streamed into a hash.
-fn digests(c: &mut Chalet, images: &[ImageSource]) {
-    let rels = |ids: Vec<ImageId>| -> Vec<&str> { ids.into_iter().map(|id| images[id].rel.as_str()).collect() };
-    for p in &mut c.products {
-        p.digest = hash(format_args!("{p:?}\n{:?}", rels(p.image_ids())));
-    }
-    let Chalet {
-        slug,
-        source,
-        name,
-        artisan,
-        town,
-        category,
-        tagline,
-        cover,
-        logo,
-        contact,
-        trader,
-        pickup,
-        shipping,
-        ship_countries,
-        about: _,
-        products,
-        digest: _,
-        head: _,
-    } = &*c;
-    let head = (
-        (slug, source, name, artisan, town, category, tagline, cover, logo),
-        (contact, trader, pickup, shipping, ship_countries, products.len()),
-    );
-    c.head = hash(format_args!("{head:?}\n{:?}", rels(c.head_image_ids())));
-    c.digest = hash(format_args!("{c:?}\n{:?}", rels(c.image_ids())));
-}
-
-fn hash(value: std::fmt::Arguments) -> u128 {
-    struct Hasher(xxhash_rust::xxh3::Xxh3);
-    impl std::fmt::Write for Hasher {
-        fn write_str(&mut self, s: &str) -> std::fmt::Result {
-            self.0.update(s.as_bytes());
-            Ok(())
-        }
-    }
-    let mut h = Hasher(xxhash_rust::xxh3::Xxh3::new());
-    let _ = std::fmt::Write::write_fmt(&mut h, value);
-    h.0.digest128()
 }
 
 /// The name a text file of a chalet folder probably meant, when it is not exactly one the
