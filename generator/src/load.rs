@@ -96,9 +96,7 @@ impl ContentFiles {
             }
         }
     }
-}
 
-impl ContentFiles {
     /// Brings the listing up to date after the files at `changed` (absolute paths, files or
     /// folders, present or gone) changed, as a watcher reports them: what `serve` does instead
     /// of listing every file again. Returns `false` when only a whole [`scan`] can tell (the
@@ -132,9 +130,7 @@ impl ContentFiles {
             if rel.is_empty() {
                 return false;
             }
-            // What a scan skips: hidden files and folders at any depth, the template overrides.
-            let hidden = rel.split('/').any(|part| part.starts_with('.'));
-            if hidden || rel == "templates" || rel.starts_with("templates/") {
+            if rel.split('/').enumerate().any(|(i, name)| not_content(name, i + 1)) {
                 continue;
             }
             let path = root.join(&rel);
@@ -228,19 +224,22 @@ pub fn scan(root: &Path, display_root: &str) -> std::io::Result<ContentFiles> {
     Ok(files)
 }
 
+/// What a listing skips, by name and depth below the content folder (1: at its top): hidden
+/// files and folders (.git, .DS_Store) anywhere, and the template overrides.
+fn not_content(name: &str, depth: usize) -> bool {
+    name.starts_with('.') || (depth == 1 && name == "templates")
+}
+
 /// Lists `start` (under the content folder `root`) into `files`. With `chalet_dirs`, the folders
 /// `chalets/<slug>/` are not entered but collected there.
 fn walk(root: &Path, start: &Path, files: &mut ContentFiles, mut chalet_dirs: Option<&mut Vec<PathBuf>>) {
-    let top = start == root;
+    let below = start.strip_prefix(root).map_or(0, |rel| rel.components().count());
     let walker = walkdir::WalkDir::new(start)
         .follow_links(false)
         .sort_by_file_name()
         .into_iter();
-    let mut walker = walker.filter_entry(|e| {
-        // Hidden files (.git, .DS_Store) and the template overrides are not content.
-        let name = e.file_name().to_string_lossy();
-        e.depth() == 0 || !(name.starts_with('.') || (top && e.depth() == 1 && name == "templates"))
-    });
+    let mut walker =
+        walker.filter_entry(|e| e.depth() == 0 || !not_content(&e.file_name().to_string_lossy(), below + e.depth()));
     while let Some(entry) = walker.next() {
         let entry = match entry {
             Ok(e) => e,
