@@ -13,7 +13,7 @@
 //! each published file is and how long it may be cached.
 //!
 //! [`build`] strings the stages together; [`serve`] rebuilds on change; [`scaffold`] writes a new
-//! chalet folder; [`deploy`] plans publishing to S3. The binary in `main.rs` only parses
+//! chalet folder; [`import`] takes one in from an artisan's zip; [`deploy`] plans publishing to S3. The binary in `main.rs` only parses
 //! arguments and prints.
 
 pub mod build;
@@ -25,6 +25,7 @@ pub mod frontmatter;
 pub mod fs;
 pub mod i18n;
 pub mod images;
+pub mod import;
 pub mod load;
 pub mod markdown;
 pub mod mime;

@@ -63,6 +63,22 @@ enum Command {
         #[arg(long, default_value = "content")]
         content: PathBuf,
     },
+    /// Take an artisan's chalet (a .zip or a folder) into the content folder, after every check
+    Import {
+        /// The zip (from the application form or an e-mail) or the chalet folder
+        source: PathBuf,
+        #[arg(long, default_value = "content")]
+        content: PathBuf,
+        /// Where themes live (default: themes/ next to the content folder)
+        #[arg(long)]
+        themes: Option<PathBuf>,
+        /// The chalet's slug (default: the chalet folder's name, else the zip's)
+        #[arg(long)]
+        slug: Option<String>,
+        /// Replace the chalet of the same slug
+        #[arg(long)]
+        replace: bool,
+    },
     /// Publish the built site to its S3 bucket (assets first, pages next, deletions last)
     Deploy {
         /// The site bucket (the stack's SiteBucket output)
@@ -129,6 +145,18 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Import {
+            source,
+            content,
+            themes,
+            slug,
+            replace,
+        } => import(chalet::import::ImportOptions {
+            themes,
+            slug,
+            replace,
+            ..chalet::import::ImportOptions::new(source, content)
+        }),
         Command::Deploy {
             bucket,
             distribution,
@@ -214,6 +242,48 @@ fn progress_bar() -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new_spinner();
     bar.enable_steady_tick(std::time::Duration::from_millis(100));
     bar
+}
+
+fn import(opts: chalet::import::ImportOptions) -> ExitCode {
+    use chalet::import::ImportError;
+    match chalet::import::import(&opts) {
+        Ok(done) => {
+            if !done.warnings.is_empty() {
+                eprint!("{}", report(&done.warnings));
+            }
+            for change in &done.changes {
+                println!("  {change}");
+            }
+            let how = if done.replaced { "replaced" } else { "imported" };
+            println!(
+                "{how} chalet `{}`: {} files in {}; next: `chalet build`",
+                done.slug,
+                done.files,
+                done.dir.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(ImportError::Refused(diags)) => {
+            eprint!("{}", report(&diags));
+            eprintln!("Nothing was imported: the content folder is unchanged.");
+            ExitCode::from(1)
+        }
+        Err(e @ ImportError::ContentBroken(_)) => {
+            if let ImportError::ContentBroken(diags) = &e {
+                eprint!("{}", report(diags));
+            }
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+        Err(e @ ImportError::Exists(_)) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 fn finish(result: &Result<BuildReport, BuildError>, what: &str) -> ExitCode {

@@ -297,7 +297,7 @@ fn validate_one(v: &mut Validator, folder: &str, inner: &[String], rules: Market
 /// The name a text file of a chalet folder probably meant, when it is not exactly one the
 /// folder uses: `Chalet.YAML` → `chalet.yaml`, `products/lantern.MD` → `products/lantern.md`,
 /// `products/garland.markdown` → `products/garland.md`.
-fn probably_meant(name: &str) -> Option<String> {
+pub(crate) fn probably_meant(name: &str) -> Option<String> {
     let (dir, file) = name.rsplit_once('/').map_or(("", name), |(d, f)| (d, f));
     let (stem, ext) = file.rsplit_once('.')?;
     let ext = ext.to_ascii_lowercase();

@@ -15,6 +15,8 @@ mod pages;
 pub mod paths;
 pub mod reuse;
 
+pub(crate) use chalet::probably_meant;
+
 use crate::diagnostic::{Diagnostic, Diagnostics, Severity};
 use crate::frontmatter;
 use crate::load::ContentFiles;

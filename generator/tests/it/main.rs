@@ -8,6 +8,7 @@ mod deploy;
 mod diagnostics;
 mod hostile;
 mod images;
+mod import;
 mod incremental;
 mod legal;
 mod routes;
