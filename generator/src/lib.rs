@@ -33,6 +33,7 @@ pub mod model;
 pub mod render;
 pub mod routes;
 pub mod scaffold;
+pub mod schema;
 pub mod serve;
 pub mod source;
 pub mod theme;

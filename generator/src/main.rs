@@ -79,6 +79,15 @@ enum Command {
         #[arg(long)]
         replace: bool,
     },
+    /// Write JSON Schemas of market.yaml, chalet.yaml and product front matter (for editors)
+    Schema {
+        /// Where to write them
+        #[arg(long, default_value = chalet::schema::DEFAULT_DIR)]
+        out: PathBuf,
+        /// The market whose categories the chalet schema lists (left out when it cannot be read)
+        #[arg(long, default_value = "content")]
+        content: PathBuf,
+    },
     /// Publish the built site to its S3 bucket (assets first, pages next, deletions last)
     Deploy {
         /// The site bucket (the stack's SiteBucket output)
@@ -157,6 +166,28 @@ fn main() -> ExitCode {
             replace,
             ..chalet::import::ImportOptions::new(source, content)
         }),
+        Command::Schema { out, content } => {
+            let files = chalet::load::load(&content, &content.display().to_string());
+            let market = files.as_ref().ok().and_then(chalet::validate::market_only);
+            if market.is_none() {
+                eprintln!(
+                    "note: {} has no readable market.yaml: the chalet schema accepts any category",
+                    content.display()
+                );
+            }
+            match chalet::schema::write(&out, market.as_ref()) {
+                Ok(paths) => {
+                    for p in paths {
+                        println!("wrote {}", p.display());
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Deploy {
             bucket,
             distribution,

@@ -45,6 +45,7 @@ pub fn new_chalet(content: &Path, slug: &str) -> Result<PathBuf, ScaffoldError> 
     let yaml = CHALET_YAML
         .replace("{category}", &category)
         .replace("{categories}", &all.join(", "));
+    let yaml = format!("{}\n{yaml}", crate::schema::CHALET_HEADER);
     crate::fs::write(&dir.join("chalet.yaml"), yaml.as_bytes())?;
     crate::fs::write(&dir.join("about.md"), ABOUT_MD.as_bytes())?;
     crate::fs::write(
@@ -54,7 +55,9 @@ pub fn new_chalet(content: &Path, slug: &str) -> Result<PathBuf, ScaffoldError> 
     Ok(dir)
 }
 
-const CHALET_YAML: &str = r#"# Your chalet. Lines starting with # are comments: read them, then delete them if you like.
+const CHALET_YAML: &str = r#"# (The line above lets an editor such as VS Code with the YAML extension check this file as
+# you type; `chalet schema` writes the schemas it names.)
+# Your chalet. Lines starting with # are comments: read them, then delete them if you like.
 # Fields marked (required) must be filled in; the others can be removed.
 
 name: "Mon chalet"               # (required) the name on your chalet's sign

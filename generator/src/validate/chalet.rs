@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-const CHALET_FIELDS: &[&str] = &[
+pub(crate) const CHALET_FIELDS: &[&str] = &[
     "name",
     "artisan",
     "town",
@@ -23,7 +23,7 @@ const CHALET_FIELDS: &[&str] = &[
     "trader",
     "fulfilment",
 ];
-const PRODUCT_FIELDS: &[&str] = &[
+pub(crate) const PRODUCT_FIELDS: &[&str] = &[
     "name",
     "price",
     "stock",
@@ -37,6 +37,12 @@ const PRODUCT_FIELDS: &[&str] = &[
     "perishable",
     "sealed_hygiene",
 ];
+pub(crate) const CONTACT_FIELDS: &[&str] = &["email", "phone", "website"];
+pub(crate) const FULFILMENT_FIELDS: &[&str] = &["pickup", "shipping"];
+pub(crate) const SHIPPING_FIELDS: &[&str] = &["price", "free_from", "countries"];
+pub(crate) const VOUCHER_FIELDS: &[&str] = &["valid_until", "terms", "date"];
+pub(crate) const IMAGE_FIELDS: &[&str] = &["src", "alt"];
+pub(crate) const PERSONALISATION_FIELDS: &[&str] = &["label", "required", "max_length"];
 
 /// The market's settings a chalet is checked against.
 #[derive(Clone, Copy, Debug)]
@@ -326,7 +332,7 @@ fn image_field(r: &mut Reader, f: &Fields, name: &str) -> Option<(String, Pos)> 
 }
 
 fn contact(r: &mut Reader, node: &Node) -> Option<Contact> {
-    let cf = r.fields(node, "contact", &["email", "phone", "website"])?;
+    let cf = r.fields(node, "contact", CONTACT_FIELDS)?;
     Some(Contact {
         email: cf.get("email").and_then(|n| email(r, n, "contact email")),
         phone: r.opt_text(&cf, "phone", "phone"),
@@ -341,12 +347,12 @@ fn fulfilment(r: &mut Reader, f: &Fields, market_countries: &[String]) -> Option
         return Some((None, None, Vec::new(), f.pos));
     };
     let mut countries = Vec::new();
-    let ff = r.fields(node, "fulfilment", &["pickup", "shipping"])?;
+    let ff = r.fields(node, "fulfilment", FULFILMENT_FIELDS)?;
     let pickup = r.opt_text(&ff, "pickup", "pickup");
     let shipping = match ff.get("shipping") {
         None => None,
         Some(n) => {
-            let sf = r.fields(n, "shipping", &["price", "free_from", "countries"])?;
+            let sf = r.fields(n, "shipping", SHIPPING_FIELDS)?;
             if let Some(cn) = sf.get("countries") {
                 countries = r.country_codes(cn, "countries");
                 let outside: Vec<&String> = countries.iter().filter(|c| !market_countries.contains(c)).collect();
@@ -439,7 +445,7 @@ fn product(v: &mut Validator, rel: &str, stem: &str, seller: Seller, rules: Mark
                     Some("add `kind: voucher`".into()),
                 );
             }
-            let vf = r.fields(n, "voucher", &["valid_until", "terms", "date"]);
+            let vf = r.fields(n, "voucher", VOUCHER_FIELDS);
             vf.map(|vf| {
                 let voucher = Voucher {
                     valid_until: vf.get("valid_until").and_then(|n| r.date(n, "valid_until")),
@@ -468,7 +474,7 @@ fn product(v: &mut Validator, rel: &str, stem: &str, seller: Seller, rules: Mark
         for item in r.list(n, "images") {
             match &item.value {
                 Value::Map(_) => {
-                    let Some(imf) = r.fields(item, "an image", &["src", "alt"]) else {
+                    let Some(imf) = r.fields(item, "an image", IMAGE_FIELDS) else {
                         continue;
                     };
                     let src = r
@@ -534,7 +540,7 @@ fn personalisation(r: &mut Reader, node: &Node) -> Option<Personalisation> {
     if !matches!(node.value, Value::Map(_)) {
         return r.text(node, "personalisation").map(defaults);
     }
-    let pf = r.fields(node, "personalisation", &["label", "required", "max_length"])?;
+    let pf = r.fields(node, "personalisation", PERSONALISATION_FIELDS)?;
     let label = r
         .required(&pf, "label", "personalisation", "\"Taille de la bague\"")
         .and_then(|n| r.text(n, "label"));

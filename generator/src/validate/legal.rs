@@ -8,6 +8,8 @@ use crate::yaml::{Fields, Node, Reader};
 use chalet_types::legal::{Allergen, EnterpriseNumberError, NetQuantity, WithdrawalExemption, enterprise_number};
 use chalet_types::{Date, Kind, Personalisation};
 
+pub(crate) const TRADER_FIELDS: &[&str] = &["legal_name", "kind", "enterprise_number", "address"];
+
 /// `trader: { legal_name, kind: trader | private, enterprise_number, address }`. Missing
 /// altogether: a warning, since a market may be migrating; wrong: errors.
 pub(super) fn trader(r: &mut Reader, f: &Fields) -> Option<Trader> {
@@ -20,7 +22,7 @@ pub(super) fn trader(r: &mut Reader, f: &Fields) -> Option<Trader> {
         );
         return None;
     };
-    let tf = r.fields(node, "trader", &["legal_name", "kind", "enterprise_number", "address"])?;
+    let tf = r.fields(node, "trader", TRADER_FIELDS)?;
     let legal_name = r
         .required(&tf, "legal_name", "trader", "\"Anaïs Dethier SRL\"")
         .and_then(|n| r.text(n, "legal_name"));

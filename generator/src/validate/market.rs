@@ -7,7 +7,7 @@ use crate::yaml::{Node, Pos, Reader, Value};
 use chalet_types::{Currency, Language, SiteUrl};
 use std::collections::HashSet;
 
-const FIELDS: &[&str] = &[
+pub(crate) const MARKET_FIELDS: &[&str] = &[
     "name",
     "tagline",
     "base_url",
@@ -25,6 +25,11 @@ const FIELDS: &[&str] = &[
     "sponsors",
     "images",
 ];
+pub(crate) const ORGANISER_FIELDS: &[&str] = &["name", "email"];
+pub(crate) const REGISTRATION_FIELDS: &[&str] = &["fee", "sponsor_reduction"];
+pub(crate) const CATEGORY_FIELDS: &[&str] = &["slug", "name"];
+pub(crate) const SPONSOR_FIELDS: &[&str] = &["name", "url", "logo"];
+pub(crate) const IMAGE_SETTINGS_FIELDS: &[&str] = &["widths", "fallback_width", "quality", "max_megapixels"];
 
 pub(super) fn validate(v: &mut Validator) -> Option<Market> {
     let Some(file) = v.text("market.yaml") else {
@@ -37,7 +42,7 @@ pub(super) fn validate(v: &mut Validator) -> Option<Market> {
     };
     let root = v.yaml_file(file)?;
     let mut r = v.reader(file);
-    let f = r.fields(&root, "market.yaml", FIELDS)?;
+    let f = r.fields(&root, "market.yaml", MARKET_FIELDS)?;
 
     let name = r
         .required(&f, "name", "market.yaml", "Marché de Noël")
@@ -107,7 +112,7 @@ pub(super) fn validate(v: &mut Validator) -> Option<Market> {
         r.error(n.pos, format!("the market closes ({c}) before it opens ({o})"), None);
     }
     let organiser = f.get("organiser").and_then(|n| {
-        let of = r.fields(n, "organiser", &["name", "email"])?;
+        let of = r.fields(n, "organiser", ORGANISER_FIELDS)?;
         let name = r
             .required(&of, "name", "organiser", "Comité des fêtes")
             .and_then(|n| r.text(n, "organiser name"))?;
@@ -115,7 +120,7 @@ pub(super) fn validate(v: &mut Validator) -> Option<Market> {
         Some(Organiser { name, email })
     });
     let registration = f.get("registration").and_then(|n| {
-        let rf = r.fields(n, "registration", &["fee", "sponsor_reduction"])?;
+        let rf = r.fields(n, "registration", REGISTRATION_FIELDS)?;
         let fee = r
             .required(&rf, "fee", "registration", "\"150.00\"")
             .and_then(|n| r.money(n, "fee"))?;
@@ -181,11 +186,7 @@ pub(super) fn validate(v: &mut Validator) -> Option<Market> {
 /// `images: { widths: [320, 640, 1280], fallback_width: 640, quality: 80, max_megapixels: 50 }`
 fn image_settings(r: &mut Reader, node: &Node) -> ImageSettings {
     let mut s = ImageSettings::default();
-    let Some(f) = r.fields(
-        node,
-        "images",
-        &["widths", "fallback_width", "quality", "max_megapixels"],
-    ) else {
+    let Some(f) = r.fields(node, "images", IMAGE_SETTINGS_FIELDS) else {
         return s;
     };
     let width = |r: &mut Reader, n: &Node, what: &str| {
@@ -237,7 +238,7 @@ fn categories(r: &mut Reader, node: &Option<&Node>, pos: Pos) -> Vec<Category> {
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for item in r.list(node, "categories") {
-        let Some(cf) = r.fields(item, "a category", &["slug", "name"]) else {
+        let Some(cf) = r.fields(item, "a category", CATEGORY_FIELDS) else {
             continue;
         };
         let slug_node = r.required(&cf, "slug", "this category", "bougies");
@@ -270,7 +271,7 @@ fn sponsors<'a>(v: &mut Validator<'a>, file: &'a crate::source::SourceFile, node
     let items: Vec<&Node> = v.reader(file).list(node, "sponsors");
     for item in items {
         let mut r = v.reader(file);
-        let Some(sf) = r.fields(item, "a sponsor", &["name", "url", "logo"]) else {
+        let Some(sf) = r.fields(item, "a sponsor", SPONSOR_FIELDS) else {
             continue;
         };
         let name = r

@@ -16,6 +16,18 @@ pub mod paths;
 pub mod reuse;
 
 pub(crate) use chalet::probably_meant;
+/// The fields each part of the content may have: what the readers accept and the JSON Schemas
+/// list (`crate::schema`).
+pub(crate) mod fields {
+    pub(crate) use super::chalet::{
+        CHALET_FIELDS, CONTACT_FIELDS, FULFILMENT_FIELDS, IMAGE_FIELDS, PERSONALISATION_FIELDS, PRODUCT_FIELDS,
+        SHIPPING_FIELDS, VOUCHER_FIELDS,
+    };
+    pub(crate) use super::legal::TRADER_FIELDS;
+    pub(crate) use super::market::{
+        CATEGORY_FIELDS, IMAGE_SETTINGS_FIELDS, MARKET_FIELDS, ORGANISER_FIELDS, REGISTRATION_FIELDS, SPONSOR_FIELDS,
+    };
+}
 
 use crate::diagnostic::{Diagnostic, Diagnostics, Severity};
 use crate::frontmatter;

@@ -12,5 +12,6 @@ mod import;
 mod incremental;
 mod legal;
 mod routes;
+mod schema;
 mod serve;
 mod theme;
