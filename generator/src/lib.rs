@@ -16,6 +16,7 @@
 //! chalet folder; [`import`] takes one in from an artisan's zip; [`deploy`] plans publishing to S3. The binary in `main.rs` only parses
 //! arguments and prints.
 
+#[cfg(feature = "native")]
 pub mod build;
 pub mod catalogue;
 pub mod deploy;
@@ -25,7 +26,9 @@ pub mod frontmatter;
 pub mod fs;
 pub mod i18n;
 pub mod images;
+#[cfg(feature = "native")]
 pub mod import;
+pub mod in_memory;
 pub mod load;
 pub mod markdown;
 pub mod mime;
@@ -34,6 +37,7 @@ pub mod render;
 pub mod routes;
 pub mod scaffold;
 pub mod schema;
+#[cfg(feature = "native")]
 pub mod serve;
 pub mod source;
 pub mod theme;
@@ -41,5 +45,6 @@ pub mod validate;
 pub mod write;
 pub mod yaml;
 
+#[cfg(feature = "native")]
 pub use build::{BuildError, BuildOptions, BuildReport, Session, build, build_in, check};
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};

@@ -178,6 +178,38 @@ fn is_text(rel: &str) -> bool {
     rel.ends_with(".md") || rel.ends_with(".yaml") || rel.ends_with(".yml")
 }
 
+/// A content folder given in memory — the application form's, in the browser — as files by
+/// `/`-separated path: texts whole, other files (photos) by their size only, as a scan lists them.
+/// Refused like a scan refuses (a text too large).
+pub fn from_memory(display_root: &str, texts: Vec<(String, String)>, others: Vec<(String, u64)>) -> ContentFiles {
+    let mut files = ContentFiles {
+        display_root: display_root.to_string(),
+        ..Default::default()
+    };
+    for (rel, text) in texts {
+        let len = text.len() as u64;
+        if len > MAX_TEXT_BYTES {
+            files.refused.push(too_large(rel, len));
+            continue;
+        }
+        files.text_stamps.insert(rel.clone(), FileMeta { len, mtime_ns: 0 });
+        let display = files.display(&rel);
+        files.texts.insert(rel.clone(), SourceFile::new(rel, display, text));
+    }
+    for (rel, len) in others {
+        files.others.insert(rel, FileMeta { len, mtime_ns: 0 });
+    }
+    files
+}
+
+fn too_large(rel: String, len: u64) -> Refused {
+    Refused {
+        rel,
+        message: format!("is {len} bytes; text files are limited to 1 MB"),
+        hint: None,
+    }
+}
+
 /// Reads the content folder. Only a missing or unreadable *root* is an IO error; problems with
 /// single files become [`Refused`] entries reported with everything else.
 pub fn load(root: &Path, display_root: &str) -> std::io::Result<ContentFiles> {
@@ -295,11 +327,7 @@ fn walk(root: &Path, start: &Path, files: &mut ContentFiles, mut chalet_dirs: Op
         };
         if is_text(&rel) {
             if len > MAX_TEXT_BYTES {
-                files.refused.push(Refused {
-                    rel,
-                    message: format!("is {len} bytes; text files are limited to 1 MB"),
-                    hint: None,
-                });
+                files.refused.push(too_large(rel, len));
             } else {
                 files.text_stamps.insert(rel.clone(), stamp);
                 files.unread.insert(rel, entry.into_path());

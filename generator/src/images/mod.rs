@@ -15,9 +15,11 @@ pub mod cache;
 pub mod checks;
 pub mod index;
 pub mod plan;
+#[cfg(feature = "native")]
 pub mod process;
 
 pub use plan::{Derivative, Format, ImagePlan, PlannedImage, plan};
+#[cfg(feature = "native")]
 pub use process::{ProcessReport, process};
 
 /// Bumped when the processing code changes what it produces for the same settings.

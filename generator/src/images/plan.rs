@@ -75,9 +75,10 @@ pub fn plan(
     index: &mut SourceIndex,
 ) -> (ImagePlan, Diagnostics) {
     let index_ro: &SourceIndex = index;
+    let read = |rel: &str| std::fs::read(content_root.join(rel));
     let results: Vec<Result<PlannedImage, Diagnostic>> = sources
         .par_iter()
-        .map(|s| plan_one(s, content_root, settings, index_ro))
+        .map(|s| plan_one(s, content_root, settings, index_ro, &read))
         .collect();
     let mut plan = ImagePlan::default();
     let mut diags = Diagnostics::default();
@@ -104,11 +105,39 @@ fn problem(img: &ImageSource, message: String, hint: Option<&str>) -> Diagnostic
     }
 }
 
+/// The same plan for images given in memory (the application form's photos, in the browser):
+/// `bytes` by path relative to the content folder.
+pub fn plan_in_memory(
+    sources: &[ImageSource],
+    bytes: &std::collections::BTreeMap<String, Vec<u8>>,
+    settings: &ImageSettings,
+) -> (ImagePlan, Diagnostics) {
+    let read = |rel: &str| {
+        bytes
+            .get(rel)
+            .cloned()
+            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
+    };
+    let none = SourceIndex::default();
+    let mut plan = ImagePlan::default();
+    let mut diags = Diagnostics::default();
+    for s in sources {
+        match plan_one(s, Path::new(""), settings, &none, &read) {
+            Ok(p) => plan.images.push(p),
+            Err(d) => diags.push(d),
+        }
+    }
+    (plan, diags)
+}
+
+type Read<'a> = dyn Fn(&str) -> std::io::Result<Vec<u8>> + Sync + 'a;
+
 fn plan_one(
     img: &ImageSource,
     root: &Path,
     settings: &ImageSettings,
     index: &SourceIndex,
+    read: &Read,
 ) -> Result<PlannedImage, Diagnostic> {
     let source = root.join(&img.rel);
     // Size and time come from loading: an unchanged file costs no system call here.
@@ -116,8 +145,8 @@ fn plan_one(
     let info = match index.fresh(&img.rel, size, mtime) {
         Some(info) => info.clone(),
         None => {
-            let bytes = std::fs::read(&source)
-                .map_err(|e| problem(img, format!("image `{}` cannot be read: {e}", img.rel), None))?;
+            let bytes =
+                read(&img.rel).map_err(|e| problem(img, format!("image `{}` cannot be read: {e}", img.rel), None))?;
             inspect(img, &bytes, size, mtime, settings)?
         }
     };

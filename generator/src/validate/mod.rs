@@ -15,6 +15,7 @@ mod pages;
 pub mod paths;
 pub mod reuse;
 
+#[cfg(feature = "native")]
 pub(crate) use chalet::probably_meant;
 /// The fields each part of the content may have: what the readers accept and the JSON Schemas
 /// list (`crate::schema`).
