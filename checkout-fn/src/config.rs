@@ -22,6 +22,9 @@ pub struct Config {
     /// Where receipts are sent from (`SMTP_URL` and `MAIL_FROM`); none: no e-mail, and a
     /// warning at start.
     pub mail: Option<crate::mail::Mailer>,
+    /// Where artisans' application zips are uploaded (`APPLICATIONS_BUCKET`, in `AWS_REGION`;
+    /// `S3_ENDPOINT` for a local S3-compatible server); none: `POST /applications` answers 503.
+    pub uploads: Option<crate::uploads::Uploads>,
 }
 
 // Never print secrets, even in debug output.
@@ -33,6 +36,7 @@ impl std::fmt::Debug for Config {
             .field("stripe_api_base", &self.stripe_api_base)
             .field("origin_verify_secrets", &self.origin_verify_secrets.len())
             .field("mail", &self.mail)
+            .field("uploads", &self.uploads)
             .finish_non_exhaustive()
     }
 }
@@ -97,6 +101,15 @@ impl Config {
                 (None, None) => None,
                 _ => return Err(ConfigError::HalfMail),
             },
+            uploads: match get("APPLICATIONS_BUCKET") {
+                Some(bucket) => Some(crate::uploads::Uploads {
+                    bucket,
+                    // Lambda always sets AWS_REGION; locally the SDK's own default region.
+                    region: get("AWS_REGION").unwrap_or_else(|| "eu-west-1".into()),
+                    endpoint: get("S3_ENDPOINT").map(|v| url("S3_ENDPOINT", v)).transpose()?,
+                }),
+                None => None,
+            },
         })
     }
 
@@ -146,7 +159,15 @@ pub const SECRETS: [&str; 4] = [
 ];
 
 /// Settings the function reads when they are there.
-pub const OPTIONAL: [&str; 4] = ["STRIPE_API_BASE", "ORIGIN_VERIFY_SECRETS", "SMTP_URL", "MAIL_FROM"];
+pub const OPTIONAL: [&str; 7] = [
+    "STRIPE_API_BASE",
+    "ORIGIN_VERIFY_SECRETS",
+    "SMTP_URL",
+    "MAIL_FROM",
+    "APPLICATIONS_BUCKET",
+    "AWS_REGION",
+    "S3_ENDPOINT",
+];
 
 /// The shortest origin secret (and voucher codes key) accepted: the origin secret is all that
 /// stands between the function URL and the internet.

@@ -11,6 +11,7 @@
 //! - [`secrets`]: the webhook secret (re-read when it changes) and the CloudFront origin check
 
 pub mod aftercare;
+pub mod applications;
 pub mod basket;
 pub mod codes;
 pub mod config;
@@ -26,6 +27,7 @@ pub mod reconcile;
 pub mod routes;
 pub mod secrets;
 pub mod settle;
+pub mod uploads;
 
 use axum::Router;
 use axum::http::{HeaderValue, Method, header};
@@ -100,7 +102,8 @@ pub fn app(state: AppState) -> Router {
         .route(Endpoint::Webhook.as_str(), post(routes::webhook))
         .route(Endpoint::Order.as_str(), get(routes::order))
         .route(Endpoint::Availability.as_str(), get(routes::availability))
-        .route(Endpoint::Registrations.as_str(), post(routes::register));
+        .route(Endpoint::Registrations.as_str(), post(routes::register))
+        .route(Endpoint::Applications.as_str(), post(applications::apply));
     let origin_secrets = Arc::new(state.config.origin_verify_secrets.clone());
     Router::new()
         .merge(routes.clone())

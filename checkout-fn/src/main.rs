@@ -2,6 +2,7 @@
 //!   checkout-fn --listen 127.0.0.1:9000                    serve the same router over HTTP
 //!   checkout-fn publish --catalogue dist/catalogue.json [--create-table]
 //!   checkout-fn registrations                              list paid registrations
+//!   checkout-fn applications [--status submitted|paid]     list artisans' applications (JSON lines)
 //!   checkout-fn reconcile [--dry-run] [--older-than 5m]    settle stock held for unreported sessions
 //!   checkout-fn refund <order> [--line SKU[:QTY]]… [--restock]   refund through Stripe
 //! Configuration comes from the environment (see `config`).
@@ -36,6 +37,7 @@ async fn main() -> ExitCode {
     match args.get(1).map(String::as_str) {
         Some("publish") => publish(&args).await,
         Some("registrations") => registrations().await,
+        Some("applications") => applications(&args).await,
         Some("reconcile") => reconcile(&args).await,
         Some("refund") => refund(&args).await,
         _ => serve(&args).await,
@@ -300,6 +302,46 @@ async fn registrations() -> ExitCode {
         Ok(rows) => {
             for r in rows {
                 println!("{r}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("checkout-fn: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn applications(args: &[String]) -> ExitCode {
+    use checkout_fn::applications::Status;
+    let status = match arg(args, "--status") {
+        None => None,
+        Some(text) => match Status::parse(&text) {
+            Some(s) => Some(s),
+            None => {
+                eprintln!("usage: checkout-fn applications [--status submitted|paid]");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let table = match table_name() {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    match dynamo(&table).await.applications(status).await {
+        Ok(rows) => {
+            for r in &rows {
+                println!("{r}");
+            }
+            if let Some(r) = rows.iter().find(|r| r["status"] == Status::Paid.as_str()) {
+                eprintln!(
+                    "to take one in: aws s3 cp s3://{}/{} {}.zip && chalet import {}.zip (check its sha256: {})",
+                    r["bucket"].as_str().unwrap_or_default(),
+                    r["key"].as_str().unwrap_or_default(),
+                    r["id"].as_str().unwrap_or_default(),
+                    r["id"].as_str().unwrap_or_default(),
+                    r["zip_sha256"].as_str().unwrap_or_default(),
+                );
             }
             ExitCode::SUCCESS
         }

@@ -26,14 +26,19 @@ pub const MAX_WEBHOOK_BODY: usize = 512 * 1024;
 use crate::now;
 
 /// Random hex of `bytes` bytes.
-fn random_id(bytes: usize) -> String {
+pub(crate) fn random_id(bytes: usize) -> String {
     let mut b = vec![0u8; bytes];
     getrandom::fill(&mut b).expect("the OS has randomness");
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// Reads the body up to `limit` bytes; JSON bodies must say so.
-async fn read_body(headers: &HeaderMap, body: Body, limit: usize, json_only: bool) -> Result<Bytes, ApiError> {
+pub(crate) async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    json_only: bool,
+) -> Result<Bytes, ApiError> {
     if json_only {
         let ct = headers
             .get(header::CONTENT_TYPE)
@@ -353,6 +358,16 @@ pub async fn webhook(State(st): State<AppState>, headers: HeaderMap, body: Body)
                 .record_registration(&session.id, &session.created, &details)
                 .await
                 .map_err(ApiError::internal)?;
+            if let Some(application) = session.metadata.get(Meta::Application.as_str()) {
+                let known = st
+                    .store
+                    .application_paid(application, &session.id)
+                    .await
+                    .map_err(ApiError::internal)?;
+                if !known {
+                    tracing::error!(application = %application, "a paid registration names an unknown application");
+                }
+            }
             tracing::info!("registration recorded");
         }
         WebhookEvent::Completed(session) | WebhookEvent::AsyncSucceeded(session) | WebhookEvent::Expired(session) => {
@@ -510,6 +525,30 @@ pub async fn register(State(st): State<AppState>, headers: HeaderMap, body: Body
             "send {chalet_name, artisan, email}",
         )
     })?;
+    let session = registration_session(&st, &req.chalet_name, &req.artisan, &req.email, None).await?;
+    Ok(Json(json!({ "id": session.session_id, "url": session.url })))
+}
+
+/// A registration's Checkout Session, with what it was made from, checked.
+#[derive(Debug)]
+pub(crate) struct Registration {
+    pub session_id: String,
+    pub url: String,
+    pub chalet_name: String,
+    pub artisan: String,
+    pub email: String,
+}
+
+/// A Checkout Session for the registration fee as the market published it (the fee minus the
+/// sponsors' share): for `POST /registrations`, and for an application (`application` its id,
+/// carried in the metadata so the webhook marks it paid).
+pub(crate) async fn registration_session(
+    st: &AppState,
+    chalet_name: &str,
+    artisan: &str,
+    email: &str,
+    application: Option<&str>,
+) -> Result<Registration, ApiError> {
     let clean = |s: &str, what: &'static str| {
         let t = s.trim();
         if t.is_empty() || t.chars().count() > 120 {
@@ -521,8 +560,8 @@ pub async fn register(State(st): State<AppState>, headers: HeaderMap, body: Body
             Ok(t.to_string())
         }
     };
-    let (chalet_name, artisan) = (clean(&req.chalet_name, "chalet_name")?, clean(&req.artisan, "artisan")?);
-    let email = basket::valid_email(&req.email)
+    let (chalet_name, artisan) = (clean(chalet_name, "chalet_name")?, clean(artisan, "artisan")?);
+    let email = basket::valid_email(email)
         .ok_or_else(|| ApiError::invalid(ErrorCode::InvalidEmail, "the e-mail address is not valid"))?;
     let closed = || {
         ApiError::new(
@@ -540,6 +579,14 @@ pub async fn register(State(st): State<AppState>, headers: HeaderMap, body: Body
     let fee = market.registration_fee.ok_or_else(closed)?;
     let site = &st.config.site_url;
     let reference = random_id(16);
+    let mut metadata = HashMap::from([
+        (Meta::Kind.as_str().into(), SessionKind::Registration.as_str().into()),
+        (Meta::ChaletName.as_str().into(), chalet_name.clone()),
+        (Meta::Artisan.as_str().into(), artisan.clone()),
+    ]);
+    if let Some(id) = application {
+        metadata.insert(Meta::Application.as_str().into(), id.to_string());
+    }
     let session = st
         .stripe
         .create(
@@ -551,11 +598,7 @@ pub async fn register(State(st): State<AppState>, headers: HeaderMap, body: Body
                     quantity: 1,
                 }],
                 reference: &reference,
-                metadata: HashMap::from([
-                    (Meta::Kind.as_str().into(), SessionKind::Registration.as_str().into()),
-                    (Meta::ChaletName.as_str().into(), chalet_name),
-                    (Meta::Artisan.as_str().into(), artisan),
-                ]),
+                metadata,
                 success_url: routes::registration_url(site, true),
                 cancel_url: routes::registration_url(site, false),
                 locale: Some(market.language.code()),
@@ -578,7 +621,13 @@ pub async fn register(State(st): State<AppState>, headers: HeaderMap, body: Body
                 "payment is not available right now; please try again",
             )
         })?;
-    Ok(Json(json!({ "id": session.id, "url": session.url })))
+    Ok(Registration {
+        session_id: session.id,
+        url: session.url,
+        chalet_name,
+        artisan,
+        email,
+    })
 }
 
 /// The path as logged: session ids and reservation ids are credentials (`/orders/{id}` shows an

@@ -47,6 +47,9 @@ crate::wire_enum! {
         InvalidChalet = "invalid_chalet",
         InvalidRegistration = "invalid_registration",
         RegistrationsClosed = "registrations_closed",
+        InvalidApplication = "invalid_application",
+        /// The stack has no applications bucket (or the function no credentials to sign with).
+        ApplicationsUnavailable = "applications_unavailable",
         /// The request did not come through the market's CloudFront distribution.
         Forbidden = "forbidden",
         /// Anything on the function's side; the details are in its log only.

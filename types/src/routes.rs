@@ -49,6 +49,8 @@ crate::wire_enum! {
         Order = "/orders/{session_id}",
         Availability = "/availability",
         Registrations = "/registrations",
+        /// An artisan's application: a registration paid with its chalet's zip uploaded.
+        Applications = "/applications",
     }
 }
 

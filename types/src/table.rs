@@ -22,6 +22,9 @@
 //! - `PI#<payment intent>` / `PI`: which order a payment belongs to (refund and dispute events
 //!   name the payment, not the session).
 //! - `REG#<session>` / `REG`: a paid registration, listed through `gsi1pk = REGISTRATIONS`.
+//! - `APP#<id>` / `APP`: an artisan's application (chalet, trader, e-mail, the zip's size and
+//!   SHA-256, its key in the applications bucket, the registration's session) with its `status`
+//!   (`submitted`, `paid`), listed through `gsi1pk = APPLICATIONS`, `gsi1sk = <created>#<id>`.
 
 pub const PARTITION_KEY: &str = "pk";
 pub const SORT_KEY: &str = "sk";
@@ -49,6 +52,9 @@ pub const CLIENT_KEY: &str = "CLIENT";
 pub const PAYMENT_KEY: &str = "PI";
 pub const REGISTRATION_KEY: &str = "REG";
 pub const REGISTRATIONS_INDEX_KEY: &str = "REGISTRATIONS";
+pub const APPLICATION_PREFIX: &str = "APP#";
+pub const APPLICATION_KEY: &str = "APP";
+pub const APPLICATIONS_INDEX_KEY: &str = "APPLICATIONS";
 /// The index partition of reservations still `held`.
 pub const HELD_INDEX_KEY: &str = "HELD";
 /// The by-chalet index partition of orders whose receipt is not sent yet (sparse: the key is

@@ -28,6 +28,8 @@ chalet_types::wire_enum! {
         /// A registration's chalet and artisan.
         ChaletName = "chalet_name",
         Artisan = "artisan",
+        /// The application a registration belongs to (`POST /applications`).
+        Application = "application",
     }
 }
 

@@ -15,6 +15,7 @@ pub const STRIPE_KEY: &str = "sk_test_chalet_standin";
 pub const WEBHOOK_SECRET: &str = "whsec_chalet_standin";
 pub const CODES_KEY: &str = "vck_chalet_tests_0123456789abcdef0123";
 pub const SITE: &str = "http://127.0.0.1:1225";
+pub const APPLICATIONS_BUCKET: &str = "chalet-test-applications";
 
 // Products of the committed catalogue fixture the tests count on.
 /// Sold by [`CHALET`]; 14.90, 12 in stock, ships for 5.90 below 60.
@@ -41,7 +42,7 @@ pub fn candles(quantity: i64) -> Value {
     json!({ "items": [{ "sku": CANDLE, "quantity": quantity }], "fulfilment": { CHALET: "pickup" }, "locale": "fr" })
 }
 
-fn peer(var: &str) -> String {
+pub fn peer(var: &str) -> String {
     std::env::var(var).unwrap_or_else(|_| panic!("{var} is not set: run the integration tests through scripts/test, which starts DynamoDB Local and the Stripe stand-in"))
 }
 
@@ -136,6 +137,14 @@ pub async fn serve(db: &Dynamo, stripe_base: &str, mail: Option<checkout_fn::mai
         stripe_api_base: Some(stripe_base.to_string()),
         origin_verify_secrets: Vec::new(),
         mail,
+        // The applications bucket on the local S3-compatible server (moto), when it runs.
+        uploads: std::env::var("CHALET_TEST_S3")
+            .ok()
+            .map(|endpoint| checkout_fn::uploads::Uploads {
+                bucket: APPLICATIONS_BUCKET.into(),
+                region: "eu-west-1".into(),
+                endpoint: Some(endpoint),
+            }),
     };
     let stripe = Stripe::new(STRIPE_KEY, Some(stripe_base)).expect("stripe client");
     let router = app(AppState::new(config, db.clone(), stripe));

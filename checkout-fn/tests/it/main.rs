@@ -5,6 +5,7 @@
 
 mod aftercare;
 mod app;
+mod applications;
 mod checkout;
 mod common;
 mod fulfilment;
