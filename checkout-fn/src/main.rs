@@ -335,7 +335,7 @@ async fn applications(args: &[String]) -> ExitCode {
             }
             if let Some(r) = rows.iter().find(|r| r["status"] == Status::Paid.as_str()) {
                 eprintln!(
-                    "to take one in: aws s3 cp s3://{}/{} {}.zip && chalet import {}.zip (check its sha256: {})",
+                    "to take one in: aws s3 cp s3://{}/{} {}.zip && chalet import {}.zip --sha256 {}",
                     r["bucket"].as_str().unwrap_or_default(),
                     r["key"].as_str().unwrap_or_default(),
                     r["id"].as_str().unwrap_or_default(),

@@ -78,6 +78,9 @@ enum Command {
         /// Replace the chalet of the same slug
         #[arg(long)]
         replace: bool,
+        /// Refuse the zip unless it has this SHA-256 (as `checkout-fn applications` lists it)
+        #[arg(long)]
+        sha256: Option<String>,
     },
     /// Write JSON Schemas of market.yaml, chalet.yaml and product front matter (for editors)
     Schema {
@@ -160,10 +163,12 @@ fn main() -> ExitCode {
             themes,
             slug,
             replace,
+            sha256,
         } => import(chalet::import::ImportOptions {
             themes,
             slug,
             replace,
+            sha256,
             ..chalet::import::ImportOptions::new(source, content)
         }),
         Command::Schema { out, content } => {

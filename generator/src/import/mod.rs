@@ -28,6 +28,9 @@ pub struct ImportOptions {
     pub slug: Option<String>,
     /// Replace a chalet of the same slug.
     pub replace: bool,
+    /// The zip's SHA-256 as recorded with an online application (`checkout-fn applications`):
+    /// a zip that differs (damaged, truncated, replaced) is refused before it is opened.
+    pub sha256: Option<String>,
     pub limits: Limits,
 }
 
@@ -39,6 +42,7 @@ impl ImportOptions {
             themes: None,
             slug: None,
             replace: false,
+            sha256: None,
             limits: Limits::default(),
         }
     }
@@ -102,6 +106,23 @@ pub fn import(opts: &ImportOptions) -> Result<Imported, ImportError> {
         )
     };
     let meta = std::fs::metadata(&opts.source).map_err(|e| crate::fs::named(e, &opts.source))?;
+    if let Some(expected) = &opts.sha256 {
+        let found = if meta.is_dir() {
+            None
+        } else {
+            Some(sha256_of(&opts.source)?)
+        };
+        if found.as_deref() != Some(expected.trim().to_ascii_lowercase().as_str()) {
+            return Err(refused(vec![Problem {
+                path: String::new(),
+                message: match found {
+                    Some(f) => format!("has SHA-256 {f}, not the {expected} recorded with the application"),
+                    None => "is a folder: only a zip has the SHA-256 of an application".into(),
+                },
+                hint: Some("download it again from the applications bucket".into()),
+            }]));
+        }
+    }
     let archive = if meta.is_dir() {
         archive::read_folder(&opts.source, &opts.limits)
     } else {
@@ -220,6 +241,14 @@ fn arrange(archive: Archive) -> Result<(String, Vec<File>, Vec<String>), Vec<Pro
     } else {
         Err(problems)
     }
+}
+
+fn sha256_of(path: &Path) -> io::Result<String> {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    let mut file = std::fs::File::open(path).map_err(|e| crate::fs::named(e, path))?;
+    io::copy(&mut file, &mut hasher)?;
+    Ok(crate::fs::hex(&hasher.finalize()))
 }
 
 fn choose_slug(opts: &ImportOptions, root: &str) -> Result<Slug, Problem> {

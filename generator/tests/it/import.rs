@@ -3,6 +3,7 @@
 //! say anything a forged archive can (names, modes, sizes, overlapping entries).
 
 use crate::common::{chalet, copy_dir, fixture, read, repo, site_in_temp};
+use sha2::Digest;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
@@ -162,7 +163,23 @@ fn an_artisan_s_zip_is_tidied_imported_and_on_the_square() {
     let site = market();
     let zip = site.path().join("Chez Lina.zip");
     std::fs::write(&zip, zip_bytes(&chalet_files("Chez Lina"), &[])).expect("zip");
-    let run = chalet(site.path(), &["import", "Chez Lina.zip"]);
+    // An application's zip is taken only with the SHA-256 recorded when it was sent.
+    let bytes = std::fs::read(&zip).expect("zip");
+    let recorded: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let other = "0".repeat(64);
+    let wrong = chalet(site.path(), &["import", "Chez Lina.zip", "--sha256", &other]);
+    assert_eq!(wrong.code, 1, "{}", wrong.stderr);
+    assert!(
+        wrong
+            .stderr
+            .contains(&format!("has SHA-256 {recorded}, not the {other} recorded")),
+        "{}",
+        wrong.stderr
+    );
+    let run = chalet(site.path(), &["import", "Chez Lina.zip", "--sha256", &recorded]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("named the chalet `chez-lina`"), "{}", run.stdout);
     assert!(
