@@ -25,6 +25,9 @@ pub struct Config {
     /// Where artisans' application zips are uploaded (`APPLICATIONS_BUCKET`, in `AWS_REGION`;
     /// `S3_ENDPOINT` for a local S3-compatible server); none: `POST /applications` answers 503.
     pub uploads: Option<crate::uploads::Uploads>,
+    /// The key of artisans' private links to their orders (`crate::links`); changing it revokes
+    /// every link. None: the links answer 503. At least 32 characters.
+    pub links_key: Option<String>,
 }
 
 // Never print secrets, even in debug output.
@@ -57,6 +60,8 @@ pub enum ConfigError {
     WeakCodesKey,
     #[error("{0}")]
     Mail(#[from] crate::mail::MailSetupError),
+    #[error("LINKS_KEY must be at least 32 characters")]
+    WeakLinksKey,
     #[error("SMTP_URL and MAIL_FROM go together: set both to send receipts, or neither")]
     HalfMail,
 }
@@ -110,6 +115,10 @@ impl Config {
                 }),
                 None => None,
             },
+            links_key: match get("LINKS_KEY") {
+                Some(k) if k.len() < MIN_ORIGIN_SECRET => return Err(ConfigError::WeakLinksKey),
+                other => other,
+            },
         })
     }
 
@@ -151,15 +160,16 @@ impl Config {
 
 /// Secrets that may come from the parameter store instead of the environment.
 /// `SMTP_URL` holds the SMTP password.
-pub const SECRETS: [&str; 4] = [
+pub const SECRETS: [&str; 5] = [
     "STRIPE_SECRET_KEY",
     "STRIPE_WEBHOOK_SECRET",
     "VOUCHER_CODES_KEY",
     "SMTP_URL",
+    "LINKS_KEY",
 ];
 
 /// Settings the function reads when they are there.
-pub const OPTIONAL: [&str; 7] = [
+pub const OPTIONAL: [&str; 8] = [
     "STRIPE_API_BASE",
     "ORIGIN_VERIFY_SECRETS",
     "SMTP_URL",
@@ -167,6 +177,7 @@ pub const OPTIONAL: [&str; 7] = [
     "APPLICATIONS_BUCKET",
     "AWS_REGION",
     "S3_ENDPOINT",
+    "LINKS_KEY",
 ];
 
 /// The shortest origin secret (and voucher codes key) accepted: the origin secret is all that

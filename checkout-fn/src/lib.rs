@@ -18,6 +18,7 @@ pub mod config;
 pub mod dynamo;
 pub mod error;
 pub mod lambda;
+pub mod links;
 pub mod mail;
 pub mod orders;
 pub mod payments;
@@ -103,7 +104,9 @@ pub fn app(state: AppState) -> Router {
         .route(Endpoint::Order.as_str(), get(routes::order))
         .route(Endpoint::Availability.as_str(), get(routes::availability))
         .route(Endpoint::Registrations.as_str(), post(routes::register))
-        .route(Endpoint::Applications.as_str(), post(applications::apply));
+        .route(Endpoint::Applications.as_str(), post(applications::apply))
+        .route(Endpoint::ChaletOrders.as_str(), get(links::orders))
+        .route(Endpoint::ChaletOrdersCsv.as_str(), get(links::orders_csv));
     let origin_secrets = Arc::new(state.config.origin_verify_secrets.clone());
     Router::new()
         .merge(routes.clone())

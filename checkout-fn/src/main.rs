@@ -3,6 +3,7 @@
 //!   checkout-fn publish --catalogue dist/catalogue.json [--create-table]
 //!   checkout-fn registrations                              list paid registrations
 //!   checkout-fn applications [--status submitted|paid]     list artisans' applications (JSON lines)
+//!   checkout-fn links --catalogue dist/catalogue.json      each chalet's private link to its orders
 //!   checkout-fn reconcile [--dry-run] [--older-than 5m]    settle stock held for unreported sessions
 //!   checkout-fn refund <order> [--line SKU[:QTY]]… [--restock]   refund through Stripe
 //! Configuration comes from the environment (see `config`).
@@ -38,6 +39,7 @@ async fn main() -> ExitCode {
         Some("publish") => publish(&args).await,
         Some("registrations") => registrations().await,
         Some("applications") => applications(&args).await,
+        Some("links") => links(&args),
         Some("reconcile") => reconcile(&args).await,
         Some("refund") => refund(&args).await,
         _ => serve(&args).await,
@@ -350,4 +352,41 @@ async fn applications(args: &[String]) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Each chalet's private links (JSON and CSV), one chalet a line: `slug<TAB>json<TAB>csv`.
+fn links(args: &[String]) -> ExitCode {
+    let Some(path) = arg(args, "--catalogue") else {
+        eprintln!("usage: checkout-fn links --catalogue dist/catalogue.json");
+        return ExitCode::from(2);
+    };
+    let vars: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+    let (Some(key), Some(site)) = (
+        vars.get("LINKS_KEY")
+            .filter(|k| k.len() >= checkout_fn::config::MIN_ORIGIN_SECRET),
+        vars.get("SITE_URL").and_then(|u| chalet_types::SiteUrl::parse(u).ok()),
+    ) else {
+        eprintln!("checkout-fn: LINKS_KEY (32 characters or more) and SITE_URL are needed");
+        return ExitCode::from(2);
+    };
+    let catalogue: chalet_types::Catalogue = match std::fs::read_to_string(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+    {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("checkout-fn: {path}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut chalets: Vec<&chalet_types::Slug> = catalogue.items.iter().map(|i| &i.sku.chalet).collect();
+    chalets.dedup();
+    for slug in chalets {
+        let (json, csv) = (
+            checkout_fn::links::link(&site, key, slug, false),
+            checkout_fn::links::link(&site, key, slug, true),
+        );
+        println!("{slug}\t{json}\t{csv}");
+    }
+    ExitCode::SUCCESS
 }

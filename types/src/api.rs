@@ -50,6 +50,8 @@ crate::wire_enum! {
         InvalidApplication = "invalid_application",
         /// The stack has no applications bucket (or the function no credentials to sign with).
         ApplicationsUnavailable = "applications_unavailable",
+        /// The stack has no key for artisans' links (`LINKS_KEY`).
+        LinksUnavailable = "links_unavailable",
         /// The request did not come through the market's CloudFront distribution.
         Forbidden = "forbidden",
         /// Anything on the function's side; the details are in its log only.

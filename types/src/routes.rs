@@ -51,6 +51,9 @@ crate::wire_enum! {
         Registrations = "/registrations",
         /// An artisan's application: a registration paid with its chalet's zip uploaded.
         Applications = "/applications",
+        /// A chalet's orders, behind its private link's token (`?token=`); also as CSV.
+        ChaletOrders = "/chalets/{slug}/orders",
+        ChaletOrdersCsv = "/chalets/{slug}/orders.csv",
     }
 }
 

@@ -16,6 +16,7 @@ pub const WEBHOOK_SECRET: &str = "whsec_chalet_standin";
 pub const CODES_KEY: &str = "vck_chalet_tests_0123456789abcdef0123";
 pub const SITE: &str = "http://127.0.0.1:1225";
 pub const APPLICATIONS_BUCKET: &str = "chalet-test-applications";
+pub const LINKS_KEY: &str = "lk_chalet_tests_0123456789abcdef012345";
 
 // Products of the committed catalogue fixture the tests count on.
 /// Sold by [`CHALET`]; 14.90, 12 in stock, ships for 5.90 below 60.
@@ -145,6 +146,7 @@ pub async fn serve(db: &Dynamo, stripe_base: &str, mail: Option<checkout_fn::mai
                 region: "eu-west-1".into(),
                 endpoint: Some(endpoint),
             }),
+        links_key: Some(LINKS_KEY.into()),
     };
     let stripe = Stripe::new(STRIPE_KEY, Some(stripe_base)).expect("stripe client");
     let router = app(AppState::new(config, db.clone(), stripe));
@@ -245,6 +247,7 @@ impl Harness {
             ("STRIPE_SECRET_KEY", STRIPE_KEY.into()),
             ("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET.into()),
             ("VOUCHER_CODES_KEY", CODES_KEY.into()),
+            ("LINKS_KEY", LINKS_KEY.into()),
             ("SITE_URL", SITE.into()),
             ("STRIPE_API_BASE", self.stripe.clone()),
             ("AWS_ENDPOINT_URL_DYNAMODB", peer("CHALET_TEST_DYNAMODB")),

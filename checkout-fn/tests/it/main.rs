@@ -11,5 +11,6 @@ mod common;
 mod fulfilment;
 mod infra;
 mod lambda;
+mod links;
 mod settling;
 mod stock;
