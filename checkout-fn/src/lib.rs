@@ -29,6 +29,7 @@ pub mod routes;
 pub mod secrets;
 pub mod settle;
 pub mod uploads;
+pub mod vouchers;
 
 use axum::Router;
 use axum::http::{HeaderValue, Method, header};
@@ -106,7 +107,9 @@ pub fn app(state: AppState) -> Router {
         .route(Endpoint::Registrations.as_str(), post(routes::register))
         .route(Endpoint::Applications.as_str(), post(applications::apply))
         .route(Endpoint::ChaletOrders.as_str(), get(links::orders))
-        .route(Endpoint::ChaletOrdersCsv.as_str(), get(links::orders_csv));
+        .route(Endpoint::ChaletOrdersCsv.as_str(), get(links::orders_csv))
+        .route(Endpoint::RedeemVoucher.as_str(), post(vouchers::redeem))
+        .route(Endpoint::UndoVoucher.as_str(), post(vouchers::undo));
     let origin_secrets = Arc::new(state.config.origin_verify_secrets.clone());
     Router::new()
         .merge(routes.clone())

@@ -122,7 +122,7 @@ pub fn sign_policy(secret: &str, date: &str, region: &str, policy_base64: &str) 
 
 /// (`YYYYMMDD`, `YYYYMMDDTHHMMSSZ`) of an epoch second.
 fn amz_dates(epoch: i64) -> (String, String) {
-    let (y, m, d, hh, mm, ss) = civil(epoch);
+    let (y, m, d, hh, mm, ss) = chalet_types::date::utc(epoch);
     (
         format!("{y:04}{m:02}{d:02}"),
         format!("{y:04}{m:02}{d:02}T{hh:02}{mm:02}{ss:02}Z"),
@@ -130,23 +130,8 @@ fn amz_dates(epoch: i64) -> (String, String) {
 }
 
 fn iso8601(epoch: i64) -> String {
-    let (y, m, d, hh, mm, ss) = civil(epoch);
+    let (y, m, d, hh, mm, ss) = chalet_types::date::utc(epoch);
     format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.000Z")
-}
-
-/// UTC calendar date and time of an epoch second (Howard Hinnant's `civil_from_days`).
-fn civil(epoch: i64) -> (i64, i64, i64, i64, i64, i64) {
-    let (days, secs) = (epoch.div_euclid(86_400), epoch.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d, secs / 3600, secs % 3600 / 60, secs % 60)
 }
 
 /// The policy a presigned POST carries, decoded (for tests and the organisers' curiosity).

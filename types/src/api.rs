@@ -52,6 +52,16 @@ crate::wire_enum! {
         ApplicationsUnavailable = "applications_unavailable",
         /// The stack has no key for artisans' links (`LINKS_KEY`).
         LinksUnavailable = "links_unavailable",
+        /// No voucher has this code.
+        UnknownVoucher = "unknown_voucher",
+        /// Redeemed before (the answer gives when).
+        VoucherRedeemed = "voucher_redeemed",
+        /// Past its validity (the answer gives the date).
+        VoucherExpired = "voucher_expired",
+        /// Refunded: worth nothing.
+        VoucherVoided = "voucher_voided",
+        /// A redemption older than two minutes, or none, to undo.
+        UndoTooLate = "undo_too_late",
         /// The request did not come through the market's CloudFront distribution.
         Forbidden = "forbidden",
         /// Anything on the function's side; the details are in its log only.

@@ -55,6 +55,16 @@ impl Date {
         }
     }
 
+    /// The UTC day of a Unix time (seconds).
+    pub fn from_unix(seconds: i64) -> Date {
+        let (year, month, day, ..) = utc(seconds);
+        Date {
+            year: year.clamp(1970, 9999) as u16,
+            month: month as u8,
+            day: day as u8,
+        }
+    }
+
     /// The same day a year later (29 February becomes 28 February): a voucher with no date of
     /// its own is valid twelve months from its purchase.
     pub fn a_year_later(self) -> Date {
@@ -66,6 +76,22 @@ impl Date {
         };
         Date { year, day, ..self }
     }
+}
+
+/// UTC year, month, day, hour, minute, second of a Unix time (Howard Hinnant's
+/// `civil_from_days`): no calendar crate for one conversion.
+pub fn utc(seconds: i64) -> (i64, i64, i64, i64, i64, i64) {
+    let (days, secs) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d, secs / 3600, secs % 3600 / 60, secs % 60)
 }
 
 impl fmt::Display for Date {

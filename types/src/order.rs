@@ -91,8 +91,43 @@ impl VoucherCode {
         VoucherCode(out)
     }
 
+    /// A code as a person types it: any case, with spaces or hyphens between groups.
+    pub fn parse(text: &str) -> Option<VoucherCode> {
+        let code: String = text
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-'))
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+        let valid = code.len() == Self::LEN && code.bytes().all(|b| Self::ALPHABET.contains(&b));
+        if !valid {
+            return None;
+        }
+        // Written as issued: groups of four joined by hyphens.
+        let groups: Vec<&str> = (0..Self::LEN).step_by(4).map(|i| &code[i..i + 4]).collect();
+        Some(VoucherCode(groups.join("-")))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+#[cfg(test)]
+mod voucher_code_tests {
+    use super::VoucherCode;
+
+    #[test]
+    fn a_typed_code_is_the_issued_code() {
+        let issued = VoucherCode::from_entropy([0x5a; 10]);
+        let typed = issued.as_str().replace('-', " ").to_lowercase();
+        assert_eq!(VoucherCode::parse(&typed), Some(issued.clone()));
+        assert_eq!(VoucherCode::parse(&issued.as_str().replace('-', "")), Some(issued));
+        assert_eq!(
+            VoucherCode::parse("ABCD-EFGH-JKLM-NPQ0"),
+            None,
+            "0 is not in the alphabet"
+        );
+        assert_eq!(VoucherCode::parse("ABCD"), None);
     }
 }
 

@@ -54,6 +54,9 @@ crate::wire_enum! {
         /// A chalet's orders, behind its private link's token (`?token=`); also as CSV.
         ChaletOrders = "/chalets/{slug}/orders",
         ChaletOrdersCsv = "/chalets/{slug}/orders.csv",
+        /// A restaurant honours a voucher (with its chalet's token), or takes that back.
+        RedeemVoucher = "/vouchers/{code}/redeem",
+        UndoVoucher = "/vouchers/{code}/undo",
     }
 }
 

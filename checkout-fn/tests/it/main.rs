@@ -14,3 +14,4 @@ mod lambda;
 mod links;
 mod settling;
 mod stock;
+mod vouchers;

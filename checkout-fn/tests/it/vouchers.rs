@@ -1,0 +1,151 @@
+//! Restaurant vouchers redeemed exactly once, on the real peers: two scans at the same moment
+//! get one yes; expired, refunded and unknown codes are refused with the reason; a redemption
+//! can be undone within two minutes, once; only the restaurant's own token redeems its codes.
+
+use crate::common::*;
+use chalet_types::{Date, Slug, VoucherCode};
+use serde_json::{Value, json};
+
+const RESTAURANT: &str = "la-table-du-carre";
+
+async fn bought(h: &Harness, quantity: u32) -> (String, Vec<VoucherCode>) {
+    let (status, created) = h
+        .post_json("/checkout", &json!({ "items": [{ "sku": BON, "quantity": quantity }] }))
+        .await;
+    assert_eq!(status, 200, "{created}");
+    let session = created["id"].as_str().expect("id").to_string();
+    let paid = h
+        .control(
+            &format!("checkout/sessions/{session}/pay"),
+            &json!({ "webhook_url": format!("{}/webhook", h.base) }),
+        )
+        .await;
+    assert_eq!(paid["delivered"], 200, "{paid}");
+    let order = h.db.order(&session).await.expect("read").expect("recorded");
+    let codes = order.lines.iter().flat_map(|l| l.voucher_codes.clone()).collect();
+    (session, codes)
+}
+
+fn token(chalet: &str) -> String {
+    checkout_fn::links::token(LINKS_KEY, &Slug::parse(chalet).expect("slug"))
+}
+
+async fn call(h: &Harness, code: &str, action: &str, chalet: &str) -> (u16, Value) {
+    h.post_json(
+        &format!("/vouchers/{code}/{action}"),
+        &json!({ "token": token(chalet) }),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_waiters_scanning_one_voucher_get_one_yes_and_an_undo_works_once() {
+    let h = Harness::start_private(&example_catalogue()).await;
+    h.control("webhooks", &json!({ "url": format!("{}/webhook", h.base) }))
+        .await;
+    let (order, codes) = bought(&h, 2).await;
+    assert_eq!(codes.len(), 2);
+    let first = codes[0].as_str();
+
+    // The same code, twice at once: exactly one redemption.
+    let (a, b) = tokio::join!(
+        call(&h, first, "redeem", RESTAURANT),
+        call(&h, first, "redeem", RESTAURANT)
+    );
+    let mut statuses = [a.0, b.0];
+    statuses.sort();
+    assert_eq!(statuses, [200, 409], "{a:?} {b:?}");
+    let refusal = if a.0 == 409 { &a.1 } else { &b.1 };
+    assert_eq!(refusal["error"]["code"], "voucher_redeemed");
+    assert!(
+        refusal["error"]["message"]
+            .as_str()
+            .expect("text")
+            .contains("already redeemed on 20"),
+        "{refusal}"
+    );
+    let yes = if a.0 == 200 { &a.1 } else { &b.1 };
+    assert_eq!(yes["sku"], BON);
+
+    // Typed by hand, lower case and in groups: the same code.
+    let typed = first.replace('-', " ").to_lowercase();
+    assert_eq!(call(&h, &typed, "redeem", RESTAURANT).await.0, 409);
+
+    // Undo once within the window; the code is good again; a second undo is refused.
+    assert_eq!(call(&h, first, "undo", RESTAURANT).await.0, 200);
+    let (status, again) = call(&h, first, "undo", RESTAURANT).await;
+    assert_eq!((status, again["error"]["code"].as_str()), (409, Some("undo_too_late")));
+    assert_eq!(call(&h, first, "redeem", RESTAURANT).await.0, 200);
+    // Past two minutes (the redemption moved back in time): no undo.
+    let client = dynamo_client().await;
+    client
+        .update_item()
+        .table_name(&h.db.table)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("CODE#{first}")),
+        )
+        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("CODE".into()))
+        .update_expression("SET redeemed_at = :old")
+        .expression_attribute_values(
+            ":old",
+            aws_sdk_dynamodb::types::AttributeValue::N((now() - 121).to_string()),
+        )
+        .send()
+        .await
+        .expect("aged");
+    assert_eq!(call(&h, first, "undo", RESTAURANT).await.0, 409);
+
+    // Another chalet's token, an unknown code, a malformed one.
+    let second = codes[1].as_str();
+    let (status, answer) = call(&h, second, "redeem", CHALET).await;
+    assert_eq!((status, answer["error"]["code"].as_str()), (403, Some("forbidden")));
+    let unknown = VoucherCode::from_entropy([7; 10]);
+    let (status, answer) = call(&h, unknown.as_str(), "redeem", RESTAURANT).await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (404, Some("unknown_voucher"))
+    );
+    assert_eq!(call(&h, "not-a-code", "redeem", RESTAURANT).await.0, 404);
+
+    // Refunded: the unused code is voided and refused; the used one stays used.
+    let (code, out, err) = h.cli(&["refund", &order, "--line", BON]);
+    assert_eq!(code, 0, "{out}{err}");
+    let mut voided = None;
+    for _ in 0..50 {
+        let (status, answer) = call(&h, second, "redeem", RESTAURANT).await;
+        if answer["error"]["code"] == "voucher_voided" {
+            voided = Some(status);
+            break;
+        }
+        assert_eq!(status, 409, "never redeemable while the refund is recorded: {answer}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(voided, Some(409), "the refunded code is refused as voided");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_voucher_is_refused_with_its_date() {
+    let mut catalogue = example_catalogue();
+    let item = catalogue
+        .items
+        .iter_mut()
+        .find(|i| i.sku.to_string() == BON)
+        .expect("the voucher");
+    item.voucher_valid_until = Date::parse("2020-01-31");
+    let h = Harness::start(&catalogue).await;
+    let (_, codes) = bought(&h, 1).await;
+    let (status, answer) = call(&h, codes[0].as_str(), "redeem", RESTAURANT).await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (409, Some("voucher_expired")),
+        "{answer}"
+    );
+    assert_eq!(answer["error"]["date"], "2020-01-31");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .expect("text")
+            .contains("expired on 2020-01-31")
+    );
+}
