@@ -74,7 +74,7 @@ pub async fn apply(State(st): State<AppState>, headers: HeaderMap, body: Body) -
     })?;
     let id = crate::routes::random_id(16);
     let registration =
-        crate::routes::registration_session(&st, &req.chalet_name, &req.artisan, &req.email, Some(&id)).await?;
+        crate::registrations::registration_session(&st, &req.chalet_name, &req.artisan, &req.email, Some(&id)).await?;
     let object = format!("{KEY_PREFIX}{id}.zip");
     let created = crate::now();
     let record = json!({

@@ -25,6 +25,7 @@ pub mod payments;
 pub mod publish;
 pub mod receipt;
 pub mod reconcile;
+pub mod registrations;
 pub mod routes;
 pub mod secrets;
 pub mod settle;
@@ -104,7 +105,7 @@ pub fn app(state: AppState) -> Router {
         .route(Endpoint::Webhook.as_str(), post(routes::webhook))
         .route(Endpoint::Order.as_str(), get(routes::order))
         .route(Endpoint::Availability.as_str(), get(routes::availability))
-        .route(Endpoint::Registrations.as_str(), post(routes::register))
+        .route(Endpoint::Registrations.as_str(), post(registrations::register))
         .route(Endpoint::Applications.as_str(), post(applications::apply))
         .route(Endpoint::ChaletOrders.as_str(), get(links::orders))
         .route(Endpoint::ChaletOrdersCsv.as_str(), get(links::orders_csv))
