@@ -18,6 +18,7 @@ pub mod config;
 pub mod dynamo;
 pub mod error;
 pub mod lambda;
+pub mod ledger;
 pub mod links;
 pub mod mail;
 pub mod orders;

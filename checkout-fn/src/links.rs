@@ -199,7 +199,7 @@ fn ship_to(v: &Value) -> String {
     }
 }
 
-fn push_row(out: &mut String, cells: impl Iterator<Item = String>) {
+pub(crate) fn push_row(out: &mut String, cells: impl Iterator<Item = String>) {
     let cells: Vec<String> = cells
         .map(|c| {
             // A cell starting with = + - @ is a formula to a spreadsheet: neutralised.

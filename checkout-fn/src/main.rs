@@ -4,6 +4,7 @@
 //!   checkout-fn registrations                              list paid registrations
 //!   checkout-fn applications [--status submitted|paid]     list artisans' applications (JSON lines)
 //!   checkout-fn links --catalogue dist/catalogue.json      each chalet's private link to its orders
+//!   checkout-fn orders [--chalet SLUG] [--since DATE] [--format csv|json]   every line sold
 //!   checkout-fn reconcile [--dry-run] [--older-than 5m]    settle stock held for unreported sessions
 //!   checkout-fn refund <order> [--line SKU[:QTY]]… [--restock]   refund through Stripe
 //! Configuration comes from the environment (see `config`).
@@ -40,6 +41,7 @@ async fn main() -> ExitCode {
         Some("registrations") => registrations().await,
         Some("applications") => applications(&args).await,
         Some("links") => links(&args),
+        Some("orders") => orders(&args).await,
         Some("reconcile") => reconcile(&args).await,
         Some("refund") => refund(&args).await,
         _ => serve(&args).await,
@@ -387,6 +389,45 @@ fn links(args: &[String]) -> ExitCode {
             checkout_fn::links::link(&site, key, slug, true),
         );
         println!("{slug}\t{json}\t{csv}");
+    }
+    ExitCode::SUCCESS
+}
+
+async fn orders(args: &[String]) -> ExitCode {
+    let usage = || {
+        eprintln!("usage: checkout-fn orders [--chalet SLUG] [--since YYYY-MM-DD] [--format csv|json]");
+        ExitCode::from(2)
+    };
+    let chalet = match arg(args, "--chalet").map(|c| chalet_types::Slug::parse(&c)) {
+        None => None,
+        Some(Ok(c)) => Some(c),
+        Some(Err(_)) => return usage(),
+    };
+    let since = match arg(args, "--since").map(|d| chalet_types::Date::parse(&d)) {
+        None => None,
+        Some(Some(d)) => Some(d),
+        Some(None) => return usage(),
+    };
+    let format = arg(args, "--format").unwrap_or_else(|| "csv".into());
+    if format != "csv" && format != "json" {
+        return usage();
+    }
+    let table = match table_name() {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    let all = match dynamo(&table).await.all_orders().await {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("checkout-fn: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let rows = checkout_fn::ledger::rows(&all, chalet.as_ref(), since);
+    if format == "json" {
+        println!("{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
+    } else {
+        print!("{}", checkout_fn::ledger::csv(&rows));
     }
     ExitCode::SUCCESS
 }

@@ -11,6 +11,7 @@ mod common;
 mod fulfilment;
 mod infra;
 mod lambda;
+mod ledger;
 mod links;
 mod settling;
 mod stock;
