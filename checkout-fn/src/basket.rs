@@ -391,6 +391,7 @@ mod tests {
         CatalogueItem {
             chalet: sku.chalet.clone(),
             chalet_name: "Chalet".into(),
+            chalet_email: None,
             name: sku.product.to_string(),
             sku,
             price: Money::from_cents(cents),

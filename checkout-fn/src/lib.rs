@@ -21,6 +21,7 @@ pub mod lambda;
 pub mod ledger;
 pub mod links;
 pub mod mail;
+pub mod notify;
 pub mod orders;
 pub mod payments;
 pub mod publish;

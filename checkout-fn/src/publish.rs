@@ -110,6 +110,7 @@ pub async fn publish(db: &Dynamo, catalogue: &Catalogue) -> Result<PublishReport
         let texts = [
             (attr::VOUCHER_TERMS, item.voucher_terms.clone()),
             (attr::PICKUP_AT, item.fulfilment.pickup_at.clone()),
+            (attr::CHALET_EMAIL, item.chalet_email.clone()),
             (
                 attr::PERSONALISATION,
                 item.personalisation

@@ -81,6 +81,10 @@ pub async fn settle(
             if receipt_due {
                 crate::receipt::send_once(st, &session.id).await;
             }
+            // And every chalet of the order hears of it, once (paid: never before).
+            if st.config.mail.is_some() {
+                crate::notify::chalets(st, &session.id).await;
+            }
             Ok(settled)
         }
         SessionState::Expired if dry_run => Ok(match st.store.reservation(reservation).await? {

@@ -18,6 +18,7 @@ pub fn catalogue(site: &Site, strings: &BTreeMap<String, String>) -> Catalogue {
                 name: p.name.clone(),
                 chalet: c.slug.clone(),
                 chalet_name: c.name.clone(),
+                chalet_email: c.contact.email.clone(),
                 price: p.price,
                 stock: p.stock,
                 kind: p.kind,

@@ -195,9 +195,11 @@ fn strings(dir: &Path, language: Language, diags: &mut Diagnostics) -> BTreeMap<
     let Some((mut base, fr)) = read("fr", diags) else {
         return BTreeMap::new();
     };
-    // The function refuses to send a receipt with holes, so say now which words it would lack.
+    // The function refuses to send a receipt (or tell a chalet) with holes, so say now which
+    // words it would lack.
     let no_mail: Vec<&str> = chalet_types::catalogue::RECEIPT_WORDS
         .iter()
+        .chain(&chalet_types::catalogue::CHALET_MAIL_WORDS)
         .copied()
         .filter(|k| !base.contains_key(&format!("mail_{k}")))
         .collect();
@@ -208,7 +210,7 @@ fn strings(dir: &Path, language: Language, diags: &mut Diagnostics) -> BTreeMap<
             line: 1,
             col: 1,
             message: format!(
-                "the receipt e-mail's words are missing, so no receipt will be sent: mail_{}",
+                "the e-mails' words are missing, so no receipt (or chalet notice) will be sent: mail_{}",
                 no_mail.join(", mail_")
             ),
             hint: Some("copy the `mail_` lines of the default theme's i18n/fr.yaml".into()),

@@ -174,6 +174,9 @@ pub struct CatalogueItem {
     pub name: String,
     pub chalet: Slug,
     pub chalet_name: String,
+    /// Where the chalet hears of each new paid order: its contact e-mail (`chalet.yaml`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chalet_email: Option<String>,
     pub price: Money,
     pub stock: Stock,
     pub kind: Kind,
@@ -248,6 +251,10 @@ pub const RECEIPT_WORDS: [&str; 19] = [
     "contact",
     "footer",
 ];
+
+/// The theme's words (`mail_chalet_*`, prefix `mail_` dropped) of the e-mail telling a chalet of
+/// a new paid order.
+pub const CHALET_MAIL_WORDS: [&str; 4] = ["chalet_subject", "chalet_intro", "chalet_pickup_by", "chalet_orders"];
 
 /// The words `catalogue.json` carries for the receipt, from a theme's strings: the `mail_*` ones
 /// (prefix dropped) and the `no_withdrawal_*` ones (kept), which word a line's exemption as the

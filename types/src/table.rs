@@ -87,6 +87,8 @@ pub mod attr {
     pub const NAME: &str = "name";
     pub const CHALET: &str = "chalet";
     pub const CHALET_NAME: &str = "chalet_name";
+    /// The chalet's e-mail, told of each new paid order.
+    pub const CHALET_EMAIL: &str = "chalet_email";
     pub const PRICE: &str = "price";
     pub const KIND: &str = "kind";
     pub const PICKUP: &str = "pickup";
@@ -137,6 +139,10 @@ pub mod attr {
     /// On an order: until when one sender has the right to send the receipt (Unix seconds), so
     /// concurrent deliveries of the same event send it once.
     pub const RECEIPT_CLAIM: &str = "receipt_claim";
+    /// On an order's chalet share: when the chalet was told of it (Unix seconds), and until when
+    /// one sender has the right to tell it.
+    pub const NOTIFIED: &str = "notified";
+    pub const NOTIFY_CLAIM: &str = "notify_claim";
 }
 
 crate::wire_enum! {

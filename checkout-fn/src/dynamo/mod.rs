@@ -110,6 +110,7 @@ impl Stocked {
         let item = CatalogueItem {
             chalet: sku.chalet.clone(),
             chalet_name: get_s(it, attr::CHALET_NAME)?.to_string(),
+            chalet_email: get_s(it, attr::CHALET_EMAIL).map(str::to_string),
             name: get_s(it, attr::NAME)?.to_string(),
             price: Money::from_cents(get_n(it, attr::PRICE)?),
             stock: total.map_or(Stock::MadeToOrder, |t| Stock::Limited(t.max(0) as u32)),

@@ -13,6 +13,7 @@ mod infra;
 mod lambda;
 mod ledger;
 mod links;
+mod notify;
 mod settling;
 mod stock;
 mod vouchers;

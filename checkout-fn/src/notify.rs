@@ -1,0 +1,204 @@
+//! Each chalet hears of each new paid order, once: an e-mail to the chalet's contact address
+//! with what to prepare (its lines only, the personalisations, the gift note) and how it is
+//! handed over (the shopper's name and phone for a pickup, the address for shipping), plus its
+//! private link to all its orders when links are set up. Sent only from the paths that saw the
+//! payment confirmed ([`crate::settle`]); a claim on the chalet's share of the order makes two
+//! deliveries of the same event send it once, like the receipt.
+
+use crate::AppState;
+use crate::dynamo::{StoreError, err, key, n};
+use crate::mail::Composed;
+use crate::orders::MarketRow;
+use chalet_types::catalogue::CHALET_MAIL_WORDS;
+use chalet_types::html::escape as esc;
+use chalet_types::table::*;
+use chalet_types::{ChaletFulfilment, FulfilmentChoice, Order};
+use std::fmt::Write;
+
+/// How long one sender holds the right to send: longer than a send may take.
+const CLAIM_SECONDS: i64 = 60;
+
+/// Tells every chalet of the order recorded for `session_id` that has not been told. Never fails
+/// the caller (the order is recorded whatever happens here); returns how many were told now.
+pub async fn chalets(st: &AppState, session_id: &str) -> usize {
+    match try_chalets(st, session_id).await {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!(error = %crate::error::chain(&e), "a chalet could not be told of its order");
+            0
+        }
+    }
+}
+
+async fn try_chalets(st: &AppState, session_id: &str) -> Result<usize, StoreError> {
+    let Some(mailer) = &st.config.mail else {
+        return Ok(0);
+    };
+    let (order, market) = tokio::try_join!(st.store.order(session_id), st.store.market())?;
+    let (Some(order), market) = (order, market.unwrap_or_default()) else {
+        return Ok(0);
+    };
+    if CHALET_MAIL_WORDS.iter().any(|k| !market.mail.contains_key(*k)) {
+        tracing::warn!("the published catalogue has no chalet e-mail words: rebuild and publish");
+        return Ok(0);
+    }
+    let mut told = 0;
+    for share in &order.fulfilment {
+        // The chalet's address, as published with its products.
+        let stocked = st.store.availability(&share.chalet).await?;
+        let Some(to) = stocked.iter().find_map(|s| s.item.chalet_email.clone()) else {
+            continue;
+        };
+        let link = st
+            .config
+            .links_key
+            .as_deref()
+            .map(|k| crate::links::link(&st.config.site_url, k, &share.chalet, true));
+        let message = compose(&order, share, &market, link.as_deref());
+        let share_key = || {
+            key(
+                format!("{ORDER_PREFIX}{}", order.id),
+                format!("{CHALET_PREFIX}{}", share.chalet),
+            )
+        };
+        let now = crate::now();
+        let claimed = st
+            .store
+            .client
+            .update_item()
+            .table_name(&st.store.table)
+            .set_key(Some(share_key()))
+            .update_expression("SET #claim = :until")
+            .condition_expression(
+                "attribute_exists(#pk) AND attribute_not_exists(#sent) AND (attribute_not_exists(#claim) OR #claim < :now)",
+            )
+            .expression_attribute_names("#pk", PARTITION_KEY)
+            .expression_attribute_names("#sent", attr::NOTIFIED)
+            .expression_attribute_names("#claim", attr::NOTIFY_CLAIM)
+            .expression_attribute_values(":until", n(now + CLAIM_SECONDS))
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        if let Err(e) = claimed {
+            if e.as_service_error()
+                .is_some_and(|se| se.is_conditional_check_failed_exception())
+            {
+                continue; // told already, or being told
+            }
+            return Err(err(e));
+        }
+        let sent = mailer.send(&to, &message).await;
+        let update = st
+            .store
+            .client
+            .update_item()
+            .table_name(&st.store.table)
+            .set_key(Some(share_key()));
+        let update = match &sent {
+            Ok(()) => update
+                .update_expression("SET #sent = :now REMOVE #claim")
+                .expression_attribute_names("#sent", attr::NOTIFIED)
+                .expression_attribute_values(":now", n(now)),
+            Err(_) => update.update_expression("REMOVE #claim"),
+        };
+        update
+            .expression_attribute_names("#claim", attr::NOTIFY_CLAIM)
+            .send()
+            .await
+            .map_err(err)?;
+        match sent {
+            Ok(()) => {
+                told += 1;
+                tracing::info!(order = %order.reference(), chalet = %share.chalet, "chalet told of its order");
+            }
+            Err(e) => tracing::warn!(order = %order.reference(), error = %e, "a chalet could not be told of its order"),
+        }
+    }
+    Ok(told)
+}
+
+/// The e-mail to one chalet about its share of `order`.
+pub fn compose(order: &Order, share: &ChaletFulfilment, market: &MarketRow, link: Option<&str>) -> Composed {
+    let fill = |k: &str| {
+        market
+            .mail
+            .get(k)
+            .cloned()
+            .unwrap_or_default()
+            .replace("{chalet}", &share.chalet_name)
+            .replace("{market}", &market.name)
+            .replace("{reference}", &order.reference())
+    };
+    let lang = market.language;
+    let (mut text, mut html) = (String::new(), String::new());
+    let reference = format!("{} {}", fill("reference"), order.reference());
+    let _ = writeln!(text, "{}\n\n{reference}", fill("chalet_intro"));
+    let _ = write!(
+        html,
+        "<!doctype html><html lang=\"{}\"><body style=\"font-family:Georgia,serif;color:#2b1d14;max-width:40em\"><p>{}</p><p><strong>{}</strong></p><ul>",
+        lang.code(),
+        esc(&fill("chalet_intro")),
+        esc(&reference)
+    );
+    for line in order.lines.iter().filter(|l| l.sku.chalet == share.chalet) {
+        let total = line
+            .unit_price
+            .checked_mul(line.quantity)
+            .unwrap_or_default()
+            .format(lang);
+        let _ = writeln!(text, "- {} × {} ({total})", line.quantity, line.name);
+        let _ = write!(html, "<li>{} × {} ({})", line.quantity, esc(&line.name), esc(&total));
+        if let Some(p) = &line.personalisation {
+            let _ = writeln!(text, "  {}: {p}", fill("personalisation"));
+            let _ = write!(html, "<br>{}: {}", esc(&fill("personalisation")), esc(p));
+        }
+        html.push_str("</li>");
+    }
+    html.push_str("</ul>");
+    if let Some(note) = &share.gift_note {
+        let _ = writeln!(text, "\n{}: {note}", fill("gift_note"));
+        let _ = write!(html, "<p>{}: {}</p>", esc(&fill("gift_note")), esc(note));
+    }
+    let handover = match share.choice {
+        FulfilmentChoice::Pickup => {
+            let who = [order.name.as_deref(), order.phone.as_deref()];
+            let who: Vec<&str> = who.into_iter().flatten().collect();
+            format!("{} {}", fill("chalet_pickup_by"), who.join(", "))
+        }
+        FulfilmentChoice::Shipping => {
+            let to = order.ship_to.as_ref().map(|a| {
+                [
+                    Some(a.name.as_str()),
+                    a.line1.as_deref(),
+                    a.line2.as_deref(),
+                    a.postal_code.as_deref(),
+                    a.city.as_deref(),
+                    a.country.as_deref(),
+                ]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(", ")
+            });
+            format!("{}: {}", fill("shipped_to"), to.unwrap_or_default())
+        }
+    };
+    let _ = writeln!(text, "\n{handover}");
+    let _ = write!(html, "<p>{}</p>", esc(&handover));
+    if let Some(link) = link {
+        let _ = writeln!(text, "\n{}: {link}", fill("chalet_orders"));
+        let _ = write!(
+            html,
+            "<p><a href=\"{}\">{}</a></p>",
+            esc(link),
+            esc(&fill("chalet_orders"))
+        );
+    }
+    let _ = writeln!(text, "\n{}", fill("footer"));
+    let _ = write!(html, "<p>{}</p></body></html>", esc(&fill("footer")));
+    Composed {
+        subject: fill("chalet_subject"),
+        text,
+        html,
+    }
+}
