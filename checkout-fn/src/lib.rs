@@ -17,6 +17,7 @@ pub mod codes;
 pub mod config;
 pub mod dynamo;
 pub mod error;
+pub mod handover;
 pub mod lambda;
 pub mod ledger;
 pub mod links;
@@ -111,6 +112,7 @@ pub fn app(state: AppState) -> Router {
         .route(Endpoint::Applications.as_str(), post(applications::apply))
         .route(Endpoint::ChaletOrders.as_str(), get(links::orders))
         .route(Endpoint::ChaletOrdersCsv.as_str(), get(links::orders_csv))
+        .route(Endpoint::Handover.as_str(), post(handover::handover))
         .route(Endpoint::RedeemVoucher.as_str(), post(vouchers::redeem))
         .route(Endpoint::UndoVoucher.as_str(), post(vouchers::undo));
     let origin_secrets = Arc::new(state.config.origin_verify_secrets.clone());

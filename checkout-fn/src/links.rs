@@ -10,7 +10,6 @@ use crate::error::ApiError;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chalet_types::table::CHALET_PREFIX;
 use chalet_types::{ErrorCode, Slug};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
@@ -85,10 +84,7 @@ async fn shares(st: &AppState, slug: &str, query: &HashMap<String, String>) -> R
     if !verify(key, &slug, token) {
         return Err(forbidden());
     }
-    st.store
-        .index_rows(&format!("{CHALET_PREFIX}{slug}"))
-        .await
-        .map_err(ApiError::internal)
+    st.store.chalet_shares(&slug).await.map_err(ApiError::internal)
 }
 
 /// Private and never cached anywhere, nor its address sent on.
@@ -122,7 +118,7 @@ pub async fn orders_csv(
     Ok((PRIVATE, headers, csv(&shares)).into_response())
 }
 
-pub const CSV_HEADER: [&str; 13] = [
+pub const CSV_HEADER: [&str; 15] = [
     "order",
     "created",
     "sku",
@@ -136,6 +132,8 @@ pub const CSV_HEADER: [&str; 13] = [
     "ship_to",
     "name",
     "phone",
+    "handover",
+    "tracking_url",
 ];
 
 /// The shares as CSV (RFC 4180: quoted where needed, CRLF), amounts in euros with two decimals.
@@ -174,6 +172,8 @@ pub fn csv(shares: &[Value]) -> String {
                     ship_to(&share["ship_to"]),
                     text(&share["name"]),
                     text(&share["phone"]),
+                    text(&share["handover"]),
+                    text(&share["tracking_url"]),
                 ]
                 .into_iter(),
             );
@@ -251,7 +251,7 @@ mod tests {
         assert_eq!(rows[0], CSV_HEADER.join(","));
         assert_eq!(
             rows[1],
-            "cs_1,5,a/b,\"Bougie, rouge\",2,14.90,29.80,\"Léa \"\"la\"\"\",,pickup,,\"'=HYPERLINK(\"\"x\"\")\",'+32 4"
+            "cs_1,5,a/b,\"Bougie, rouge\",2,14.90,29.80,\"Léa \"\"la\"\"\",,pickup,,\"'=HYPERLINK(\"\"x\"\")\",'+32 4,,"
         );
     }
 }

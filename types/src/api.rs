@@ -62,6 +62,8 @@ crate::wire_enum! {
         VoucherVoided = "voucher_voided",
         /// A redemption older than two minutes, or none, to undo.
         UndoTooLate = "undo_too_late",
+        /// A handover that does not fit the share (`ready` for a pickup, `shipped` for shipping).
+        InvalidHandover = "invalid_handover",
         /// The request did not come through the market's CloudFront distribution.
         Forbidden = "forbidden",
         /// Anything on the function's side; the details are in its log only.

@@ -256,6 +256,16 @@ pub const RECEIPT_WORDS: [&str; 19] = [
 /// a new paid order.
 pub const CHALET_MAIL_WORDS: [&str; 4] = ["chalet_subject", "chalet_intro", "chalet_pickup_by", "chalet_orders"];
 
+/// The theme's words (`mail_*`, prefix dropped) of the e-mails telling a shopper that a chalet's
+/// part of the order is ready for pickup, or shipped.
+pub const HANDOVER_MAIL_WORDS: [&str; 5] = [
+    "ready_subject",
+    "ready_intro",
+    "shipped_subject",
+    "shipped_intro",
+    "tracking",
+];
+
 /// The words `catalogue.json` carries for the receipt, from a theme's strings: the `mail_*` ones
 /// (prefix dropped) and the `no_withdrawal_*` ones (kept), which word a line's exemption as the
 /// product page does.

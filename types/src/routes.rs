@@ -54,6 +54,8 @@ crate::wire_enum! {
         /// A chalet's orders, behind its private link's token (`?token=`); also as CSV.
         ChaletOrders = "/chalets/{slug}/orders",
         ChaletOrdersCsv = "/chalets/{slug}/orders.csv",
+        /// The artisan says a share is ready for pickup or shipped (with its link's token).
+        Handover = "/chalets/{slug}/orders/{order}/handover",
         /// A restaurant honours a voucher (with its chalet's token), or takes that back.
         RedeemVoucher = "/vouchers/{code}/redeem",
         UndoVoucher = "/vouchers/{code}/undo",

@@ -9,6 +9,7 @@ mod applications;
 mod checkout;
 mod common;
 mod fulfilment;
+mod handover;
 mod infra;
 mod lambda;
 mod ledger;
