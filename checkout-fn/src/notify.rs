@@ -6,7 +6,7 @@
 //! deliveries of the same event send it once, like the receipt.
 
 use crate::AppState;
-use crate::dynamo::{StoreError, err, key, n};
+use crate::dynamo::{StoreError, err, key, n, s};
 use crate::mail::Composed;
 use crate::orders::MarketRow;
 use chalet_types::catalogue::CHALET_MAIL_WORDS;
@@ -18,31 +18,98 @@ use std::fmt::Write;
 /// How long one sender holds the right to send: longer than a send may take.
 const CLAIM_SECONDS: i64 = 60;
 
-/// Tells every chalet of the order recorded for `session_id` that has not been told. Never fails
-/// the caller (the order is recorded whatever happens here); returns how many were told now.
-pub async fn chalets(st: &AppState, session_id: &str) -> usize {
-    match try_chalets(st, session_id).await {
-        Ok(n) => n,
-        Err(e) => {
-            tracing::warn!(error = %crate::error::chain(&e), "a chalet could not be told of its order");
-            0
-        }
-    }
+/// What telling an order's chalets did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Told {
+    pub now: usize,
+    /// Chalets whose e-mail failed: the order waits in the `NOTICES` list for the reconciler.
+    pub failed: usize,
 }
 
-async fn try_chalets(st: &AppState, session_id: &str) -> Result<usize, StoreError> {
+/// Tells every chalet of the order recorded for `session_id` that has not been told. Never fails
+/// the caller (the order is recorded whatever happens here); an order some chalet could not be
+/// told of is listed for the reconciler, and leaves the list once every chalet is told.
+pub async fn chalets(st: &AppState, session_id: &str) -> Told {
+    let told = match try_chalets(st, session_id).await {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::warn!(error = %crate::error::chain(&e), "a chalet could not be told of its order");
+            Told { now: 0, failed: 1 }
+        }
+    };
+    let marker = key(format!("{NOTICE_PREFIX}{session_id}"), NOTICE_KEY);
+    let listed = if told.failed > 0 {
+        let mut item = marker;
+        item.insert(CHALET_INDEX_PARTITION_KEY.into(), s(NOTICES_INDEX_KEY));
+        item.insert(CHALET_INDEX_SORT_KEY.into(), s(session_id));
+        st.store
+            .client
+            .put_item()
+            .table_name(&st.store.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map(|_| ())
+    } else {
+        Ok(())
+    };
+    if let Err(e) = listed {
+        tracing::error!(error = %err(e), "an order whose chalet was not told could not be listed for a retry");
+    }
+    told
+}
+
+/// Tries again, until `deadline`, the orders some chalet could not be told of; an order leaves
+/// the list once every one of its chalets is told.
+pub async fn retry(st: &AppState, deadline: std::time::Instant) -> Result<Vec<(String, Told)>, StoreError> {
+    let query = st
+        .store
+        .client
+        .query()
+        .table_name(&st.store.table)
+        .index_name(CHALET_INDEX)
+        .key_condition_expression("#p = :p")
+        .expression_attribute_names("#p", CHALET_INDEX_PARTITION_KEY)
+        .expression_attribute_values(":p", s(NOTICES_INDEX_KEY));
+    let items = crate::dynamo::query_all(query).await?;
+    let mut out = Vec::new();
+    for session_id in items
+        .iter()
+        .filter_map(|i| crate::dynamo::get_s(i, CHALET_INDEX_SORT_KEY))
+    {
+        // With the mail server still down each try costs a send timeout: the rest wait.
+        if std::time::Instant::now() >= deadline {
+            break;
+        }
+        let told = chalets(st, session_id).await;
+        if told.failed == 0 {
+            st.store
+                .client
+                .delete_item()
+                .table_name(&st.store.table)
+                .set_key(Some(key(format!("{NOTICE_PREFIX}{session_id}"), NOTICE_KEY)))
+                .send()
+                .await
+                .map_err(err)?;
+        }
+        out.push((chalet_types::order::reference_of(session_id), told));
+    }
+    Ok(out)
+}
+
+async fn try_chalets(st: &AppState, session_id: &str) -> Result<Told, StoreError> {
     let Some(mailer) = &st.config.mail else {
-        return Ok(0);
+        return Ok(Told::default());
     };
     let (order, market) = tokio::try_join!(st.store.order(session_id), st.store.market())?;
     let (Some(order), market) = (order, market.unwrap_or_default()) else {
-        return Ok(0);
+        return Ok(Told::default());
     };
     if CHALET_MAIL_WORDS.iter().any(|k| !market.mail.contains_key(*k)) {
         tracing::warn!("the published catalogue has no chalet e-mail words: rebuild and publish");
-        return Ok(0);
+        return Ok(Told::default());
     }
-    let mut told = 0;
+    let mut told = Told::default();
     for share in &order.fulfilment {
         // The chalet's address, as published with its products.
         let stocked = st.store.availability(&share.chalet).await?;
@@ -108,10 +175,13 @@ async fn try_chalets(st: &AppState, session_id: &str) -> Result<usize, StoreErro
             .map_err(err)?;
         match sent {
             Ok(()) => {
-                told += 1;
+                told.now += 1;
                 tracing::info!(order = %order.reference(), chalet = %share.chalet, "chalet told of its order");
             }
-            Err(e) => tracing::warn!(order = %order.reference(), error = %e, "a chalet could not be told of its order"),
+            Err(e) => {
+                told.failed += 1;
+                tracing::warn!(order = %order.reference(), error = %e, "a chalet could not be told of its order");
+            }
         }
     }
     Ok(told)

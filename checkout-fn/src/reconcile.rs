@@ -36,6 +36,8 @@ pub struct Report {
     pub lines: Vec<Line>,
     /// Receipts retried: the order's reference (never its session id) and what happened.
     pub receipts: Vec<(String, crate::receipt::Receipt)>,
+    /// Chalet notices retried: the order's reference and what happened.
+    pub notices: Vec<(String, crate::notify::Told)>,
 }
 
 impl Report {
@@ -55,6 +57,12 @@ impl Report {
         }
         for (reference, r) in &self.receipts {
             out.push_str(&format!("receipt of order {reference}: {r:?}\n"));
+        }
+        for (reference, t) in &self.notices {
+            out.push_str(&format!(
+                "chalets of order {reference}: {} told now, {} still failing\n",
+                t.now, t.failed
+            ));
         }
         out.push_str(&format!(
             "{} held reservation(s) looked at{}, {} failed\n",
@@ -106,6 +114,8 @@ pub async fn reconcile(
                 .receipts
                 .push((chalet_types::order::reference_of(&session_id), sent));
         }
+        // Chalets no delivery managed to tell.
+        report.notices = crate::notify::retry(st, started + RECEIPTS_BUDGET).await?;
     }
     Ok(report)
 }

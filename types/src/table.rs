@@ -22,6 +22,8 @@
 //! - `PI#<payment intent>` / `PI`: which order a payment belongs to (refund and dispute events
 //!   name the payment, not the session).
 //! - `REG#<session>` / `REG`: a paid registration, listed through `gsi1pk = REGISTRATIONS`.
+//! - `NOTICE#<session>` / `NOTICE`: an order some chalet could not be told of (the mail failed),
+//!   listed under `gsi1pk = NOTICES` for the reconciler to try again; deleted once all are told.
 //! - `APP#<id>` / `APP`: an artisan's application (chalet, trader, e-mail, the zip's size and
 //!   SHA-256, its key in the applications bucket, the registration's session) with its `status`
 //!   (`submitted`, `paid`), listed through `gsi1pk = APPLICATIONS`, `gsi1sk = <created>#<id>`.
@@ -52,6 +54,9 @@ pub const CLIENT_KEY: &str = "CLIENT";
 pub const PAYMENT_KEY: &str = "PI";
 pub const REGISTRATION_KEY: &str = "REG";
 pub const REGISTRATIONS_INDEX_KEY: &str = "REGISTRATIONS";
+pub const NOTICE_PREFIX: &str = "NOTICE#";
+pub const NOTICE_KEY: &str = "NOTICE";
+pub const NOTICES_INDEX_KEY: &str = "NOTICES";
 pub const APPLICATION_PREFIX: &str = "APP#";
 pub const APPLICATION_KEY: &str = "APP";
 pub const APPLICATIONS_INDEX_KEY: &str = "APPLICATIONS";

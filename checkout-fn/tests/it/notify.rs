@@ -92,3 +92,36 @@ async fn each_chalet_is_told_of_its_paid_share_once() {
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!((mailbox(&candles_to).len(), mailbox(&soaps_to).len()), (1, 1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chalet_the_mail_could_not_reach_is_told_by_the_reconciler_once() {
+    let stamp = now();
+    let candles_to = format!("cire-retry-{stamp}@example.org");
+    let mut catalogue = example_catalogue();
+    for item in catalogue.items.iter_mut().filter(|i| i.chalet.as_str() == CHALET) {
+        item.chalet_email = Some(candles_to.clone());
+    }
+    let h = Harness::start(&catalogue).await;
+    // The same table, served by a function whose mail server is down.
+    let down = Harness::start_with_mail(&h, "smtp://127.0.0.1:9").await;
+    let created = json_of(h.http.post(format!("{down}/checkout")).json(&candles(1))).await;
+    let session = created["id"].as_str().expect("a session").to_string();
+    let paid = h
+        .control(
+            &format!("checkout/sessions/{session}/pay"),
+            &json!({ "webhook_url": format!("{down}/webhook") }),
+        )
+        .await;
+    assert_eq!(paid["delivered"], 200, "the order is recorded whatever the mail does");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(mailbox(&candles_to).is_empty());
+
+    // The scheduled reconciler, with the mail server back: told once, and not again.
+    let (code, out, err) = h.cli(&["reconcile"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("1 told now, 0 still failing"), "{out}");
+    assert_eq!(arrived(&candles_to, 1).await.len(), 1);
+    let (_, again, _) = h.cli(&["reconcile"]);
+    assert!(!again.contains("told now"), "the order left the list: {again}");
+    assert_eq!(mailbox(&candles_to).len(), 1);
+}
