@@ -28,6 +28,9 @@ pub struct Config {
     /// The key of artisans' private links to their orders (`crate::links`); changing it revokes
     /// every link. None: the links answer 503. At least 32 characters.
     pub links_key: Option<String>,
+    /// Days after an order's day its shopper's personal data is erased (`RETENTION_DAYS`,
+    /// default 400; `crate::purge`).
+    pub retention_days: i64,
 }
 
 // Never print secrets, even in debug output.
@@ -60,6 +63,8 @@ pub enum ConfigError {
     WeakCodesKey,
     #[error("{0}")]
     Mail(#[from] crate::mail::MailSetupError),
+    #[error("RETENTION_DAYS must be a number of days from 30 to 3650")]
+    RetentionDays,
     #[error("LINKS_KEY must be at least 32 characters")]
     WeakLinksKey,
     #[error("SMTP_URL and MAIL_FROM go together: set both to send receipts, or neither")]
@@ -115,6 +120,14 @@ impl Config {
                 }),
                 None => None,
             },
+            retention_days: match get("RETENTION_DAYS") {
+                None => crate::purge::DEFAULT_RETENTION_DAYS,
+                Some(d) => d
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|d| (30..=3650).contains(d))
+                    .ok_or(ConfigError::RetentionDays)?,
+            },
             links_key: match get("LINKS_KEY") {
                 Some(k) if k.len() < MIN_ORIGIN_SECRET => return Err(ConfigError::WeakLinksKey),
                 other => other,
@@ -169,7 +182,7 @@ pub const SECRETS: [&str; 5] = [
 ];
 
 /// Settings the function reads when they are there.
-pub const OPTIONAL: [&str; 8] = [
+pub const OPTIONAL: [&str; 9] = [
     "STRIPE_API_BASE",
     "ORIGIN_VERIFY_SECRETS",
     "SMTP_URL",
@@ -178,6 +191,7 @@ pub const OPTIONAL: [&str; 8] = [
     "AWS_REGION",
     "S3_ENDPOINT",
     "LINKS_KEY",
+    "RETENTION_DAYS",
 ];
 
 /// The shortest origin secret (and voucher codes key) accepted: the origin secret is all that

@@ -11,10 +11,17 @@ use serde_json::{Value, json};
 /// The `Input` of the reconciler's schedule in `infra/template.yaml`.
 pub const RECONCILE_INPUT: &str = r#"{"chalet":"reconcile"}"#;
 
+/// The `Input` of the daily schedule erasing old orders' personal data (`crate::purge`).
+pub const PURGE_INPUT: &str = r#"{"chalet":"purge"}"#;
+
 /// Whether an invocation is the reconciler's schedule rather than an HTTP request.
 pub fn is_schedule(payload: &Value) -> bool {
     payload.get("chalet").and_then(Value::as_str) == Some("reconcile")
         || payload.get("source").and_then(Value::as_str) == Some("aws.events")
+}
+
+fn is_purge(payload: &Value) -> bool {
+    payload.get("chalet").and_then(Value::as_str) == Some("purge")
 }
 
 /// Serves Lambda's Runtime API until the sandbox ends.
@@ -33,6 +40,12 @@ async fn dispatch(
     event: LambdaEvent<Value>,
 ) -> Result<Value, lambda_runtime::Error> {
     let LambdaEvent { payload, context } = event;
+    if is_purge(&payload) {
+        let today = chalet_types::Date::from_unix(crate::now());
+        let erased = state.store.purge(state.config.retention_days, today, false).await?;
+        tracing::info!(erased = erased.len(), "personal data of old orders erased");
+        return Ok(json!({ "erased": erased.len() }));
+    }
     if is_schedule(&payload) {
         let report = crate::reconcile::reconcile(&state, crate::reconcile::default_older_than(), false).await?;
         tracing::info!(

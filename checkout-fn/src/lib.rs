@@ -26,6 +26,7 @@ pub mod notify;
 pub mod orders;
 pub mod payments;
 pub mod publish;
+pub mod purge;
 pub mod receipt;
 pub mod reconcile;
 pub mod registrations;

@@ -5,6 +5,7 @@
 //!   checkout-fn applications [--status submitted|paid]     list artisans' applications (JSON lines)
 //!   checkout-fn links --catalogue dist/catalogue.json      each chalet's private link to its orders
 //!   checkout-fn orders [--chalet SLUG] [--since DATE] [--format csv|json]   every line sold
+//!   checkout-fn purge [--dry-run] [--days N]               erase old orders' personal data
 //!   checkout-fn reconcile [--dry-run] [--older-than 5m]    settle stock held for unreported sessions
 //!   checkout-fn refund <order> [--line SKU[:QTY]]… [--restock]   refund through Stripe
 //! Configuration comes from the environment (see `config`).
@@ -42,6 +43,7 @@ async fn main() -> ExitCode {
         Some("applications") => applications(&args).await,
         Some("links") => links(&args),
         Some("orders") => orders(&args).await,
+        Some("purge") => purge(&args).await,
         Some("reconcile") => reconcile(&args).await,
         Some("refund") => refund(&args).await,
         _ => serve(&args).await,
@@ -430,4 +432,38 @@ async fn orders(args: &[String]) -> ExitCode {
         print!("{}", checkout_fn::ledger::csv(&rows));
     }
     ExitCode::SUCCESS
+}
+
+async fn purge(args: &[String]) -> ExitCode {
+    let days = match arg(args, "--days").map(|d| d.parse::<i64>()) {
+        None => std::env::var("RETENTION_DAYS")
+            .ok()
+            .and_then(|d| d.parse().ok())
+            .unwrap_or(checkout_fn::purge::DEFAULT_RETENTION_DAYS),
+        Some(Ok(d)) if d >= 0 => d,
+        Some(_) => {
+            eprintln!("usage: checkout-fn purge [--dry-run] [--days N]");
+            return ExitCode::from(2);
+        }
+    };
+    let dry_run = args.iter().any(|a| a == "--dry-run");
+    let table = match table_name() {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    let today = chalet_types::Date::from_unix(checkout_fn::now());
+    match dynamo(&table).await.purge(days, today, dry_run).await {
+        Ok(orders) => {
+            let verb = if dry_run { "would erase" } else { "erased" };
+            for reference in &orders {
+                println!("order {reference}: {verb} the shopper's personal data");
+            }
+            println!("{} order(s) older than {days} days: {verb}", orders.len());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("checkout-fn: {e}");
+            ExitCode::from(1)
+        }
+    }
 }

@@ -65,6 +65,17 @@ impl Date {
         }
     }
 
+    /// Days since 1970-01-01 (Howard Hinnant's `days_from_civil`).
+    pub fn days_since_epoch(self) -> i64 {
+        let (m, d) = (i64::from(self.month), i64::from(self.day));
+        let y = i64::from(self.year) - i64::from(m <= 2);
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+
     /// The same day a year later (29 February becomes 28 February): a voucher with no date of
     /// its own is valid twelve months from its purchase.
     pub fn a_year_later(self) -> Date {
@@ -122,6 +133,14 @@ mod tests {
         let d = |t| Date::parse(t).expect("a date");
         assert_eq!(d("2026-12-03").a_year_later(), d("2027-12-03"));
         assert_eq!(d("2028-02-29").a_year_later(), d("2029-02-28"));
+    }
+
+    #[test]
+    fn days_since_epoch_is_the_inverse_of_from_unix() {
+        for day in [0i64, 59, 365, 11_016, 20_788, 20_789, 24_000] {
+            assert_eq!(Date::from_unix(day * 86_400).days_since_epoch(), day);
+        }
+        assert_eq!(Date::parse("2026-12-04").map(Date::days_since_epoch), Some(20_791));
     }
 
     #[test]

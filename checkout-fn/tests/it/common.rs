@@ -147,6 +147,7 @@ pub async fn serve(db: &Dynamo, stripe_base: &str, mail: Option<checkout_fn::mai
                 endpoint: Some(endpoint),
             }),
         links_key: Some(LINKS_KEY.into()),
+        retention_days: checkout_fn::purge::DEFAULT_RETENTION_DAYS,
     };
     let stripe = Stripe::new(STRIPE_KEY, Some(stripe_base)).expect("stripe client");
     let router = app(AppState::new(config, db.clone(), stripe));
