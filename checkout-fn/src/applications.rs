@@ -5,7 +5,7 @@
 //! marks the application `paid`; organisers list them with `checkout-fn applications`.
 
 use crate::AppState;
-use crate::dynamo::{Dynamo, StoreError, err, get_s, key, query_all, s};
+use crate::dynamo::{Dynamo, StoreError, err, get_s, key, s};
 use crate::error::ApiError;
 use crate::routes::{MAX_BODY, read_body};
 use axum::Json;
@@ -136,30 +136,13 @@ impl Dynamo {
             .expression_attribute_values(":session", s(session))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(err(e)),
-        }
+        crate::dynamo::conditional(result)
     }
 
     /// Every application, oldest first, each its record with `status`; only `status` ones when
     /// given.
     pub async fn applications(&self, status: Option<Status>) -> Result<Vec<Value>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(CHALET_INDEX)
-            .key_condition_expression("#p = :p")
-            .expression_attribute_names("#p", CHALET_INDEX_PARTITION_KEY)
-            .expression_attribute_values(":p", s(APPLICATIONS_INDEX_KEY));
-        let items = query_all(query).await?;
+        let items = self.index_items(APPLICATIONS_INDEX_KEY).await?;
         let mut out = Vec::new();
         for item in &items {
             let Some(mut record) = get_s(item, attr::BODY).and_then(|b| serde_json::from_str::<Value>(b).ok()) else {

@@ -5,7 +5,7 @@
 //! shows it.
 
 use crate::AppState;
-use crate::dynamo::{StoreError, err, get_s, key, n, s};
+use crate::dynamo::{StoreError, get_s, key, n, s};
 use crate::error::ApiError;
 use crate::mail::Composed;
 use crate::orders::MarketRow;
@@ -175,16 +175,7 @@ async fn record(
             .expression_attribute_values(":t", s(t)),
         None => update.update_expression("SET #h = :h, #at = :at"),
     };
-    match update.send().await {
-        Ok(_) => Ok(true),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-        {
-            Ok(false)
-        }
-        Err(e) => Err(err(e)),
-    }
+    crate::dynamo::conditional(update.send().await)
 }
 
 /// The shopper's e-mail: this chalet's part of the order is ready, or on its way.
@@ -251,15 +242,7 @@ impl crate::dynamo::Dynamo {
     /// A chalet's order shares, oldest first, each with its handover (`handover`,
     /// `handover_at`, `tracking_url`) when there is one.
     pub async fn chalet_shares(&self, chalet: &Slug) -> Result<Vec<Value>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(CHALET_INDEX)
-            .key_condition_expression("#p = :p")
-            .expression_attribute_names("#p", CHALET_INDEX_PARTITION_KEY)
-            .expression_attribute_values(":p", s(format!("{CHALET_PREFIX}{chalet}")));
-        let items = crate::dynamo::query_all(query).await?;
+        let items = self.index_items(&format!("{CHALET_PREFIX}{chalet}")).await?;
         Ok(items
             .iter()
             .filter_map(|item| {

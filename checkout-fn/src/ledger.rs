@@ -32,9 +32,10 @@ pub struct Row {
 /// when given.
 pub fn rows(orders: &[Order], chalet: Option<&Slug>, since: Option<Date>) -> Vec<Row> {
     let mut out = Vec::new();
+    let since = since.map(|d| d.to_string());
     let mut orders: Vec<&Order> = orders
         .iter()
-        .filter(|o| since.is_none_or(|d| o.created.as_str() >= d.to_string().as_str()))
+        .filter(|o| since.as_deref().is_none_or(|d| o.created.as_str() >= d))
         .collect();
     orders.sort_by(|a, b| (&a.created, &a.id).cmp(&(&b.created, &b.id)));
     for order in orders {

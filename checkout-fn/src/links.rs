@@ -149,7 +149,7 @@ pub fn csv(shares: &[Value]) -> String {
         for line in share["lines"].as_array().into_iter().flatten() {
             let cents = |v: &Value| v.as_i64().unwrap_or(0);
             let quantity = line["quantity"].as_i64().unwrap_or(0);
-            let euros = |c: i64| format!("{}.{:02}", c / 100, c % 100);
+            let euros = |c: i64| chalet_types::Money::from_cents(c).to_decimal_string();
             let codes: Vec<String> = line["voucher_codes"]
                 .as_array()
                 .into_iter()

@@ -62,16 +62,7 @@ pub async fn chalets(st: &AppState, session_id: &str) -> Told {
 /// Tries again, until `deadline`, the orders some chalet could not be told of; an order leaves
 /// the list once every one of its chalets is told.
 pub async fn retry(st: &AppState, deadline: std::time::Instant) -> Result<Vec<(String, Told)>, StoreError> {
-    let query = st
-        .store
-        .client
-        .query()
-        .table_name(&st.store.table)
-        .index_name(CHALET_INDEX)
-        .key_condition_expression("#p = :p")
-        .expression_attribute_names("#p", CHALET_INDEX_PARTITION_KEY)
-        .expression_attribute_values(":p", s(NOTICES_INDEX_KEY));
-    let items = crate::dynamo::query_all(query).await?;
+    let items = st.store.index_items(NOTICES_INDEX_KEY).await?;
     let mut out = Vec::new();
     for session_id in items
         .iter()

@@ -250,8 +250,9 @@ impl Dynamo {
         Ok(())
     }
 
-    /// Rows of an index partition (an artisan's order shares, or the registrations), oldest first.
-    pub async fn index_rows(&self, partition: &str) -> Result<Vec<serde_json::Value>, StoreError> {
+    /// Every item of a partition of the by-chalet index (an artisan's order shares, the
+    /// registrations, the applications, the orders to retry), oldest first.
+    pub async fn index_items(&self, partition: &str) -> Result<Vec<crate::dynamo::Item>, StoreError> {
         let query = self
             .client
             .query()
@@ -260,7 +261,12 @@ impl Dynamo {
             .key_condition_expression("#p = :p")
             .expression_attribute_names("#p", CHALET_INDEX_PARTITION_KEY)
             .expression_attribute_values(":p", s(partition));
-        let items = query_all(query).await?;
+        query_all(query).await
+    }
+
+    /// Rows of an index partition (an artisan's order shares, or the registrations), oldest first.
+    pub async fn index_rows(&self, partition: &str) -> Result<Vec<serde_json::Value>, StoreError> {
+        let items = self.index_items(partition).await?;
         Ok(items
             .iter()
             .filter_map(|i| serde_json::from_str(get_s(i, attr::BODY)?).ok())

@@ -4,7 +4,7 @@
 //! refunds, disputes) stays for the books. `checkout-fn purge [--dry-run] [--days N]`, and the
 //! same on the reconciler's schedule.
 
-use crate::dynamo::{Dynamo, StoreError, err, get_s, key, s};
+use crate::dynamo::{Dynamo, StoreError, get_s, key, s};
 use chalet_types::table::*;
 use chalet_types::{Date, Order};
 use serde_json::Value;
@@ -112,15 +112,6 @@ impl Dynamo {
             .expression_attribute_values(":old", s(old))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(err(e)),
-        }
+        crate::dynamo::conditional(result)
     }
 }

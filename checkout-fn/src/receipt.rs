@@ -3,7 +3,7 @@
 //! the webhook, the order page or the reconciler settle it.
 
 use crate::AppState;
-use crate::dynamo::{StoreError, err, key, n, s};
+use crate::dynamo::{StoreError, err, key, n};
 use crate::mail::Composed;
 use crate::orders::MarketRow;
 use chalet_types::catalogue::RECEIPT_WORDS;
@@ -343,16 +343,7 @@ fn order_url(st: &AppState, session_id: &str) -> String {
 /// The orders whose receipt is still to send (the sparse `RECEIPT` partition of the by-chalet
 /// index), oldest first, as session ids.
 pub async fn pending(st: &AppState) -> Result<Vec<String>, StoreError> {
-    let query = st
-        .store
-        .client
-        .query()
-        .table_name(&st.store.table)
-        .index_name(CHALET_INDEX)
-        .key_condition_expression("#p = :p")
-        .expression_attribute_names("#p", CHALET_INDEX_PARTITION_KEY)
-        .expression_attribute_values(":p", s(RECEIPTS_INDEX_KEY));
-    let items = crate::dynamo::query_all(query).await?;
+    let items = st.store.index_items(RECEIPTS_INDEX_KEY).await?;
     Ok(items
         .iter()
         .filter_map(|i| {

@@ -5,7 +5,7 @@
 //! date. `POST /vouchers/{code}/undo` puts a redemption back within two minutes, once.
 
 use crate::AppState;
-use crate::dynamo::{Dynamo, StoreError, err, get_n, get_s, key, n, s};
+use crate::dynamo::{Dynamo, StoreError, get_n, get_s, key, n, s};
 use crate::error::ApiError;
 use crate::routes::{MAX_BODY, read_body};
 use axum::Json;
@@ -87,16 +87,7 @@ impl Dynamo {
                 .expression_attribute_names("#r", REDEEMED_AT)
                 .expression_attribute_values(":at", n(at)),
         };
-        match update.send().await {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(err(e)),
-        }
+        crate::dynamo::conditional(update.send().await)
     }
 }
 

@@ -45,6 +45,29 @@ pub(crate) fn err(e: impl std::error::Error + Send + Sync + 'static) -> StoreErr
     StoreError::Dynamo(Box::new(e))
 }
 
+/// The outcome of an update made only if its condition held: `false` when it did not (someone
+/// else changed the item first), the error otherwise.
+pub(crate) fn conditional<T>(
+    result: Result<
+        T,
+        aws_sdk_dynamodb::error::SdkError<
+            aws_sdk_dynamodb::operation::update_item::UpdateItemError,
+            aws_sdk_dynamodb::config::http::HttpResponse,
+        >,
+    >,
+) -> Result<bool, StoreError> {
+    match result {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(err(e)),
+    }
+}
+
 pub(crate) fn corrupt(what: &'static str) -> impl FnOnce(serde_json::Error) -> StoreError {
     move |source| StoreError::Corrupt { what, source }
 }
