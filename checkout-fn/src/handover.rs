@@ -60,24 +60,7 @@ pub async fn handover(
             "send {token, status: ready | shipped, tracking_url?}",
         )
     })?;
-    let key_text = st.config.links_key.as_deref().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            ErrorCode::LinksUnavailable,
-            "artisans' links are not set up (LINKS_KEY)",
-        )
-    })?;
-    let forbidden = || {
-        ApiError::new(
-            StatusCode::FORBIDDEN,
-            ErrorCode::Forbidden,
-            "this link is not valid (or no longer)",
-        )
-    };
-    let slug = Slug::parse(&slug).map_err(|_| forbidden())?;
-    if !crate::links::verify(key_text, &slug, &req.token) {
-        return Err(forbidden());
-    }
+    let slug = crate::links::authorised(&st, &slug, Some(&req.token))?;
     let invalid = |m: &str| ApiError::invalid(ErrorCode::InvalidHandover, m.to_string());
     let status = Handover::parse(&req.status).ok_or_else(|| invalid("status is `ready` or `shipped`"))?;
     let tracking = match req.tracking_url.as_deref().map(str::trim).filter(|t| !t.is_empty()) {

@@ -63,15 +63,21 @@ pub fn link(site: &chalet_types::SiteUrl, key: &str, slug: &Slug, csv: bool) -> 
     )
 }
 
-/// The chalet's order shares, after the token: 403 for a wrong, tampered or revoked one.
-async fn shares(st: &AppState, slug: &str, query: &HashMap<String, String>) -> Result<Vec<Value>, ApiError> {
-    let key = st.config.links_key.as_deref().ok_or_else(|| {
+/// The links' key, or 503 when the stack has none.
+pub(crate) fn key(st: &AppState) -> Result<&str, ApiError> {
+    st.config.links_key.as_deref().ok_or_else(|| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::LinksUnavailable,
             "artisans' links are not set up (LINKS_KEY)",
         )
-    })?;
+    })
+}
+
+/// The chalet a path names, once its link's token is checked: 403 for a missing, wrong,
+/// tampered or revoked one.
+pub(crate) fn authorised(st: &AppState, slug: &str, token: Option<&str>) -> Result<Slug, ApiError> {
+    let key = key(st)?;
     let forbidden = || {
         ApiError::new(
             StatusCode::FORBIDDEN,
@@ -80,10 +86,15 @@ async fn shares(st: &AppState, slug: &str, query: &HashMap<String, String>) -> R
         )
     };
     let slug = Slug::parse(slug).map_err(|_| forbidden())?;
-    let token = query.get("token").ok_or_else(forbidden)?;
-    if !verify(key, &slug, token) {
-        return Err(forbidden());
+    match token {
+        Some(token) if verify(key, &slug, token) => Ok(slug),
+        _ => Err(forbidden()),
     }
+}
+
+/// The chalet's order shares, after the token.
+async fn shares(st: &AppState, slug: &str, query: &HashMap<String, String>) -> Result<Vec<Value>, ApiError> {
+    let slug = authorised(st, slug, query.get("token").map(String::as_str))?;
     st.store.chalet_shares(&slug).await.map_err(ApiError::internal)
 }
 

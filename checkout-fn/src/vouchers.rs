@@ -115,14 +115,7 @@ async fn authorised(
         .await
         .map_err(ApiError::internal)?
         .ok_or_else(unknown)?;
-    let key = st.config.links_key.as_deref().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            ErrorCode::LinksUnavailable,
-            "artisans' links are not set up (LINKS_KEY)",
-        )
-    })?;
-    if !crate::links::verify(key, &found.sku.chalet, &req.token) {
+    if !crate::links::verify(crate::links::key(st)?, &found.sku.chalet, &req.token) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             ErrorCode::Forbidden,
