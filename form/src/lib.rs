@@ -8,6 +8,9 @@
 //!   "chalet.yaml", "text": "…"}, {"path": "products/etoile.jpg", "base64": "…"}]}` → every
 //!   problem with the chalet's files, each as `chalet check` prints it (`text`) and in parts
 //!   (`file`, `line`, `col`, `severity`, `message`, `hint`) for placing it beside its field;
+//! - `{"op": "preview", "kit": <exposer/kit.json>, "slug": …, "files": […]}` → the same, and
+//!   when nothing is wrong the chalet's page and its products' pages as the site would show
+//!   them (the market's templates, from the kit the build publishes beside the form);
 //! - `{"op": "slugify", "text": "Chez Lina"}` → `{"slug": "chez-lina"}`, the rule the command
 //!   line uses for names.
 
@@ -32,6 +35,11 @@ enum Request {
         slug: String,
         files: Vec<FileIn>,
     },
+    Preview {
+        kit: Box<chalet::apply::Kit>,
+        slug: String,
+        files: Vec<FileIn>,
+    },
     Slugify {
         text: String,
     },
@@ -51,70 +59,156 @@ struct FileIn {
 /// Answers one request; never panics on what it is given.
 pub fn call(request: &str) -> String {
     let answer = match serde_json::from_str::<Request>(request) {
-        Ok(Request::Check { market, slug, files }) => check(market, &slug, files),
+        Ok(Request::Check { market, slug, files }) => match Folder::read(market, &slug, files) {
+            Ok(folder) => {
+                let checked = chalet::in_memory::check(&folder.files, &folder.photos);
+                folder.answer(&checked.diags)
+            }
+            Err(e) => e,
+        },
+        Ok(Request::Preview { kit, slug, files }) => match Folder::read(kit.market.clone(), &slug, files) {
+            Ok(mut folder) => match kit.images() {
+                Ok(images) => {
+                    folder.add_market_images(images);
+                    folder.preview(&kit)
+                }
+                Err(e) => json!({ "error": e }),
+            },
+            Err(e) => e,
+        },
         Ok(Request::Slugify { text }) => json!({ "slug": chalet_types::slugify(&text) }),
         Err(e) => json!({ "error": format!("the request could not be read: {e}") }),
     };
     answer.to_string()
 }
 
-fn check(market: String, slug: &str, files: Vec<FileIn>) -> Value {
-    // Any one folder name, as on disk: a name that is not a slug is the checker's to report,
-    // in its words (the form itself always sends a slug).
-    let plain = !slug.is_empty() && slug != "." && slug != ".." && !slug.contains(['/', '\\']);
-    if !plain || slug.chars().any(char::is_control) {
-        return json!({ "error": format!("`{slug}` is not a folder name") });
-    }
-    let base = format!("chalets/{slug}/");
-    let mut texts = vec![("market.yaml".to_string(), market)];
-    let mut others = Vec::new();
-    let mut photos = BTreeMap::new();
-    for f in files {
-        if f.path.split('/').any(|p| p.is_empty() || p == "." || p == "..") || f.path.contains('\\') {
-            return json!({ "error": format!("`{}` is not a path inside the chalet folder", f.path) });
+/// A market holding one chalet folder, in memory.
+struct Folder {
+    slug: String,
+    files: chalet::load::ContentFiles,
+    photos: BTreeMap<String, Vec<u8>>,
+}
+
+impl Folder {
+    fn read(market: String, slug: &str, files: Vec<FileIn>) -> Result<Folder, Value> {
+        // Any one folder name, as on disk: a name that is not a slug is the checker's to
+        // report, in its words (the form itself always sends a slug).
+        let plain = !slug.is_empty() && slug != "." && slug != ".." && !slug.contains(['/', '\\']);
+        if !plain || slug.chars().any(char::is_control) {
+            return Err(json!({ "error": format!("`{slug}` is not a folder name") }));
         }
-        let rel = format!("{base}{}", f.path);
-        match (f.text, f.base64) {
-            (Some(text), None) => texts.push((rel, text)),
-            (None, Some(b64)) => {
-                let bytes = match base64::engine::general_purpose::STANDARD.decode(b64.as_bytes()) {
-                    Ok(b) if b.len() <= MAX_PHOTO_BYTES => b,
-                    Ok(_) => return json!({ "error": format!("`{}` is larger than 25 MB", f.path) }),
-                    Err(_) => return json!({ "error": format!("`{}` is not base64", f.path) }),
-                };
-                others.push((rel.clone(), bytes.len() as u64));
-                photos.insert(rel, bytes);
+        let base = format!("chalets/{slug}/");
+        let mut texts = vec![("market.yaml".to_string(), market)];
+        let mut others = Vec::new();
+        let mut photos = BTreeMap::new();
+        for f in files {
+            if f.path.split('/').any(|p| p.is_empty() || p == "." || p == "..") || f.path.contains('\\') {
+                return Err(json!({ "error": format!("`{}` is not a path inside the chalet folder", f.path) }));
             }
-            _ => return json!({ "error": format!("`{}` needs either `text` or `base64`", f.path) }),
+            let rel = format!("{base}{}", f.path);
+            match (f.text, f.base64) {
+                (Some(text), None) => texts.push((rel, text)),
+                (None, Some(b64)) => {
+                    let bytes = match base64::engine::general_purpose::STANDARD.decode(b64.as_bytes()) {
+                        Ok(b) if b.len() <= MAX_PHOTO_BYTES => b,
+                        Ok(_) => return Err(json!({ "error": format!("`{}` is larger than 25 MB", f.path) })),
+                        Err(_) => return Err(json!({ "error": format!("`{}` is not base64", f.path) })),
+                    };
+                    others.push((rel.clone(), bytes.len() as u64));
+                    photos.insert(rel, bytes);
+                }
+                _ => return Err(json!({ "error": format!("`{}` needs either `text` or `base64`", f.path) })),
+            }
+        }
+        Ok(Folder {
+            slug: slug.to_string(),
+            files: chalet::load::from_memory("content", texts, others),
+            photos,
+        })
+    }
+
+    /// The market's own images (its sponsors' logos), where the content folder has them.
+    fn add_market_images(&mut self, images: BTreeMap<String, Vec<u8>>) {
+        for (rel, bytes) in images {
+            if rel.starts_with("chalets/") {
+                continue;
+            }
+            let meta = chalet::load::FileMeta {
+                len: bytes.len() as u64,
+                mtime_ns: 0,
+            };
+            self.files.others.insert(rel.clone(), meta);
+            self.photos.insert(rel, bytes);
         }
     }
-    let files = chalet::load::from_memory("content", texts, others);
-    let checked = chalet::in_memory::check(&files, &photos);
-    let prefix = format!("content/{base}");
-    let diags: Vec<Value> = checked
-        .diags
-        .sorted()
-        .into_iter()
-        .filter_map(|d| {
-            let file = d.path.strip_prefix(&prefix)?.to_string();
-            Some(json!({
-                "file": file,
-                "line": d.line,
-                "col": d.col,
-                "severity": if d.severity == Severity::Error { "error" } else { "warning" },
-                "message": d.message,
-                "hint": d.hint,
-                "text": d.to_string(),
-            }))
+
+    /// The chalet's problems, each as `chalet check` prints it (`text`) and in parts, by
+    /// path inside the chalet folder; problems elsewhere (the market's) are not the artisan's.
+    fn answer(&self, diags: &chalet::Diagnostics) -> Value {
+        let prefix = format!("content/chalets/{}/", self.slug);
+        let diags: Vec<Value> = diags
+            .clone()
+            .sorted()
+            .into_iter()
+            .filter_map(|d| {
+                let file = d.path.strip_prefix(&prefix)?.to_string();
+                Some(json!({
+                    "file": file,
+                    "line": d.line,
+                    "col": d.col,
+                    "severity": if d.severity == Severity::Error { "error" } else { "warning" },
+                    "message": d.message,
+                    "hint": d.hint,
+                    "text": d.to_string(),
+                }))
+            })
+            .collect();
+        let errors = diags.iter().filter(|d| d["severity"] == "error").count();
+        json!({
+            "slug": self.slug,
+            "errors": errors,
+            "warnings": diags.len() - errors,
+            "diagnostics": diags,
         })
-        .collect();
-    let errors = diags.iter().filter(|d| d["severity"] == "error").count();
-    json!({
-        "slug": slug,
-        "errors": errors,
-        "warnings": diags.len() - errors,
-        "diagnostics": diags,
-    })
+    }
+
+    /// [`Folder::answer`], and when nothing is wrong the chalet's pages rendered by the
+    /// market's own templates (`pages`: the chalet's first) with the photo each image
+    /// derivative they name is made from (`images`, by path inside the chalet folder).
+    fn preview(&self, kit: &chalet::apply::Kit) -> Value {
+        let theme = match kit.theme() {
+            Ok(t) => t,
+            Err(e) => return json!({ "error": e }),
+        };
+        match chalet::in_memory::preview(&self.files, &self.photos, &theme) {
+            Ok(p) => {
+                let mut answer = self.answer(&p.diags);
+                let prefix = format!("chalets/{}/", self.slug);
+                answer["pages"] = p
+                    .pages
+                    .into_iter()
+                    .map(|(path, html)| json!({ "path": path, "html": html }))
+                    .collect();
+                answer["images"] = p
+                    .images
+                    .into_iter()
+                    .filter_map(|(out, rel)| Some((out, Value::from(rel.strip_prefix(&prefix)?))))
+                    .collect::<serde_json::Map<_, _>>()
+                    .into();
+                answer
+            }
+            Err(diags) => {
+                let mut answer = self.answer(&diags);
+                // A template that fails on this chalet is the theme's problem, not the
+                // artisan's: said, not hidden (its path is outside the chalet folder).
+                if answer["errors"] == 0 && diags.has_errors() {
+                    answer["error"] = diags.sorted().first().map(|d| d.to_string()).unwrap_or_default().into();
+                }
+                answer["pages"] = json!([]);
+                answer
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -173,5 +267,69 @@ mod tests {
             run(json!({ "op": "slugify", "text": "Chez Lina" }))["slug"],
             "chez-lina"
         );
+    }
+
+    /// The kit the build publishes, made from the example market and the default theme.
+    fn kit() -> Value {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let market = std::fs::read_to_string(root.join("content/market.yaml")).expect("market.yaml");
+        let origin = chalet::model::Origin {
+            path: "market.yaml".into(),
+            line: 1,
+            col: 1,
+        };
+        let (theme, _) = chalet::theme::load(
+            &root.join("themes"),
+            "default",
+            &origin,
+            &root.join("content/templates"),
+            chalet_types::Language::Fr,
+        )
+        .expect("default theme");
+        let logos = ["banque", "commerces", "radio"]
+            .map(|n| {
+                let rel = format!("sponsors/{n}.png");
+                let bytes = std::fs::read(root.join("content").join(&rel)).expect("logo");
+                (rel, bytes)
+            })
+            .into();
+        serde_json::to_value(chalet::apply::Kit::new(&market, &theme, &logos)).expect("kit")
+    }
+
+    #[test]
+    fn the_preview_renders_the_chalet_and_its_products_with_the_sites_templates() {
+        let photo = std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../content/chalets/atelier-du-perron/products/boucles-perron.jpg"),
+        )
+        .expect("photo");
+        let files = json!([
+            { "path": "chalet.yaml", "text": "name: Chez Lina\nartisan: Lina\ntown: Liège\ncategory: bougies\ntrader:\n  legal_name: Lina Rose\n  kind: private\n  address: Rue Haute 1, 4000 Liège\nfulfilment: { pickup: Liège }\n" },
+            { "path": "products/etoile.md", "text": "---\nname: Bougie étoile\nprice: \"12.50\"\nkind: goods\nimages:\n  - src: etoile.jpg\n    alt: Une bougie en étoile\n---\nCire d'abeille.\n" },
+            { "path": "products/etoile.jpg", "base64": base64::engine::general_purpose::STANDARD.encode(&photo) },
+        ]);
+        let answer = run(json!({ "op": "preview", "kit": kit(), "slug": "chez-lina", "files": files }));
+        assert_eq!(answer["errors"], 0, "{answer}");
+        let pages = answer["pages"].as_array().expect("pages");
+        assert_eq!(pages.len(), 2, "{answer}");
+        assert_eq!(pages[0]["path"], "chalets/chez-lina/");
+        let chalet = pages[0]["html"].as_str().expect("html");
+        assert!(chalet.contains("<h1") && chalet.contains("Chez Lina"), "{chalet}");
+        assert!(chalet.contains("Bougie étoile"));
+        let product = pages[1]["html"].as_str().expect("html");
+        assert!(product.contains("12,50"), "the price as the site shows it");
+        // Every image derivative the pages name is mapped to the photo it is made from.
+        let images = answer["images"].as_object().expect("images");
+        assert!(
+            !images.is_empty() && images.values().all(|v| v == "products/etoile.jpg"),
+            "{images:?}"
+        );
+        assert!(images.keys().any(|out| product.contains(out.as_str())));
+
+        // A mistake: no pages, the checker's words.
+        let broken = json!([{ "path": "chalet.yaml", "text": "name: Chez Lina\n" }]);
+        let answer = run(json!({ "op": "preview", "kit": kit(), "slug": "chez-lina", "files": broken }));
+        assert!(answer["errors"].as_u64().expect("count") > 0, "{answer}");
+        assert_eq!(answer["pages"], json!([]));
     }
 }

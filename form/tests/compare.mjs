@@ -7,7 +7,9 @@ import { readFileSync, readdirSync, statSync, existsSync, mkdtempSync, rmSync } 
 import { tmpdir } from "node:os";
 import { join, relative, dirname, basename, resolve } from "node:path";
 import { spawnSync } from "node:child_process";
-import { checker } from "../js/checker.mjs";
+// The page's own script (the theme's apply.js) wraps the checker: imported as a module here.
+const applyJs = readFileSync(new URL("../../themes/default/static/apply.js", import.meta.url));
+const { checker } = await import(`data:text/javascript;base64,${applyJs.toString("base64")}`);
 
 const [wasmPath, bin, themesDir, ...contents] = process.argv.slice(2);
 const [chaletBin, themes] = [resolve(bin), resolve(themesDir)];

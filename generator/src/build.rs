@@ -5,7 +5,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::images::{self, ImagePlan, cache::Cache, index::SourceIndex};
 use crate::load::{self, ContentFiles};
 use crate::model::Site;
-use crate::render::{Content, Renderer, memo::Memo};
+use crate::render::{Content, OutputFile, Renderer, memo::Memo};
 use crate::{theme, validate, write};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -178,6 +178,8 @@ struct Prepared {
     plan: ImagePlan,
     cache: Cache,
     encoded: usize,
+    /// `market.yaml` as written: the application form's kit carries it.
+    market_text: String,
     warnings: Diagnostics,
     timings: Vec<(&'static str, Duration)>,
 }
@@ -216,6 +218,11 @@ fn prepare(opts: &BuildOptions, session: &mut Session, progress: &dyn Fn(&str)) 
         fresh,
     } = validate::validate_reusing(&files, &reuse);
     let reused = reuse.len();
+    let market_text = files
+        .texts
+        .get("market.yaml")
+        .map(|f| f.text.clone())
+        .unwrap_or_default();
     session.chalets.keep(&files, fresh);
     if session.watched {
         session.listing = Some(files);
@@ -274,6 +281,7 @@ fn prepare(opts: &BuildOptions, session: &mut Session, progress: &dyn Fn(&str)) 
         plan,
         cache,
         encoded: processed.encoded,
+        market_text,
         warnings: diags,
         timings,
     })
@@ -419,13 +427,28 @@ pub fn build_in(
     p.timings.push(("views", t.elapsed()));
     let t = Instant::now();
     let pages = renderer.pages().len();
+    // The application form's kit, when the market has the form's page.
+    let kit = p
+        .site
+        .pages
+        .iter()
+        .any(|page| page.slug.as_str() == chalet_types::routes::APPLY_PAGE)
+        .then(|| OutputFile {
+            path: crate::apply::kit_path(),
+            content: Content::Bytes(
+                crate::apply::Kit::new(&p.market_text, &p.theme, &market_images(&p.site, &opts.content))
+                    .to_json()
+                    .into_bytes(),
+            ),
+        });
     let folders = || {
         folders(
             renderer
                 .pages()
                 .iter()
                 .map(|p| renderer.output_path(*p))
-                .chain(renderer.other_paths(&p.plan)),
+                .chain(renderer.other_paths(&p.plan))
+                .chain(kit.iter().map(|k| k.path.clone())),
         )
     };
     let rendered = AtomicUsize::new(0);
@@ -435,6 +458,7 @@ pub fn build_in(
         Ok(files) => files.into_iter().map(Ok).collect::<Vec<_>>(),
         Err(d) => vec![Err(d)],
     });
+    let others = others.chain(rayon::iter::once(kit.clone()).flat_map_iter(|k| k.map(Ok)));
     let stream = renderer
         .pages()
         .par_iter()
@@ -483,6 +507,17 @@ pub fn build_in(
 }
 
 /// Every folder the files need, each once, parents before children.
+/// The images the market itself shows (sponsors' logos), not the chalets': the application
+/// form's kit carries them so its check finds what `market.yaml` names. Read from the content
+/// folder, which the build has just read them from.
+fn market_images(site: &Site, content: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    site.images
+        .iter()
+        .filter(|i| !i.rel.starts_with("chalets/"))
+        .filter_map(|i| Some((i.rel.clone(), std::fs::read(content.join(&i.rel)).ok()?)))
+        .collect()
+}
+
 fn folders(paths: impl Iterator<Item = String>) -> Vec<String> {
     let mut set = std::collections::BTreeSet::new();
     for p in paths {

@@ -7,6 +7,7 @@ use crate::diagnostic::Diagnostics;
 use crate::images::{ImagePlan, checks, plan};
 use crate::load::ContentFiles;
 use crate::model::Site;
+use crate::render::{Content, OutputFile, PageKind};
 use std::collections::BTreeMap;
 
 #[derive(Debug)]
@@ -31,4 +32,58 @@ pub fn check(files: &ContentFiles, photos: &BTreeMap<String, Vec<u8>>) -> Checke
     diags.extend(checks::warnings(&validated.images, &plan));
     let site = validated.site.filter(|_| !diags.has_errors());
     Checked { site, plan, diags }
+}
+
+/// The chalet's pages as the site would show them: its page and each product's, rendered by
+/// the market's own templates (what the form's live preview shows).
+#[derive(Debug)]
+pub struct Preview {
+    /// (path of the page under the site root, HTML), the chalet's page first.
+    pub pages: Vec<(String, String)>,
+    /// Each image derivative the pages name (`images/…`), with the photo it is made from
+    /// (its path in the content folder): in the browser the photo itself stands in for it.
+    pub images: BTreeMap<String, String>,
+    pub diags: Diagnostics,
+}
+
+/// Checks `files` like [`check`] and, when nothing is wrong, renders every chalet's pages with
+/// `theme`. Errors are the same diagnostics as `chalet check`'s.
+pub fn preview(
+    files: &ContentFiles,
+    photos: &BTreeMap<String, Vec<u8>>,
+    theme: &crate::theme::Theme,
+) -> Result<Preview, Diagnostics> {
+    let Checked { site, plan, diags } = check(files, photos);
+    let Some(site) = site else { return Err(diags) };
+    let renderer = crate::render::Renderer::new(&site, theme, &plan)?;
+    let mut pages = Vec::new();
+    let mut errors = Diagnostics::default();
+    for (ci, c) in site.chalets.iter().enumerate() {
+        let kinds =
+            std::iter::once(PageKind::Chalet(ci)).chain((0..c.products.len()).map(|pi| PageKind::Product(ci, pi)));
+        for kind in kinds {
+            match renderer.render_page(kind) {
+                Ok(OutputFile {
+                    content: Content::Bytes(html),
+                    ..
+                }) => pages.push((kind.route(&site).path(), String::from_utf8_lossy(&html).into_owned())),
+                Ok(_) => {}
+                Err(d) => errors.push(d),
+            }
+        }
+    }
+    if errors.has_errors() {
+        return Err(errors);
+    }
+    let images = plan
+        .images
+        .iter()
+        .flat_map(|i| {
+            i.modern
+                .iter()
+                .chain(std::iter::once(&i.fallback))
+                .map(|d| (d.out.clone(), i.rel.clone()))
+        })
+        .collect();
+    Ok(Preview { pages, images, diags })
 }

@@ -12,10 +12,11 @@
 //! refuses two sources claiming one file; [`i18n`] the generator's language rules; [`mime`] what
 //! each published file is and how long it may be cached.
 //!
-//! [`build`] strings the stages together; [`serve`] rebuilds on change; [`scaffold`] writes a new
+//! [`build`] strings the stages together (and publishes the application form's [`apply`] kit); [`serve`] rebuilds on change; [`scaffold`] writes a new
 //! chalet folder; [`import`] takes one in from an artisan's zip; [`deploy`] plans publishing to S3. The binary in `main.rs` only parses
 //! arguments and prints.
 
+pub mod apply;
 #[cfg(feature = "native")]
 pub mod build;
 pub mod catalogue;

@@ -12,7 +12,10 @@ pub const DEFAULT: &str = "public, max-age=3600";
 
 /// The pages' Content-Security-Policy, as CloudFront sends it (`infra/template.yaml`, checked by a
 /// test) and as `chalet serve` sends it, so a page that breaks it breaks locally first.
-pub const SITE_CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+/// `'wasm-unsafe-eval'` lets the application form compile its checker, and nothing else: it
+/// allows WebAssembly compilation, never JavaScript's `eval` (CSP Level 3, "can compile
+/// WebAssembly bytes", https://www.w3.org/TR/CSP3/#can-compile-wasm-bytes).
+pub const SITE_CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
 connect-src 'self'; form-action 'self' https://checkout.stripe.com; frame-ancestors 'none'; base-uri 'self'; \
 object-src 'none'";
 
@@ -47,6 +50,8 @@ pub fn content_type(p: &Path) -> &'static str {
         "gif" => "image/gif",
         "ico" => "image/x-icon",
         "woff2" => "font/woff2",
+        // What `WebAssembly.instantiateStreaming` insists on.
+        "wasm" => "application/wasm",
         _ => "application/octet-stream",
     }
 }

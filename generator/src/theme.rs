@@ -32,8 +32,9 @@ pub struct Theme {
 }
 
 /// What a theme's `static/` folder may publish: styles, scripts, pictures, fonts, the web app
-/// manifest. Anything else (a key, a shell script, a file without a type) stays off the site.
-pub const STATIC_TYPES: [&str; 12] = [
+/// manifest, the application form's WebAssembly. Anything else (a key, a shell script, a file
+/// without a type) stays off the site.
+pub const STATIC_TYPES: [&str; 13] = [
     "css",
     "js",
     "svg",
@@ -46,6 +47,7 @@ pub const STATIC_TYPES: [&str; 12] = [
     "woff",
     "woff2",
     "webmanifest",
+    "wasm",
 ];
 
 /// Loads the theme; problems (missing theme, unreadable template, missing translations) are

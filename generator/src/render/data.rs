@@ -92,6 +92,7 @@ pub fn script_config(views: &Views, strings: &BTreeMap<String, String>) -> Strin
                 "cancel": Endpoint::Cancel.as_str(),
                 "availability": Endpoint::Availability.as_str(),
                 "order": Endpoint::Order.as_str(),
+                "applications": Endpoint::Applications.as_str(),
             },
         },
         "params": { "session": routes::SESSION_PARAM, "cancelled": routes::CANCELLED_PARAM },

@@ -247,6 +247,10 @@ impl<'a> Renderer<'a> {
                     },
                 );
                 ctx.insert("body_html", views.markdown(&p.body, pulldown_cmark::HeadingLevel::H2));
+                // The artisans' page carries the application form (its kit is beside it).
+                if p.slug.as_str() == routes::APPLY_PAGE {
+                    ctx.insert("apply_kit", views.url(&crate::apply::kit_path()));
+                }
                 let description = p
                     .description
                     .clone()

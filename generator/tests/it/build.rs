@@ -33,6 +33,34 @@ fn example_market_builds_without_warnings() {
         cat.market.registration_fee,
         Some(chalet_types::Money::from_cents(10_000))
     );
+
+    // The artisans' page carries the application form, its checker under a hashed name, and
+    // the kit it checks and previews with.
+    let page = read(&out.join("exposer/index.html"));
+    assert!(page.contains(r#"<form id="apply""#) && page.contains(r#"data-kit="/exposer/kit.json""#));
+    let wasm = page
+        .split(r#"data-wasm="/"#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the checker's address");
+    assert!(
+        wasm.starts_with("assets/form/chalet-form.") && wasm.ends_with(".wasm"),
+        "{wasm}"
+    );
+    assert_eq!(
+        std::fs::read(out.join(wasm)).expect("checker published"),
+        std::fs::read(repo.join("themes/default/static/form/chalet-form.wasm")).expect("checker")
+    );
+    let kit: chalet::apply::Kit = serde_json::from_str(&read(&out.join("exposer/kit.json"))).expect("kit");
+    assert_eq!(kit.market, read(&repo.join("content/market.yaml")));
+    assert!(kit.templates.contains_key("chalet.html") && kit.templates.contains_key("base.html"));
+    assert!(kit.statics.contains_key("style.css") && !kit.statics.keys().any(|k| k.ends_with(".wasm")));
+    assert_eq!(
+        kit.images.keys().collect::<Vec<_>>(),
+        ["sponsors/banque.png", "sponsors/commerces.png", "sponsors/radio.png"]
+    );
+    // No other page has the form.
+    assert!(!read(&out.join("faq/index.html")).contains(r#"id="apply""#));
 }
 
 #[test]

@@ -1,0 +1,180 @@
+// An artisan applies through the form (/exposer/), in Debian's Chromium: fills in a chalet with
+// two products and photos, sees it previewed with the site's own templates, makes a mistake and
+// reads `chalet check`'s very words beside the field, downloads the zip; `chalet import` takes
+// it and `chalet build` puts the chalet on the square. Run by scripts/e2e (SITE, DIST, CHALET,
+// REPO, SHOTS).
+'use strict';
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+const { chromium } = require('playwright-core');
+
+const { SITE, CHALET, REPO } = process.env;
+const SHOTS = process.env.SHOTS || 'target/e2e/screenshots';
+const CHROME_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
+const PHONE = { width: 390, height: 844 };
+// Photos from the example market: a candle and a jar.
+const PHOTO = (chalet, file) => path.join(REPO, 'content/chalets', chalet, 'products', file);
+const CANDLE_PHOTO = PHOTO('la-cire-d-outremeuse', 'bougie-pain-d-epices.jpg');
+const JAR_PHOTO = PHOTO('la-ferme-du-plateau', 'sirop-de-liege.jpg');
+
+let browser;
+before(async () => {
+  assert.ok(SITE && CHALET && REPO, 'run through scripts/e2e (SITE, CHALET, REPO)');
+  for (const p of [CANDLE_PHOTO, JAR_PHOTO]) assert.ok(fs.existsSync(p), `${p} exists`);
+  fs.mkdirSync(SHOTS, { recursive: true });
+  browser = await chromium.launch({ executablePath: process.env.CHROME_PATH || '/usr/bin/chromium', args: CHROME_FLAGS });
+});
+after(async () => { if (browser) await browser.close(); });
+
+function run(args, opts = {}) {
+  const r = spawnSync(CHALET, args, { encoding: 'utf8', ...opts });
+  return { code: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+/** The form's summary of problems: each as the checker printed it. */
+const shownProblems = (p) => p.$$eval('#apply-problems code', (els) => els.map((e) => e.textContent));
+
+test('an artisan fills in the form, sees the preview and chalet check\'s words, and the zip joins the market', async () => {
+  const context = await browser.newContext({ viewport: PHONE, locale: 'fr-BE', acceptDownloads: true });
+  const p = await context.newPage();
+  const errors = [];
+  p.on('pageerror', (e) => errors.push(e.message));
+  p.on('response', (r) => { if (r.status() >= 400 && !r.url().endsWith('/favicon.ico')) errors.push(`${r.status()} ${r.url()}`); });
+
+  await p.goto(`${SITE}/exposer/`);
+  await p.waitForSelector('#apply[data-ready="true"]', { timeout: 30_000 });
+  const wasm = await p.evaluate(() => performance.getEntriesByType('resource').find((e) => e.name.endsWith('.wasm'))?.name);
+  assert.match(wasm || '', /\/assets\/form\/chalet-form\.[0-9a-f]{10}\.wasm$/, 'the checker is loaded by its hashed name');
+
+  await p.fill('#f-name', 'Chez Lina');
+  await p.fill('#f-artisan', 'Lina Rose');
+  await p.fill('#f-town', 'Herstal');
+  await p.selectOption('#f-category', 'bougies');
+  await p.fill('#f-tagline', 'Bougies coulées à la main');
+  await p.fill('#f-story', 'Je coule mes bougies dans mon atelier de **Herstal** depuis dix ans.');
+  await p.fill('#f-email', 'lina@example.org');
+  await p.fill('#f-legal-name', 'Lina Rose');
+  await p.selectOption('#f-trader-kind', 'private');
+  await p.fill('#f-address', 'Rue Haute 1, 4040 Herstal');
+  await p.fill('#f-pickup', "À l'atelier, le samedi de 10 h à 16 h");
+
+  // The first product: a candle with its photo.
+  await p.fill('#p1-p-name', 'Bougie étoile');
+  await p.fill('#p1-p-price', '12,50');
+  await p.fill('#p1-p-stock', '8');
+  await p.fill('#p1-p-description', "Cire d'abeille, mèche en coton.");
+  await p.setInputFiles('#p1-p-photos', CANDLE_PHOTO);
+  await p.waitForSelector('#p1-p-photos ~ .apply-photos li img[src^="data:image/jpeg"]');
+  await p.fill('.apply-product[data-key="p1"] .apply-photos input', 'Une bougie en forme d\'étoile');
+
+  // The second: food, which needs its quantity and allergens.
+  await p.click('#apply-add-product');
+  await p.fill('#p2-p-name', 'Sirop de Liège');
+  await p.fill('#p2-p-price', '6.90');
+  await p.selectOption('#p2-p-kind', 'food');
+  await p.fill('#p2-p-net', '450 g');
+  await p.fill('#p2-p-allergens', '');
+  await p.fill('#p2-p-description', 'Poires et pommes, cuit au chaudron.');
+  await p.setInputFiles('#p2-p-photos', JAR_PHOTO);
+  await p.waitForSelector('#p2-p-photos ~ .apply-photos li img[src^="data:image/jpeg"]');
+  await p.fill('.apply-product[data-key="p2"] .apply-photos input', 'Un pot de sirop');
+
+  // Nothing wrong: the preview shows the chalet with the site's templates and the photo.
+  await p.waitForFunction(() => !document.getElementById('apply-download').disabled, null, { timeout: 10_000 });
+  const frame = p.frameLocator('#apply-preview');
+  await frame.locator('h1', { hasText: 'Chez Lina' }).waitFor();
+  assert.equal(await frame.locator('text=Bougie étoile').count() > 0, true, 'the product is on the chalet page');
+  const pages = await p.$$eval('#apply-preview-page option', (os) => os.map((o) => o.value));
+  assert.deepEqual(pages, ['chalets/chez-lina/', 'chalets/chez-lina/bougie-etoile/', 'chalets/chez-lina/sirop-de-liege/']);
+  await p.selectOption('#apply-preview-page', 'chalets/chez-lina/bougie-etoile/');
+  await frame.locator('h1', { hasText: 'Bougie étoile' }).waitFor();
+  const img = await frame.locator('main img').first().getAttribute('src');
+  assert.match(img || '', /^data:image\/jpeg;base64,/, 'the artisan\'s own photo stands in for the derivatives');
+  await p.screenshot({ path: path.join(SHOTS, 'apply-phone.png'), fullPage: true });
+
+  // A mistake: the price. The checker's words, beside the field and in the summary.
+  await p.fill('#p1-p-price', 'douze');
+  await p.waitForFunction(() => document.getElementById('apply-download').disabled, null, { timeout: 10_000 });
+  const problems = await shownProblems(p);
+  assert.equal(problems.length, 1, problems.join('\n'));
+  assert.match(problems[0], /^content\/chalets\/chez-lina\/products\/bougie-etoile\.md:3:8: price `douze`/);
+  assert.equal(await p.getAttribute('#p1-p-price', 'aria-invalid'), 'true');
+  const beside = await p.textContent('#p1-p-price-err');
+  assert.ok(beside.startsWith('price `douze`'), beside);
+  assert.ok((await p.getAttribute('#p1-p-price', 'aria-describedby')).includes('p1-p-price-err'));
+  assert.equal(await p.isDisabled('#apply-send'), true);
+  await p.fill('#p1-p-price', '12,50');
+  await p.waitForFunction(() => !document.getElementById('apply-download').disabled, null, { timeout: 10_000 });
+
+  // The zip, as an artisan downloads it.
+  const [download] = await Promise.all([p.waitForEvent('download'), p.click('#apply-download')]);
+  assert.equal(download.suggestedFilename(), 'chez-lina.zip');
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'chalet-apply-'));
+  const zipPath = path.join(work, 'chez-lina.zip');
+  await download.saveAs(zipPath);
+  assert.deepEqual(errors, [], 'no script error, no failed request');
+  await context.close();
+
+  // The organisers' copy of the market takes it in.
+  const content = path.join(work, 'content');
+  fs.cpSync(path.join(REPO, 'content'), content, { recursive: true });
+  const cache = ['--cache', path.join(REPO, '.cache/chalet'), '--themes', path.join(REPO, 'themes')];
+  const imported = run(['import', zipPath, '--content', content, '--themes', path.join(REPO, 'themes')]);
+  assert.equal(imported.code, 0, imported.out);
+  const folder = path.join(content, 'chalets/chez-lina');
+  assert.deepEqual(fs.readdirSync(path.join(folder, 'products')).sort(),
+    ['bougie-etoile.jpg', 'bougie-etoile.md', 'sirop-de-liege.jpg', 'sirop-de-liege.md']);
+  const yaml = fs.readFileSync(path.join(folder, 'chalet.yaml'), 'utf8');
+  assert.ok(yaml.startsWith('# yaml-language-server: $schema='), yaml);
+  // The photos were re-encoded in the browser: a JPEG with no EXIF (no GPS, no camera).
+  const jpeg = fs.readFileSync(path.join(folder, 'products/bougie-etoile.jpg'));
+  assert.equal(jpeg.readUInt16BE(0), 0xffd8);
+  assert.equal(jpeg.includes(Buffer.from('Exif\0\0')), false, 'no EXIF segment');
+
+  // The mistake, put back in the imported file: `chalet check` says what the form said.
+  const md = path.join(folder, 'products/bougie-etoile.md');
+  const good = fs.readFileSync(md, 'utf8');
+  fs.writeFileSync(md, good.replace('price: "12,50"', 'price: "douze"'));
+  const checked = run(['check', '--content', content, ...cache]);
+  assert.equal(checked.code, 1, checked.out);
+  assert.ok(checked.out.includes(problems[0]), `chalet check:\n${checked.out}\nthe form:\n${problems[0]}`);
+  fs.writeFileSync(md, good);
+
+  const out = path.join(work, 'dist');
+  const built = run(['build', '--content', content, '--out', out, ...cache]);
+  assert.equal(built.code, 0, built.out);
+  assert.ok(fs.readFileSync(path.join(out, 'index.html'), 'utf8').includes('Chez Lina'), 'the chalet is on the square');
+  const product = fs.readFileSync(path.join(out, 'chalets/chez-lina/bougie-etoile/index.html'), 'utf8');
+  assert.ok(product.includes('12,50'), 'its product page, at its price');
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+test('the form is accessible: labelled fields, problems announced, keyboard only', async () => {
+  // axe is injected as an inline script, which the site's Content-Security-Policy forbids: this
+  // context alone sets the policy aside (the walk above keeps it).
+  const context = await browser.newContext({ viewport: PHONE, locale: 'fr-BE', bypassCSP: true });
+  const p = await context.newPage();
+  await p.goto(`${SITE}/exposer/`);
+  await p.waitForSelector('#apply[data-ready="true"]', { timeout: 30_000 });
+  // Keyboard only: from the chalet's name, Tab walks the fields in order.
+  await p.focus('#f-name');
+  await p.keyboard.type('Chez Lina');
+  await p.keyboard.press('Tab');
+  assert.equal(await p.evaluate(() => document.activeElement.id), 'f-artisan');
+  await p.keyboard.press('Tab');
+  assert.equal(await p.evaluate(() => document.activeElement.id), 'f-town');
+  // Problems (everything else is empty) are announced in a live region and tied to their fields.
+  await p.waitForSelector('#apply-problems code');
+  assert.equal(await p.getAttribute('#apply-problems', 'aria-live'), 'polite');
+  assert.equal(await p.getAttribute('#f-artisan', 'aria-invalid'), 'true');
+  await p.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
+  const result = await p.evaluate(() => window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] }));
+  const violations = result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  assert.deepEqual(violations, [], 'the form, with its problems shown, passes axe');
+  await context.close();
+});
