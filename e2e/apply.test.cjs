@@ -12,7 +12,10 @@ const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const { chromium } = require('playwright-core');
 
-const { SITE, CHALET, REPO } = process.env;
+const { SITE, CHALET, REPO, CHECKOUT_FN, S3, BUCKET } = process.env;
+// The site the checkout function answers (its CORS allows that origin alone): the build the
+// shopper's walk uses.
+const SHOP = process.env.SHOP_SITE || SITE;
 const SHOTS = process.env.SHOTS || 'target/e2e/screenshots';
 const CHROME_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
@@ -39,18 +42,8 @@ function run(args, opts = {}) {
 /** The form's summary of problems: each as the checker printed it. */
 const shownProblems = (p) => p.$$eval('#apply-problems code', (els) => els.map((e) => e.textContent));
 
-test('an artisan fills in the form, sees the preview and chalet check\'s words, and the zip joins the market', async () => {
-  const context = await browser.newContext({ viewport: PHONE, locale: 'fr-BE', acceptDownloads: true });
-  const p = await context.newPage();
-  const errors = [];
-  p.on('pageerror', (e) => errors.push(e.message));
-  p.on('response', (r) => { if (r.status() >= 400 && !r.url().endsWith('/favicon.ico')) errors.push(`${r.status()} ${r.url()}`); });
-
-  await p.goto(`${SITE}/exposer/`);
-  await p.waitForSelector('#apply[data-ready="true"]', { timeout: 30_000 });
-  const wasm = await p.evaluate(() => performance.getEntriesByType('resource').find((e) => e.name.endsWith('.wasm'))?.name);
-  assert.match(wasm || '', /\/assets\/form\/chalet-form\.[0-9a-f]{10}\.wasm$/, 'the checker is loaded by its hashed name');
-
+/** A chalet with two products and their photos, as an artisan fills it in. */
+async function fillChalet(p) {
   await p.fill('#f-name', 'Chez Lina');
   await p.fill('#f-artisan', 'Lina Rose');
   await p.fill('#f-town', 'Herstal');
@@ -83,6 +76,21 @@ test('an artisan fills in the form, sees the preview and chalet check\'s words, 
   await p.setInputFiles('#p2-p-photos', JAR_PHOTO);
   await p.waitForSelector('#p2-p-photos ~ .apply-photos li img[src^="data:image/jpeg"]');
   await p.fill('.apply-product[data-key="p2"] .apply-photos input', 'Un pot de sirop');
+}
+
+test('an artisan fills in the form, sees the preview and chalet check\'s words, and the zip joins the market', async () => {
+  const context = await browser.newContext({ viewport: PHONE, locale: 'fr-BE', acceptDownloads: true });
+  const p = await context.newPage();
+  const errors = [];
+  p.on('pageerror', (e) => errors.push(e.message));
+  p.on('response', (r) => { if (r.status() >= 400 && !r.url().endsWith('/favicon.ico')) errors.push(`${r.status()} ${r.url()}`); });
+
+  await p.goto(`${SITE}/exposer/`);
+  await p.waitForSelector('#apply[data-ready="true"]', { timeout: 30_000 });
+  const wasm = await p.evaluate(() => performance.getEntriesByType('resource').find((e) => e.name.endsWith('.wasm'))?.name);
+  assert.match(wasm || '', /\/assets\/form\/chalet-form\.[0-9a-f]{10}\.wasm$/, 'the checker is loaded by its hashed name');
+
+  await fillChalet(p);
 
   // Nothing wrong: the preview shows the chalet with the site's templates and the photo.
   await p.waitForFunction(() => !document.getElementById('apply-download').disabled, null, { timeout: 10_000 });
@@ -177,4 +185,75 @@ test('the form is accessible: labelled fields, problems announced, keyboard only
   const violations = result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
   assert.deepEqual(violations, [], 'the form, with its problems shown, passes axe');
   await context.close();
+});
+
+test('sent online: the zip lands in the bucket, the fee is paid on Stripe, the organisers import it by id', async () => {
+  assert.ok(CHECKOUT_FN && S3 && BUCKET, 'run through scripts/e2e (CHECKOUT_FN, S3, BUCKET)');
+  const context = await browser.newContext({ viewport: PHONE, locale: 'fr-BE' });
+  const p = await context.newPage();
+  const errors = [];
+  p.on('pageerror', (e) => errors.push(e.message));
+  await p.goto(`${SHOP}/exposer/`);
+  await p.waitForSelector('#apply[data-ready="true"]', { timeout: 30_000 });
+  await fillChalet(p);
+  await p.waitForFunction(() => !document.getElementById('apply-send').disabled, null, { timeout: 10_000 });
+  const [sent] = await Promise.all([
+    p.waitForResponse((r) => r.url().endsWith('/applications') && r.request().method() === 'POST'),
+    p.click('#apply-send'),
+  ]);
+  assert.equal(sent.status(), 200, 'the function records the application');
+  const asked = JSON.parse(sent.request().postData());
+  assert.deepEqual(Object.keys(asked).sort(), ['artisan', 'chalet_name', 'email', 'zip_sha256', 'zip_size']);
+  assert.equal(asked.chalet_name, 'Chez Lina');
+
+  // Stripe's page (the stand-in's): the registration fee as published, then back to the form.
+  await p.waitForURL(/\/pay\/cs_/, { timeout: 20_000 });
+  assert.match(await p.locator('body').innerText(), /100\.00 EUR/, 'the fee less the sponsors\' share');
+  await p.getByLabel('Name').fill('Lina Rose');
+  await p.screenshot({ path: path.join(SHOTS, 'apply-pay.png') });
+  await p.getByRole('button', { name: 'Pay' }).click();
+  await p.waitForURL(/\/exposer\/\?inscription=cs_/, { timeout: 20_000 }).catch(async (e) => {
+    await p.screenshot({ path: path.join(SHOTS, 'apply-paid.png') });
+    throw new Error(`${e.message}; at ${p.url()}`);
+  });
+  await p.waitForFunction(() => document.getElementById('apply-status').textContent.startsWith('Merci'));
+  assert.deepEqual(errors, []);
+  await context.close();
+
+  // Paid (the stand-in's signed webhook), listed for the organisers with what the form sent.
+  let paid = [];
+  for (let i = 0; i < 40 && !paid.some((a) => a.zip_sha256 === asked.zip_sha256); i++) {
+    const r = spawnSync(CHECKOUT_FN, ['applications', '--status', 'paid'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    paid = r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    if (!paid.some((a) => a.zip_sha256 === asked.zip_sha256)) await new Promise((res) => setTimeout(res, 250));
+  }
+  const application = paid.find((a) => a.zip_sha256 === asked.zip_sha256);
+  assert.ok(application, 'the application is paid');
+  assert.equal(application.chalet_name, 'Chez Lina');
+  const { id } = application;
+
+  // The upload is in the bucket, byte for byte what the form announced.
+  const stored = await fetch(`${S3}/${BUCKET}/applications/${id}.zip`, {
+    headers: { authorization: 'AWS4-HMAC-SHA256 Credential=test/20260101/eu-west-1/s3/aws4_request, SignedHeaders=host, Signature=0' },
+  });
+  assert.equal(stored.status, 200);
+  const bytes = Buffer.from(await stored.arrayBuffer());
+  assert.equal(bytes.length, asked.zip_size);
+  assert.equal(require('node:crypto').createHash('sha256').update(bytes).digest('hex'), asked.zip_sha256);
+
+  // Imported by its id, then built onto the square.
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'chalet-apply-online-'));
+  const content = path.join(work, 'content');
+  fs.cpSync(path.join(REPO, 'content'), content, { recursive: true });
+  const env = { ...process.env, CHALET_CHECKOUT_FN: CHECKOUT_FN };
+  const imported = run(['import', id, '--content', content, '--themes', path.join(REPO, 'themes')], { env });
+  assert.equal(imported.code, 0, imported.out);
+  assert.match(imported.out, /imported chalet `chez-lina`/);
+  const out = path.join(work, 'dist');
+  const built = run(['build', '--content', content, '--out', out, '--cache', path.join(REPO, '.cache/chalet'),
+    '--themes', path.join(REPO, 'themes')]);
+  assert.equal(built.code, 0, built.out);
+  assert.ok(fs.readFileSync(path.join(out, 'index.html'), 'utf8').includes('Chez Lina'), 'the chalet is on the square');
+  fs.rmSync(work, { recursive: true, force: true });
 });

@@ -159,4 +159,89 @@ impl Dynamo {
         }
         Ok(out)
     }
+
+    /// One application's record with its `status`; `None` when there is no such id.
+    pub async fn application(&self, id: &str) -> Result<Option<Value>, StoreError> {
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("{APPLICATION_PREFIX}{id}"), APPLICATION_KEY)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(err)?;
+        let Some(item) = got.item else { return Ok(None) };
+        let Some(mut record) = get_s(&item, attr::BODY).and_then(|b| serde_json::from_str::<Value>(b).ok()) else {
+            return Ok(None);
+        };
+        let st = get_s(&item, attr::STATUS)
+            .and_then(Status::parse)
+            .unwrap_or(Status::Submitted);
+        record["status"] = json!(st.as_str());
+        Ok(Some(record))
+    }
+}
+
+/// Why an application's zip cannot be handed over.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("no application `{0}`")]
+    Unknown(String),
+    #[error("application `{0}` is not paid yet (pass --unpaid to take it all the same)")]
+    Unpaid(String),
+    #[error("the zip of application `{0}` is not in the bucket yet: the artisan's upload did not finish")]
+    NotUploaded(String),
+    #[error("the zip of application `{id}` is not the one the artisan sent (SHA-256 {got}, recorded {want})")]
+    Changed { id: String, got: String, want: String },
+    #[error("{0}")]
+    Other(String),
+}
+
+/// An application's zip, downloaded from the bucket through a presigned GET and checked
+/// against the size and SHA-256 recorded when the artisan sent it: what `chalet import <id>`
+/// takes in. Only a paid application unless `unpaid`.
+pub async fn fetch_zip(
+    store: &Dynamo,
+    region: &str,
+    endpoint: Option<&str>,
+    creds: &crate::uploads::Credentials,
+    id: &str,
+    unpaid: bool,
+) -> Result<(Value, Vec<u8>), FetchError> {
+    let record = store
+        .application(id)
+        .await
+        .map_err(|e| FetchError::Other(e.to_string()))?
+        .ok_or_else(|| FetchError::Unknown(id.to_string()))?;
+    if record["status"] != Status::Paid.as_str() && !unpaid {
+        return Err(FetchError::Unpaid(id.to_string()));
+    }
+    let object = record["key"].as_str().unwrap_or_default();
+    let size = record["zip_size"].as_u64().unwrap_or(MAX_ZIP_BYTES);
+    // The bucket the application was sent to, as recorded.
+    let uploads = crate::uploads::Uploads {
+        bucket: record["bucket"].as_str().unwrap_or_default().to_string(),
+        region: region.to_string(),
+        endpoint: endpoint.map(str::to_string),
+    };
+    let url = crate::uploads::presign_get(&uploads, creds, object, crate::now());
+    let bytes = match crate::uploads::download(&url, size.min(MAX_ZIP_BYTES)).await {
+        Ok(Some(b)) => b,
+        Ok(None) => return Err(FetchError::NotUploaded(id.to_string())),
+        Err(e) => return Err(FetchError::Other(e)),
+    };
+    let got: String = <sha2::Sha256 as sha2::Digest>::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let want = record["zip_sha256"].as_str().unwrap_or_default().to_string();
+    if got != want {
+        return Err(FetchError::Changed {
+            id: id.to_string(),
+            got,
+            want,
+        });
+    }
+    Ok((record, bytes))
 }

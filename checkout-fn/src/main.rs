@@ -3,6 +3,8 @@
 //!   checkout-fn publish --catalogue dist/catalogue.json [--create-table]
 //!   checkout-fn registrations                              list paid registrations
 //!   checkout-fn applications [--status submitted|paid]     list artisans' applications (JSON lines)
+//!   checkout-fn applications --fetch ID [--out DIR] [--unpaid]   download one's zip, checked
+//!                                                           against its recorded SHA-256
 //!   checkout-fn links --catalogue dist/catalogue.json      each chalet's private link to its orders
 //!   checkout-fn orders [--chalet SLUG] [--since DATE] [--format csv|json]   every line sold
 //!   checkout-fn purge [--dry-run] [--days N]               erase old orders' personal data
@@ -320,6 +322,9 @@ async fn registrations() -> ExitCode {
 
 async fn applications(args: &[String]) -> ExitCode {
     use checkout_fn::applications::Status;
+    if let Some(id) = arg(args, "--fetch") {
+        return fetch_application(args, &id).await;
+    }
     let status = match arg(args, "--status") {
         None => None,
         Some(text) => match Status::parse(&text) {
@@ -340,14 +345,7 @@ async fn applications(args: &[String]) -> ExitCode {
                 println!("{r}");
             }
             if let Some(r) = rows.iter().find(|r| r["status"] == Status::Paid.as_str()) {
-                eprintln!(
-                    "to take one in: aws s3 cp s3://{}/{} {}.zip && chalet import {}.zip --sha256 {}",
-                    r["bucket"].as_str().unwrap_or_default(),
-                    r["key"].as_str().unwrap_or_default(),
-                    r["id"].as_str().unwrap_or_default(),
-                    r["id"].as_str().unwrap_or_default(),
-                    r["zip_sha256"].as_str().unwrap_or_default(),
-                );
+                eprintln!("to take one in: chalet import {}", r["id"].as_str().unwrap_or_default());
             }
             ExitCode::SUCCESS
         }
@@ -459,6 +457,57 @@ async fn purge(args: &[String]) -> ExitCode {
                 println!("order {reference}: {verb} the shopper's personal data");
             }
             println!("{} order(s) older than {days} days: {verb}", orders.len());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("checkout-fn: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `applications --fetch ID`: the zip written to `--out` (default: the current folder) as
+/// `<id>.zip`, and one JSON line saying where, with the application's record.
+async fn fetch_application(args: &[String], id: &str) -> ExitCode {
+    use aws_credential_types::provider::ProvideCredentials;
+    let table = match table_name() {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    let config = aws_config::load_from_env().await;
+    let Some(provider) = config.credentials_provider() else {
+        eprintln!("checkout-fn: no AWS credentials to download with");
+        return ExitCode::from(2);
+    };
+    let creds = match provider.provide_credentials().await {
+        Ok(c) => checkout_fn::uploads::Credentials {
+            access_key_id: c.access_key_id().to_string(),
+            secret_access_key: c.secret_access_key().to_string(),
+            session_token: c.session_token().map(str::to_string),
+        },
+        Err(e) => {
+            eprintln!("checkout-fn: no AWS credentials to download with: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let region = config
+        .region()
+        .map_or_else(|| "eu-west-1".to_string(), |r| r.to_string());
+    let endpoint = std::env::var("S3_ENDPOINT").ok().filter(|e| !e.is_empty());
+    let store = Dynamo::new(checkout_fn::dynamo::client(&config), &table);
+    let unpaid = args.iter().any(|a| a == "--unpaid");
+    match checkout_fn::applications::fetch_zip(&store, &region, endpoint.as_deref(), &creds, id, unpaid).await {
+        Ok((record, bytes)) => {
+            let dir = std::path::PathBuf::from(arg(args, "--out").unwrap_or_else(|| ".".into()));
+            // The id is the function's own (random, alphanumeric): a file name as it is.
+            let path = dir.join(format!("{}.zip", record["id"].as_str().unwrap_or(id)));
+            if let Err(e) = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, &bytes)) {
+                eprintln!("checkout-fn: {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+            let mut line = record;
+            line["path"] = serde_json::json!(path.display().to_string());
+            println!("{line}");
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -65,7 +65,8 @@ enum Command {
     },
     /// Take an artisan's chalet (a .zip or a folder) into the content folder, after every check
     Import {
-        /// The zip (from the application form or an e-mail) or the chalet folder
+        /// The zip (from the application form or an e-mail), the chalet folder, or the id of an
+        /// application sent online (fetched with `checkout-fn applications --fetch`)
         source: PathBuf,
         #[arg(long, default_value = "content")]
         content: PathBuf,
@@ -281,8 +282,14 @@ fn progress_bar() -> indicatif::ProgressBar {
 }
 
 fn import(opts: chalet::import::ImportOptions) -> ExitCode {
-    use chalet::import::ImportError;
-    match chalet::import::import(&opts) {
+    use chalet::import::{ImportError, application};
+    let by_id = !opts.source.exists() && opts.source.to_str().is_some_and(application::is_id);
+    let result = if by_id {
+        application::import(&opts)
+    } else {
+        chalet::import::import(&opts)
+    };
+    match result {
         Ok(done) => {
             if !done.warnings.is_empty() {
                 eprint!("{}", report(&done.warnings));
@@ -311,7 +318,7 @@ fn import(opts: chalet::import::ImportOptions) -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::from(1)
         }
-        Err(e @ ImportError::Exists(_)) => {
+        Err(e @ (ImportError::Exists(_) | ImportError::Fetch(_))) => {
             eprintln!("error: {e}");
             ExitCode::from(1)
         }

@@ -20,7 +20,9 @@ connect-src 'self'; form-action 'self' https://checkout.stripe.com; frame-ancest
 object-src 'none'";
 
 /// [`SITE_CSP`], also letting the pages call a checkout function on another origin (a local one
-/// during development; deployed, it is `/api` on the site's own host).
+/// during development; deployed, it is `/api` on the site's own host). A function on loopback
+/// presigns the application form's uploads for a local S3 server on loopback too, so then any
+/// loopback port is allowed (deployed, CloudFront's policy names the applications bucket).
 pub fn csp_with_checkout(checkout_url: Option<&str>) -> String {
     let origin = checkout_url
         .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
@@ -30,7 +32,17 @@ pub fn csp_with_checkout(checkout_url: Option<&str>) -> String {
             u[..u.len() - after.len() + host_end].to_string()
         });
     match origin {
-        Some(o) => SITE_CSP.replace("connect-src 'self'", &format!("connect-src 'self' {o}")),
+        Some(o) => {
+            let host = o.split_once("://").map_or("", |(_, h)| h);
+            let loopback = ["127.0.0.1", "localhost", "[::1]"]
+                .iter()
+                .find(|l| host == **l || host.strip_prefix(**l).is_some_and(|rest| rest.starts_with(':')));
+            let allowed = match loopback {
+                Some(l) => format!("{o} http://{l}:*"),
+                None => o,
+            };
+            SITE_CSP.replace("connect-src 'self'", &format!("connect-src 'self' {allowed}"))
+        }
         None => SITE_CSP.to_string(),
     }
 }
@@ -113,7 +125,21 @@ mod tests {
         assert_eq!(csp_with_checkout(None), SITE_CSP);
         assert_eq!(csp_with_checkout(Some("/api")), SITE_CSP);
         assert!(
-            csp_with_checkout(Some("http://127.0.0.1:9000/x")).contains("connect-src 'self' http://127.0.0.1:9000;")
+            csp_with_checkout(Some("http://127.0.0.1:9000/x"))
+                .contains("connect-src 'self' http://127.0.0.1:9000 http://127.0.0.1:*;"),
+            "a local function's uploads go to a local S3 server"
+        );
+        let remote = csp_with_checkout(Some("https://fn.example/api"));
+        assert!(remote.contains("connect-src 'self' https://fn.example;"), "{remote}");
+        assert!(!csp_with_checkout(Some("http://127.0.0.1.evil.example/")).contains(":*"));
+        assert!(!csp_with_checkout(Some("http://localhostile.example/")).contains(":*"));
+    }
+
+    #[test]
+    fn the_form_checker_is_served_as_webassembly() {
+        assert_eq!(
+            content_type(Path::new("assets/form/chalet-form.0123456789.wasm")),
+            "application/wasm"
         );
     }
 }

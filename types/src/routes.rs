@@ -65,6 +65,8 @@ crate::wire_enum! {
 /// Query parameters of the pages Stripe sends shoppers back to.
 pub const SESSION_PARAM: &str = "session_id";
 pub const CANCELLED_PARAM: &str = "cancelled";
+/// The query parameter of the page a paid registration returns to (the application form's).
+pub const REGISTERED_PARAM: &str = "inscription";
 
 /// One page of the site.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -223,7 +225,7 @@ pub fn checkout_cancel_url(site: &SiteUrl, reservation: &str) -> String {
 pub fn registration_url(site: &SiteUrl, paid: bool) -> String {
     let page = site.join(&format!("{APPLY_PAGE}/"));
     if paid {
-        format!("{page}?inscription={{CHECKOUT_SESSION_ID}}")
+        format!("{page}?{REGISTERED_PARAM}={{CHECKOUT_SESSION_ID}}")
     } else {
         page
     }

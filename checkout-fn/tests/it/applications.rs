@@ -109,6 +109,12 @@ async fn an_application_is_uploaded_paid_and_listed() {
     assert_eq!(stored.status().as_u16(), 200);
     assert_eq!(stored.bytes().await.expect("body").as_ref(), zip.as_slice());
 
+    // Not paid yet: the organisers' download refuses it (unless asked for all the same).
+    let out_dir = tempfile::tempdir().expect("tmp");
+    let dest = out_dir.path().to_str().expect("utf8");
+    let (code, _, err) = h.cli(&["applications", "--fetch", &id, "--out", dest]);
+    assert_eq!((code, err.contains("is not paid yet")), (1, true), "{err}");
+
     // Paid on the stand-in: the signed webhook marks it paid, twice delivered, once recorded.
     let (_, delivered) = h.stripe_control(&session, "pay").await;
     assert_eq!(delivered, json!(200));
@@ -126,8 +132,36 @@ async fn an_application_is_uploaded_paid_and_listed() {
         .collect();
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["key"], key.as_str());
-    assert!(
-        err.contains(&format!("aws s3 cp s3://{APPLICATIONS_BUCKET}/{key}")),
+    assert!(err.contains(&format!("chalet import {id}")), "{err}");
+
+    // The organisers' download: through a presigned GET, checked against the recorded SHA-256.
+    let (code, line, err) = h.cli(&["applications", "--fetch", &id, "--out", dest]);
+    assert_eq!(code, 0, "{err}");
+    let line: Value = serde_json::from_str(line.trim()).expect("a JSON line");
+    let path = out_dir.path().join(format!("{id}.zip"));
+    assert_eq!(line["path"], path.display().to_string());
+    assert_eq!(line["zip_sha256"], sha.as_str());
+    assert_eq!(std::fs::read(&path).expect("downloaded"), zip);
+    // Bytes changed in the bucket after the artisan sent them: refused, whatever they are.
+    let swapped = h
+        .http
+        .put(format!("{s3}/{APPLICATIONS_BUCKET}/{key}"))
+        .header("authorization", S3_AUTH)
+        .body(b"PK\x03\x04 another folder".to_vec())
+        .send()
+        .await
+        .expect("S3 answers");
+    assert_eq!(swapped.status().as_u16(), 200);
+    let (code, _, err) = h.cli(&["applications", "--fetch", &id, "--out", dest]);
+    assert_eq!(
+        (code, err.contains("is not the one the artisan sent")),
+        (1, true),
+        "{err}"
+    );
+    let (code, _, err) = h.cli(&["applications", "--fetch", "nosuchapplication", "--out", dest]);
+    assert_eq!(
+        (code, err.contains("no application `nosuchapplication`")),
+        (1, true),
         "{err}"
     );
     let (code, submitted, err) = h.cli(&["applications", "--status", "submitted"]);

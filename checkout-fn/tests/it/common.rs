@@ -259,6 +259,9 @@ impl Harness {
         if let Ok(smtp) = std::env::var("CHALET_TEST_SMTP") {
             env.extend([("SMTP_URL", smtp), ("MAIL_FROM", MAIL_FROM.into())]);
         }
+        if let Ok(s3) = std::env::var("CHALET_TEST_S3") {
+            env.extend([("S3_ENDPOINT", s3), ("APPLICATIONS_BUCKET", APPLICATIONS_BUCKET.into())]);
+        }
         env
     }
 

@@ -358,3 +358,38 @@ fn the_api_tells_the_function_who_is_asking() {
         "the function reads that header"
     );
 }
+
+/// The application form uploads straight to the bucket: the site's Content-Security-Policy must
+/// let its pages reach the very address the function presigns, and the bucket must answer the
+/// browser's CORS preflight for a POST.
+#[test]
+fn the_form_may_upload_where_the_function_presigns() {
+    let t = template();
+    let csp = t["Resources"]["SecurityHeaders"]["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+        ["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"]
+        .as_str()
+        .expect("a CSP with the bucket's address");
+    let uploads = checkout_fn::uploads::Uploads {
+        bucket: "${ApplicationsBucket}".into(),
+        region: "${AWS::Region}".into(),
+        endpoint: None,
+    };
+    let creds = checkout_fn::uploads::Credentials {
+        access_key_id: "AKIDEXAMPLE".into(),
+        secret_access_key: "secret".into(),
+        session_token: None,
+    };
+    let post = checkout_fn::uploads::presign_post(&uploads, &creds, "applications/x.zip", "application/zip", 1, 0);
+    let origin = post.url.trim_end_matches('/');
+    let connect = csp
+        .split(';')
+        .map(str::trim)
+        .find(|d| d.starts_with("connect-src"))
+        .expect("connect-src");
+    assert!(
+        connect.split_whitespace().any(|s| s == origin),
+        "{connect} lacks {origin}"
+    );
+    let cors = &t["Resources"]["ApplicationsBucket"]["Properties"]["CorsConfiguration"]["CorsRules"][0];
+    assert_eq!(cors["AllowedMethods"], serde_json::json!(["POST"]));
+}

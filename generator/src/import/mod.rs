@@ -7,6 +7,7 @@
 //! in a temporary folder, and the chalet is written beside its final place under a hidden name
 //! (which builds skip) and renamed into place.
 
+pub mod application;
 pub mod archive;
 pub mod strip;
 
@@ -70,6 +71,9 @@ pub enum ImportError {
     ContentBroken(Vec<Diagnostic>),
     #[error("{0} already exists: add --replace to replace it")]
     Exists(PathBuf),
+    /// An online application could not be fetched (`chalet import <application-id>`).
+    #[error("{0}")]
+    Fetch(String),
     #[error(transparent)]
     Io(#[from] io::Error),
 }

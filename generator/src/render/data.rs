@@ -95,7 +95,11 @@ pub fn script_config(views: &Views, strings: &BTreeMap<String, String>) -> Strin
                 "applications": Endpoint::Applications.as_str(),
             },
         },
-        "params": { "session": routes::SESSION_PARAM, "cancelled": routes::CANCELLED_PARAM },
+        "params": {
+            "session": routes::SESSION_PARAM,
+            "cancelled": routes::CANCELLED_PARAM,
+            "registered": routes::REGISTERED_PARAM,
+        },
         "errors": errors,
         "availability": availability_names(),
         "max_quantity": chalet_types::MAX_QUANTITY,

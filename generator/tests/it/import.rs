@@ -450,3 +450,37 @@ fn a_folder_is_imported_too_and_its_links_are_refused() {
     assert!(site.path().join("content/chalets/lina/chalet.yaml").is_file());
     assert!(!site.path().join("content/chalets/lina/.DS_Store").exists());
 }
+
+/// `chalet import <application-id>` hands the fetch to `checkout-fn`; when that cannot run or
+/// refuses, the organiser reads why and nothing is imported. (The whole way — sent online,
+/// paid, fetched, imported — is the browser test's, e2e/apply.test.cjs, on the real peers.)
+#[test]
+fn an_application_that_cannot_be_fetched_imports_nothing() {
+    let site = market();
+    let before = snapshot(&site.path().join("content"));
+    let id = "0123456789abcdef0123456789abcdef";
+    let run = |program: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_chalet"))
+            .current_dir(site.path())
+            .args(["import", id])
+            .env("CHALET_CHECKOUT_FN", program)
+            .output()
+            .expect("chalet runs");
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (code, err) = run("/nonexistent/checkout-fn");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("could not be run to fetch application") && err.contains("CHALET_CHECKOUT_FN"),
+        "{err}"
+    );
+    // `false` runs and fails: its (empty) word is passed on.
+    let (code, err) = run("false");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains(&format!("application {id} could not be fetched")), "{err}");
+    assert_eq!(snapshot(&site.path().join("content")), before);
+    // Not an id, not a file: the usual "no such file", not a fetch.
+    let out = chalet(site.path(), &["import", "lina.zip"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(!out.stderr.contains("fetch"), "{}", out.stderr);
+}

@@ -554,6 +554,11 @@ function start() {
   form.addEventListener("change", schedule);
   form.addEventListener("submit", (ev) => ev.preventDefault());
   addProduct();
+  // Back from paying the registration: said first, where the artisan looks.
+  if (new URLSearchParams(location.search).has(config.params.registered)) {
+    status.textContent = t("tThanks");
+    form.dataset.registered = "true";
+  }
 
   // After first paint: the checker compiles while it downloads.
   const load = async () => {
@@ -564,7 +569,7 @@ function start() {
       ]);
       check = checker(instance);
       kit = k;
-      status.textContent = t("tReady");
+      if (!form.dataset.registered) status.textContent = t("tReady");
       form.dataset.ready = "true";
       run();
     } catch (e) {
