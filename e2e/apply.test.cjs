@@ -24,6 +24,21 @@ const PHONE = { width: 390, height: 844 };
 const PHOTO = (chalet, file) => path.join(REPO, 'content/chalets', chalet, 'products', file);
 const CANDLE_PHOTO = PHOTO('la-cire-d-outremeuse', 'bougie-pain-d-epices.jpg');
 const JAR_PHOTO = PHOTO('la-ferme-du-plateau', 'sirop-de-liege.jpg');
+// A phone's portrait: stored 1600 × 1200 with EXIF orientation 6 (turn 90° to stand upright).
+const PORTRAIT = () => path.join(REPO, 'generator/tests/fixtures/valid/photos/content/chalets/photos/rotated.jpg');
+
+/** A JPEG's width and height, from its frame header. */
+function jpegSize(bytes) {
+  for (let i = 2; i + 9 < bytes.length;) {
+    const marker = bytes.readUInt16BE(i);
+    const length = bytes.readUInt16BE(i + 2);
+    if (marker >= 0xffc0 && marker <= 0xffcf && ![0xffc4, 0xffc8, 0xffcc].includes(marker)) {
+      return { height: bytes.readUInt16BE(i + 5), width: bytes.readUInt16BE(i + 7) };
+    }
+    i += 2 + length;
+  }
+  throw new Error('no frame header');
+}
 
 let browser;
 before(async () => {
@@ -39,8 +54,8 @@ function run(args, opts = {}) {
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
-/** The form's summary of problems: each as the checker printed it. */
-const shownProblems = (p) => p.$$eval('#apply-problems code', (els) => els.map((e) => e.textContent));
+/** The form's summary of errors (not its warnings): each as the checker printed it. */
+const shownProblems = (p) => p.$$eval('#apply-problems ul[data-severity="error"] code', (els) => els.map((e) => e.textContent));
 
 /** A chalet with two products and their photos, as an artisan fills it in. */
 async function fillChalet(p) {
@@ -50,6 +65,7 @@ async function fillChalet(p) {
   await p.selectOption('#f-category', 'bougies');
   await p.fill('#f-tagline', 'Bougies coulées à la main');
   await p.fill('#f-story', 'Je coule mes bougies dans mon atelier de **Herstal** depuis dix ans.');
+  await p.setInputFiles('#f-cover', PORTRAIT());
   await p.fill('#f-email', 'lina@example.org');
   await p.fill('#f-legal-name', 'Lina Rose');
   await p.selectOption('#f-trader-kind', 'private');
@@ -143,6 +159,10 @@ test('an artisan fills in the form, sees the preview and chalet check\'s words, 
   const jpeg = fs.readFileSync(path.join(folder, 'products/bougie-etoile.jpg'));
   assert.equal(jpeg.readUInt16BE(0), 0xffd8);
   assert.equal(jpeg.includes(Buffer.from('Exif\0\0')), false, 'no EXIF segment');
+  // The phone's portrait was turned upright before it left the browser (no EXIF to say so).
+  const cover = fs.readFileSync(path.join(folder, 'cover.jpg'));
+  assert.deepEqual(jpegSize(cover), { width: 1200, height: 1600 });
+  assert.equal(cover.includes(Buffer.from('Exif\0\0')), false);
 
   // The mistake, put back in the imported file: `chalet check` says what the form said.
   const md = path.join(folder, 'products/bougie-etoile.md');

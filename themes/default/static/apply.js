@@ -63,7 +63,7 @@ export function writeFolder(form, slugify, header) {
   c.add(`name: ${q(form.name)}`, "f-name");
   c.add(`artisan: ${q(form.artisan)}`, "f-artisan");
   c.add(`town: ${q(form.town)}`, "f-town");
-  c.add(`category: ${form.category}`, "f-category");
+  c.add(`category: ${form.category || '""'}`, "f-category");
   if (form.tagline) c.add(`tagline: ${q(form.tagline)}`, "f-tagline");
   if (form.cover) c.add("cover: cover.jpg", "f-cover");
   c.add("contact:", "f-email");
@@ -249,7 +249,6 @@ async function readPhoto(file) {
 function start() {
   const form = document.getElementById("apply");
   if (!form) return;
-  form.hidden = false;
   const t = (key, n) => (form.dataset[key] || "").replace("{n}", n);
   const $ = (id) => document.getElementById(id);
   const status = $("apply-status");
@@ -267,12 +266,9 @@ function start() {
     for (const el of root.querySelectorAll("[data-help]")) el.setAttribute("aria-describedby", `${prefix}-${el.dataset.help}`);
   }
 
-  function addProduct() {
-    productCount += 1;
-    const key = `p${productCount}`;
-    const node = $("apply-product-template").content.firstElementChild.cloneNode(true);
-    node.dataset.key = key;
-    wireIds(node, key);
+  /** Wires a product's fieldset: its kind's fields, its photos, its removal. */
+  function setupProduct(node) {
+    const key = node.dataset.key;
     const kind = node.querySelector(`#${key}-p-kind`);
     const showKind = () => {
       for (const f of node.querySelectorAll("[data-kind]")) f.hidden = f.dataset.kind !== kind.value;
@@ -286,13 +282,24 @@ function start() {
       $("apply-add-product").focus();
     });
     node.querySelector(`#${key}-p-photos`).addEventListener("change", (ev) => addPhotos(node, ev.target));
+  }
+
+  function addProduct() {
+    productCount += 1;
+    const key = `p${productCount}`;
+    const node = $("apply-product-template").content.firstElementChild.cloneNode(true);
+    node.dataset.key = key;
+    wireIds(node, key);
+    setupProduct(node);
     productList.append(node);
     number();
     return node;
   }
 
+  const products = () => [...productList.querySelectorAll(":scope > fieldset")];
+
   function number() {
-    [...productList.children].forEach((p, i) => (p.querySelector("legend").textContent = t("tProduct", i + 1)));
+    products().forEach((p, i) => (p.querySelector("legend").textContent = t("tProduct", i + 1)));
   }
 
   let photoCount = 0;
@@ -353,11 +360,11 @@ function start() {
       legal_name: value("f-legal-name"),
       trader_kind: value("f-trader-kind"),
       enterprise_number: value("f-enterprise"),
-      address: value("f-address"),
+      address: value("f-address").replace(/\s*\n\s*/g, ", "),
       pickup: value("f-pickup").replace(/\s*\n\s*/g, " — "),
       shipping_price: value("f-ship-price"),
       shipping_free_from: value("f-ship-free"),
-      products: [...productList.children].map((node) => {
+      products: products().map((node) => {
         const k = node.dataset.key;
         return {
           key: k,
@@ -412,6 +419,7 @@ function start() {
       }
       const ul = document.createElement("ul");
       ul.className = "apply-diags";
+      ul.dataset.severity = list === errors ? "error" : "warning";
       for (const d of list) {
         const field = fieldOf(folder.where, d);
         const li = document.createElement("li");
@@ -553,7 +561,9 @@ function start() {
   form.addEventListener("input", schedule);
   form.addEventListener("change", schedule);
   form.addEventListener("submit", (ev) => ev.preventDefault());
-  addProduct();
+  // The first product is in the page already.
+  for (const node of products()) setupProduct(node);
+  productCount = products().length;
   // Back from paying the registration: said first, where the artisan looks.
   if (new URLSearchParams(location.search).has(config.params.registered)) {
     status.textContent = t("tThanks");
