@@ -23,9 +23,41 @@ const PHONE = { width: 390, height: 844 };
 // Photos from the example market: a candle and a jar.
 const PHOTO = (chalet, file) => path.join(REPO, 'content/chalets', chalet, 'products', file);
 const CANDLE_PHOTO = PHOTO('la-cire-d-outremeuse', 'bougie-pain-d-epices.jpg');
-const JAR_PHOTO = PHOTO('la-ferme-du-plateau', 'sirop-de-liege.jpg');
 // A phone's portrait: stored 1600 × 1200 with EXIF orientation 6 (turn 90° to stand upright).
 const PORTRAIT = () => path.join(REPO, 'generator/tests/fixtures/valid/photos/content/chalets/photos/rotated.jpg');
+
+/** A PNG of `width` × `height` pixels in one colour: a camera-sized photo without a camera. */
+function bigPng(width, height) {
+  const zlib = require('node:zlib');
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (buf) => {
+    let c = 0xffffffff;
+    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const out = Buffer.alloc(12 + data.length);
+    out.writeUInt32BE(data.length, 0);
+    out.write(type, 4, 'ascii');
+    data.copy(out, 8);
+    out.writeUInt32BE(crc(out.subarray(4, 8 + data.length)), 8 + data.length);
+    return out;
+  };
+  const head = Buffer.alloc(13);
+  head.writeUInt32BE(width, 0);
+  head.writeUInt32BE(height, 4);
+  head[8] = 8; // 8 bits per channel
+  head[9] = 2; // RGB
+  const row = Buffer.alloc(1 + width * 3);
+  for (let x = 0; x < width; x++) row.set([196, 120, 40], 1 + x * 3);
+  const raw = Buffer.concat(Array.from({ length: height }, () => row));
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', head),
+    chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+}
 
 /** A JPEG's width and height, from its frame header. */
 function jpegSize(bytes) {
@@ -43,7 +75,7 @@ function jpegSize(bytes) {
 let browser;
 before(async () => {
   assert.ok(SITE && CHALET && REPO, 'run through scripts/e2e (SITE, CHALET, REPO)');
-  for (const p of [CANDLE_PHOTO, JAR_PHOTO]) assert.ok(fs.existsSync(p), `${p} exists`);
+  for (const p of [CANDLE_PHOTO]) assert.ok(fs.existsSync(p), `${p} exists`);
   fs.mkdirSync(SHOTS, { recursive: true });
   browser = await chromium.launch({ executablePath: process.env.CHROME_PATH || '/usr/bin/chromium', args: CHROME_FLAGS });
 });
@@ -89,7 +121,8 @@ async function fillChalet(p) {
   await p.fill('#p2-p-net', '450 g');
   await p.fill('#p2-p-allergens', '');
   await p.fill('#p2-p-description', 'Poires et pommes, cuit au chaudron.');
-  await p.setInputFiles('#p2-p-photos', JAR_PHOTO);
+  // A camera-sized photo: 3,600 × 1,200.
+  await p.setInputFiles('#p2-p-photos', { name: 'IMG_0042.PNG', mimeType: 'image/png', buffer: bigPng(3600, 1200) });
   await p.waitForSelector('#p2-p-photos ~ .apply-photos li img[src^="data:image/jpeg"]');
   await p.fill('.apply-product[data-key="p2"] .apply-photos input', 'Un pot de sirop');
 }
@@ -160,6 +193,10 @@ test('an artisan fills in the form, sees the preview and chalet check\'s words, 
   assert.equal(jpeg.readUInt16BE(0), 0xffd8);
   assert.equal(jpeg.includes(Buffer.from('Exif\0\0')), false, 'no EXIF segment');
   // The phone's portrait was turned upright before it left the browser (no EXIF to say so).
+  // The camera-sized photo was downscaled to 2,400 pixels on its long side, re-encoded as JPEG.
+  const big = fs.readFileSync(path.join(folder, 'products/sirop-de-liege.jpg'));
+  assert.equal(big.readUInt16BE(0), 0xffd8);
+  assert.deepEqual(jpegSize(big), { width: 2400, height: 800 });
   const cover = fs.readFileSync(path.join(folder, 'cover.jpg'));
   assert.deepEqual(jpegSize(cover), { width: 1200, height: 1600 });
   assert.equal(cover.includes(Buffer.from('Exif\0\0')), false);
