@@ -100,7 +100,8 @@ pub fn app(state: AppState) -> Router {
     let cors = CorsLayer::new()
         .allow_origin(HeaderValue::from_str(state.config.site_url.origin()).unwrap_or(HeaderValue::from_static("null")))
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::CONTENT_TYPE])
+        // The artisans' page sends its link's token as `Authorization: Bearer`.
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
         .max_age(std::time::Duration::from_secs(3600));
     let routes = Router::new()
         .route(Endpoint::Health.as_str(), get(routes::health))

@@ -8,7 +8,7 @@
 use crate::AppState;
 use crate::error::ApiError;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chalet_types::{ErrorCode, Slug};
 use hmac::{Hmac, Mac};
@@ -52,7 +52,12 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// The chalet's link to its orders on the site (`…/api/chalets/<slug>/orders.csv?token=…`).
+/// The chalet's private link: the artisans' page on the site (`…/atelier/#chalet=…&token=…`).
+pub fn page_link(site: &chalet_types::SiteUrl, key: &str, slug: &Slug) -> String {
+    chalet_types::routes::workshop_link(site, slug, &token(key, slug))
+}
+
+/// The chalet's orders from the function itself (`…/api/chalets/<slug>/orders.csv?token=…`).
 pub fn link(site: &chalet_types::SiteUrl, key: &str, slug: &Slug, csv: bool) -> String {
     let file = if csv { "orders.csv" } else { "orders" };
     format!(
@@ -92,9 +97,24 @@ pub(crate) fn authorised(st: &AppState, slug: &str, token: Option<&str>) -> Resu
     }
 }
 
+/// The link's token: `Authorization: Bearer …` (the artisans' page sends it so, keeping it out
+/// of URLs and their logs), else `?token=` (a spreadsheet's download link).
+fn token_of<'a>(headers: &'a HeaderMap, query: &'a HashMap<String, String>) -> Option<&'a str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .or_else(|| query.get("token").map(String::as_str))
+}
+
 /// The chalet's order shares, after the token.
-async fn shares(st: &AppState, slug: &str, query: &HashMap<String, String>) -> Result<Vec<Value>, ApiError> {
-    let slug = authorised(st, slug, query.get("token").map(String::as_str))?;
+async fn shares(
+    st: &AppState,
+    slug: &str,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+) -> Result<Vec<Value>, ApiError> {
+    let slug = authorised(st, slug, token_of(headers, query))?;
     st.store.chalet_shares(&slug).await.map_err(ApiError::internal)
 }
 
@@ -108,9 +128,10 @@ const PRIVATE: [(header::HeaderName, &str); 2] = [
 pub async fn orders(
     State(st): State<AppState>,
     Path(slug): Path<String>,
+    headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let shares = shares(&st, &slug, &query).await?;
+    let shares = shares(&st, &slug, &headers, &query).await?;
     Ok((PRIVATE, axum::Json(json!({ "chalet": slug, "orders": shares }))).into_response())
 }
 
@@ -118,9 +139,10 @@ pub async fn orders(
 pub async fn orders_csv(
     State(st): State<AppState>,
     Path(slug): Path<String>,
+    headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let shares = shares(&st, &slug, &query).await?;
+    let shares = shares(&st, &slug, &headers, &query).await?;
     let disposition = format!("attachment; filename=\"{slug}-orders.csv\"");
     let headers = [
         (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),

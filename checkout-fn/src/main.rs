@@ -5,7 +5,8 @@
 //!   checkout-fn applications [--status submitted|paid]     list artisans' applications (JSON lines)
 //!   checkout-fn applications --fetch ID [--out DIR] [--unpaid]   download one's zip, checked
 //!                                                           against its recorded SHA-256
-//!   checkout-fn links --catalogue dist/catalogue.json      each chalet's private link to its orders
+//!   checkout-fn links --catalogue dist/catalogue.json      each chalet's private links: its page
+//!                                                           (/atelier/#…) and its orders' CSV
 //!   checkout-fn orders [--chalet SLUG] [--since DATE] [--format csv|json]   every line sold
 //!   checkout-fn purge [--dry-run] [--days N]               erase old orders' personal data
 //!   checkout-fn reconcile [--dry-run] [--older-than 5m]    settle stock held for unreported sessions
@@ -383,12 +384,14 @@ fn links(args: &[String]) -> ExitCode {
     };
     let mut chalets: Vec<&chalet_types::Slug> = catalogue.items.iter().map(|i| &i.sku.chalet).collect();
     chalets.dedup();
+    // The page to send each artisan, then the spreadsheet's address (for a calendar or an
+    // accounting tool that fetches it).
     for slug in chalets {
-        let (json, csv) = (
-            checkout_fn::links::link(&site, key, slug, false),
+        let (page, csv) = (
+            checkout_fn::links::page_link(&site, key, slug),
             checkout_fn::links::link(&site, key, slug, true),
         );
-        println!("{slug}\t{json}\t{csv}");
+        println!("{slug}\t{page}\t{csv}");
     }
     ExitCode::SUCCESS
 }

@@ -46,6 +46,7 @@ impl PageKind {
             PageKind::Fixed(Route::Marketplace) => "marketplace.html",
             PageKind::Fixed(Route::Accessibility) => "accessibility.html",
             PageKind::Fixed(Route::Withdrawal) => "withdrawal.html",
+            PageKind::Fixed(Route::Workshop) => "atelier.html",
             PageKind::Fixed(_) => "page.html",
             PageKind::Category(_) => "category.html",
             PageKind::Page(_) => "page.html",
@@ -58,7 +59,7 @@ impl PageKind {
     pub fn in_sitemap(self) -> bool {
         !matches!(
             self,
-            PageKind::Fixed(Route::NotFound | Route::Basket | Route::Order | Route::Search)
+            PageKind::Fixed(Route::NotFound | Route::Basket | Route::Order | Route::Search | Route::Workshop)
         )
     }
 }
@@ -79,6 +80,7 @@ pub fn pages(site: &Site, has_template: impl Fn(&str) -> bool) -> Vec<PageKind> 
                     | Route::Marketplace
                     | Route::Accessibility
                     | Route::Withdrawal
+                    | Route::Workshop
             )
         );
         !optional || has_template(p.template())

@@ -19,6 +19,8 @@ const SEARCH: &str = "search";
 const MARKETPLACE: &str = "marketplace";
 const ACCESSIBILITY: &str = "accessibility";
 const WITHDRAWAL: &str = "withdrawal";
+/// The artisans' page: a chalet's orders, opened by its private link (`#chalet=…&token=…`).
+const WORKSHOP: &str = "atelier";
 const NOT_FOUND: &str = "404.html";
 
 /// Files at the site root besides the pages.
@@ -80,6 +82,7 @@ pub enum Route<'a> {
     Marketplace,
     Accessibility,
     Withdrawal,
+    Workshop,
     Category(&'a Slug),
     Page(&'a Slug),
     Chalet(&'a Slug),
@@ -98,7 +101,7 @@ pub fn product_path(chalet: &str, product: &str) -> String {
 
 impl Route<'_> {
     /// The fixed routes, each once.
-    pub const FIXED: [Route<'static>; 9] = [
+    pub const FIXED: [Route<'static>; 10] = [
         Route::Home,
         Route::Sponsors,
         Route::NotFound,
@@ -108,6 +111,7 @@ impl Route<'_> {
         Route::Marketplace,
         Route::Accessibility,
         Route::Withdrawal,
+        Route::Workshop,
     ];
 
     /// The path relative to the site root, as in its URL: `""`, `chalets/x/`, `404.html`.
@@ -122,6 +126,7 @@ impl Route<'_> {
             Route::Marketplace => format!("{MARKETPLACE}/"),
             Route::Accessibility => format!("{ACCESSIBILITY}/"),
             Route::Withdrawal => format!("{WITHDRAWAL}/"),
+            Route::Workshop => format!("{WORKSHOP}/"),
             Route::Category(c) => format!("{CATEGORIES}/{c}/"),
             Route::Page(p) => format!("{p}/"),
             Route::Chalet(c) => chalet_path(c.as_str()),
@@ -141,6 +146,7 @@ impl Route<'_> {
             Route::Marketplace => "the marketplace information page",
             Route::Accessibility => "the accessibility statement",
             Route::Withdrawal => "the right of withdrawal and its model form",
+            Route::Workshop => "the artisans' page of their orders",
             _ => return None,
         })
     }
@@ -178,6 +184,7 @@ pub fn reserved_page_names() -> Vec<(&'static str, &'static str)> {
                 Route::Marketplace => MARKETPLACE,
                 Route::Accessibility => ACCESSIBILITY,
                 Route::Withdrawal => WITHDRAWAL,
+                Route::Workshop => WORKSHOP,
                 _ => return None,
             };
             let stem = path.split_once('.').map_or(path, |(stem, _)| stem);
@@ -205,6 +212,13 @@ pub fn reserved(name: &str) -> Option<&'static str> {
         .into_iter()
         .find(|(n, _)| *n == name)
         .map(|(_, what)| what)
+}
+
+/// A chalet's private link to its orders: the artisans' page, the chalet and its token in the
+/// fragment — which browsers never send to a server, so the token stays out of every log and
+/// `Referer`; the page sends it to the function in a header.
+pub fn workshop_link(site: &SiteUrl, chalet: &Slug, token: &str) -> String {
+    format!("{}#chalet={chalet}&token={token}", site.join(&Route::Workshop.path()))
 }
 
 /// Where Stripe sends a shopper after paying (Stripe fills in `{CHECKOUT_SESSION_ID}`).

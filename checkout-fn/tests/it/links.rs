@@ -4,7 +4,7 @@
 
 use crate::common::*;
 use chalet_types::Slug;
-use serde_json::json;
+use serde_json::{Value, json};
 
 const SOAPS: &str = "savonnerie-du-pont-d-avroy";
 const SOAP: &str = "savonnerie-du-pont-d-avroy/savon-au-lait-d-anesse";
@@ -97,6 +97,23 @@ async fn a_chalet_s_link_shows_its_orders_only_and_a_bad_one_is_refused() {
     let (status, _) = h.get(&format!("/chalets/{CHALET}/orders")).await;
     assert_eq!(status, 403);
 
+    // The artisans' page sends the token as a bearer header, never in the address: the same
+    // answer, and the same refusals.
+    let bearer = |t: String| {
+        h.http
+            .get(format!("{}/chalets/{CHALET}/orders", h.base))
+            .header("authorization", format!("Bearer {t}"))
+            .send()
+    };
+    let by_header = bearer(token(CHALET)).await.expect("request");
+    assert_eq!(by_header.status().as_u16(), 200);
+    let by_header: Value = by_header.json().await.expect("json");
+    let (_, by_query) = h
+        .get(&format!("/chalets/{CHALET}/orders?token={}", token(CHALET)))
+        .await;
+    assert_eq!(by_header, by_query);
+    assert_eq!(bearer(token(SOAPS)).await.expect("request").status().as_u16(), 403);
+
     // The soap chalet's link shows its pickup: the shopper's name and phone, no address.
     let (_, soaps) = h.get(&format!("/chalets/{SOAPS}/orders?token={}", token(SOAPS))).await;
     assert_eq!(soaps["orders"][0]["phone"], "+32 470 12 34 56");
@@ -115,6 +132,10 @@ async fn a_chalet_s_link_shows_its_orders_only_and_a_bad_one_is_refused() {
         .lines()
         .find(|l| l.starts_with(&format!("{CHALET}\t")))
         .expect("the candle chalet's line");
+    assert!(
+        line.contains(&format!("/atelier/#chalet={CHALET}&token={}\t", token(CHALET))),
+        "the artisans' page, the token in the fragment: {line}"
+    );
     assert!(
         line.contains(&format!("/api/chalets/{CHALET}/orders.csv?token={}", token(CHALET))),
         "{line}"

@@ -93,6 +93,9 @@ pub fn script_config(views: &Views, strings: &BTreeMap<String, String>) -> Strin
                 "availability": Endpoint::Availability.as_str(),
                 "order": Endpoint::Order.as_str(),
                 "applications": Endpoint::Applications.as_str(),
+                "chalet_orders": Endpoint::ChaletOrders.as_str(),
+                "chalet_orders_csv": Endpoint::ChaletOrdersCsv.as_str(),
+                "handover": Endpoint::Handover.as_str(),
             },
         },
         "params": {

@@ -532,6 +532,102 @@
     $('[data-search-results]', page).replaceChildren(...found.map(hitItem));
   }
 
+  // ------------------------------------------------------------------ the artisans' page
+  // Opened by a chalet's private link, `atelier/#chalet=<slug>&token=<token>`: the fragment is
+  // never sent to a server, and the token goes to the function in a header, never in an address.
+  async function initAtelier() {
+    const root = $('[data-atelier]');
+    if (!root) return;
+    // Another chalet's link opened in this tab changes only the fragment: start again.
+    window.addEventListener('hashchange', () => location.reload());
+    const w = (key, vars) => (root.dataset['t' + key] || key).replace(/\{(\w+)\}/g, (_, v) => (vars && v in vars ? vars[v] : ''));
+    const status = $('[data-atelier-status]', root);
+    const list = $('[data-atelier-orders]', root);
+    const params = new URLSearchParams(location.hash.slice(1));
+    const chalet = params.get('chalet');
+    const token = params.get('token');
+    if (!chalet || !token || !cfg.checkout) { status.textContent = w('NoLink'); return; }
+    const auth = { authorization: 'Bearer ' + token };
+    const api = (path, vars) => cfg.checkout + fill(path, { slug: chalet, ...vars });
+    let orders;
+    try {
+      const res = await fetch(api(R.api.chalet_orders), { headers: auth });
+      if (res.status === 403) { status.textContent = w('Forbidden'); return; }
+      if (!res.ok) throw new Error(String(res.status));
+      orders = (await res.json()).orders || [];
+    } catch {
+      status.textContent = w('Failed');
+      return;
+    }
+    status.textContent = orders.length ? w('Count', { n: orders.length }) : w('None');
+    const csv = $('[data-atelier-csv]', root);
+    csv.hidden = orders.length === 0;
+    csv.addEventListener('click', async () => {
+      const res = await fetch(api(R.api.chalet_orders_csv), { headers: auth });
+      if (!res.ok) { status.textContent = w('Failed'); return; }
+      const a = h('a', { href: URL.createObjectURL(await res.blob()), download: `${chalet}-orders.csv` });
+      document.body.append(a);
+      a.click();
+      a.remove();
+    });
+    const day = (created) => {
+      const d = new Date(created);
+      return Number.isNaN(d.getTime()) ? created : d.toLocaleString(cfg.lang, { dateStyle: 'long', timeStyle: 'short' });
+    };
+    const handed = (share) => share.handover === 'ready' ? w('Ready')
+      : share.handover === 'shipped' ? w('Shipped') : '';
+    list.replaceChildren(...orders.slice().reverse().map((share) => {
+      const f = share.fulfilment || {};
+      const ref = String(share.order || '').slice(-8).toUpperCase();
+      const lines = share.lines || [];
+      const codes = lines.flatMap((l) => l.voucher_codes || []);
+      const goods = lines.reduce((n, l) => n + l.unit_price * l.quantity, 0);
+      const shipping = f.choice === 'shipping' ? (f.shipping_fee || 0) : 0;
+      const where = f.choice === 'shipping'
+        ? h('p', {}, h('strong', {}, w('Shipping') + ' '), Object.values(share.ship_to || {}).filter(Boolean).join(', '))
+        : h('p', {}, h('strong', {}, w('Pickup') + ' '), [share.name, share.phone].filter(Boolean).join(', '));
+      const state = h('p', { 'data-atelier-handover': share.order }, handed(share));
+      if (share.tracking_url) state.append(' — ', h('a', { href: share.tracking_url, rel: 'noopener' }, w('TrackingLink')));
+      const tracking = f.choice === 'shipping' ? h('input', { type: 'url', id: `track-${share.order}`, placeholder: 'https://', inputmode: 'url' }) : null;
+      const say = h('p', { class: 'notice', role: 'alert', hidden: true });
+      const mark = h('button', {
+        type: 'button',
+        onclick: async () => {
+          mark.disabled = true;
+          const body = { token, status: f.choice === 'shipping' ? 'shipped' : 'ready' };
+          if (tracking && tracking.value.trim()) body.tracking_url = tracking.value.trim();
+          try {
+            const res = await fetch(api(R.api.handover, { order: share.order }), {
+              method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+            });
+            const answer = await res.json().catch(() => ({}));
+            if (!res.ok) throw new Error((answer.error && answer.error.message) || String(res.status));
+            share.handover = body.status;
+            state.textContent = handed(share);
+            say.hidden = true;
+          } catch (e) {
+            say.textContent = e.message;
+            say.hidden = false;
+          }
+          mark.disabled = false;
+        },
+      }, f.choice === 'shipping' ? w('MarkShipped') : w('MarkReady'));
+      return h('article', { class: 'atelier-order', 'data-atelier-order': share.order },
+        h('h2', {}, w('Order', { ref }), h('small', {}, ' · ' + day(share.created))),
+        h('h3', {}, w('ToPrepare')),
+        h('ul', {}, ...lines.map((l) => h('li', {}, `${l.quantity} × ${l.name} — ${money(l.unit_price * l.quantity)}`,
+          l.personalisation ? h('p', {}, h('em', {}, l.personalisation)) : null))),
+        f.gift_note ? h('p', {}, h('strong', {}, w('Gift') + ' '), f.gift_note) : null,
+        codes.length ? h('p', {}, h('strong', {}, w('Codes') + ' '), h('span', { class: 'codes' }, codes.join(' '))) : null,
+        where,
+        h('p', {}, h('strong', {}, w('Total') + ' '), money(goods + shipping), shipping ? ` (${w('ShippingFee')} ${money(shipping)})` : ''),
+        state,
+        tracking ? h('p', {}, h('label', { for: tracking.id }, w('Tracking')), tracking) : null,
+        h('p', {}, mark),
+        say);
+    }));
+  }
+
   const basket = load();
   showCount(basket);
   initAddForms(basket);
@@ -540,6 +636,7 @@
   initLiveStock();
   initBasket(basket);
   initOrder(basket);
+  initAtelier();
   // Another tab changed the basket: keep the count (and this page's basket) honest.
   window.addEventListener('storage', (ev) => {
     if (ev.key !== KEY) return;

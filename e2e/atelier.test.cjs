@@ -1,0 +1,130 @@
+// The artisans' page (/atelier/), in Debian's Chromium: a shopper pays an order with a candle
+// (picked up) and soaps (shipped); each chalet's private link, as `checkout-fn links` prints it,
+// opens that chalet's share and no other's; the candle maker says "ready for pickup", the soap
+// maker "shipped" with a tracking link, and both stay said after a reload; a tampered link is
+// refused. Run by scripts/e2e (SITE, FUNCTION, CHECKOUT_FN, LINKS_KEY, TABLE_NAME…).
+'use strict';
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+const { chromium } = require('playwright-core');
+
+const { SITE, FUNCTION, CHECKOUT_FN, DIST } = process.env;
+const CHROME_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
+// The shopper's walk (shop.test.cjs) sells its candles out: this order takes products of
+// other chalets, chosen from the built catalogue — one picked up, one shipped.
+const TAKEN = ['la-cire-d-outremeuse', 'savonnerie-du-pont-d-avroy'];
+function pick(catalogue, wanted, not) {
+  const item = catalogue.items.find((i) => !TAKEN.includes(i.chalet) && i.chalet !== not && i.kind === 'goods'
+    && !(i.personalisation && i.personalisation.required)
+    && (i.stock.type === 'made_to_order' || i.stock.quantity >= 2) && wanted(i.fulfilment));
+  assert.ok(item, 'the example market has such a product');
+  return item;
+}
+
+let browser;
+before(async () => {
+  assert.ok(SITE && FUNCTION && CHECKOUT_FN && DIST, 'run through scripts/e2e');
+  browser = await chromium.launch({ executablePath: process.env.CHROME_PATH || '/usr/bin/chromium', args: CHROME_FLAGS });
+});
+after(async () => { if (browser) await browser.close(); });
+
+/** Each chalet's private page link, as the organisers' command prints it. */
+function links() {
+  const r = spawnSync(CHECKOUT_FN, ['links', '--catalogue', path.join(DIST, 'catalogue.json')], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return Object.fromEntries(r.stdout.trim().split('\n').map((l) => l.split('\t')).map(([slug, page]) => [slug, page]));
+}
+
+test('each artisan sees their share of a paid order and tells the shopper it is ready or shipped', async () => {
+  const catalogue = JSON.parse(fs.readFileSync(path.join(DIST, 'catalogue.json'), 'utf8'));
+  const PICKED = pick(catalogue, (f) => f.pickup);
+  const SHIPPED = pick(catalogue, (f) => f.shipping, PICKED.chalet);
+  // A paid order across two chalets: the basket as the site posts it, paid on Stripe's page.
+  const res = await fetch(`${FUNCTION}/checkout`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: SITE },
+    body: JSON.stringify({
+      items: [{ sku: PICKED.sku, quantity: 1 }, { sku: SHIPPED.sku, quantity: 2 }],
+      fulfilment: { [PICKED.chalet]: 'pickup', [SHIPPED.chalet]: 'shipping' },
+      locale: 'fr',
+    }),
+  });
+  const session = await res.json();
+  assert.equal(res.status, 200, JSON.stringify(session));
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'fr-BE' });
+  const p = await context.newPage();
+  const errors = [];
+  p.on('pageerror', (e) => errors.push(e.message));
+  await p.goto(session.url);
+  await p.getByLabel('Name').fill('Anne Lambert');
+  await p.getByLabel('Phone').fill('+32 470 12 34 56');
+  await p.getByLabel('Address').fill('Rue Hors-Château 12');
+  await p.getByLabel('Postal code').fill('4000');
+  await p.getByLabel('City').fill('Liège');
+  await p.getByRole('button', { name: 'Pay' }).click();
+  await p.waitForURL(`${SITE}/order/?session_id=cs_*`);
+  const ref = session.id.slice(-8).toUpperCase();
+
+  const pages = links();
+  const candleLink = pages[PICKED.chalet];
+  const soapLink = pages[SHIPPED.chalet];
+  assert.match(candleLink, new RegExp(`/atelier/#chalet=${PICKED.chalet}&token=[0-9a-f]{64}$`));
+
+  // The first maker: the order, its line, who picks it up; not the other chalet's address.
+  const seen = [];
+  p.on('request', (r) => seen.push(r.url()));
+  await p.goto(candleLink);
+  const order = p.locator(`[data-atelier-order="${session.id}"]`);
+  await order.waitFor();
+  const text = await order.innerText();
+  assert.match(text, new RegExp(`Commande ${ref}`));
+  assert.ok(text.includes(`1 × ${PICKED.name}`), text);
+  assert.match(text, /Retrait par Anne Lambert, \+32 470 12 34 56/);
+  assert.ok(!text.includes('Hors-Château') && !text.includes(SHIPPED.name), `nothing of the other chalet: ${text}`);
+  assert.ok(!seen.some((u) => /token=/.test(u)), `the token never travels in an address: ${seen.join(' ')}`);
+  await order.getByRole('button', { name: 'Prévenir le client : prête pour le retrait' }).click();
+  await order.locator(`[data-atelier-handover="${session.id}"]`).filter({ hasText: 'Prête pour le retrait' }).waitFor();
+  await p.reload();
+  await p.locator(`[data-atelier-handover="${session.id}"]`).filter({ hasText: 'Prête pour le retrait' }).waitFor();
+
+  // The second: the address to ship to, then "shipped" with a tracking link.
+  await p.goto(soapLink);
+  const parcel = p.locator(`[data-atelier-order="${session.id}"]`);
+  await parcel.waitFor();
+  const parcelText = await parcel.innerText();
+  assert.match(parcelText, /À envoyer à .*Rue Hors-Château 12/);
+  assert.ok(parcelText.includes(`2 × ${SHIPPED.name}`), parcelText);
+  await parcel.getByLabel('Lien de suivi du colis (facultatif)').fill('https://track.example/colis/42');
+  await parcel.getByRole('button', { name: 'Prévenir le client : envoyée' }).click();
+  await parcel.locator(`[data-atelier-handover="${session.id}"]`).filter({ hasText: 'Envoyée' }).waitFor();
+  await p.reload();
+  const state = p.locator(`[data-atelier-handover="${session.id}"]`);
+  await state.filter({ hasText: 'Envoyée' }).waitFor();
+  assert.equal(await state.locator('a').getAttribute('href'), 'https://track.example/colis/42');
+
+  // The spreadsheet, fetched with the same header.
+  const [download] = await Promise.all([p.waitForEvent('download'), p.click('[data-atelier-csv]')]);
+  assert.equal(download.suggestedFilename(), `${SHIPPED.chalet}-orders.csv`);
+  const csv = fs.readFileSync(await download.path(), 'utf8');
+  assert.ok(csv.split('\r\n').some((row) => row.startsWith(`${session.id},`) && row.includes(`,${SHIPPED.sku},`)), csv);
+
+  // A tampered link opens nothing.
+  const tampered = soapLink.replace(/token=(.)/, (_, c) => `token=${c === '0' ? '1' : '0'}`);
+  await p.goto('about:blank');
+  await p.goto(tampered);
+  await p.locator('[data-atelier-status]').filter({ hasText: 'n\'est pas (ou plus) valable' }).waitFor();
+  assert.equal(await p.locator('[data-atelier-order]').count(), 0);
+
+  // Accessible, with its orders shown.
+  await p.goto(candleLink);
+  await p.locator('[data-atelier-order]').first().waitFor();
+  await p.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
+  const result = await p.evaluate(() => window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] }));
+  assert.deepEqual(result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), []);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
