@@ -128,3 +128,70 @@ test('each artisan sees their share of a paid order and tells the shopper it is 
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test('a restaurant honours a voucher once, can undo a mistake, and refuses what is not its own', async () => {
+  const catalogue = JSON.parse(fs.readFileSync(path.join(DIST, 'catalogue.json'), 'utf8'));
+  const VOUCHER = catalogue.items.find((i) => i.kind === 'voucher' && !(i.personalisation && i.personalisation.required)
+    && (i.stock.type === 'made_to_order' || i.stock.quantity >= 1));
+  assert.ok(VOUCHER, 'the example market sells vouchers');
+  const res = await fetch(`${FUNCTION}/checkout`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: SITE },
+    body: JSON.stringify({ items: [{ sku: VOUCHER.sku, quantity: 1 }], fulfilment: {}, locale: 'fr' }),
+  });
+  const session = await res.json();
+  assert.equal(res.status, 200, JSON.stringify(session));
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'fr-BE' });
+  const p = await context.newPage();
+  const errors = [];
+  p.on('pageerror', (e) => errors.push(e.message));
+  await p.goto(session.url);
+  await p.getByLabel('Name').fill('Anne Lambert');
+  await p.getByRole('button', { name: 'Pay' }).click();
+  await p.waitForURL(`${SITE}/order/?session_id=cs_*`);
+  let order;
+  for (let i = 0; i < 40 && !(order && order.status === 'paid'); i++) {
+    order = await (await fetch(`${FUNCTION}/orders/${session.id}`)).json();
+    if (order.status !== 'paid') await new Promise((r) => setTimeout(r, 250));
+  }
+  const code = order.chalets[0].lines[0].voucher_codes[0];
+  assert.match(code, /^[A-Z2-9]{4}(-[A-Z2-9]{4}){3}$/);
+
+  // From the restaurant's page of orders to its staff's page, the link carried along.
+  const pages = links();
+  await p.goto(pages[VOUCHER.chalet]);
+  await p.locator('[data-atelier-vouchers]:not([hidden])').click();
+  await p.waitForURL(/\/atelier\/bons\/#chalet=/);
+  const redeem = async (typed) => {
+    await p.fill('#voucher-code', typed);
+    await p.getByRole('button', { name: 'Honorer ce bon' }).click();
+    return p.locator('[data-voucher-result] p').first();
+  };
+  // Typed as a waiter types it: lower case.
+  let said = await redeem(code.toLowerCase());
+  await said.filter({ hasText: 'Bon accepté' }).waitFor();
+  assert.ok((await said.innerText()).includes(VOUCHER.name));
+  // A mistake, undone; then honoured for good, and refused the second time, with the date.
+  await p.getByRole('button', { name: 'Annuler (erreur)' }).click();
+  await p.locator('[data-voucher-result]').filter({ hasText: 'Annulé' }).waitFor();
+  said = await redeem(code);
+  await said.filter({ hasText: 'Bon accepté' }).waitFor();
+  said = await redeem(code);
+  await said.filter({ hasText: 'Ce bon a déjà été utilisé' }).waitFor();
+  assert.match(await said.innerText(), /\(\d{4}-\d\d-\d\d \d\d:\d\d UTC\)/);
+  said = await redeem('ABCD-EFGH-JKLM-NPQR');
+  await said.filter({ hasText: 'Aucun bon n\'a ce code' }).waitFor();
+  // Another chalet's staff cannot honour it.
+  const other = Object.entries(pages).find(([slug]) => slug !== VOUCHER.chalet)[1];
+  await p.goto('about:blank');
+  await p.goto(other.replace('/atelier/#', '/atelier/bons/#'));
+  said = await redeem(code);
+  await said.filter({ hasText: 'pas un bon de votre chalet' }).waitFor();
+  // No camera reader in this browser: no scan button, typing works all the same.
+  assert.equal(await p.isHidden('[data-voucher-scan]'), await p.evaluate(() => !('BarcodeDetector' in window)));
+  await p.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
+  const result = await p.evaluate(() => window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] }));
+  assert.deepEqual(result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), []);
+  assert.deepEqual(errors, []);
+  await context.close();
+});

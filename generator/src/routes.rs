@@ -47,6 +47,7 @@ impl PageKind {
             PageKind::Fixed(Route::Accessibility) => "accessibility.html",
             PageKind::Fixed(Route::Withdrawal) => "withdrawal.html",
             PageKind::Fixed(Route::Workshop) => "atelier.html",
+            PageKind::Fixed(Route::VoucherDesk) => "atelier-bons.html",
             PageKind::Fixed(_) => "page.html",
             PageKind::Category(_) => "category.html",
             PageKind::Page(_) => "page.html",
@@ -59,7 +60,9 @@ impl PageKind {
     pub fn in_sitemap(self) -> bool {
         !matches!(
             self,
-            PageKind::Fixed(Route::NotFound | Route::Basket | Route::Order | Route::Search | Route::Workshop)
+            PageKind::Fixed(
+                Route::NotFound | Route::Basket | Route::Order | Route::Search | Route::Workshop | Route::VoucherDesk
+            )
         )
     }
 }
@@ -81,6 +84,7 @@ pub fn pages(site: &Site, has_template: impl Fn(&str) -> bool) -> Vec<PageKind> 
                     | Route::Accessibility
                     | Route::Withdrawal
                     | Route::Workshop
+                    | Route::VoucherDesk
             )
         );
         !optional || has_template(p.template())

@@ -21,6 +21,8 @@ const ACCESSIBILITY: &str = "accessibility";
 const WITHDRAWAL: &str = "withdrawal";
 /// The artisans' page: a chalet's orders, opened by its private link (`#chalet=…&token=…`).
 const WORKSHOP: &str = "atelier";
+/// Below it, where a restaurant's staff honour vouchers (the same link's fragment).
+const VOUCHER_DESK: &str = "bons";
 const NOT_FOUND: &str = "404.html";
 
 /// Files at the site root besides the pages.
@@ -83,6 +85,7 @@ pub enum Route<'a> {
     Accessibility,
     Withdrawal,
     Workshop,
+    VoucherDesk,
     Category(&'a Slug),
     Page(&'a Slug),
     Chalet(&'a Slug),
@@ -101,7 +104,7 @@ pub fn product_path(chalet: &str, product: &str) -> String {
 
 impl Route<'_> {
     /// The fixed routes, each once.
-    pub const FIXED: [Route<'static>; 10] = [
+    pub const FIXED: [Route<'static>; 11] = [
         Route::Home,
         Route::Sponsors,
         Route::NotFound,
@@ -112,6 +115,7 @@ impl Route<'_> {
         Route::Accessibility,
         Route::Withdrawal,
         Route::Workshop,
+        Route::VoucherDesk,
     ];
 
     /// The path relative to the site root, as in its URL: `""`, `chalets/x/`, `404.html`.
@@ -127,6 +131,7 @@ impl Route<'_> {
             Route::Accessibility => format!("{ACCESSIBILITY}/"),
             Route::Withdrawal => format!("{WITHDRAWAL}/"),
             Route::Workshop => format!("{WORKSHOP}/"),
+            Route::VoucherDesk => format!("{WORKSHOP}/{VOUCHER_DESK}/"),
             Route::Category(c) => format!("{CATEGORIES}/{c}/"),
             Route::Page(p) => format!("{p}/"),
             Route::Chalet(c) => chalet_path(c.as_str()),
@@ -147,6 +152,7 @@ impl Route<'_> {
             Route::Accessibility => "the accessibility statement",
             Route::Withdrawal => "the right of withdrawal and its model form",
             Route::Workshop => "the artisans' page of their orders",
+            Route::VoucherDesk => "the restaurants' page for honouring vouchers",
             _ => return None,
         })
     }

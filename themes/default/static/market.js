@@ -560,6 +560,12 @@
       return;
     }
     status.textContent = orders.length ? w('Count', { n: orders.length }) : w('None');
+    // A restaurant: its staff's page, with the same link.
+    const desk = $('[data-atelier-vouchers]', root);
+    if (orders.some((o) => (o.lines || []).some((l) => (l.voucher_codes || []).length))) {
+      desk.href = 'bons/' + location.hash;
+      desk.hidden = false;
+    }
     const csv = $('[data-atelier-csv]', root);
     csv.hidden = orders.length === 0;
     csv.addEventListener('click', async () => {
@@ -628,6 +634,88 @@
     }));
   }
 
+  // A restaurant's staff honour vouchers (`atelier/bons/#chalet=…&token=…`): one code, one
+  // redemption (the function's conditional write decides), undone within two minutes.
+  function initVoucherDesk() {
+    const root = $('[data-voucher-desk]');
+    if (!root) return;
+    const w = (key, vars) => (root.dataset['t' + key] || key).replace(/\{(\w+)\}/g, (_, v) => (vars && v in vars ? vars[v] : ''));
+    const camel = (code) => code.replace(/(^|_)(\w)/g, (_, __, c) => c.toUpperCase());
+    const params = new URLSearchParams(location.hash.slice(1));
+    const chalet = params.get('chalet');
+    const token = params.get('token');
+    const result = $('[data-voucher-result]', root);
+    const form = $('[data-voucher-form]', root);
+    const input = $('#voucher-code', root);
+    $('[data-atelier-back]', root).href = '../' + location.hash;
+    window.addEventListener('hashchange', () => location.reload());
+    if (!chalet || !token || !cfg.checkout) {
+      result.textContent = w('NoLink');
+      form.hidden = true;
+      return;
+    }
+    const post = async (path, code) => {
+      const res = await fetch(cfg.checkout + fill(path, { code }), {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }),
+      });
+      return { ok: res.ok, answer: await res.json().catch(() => ({})) };
+    };
+    const refusal = (answer) => {
+      const e = answer.error || {};
+      return e.code && root.dataset['t' + camel(e.code)] ? w(camel(e.code), { date: e.date || '' }) : w('Failed');
+    };
+    async function redeem(raw) {
+      const code = raw.trim().toUpperCase();
+      if (!code) return;
+      result.replaceChildren();
+      let r;
+      try { r = await post(R.api.redeem, code); } catch { result.textContent = w('Failed'); return; }
+      if (!r.ok) { result.append(h('p', { class: 'notice', 'data-voucher-refused': (r.answer.error || {}).code }, refusal(r.answer))); return; }
+      const undo = h('button', {
+        type: 'button', class: 'secondary',
+        onclick: async () => {
+          undo.disabled = true;
+          let u;
+          try { u = await post(R.api.undo, code); } catch { u = { ok: false, answer: {} }; }
+          result.replaceChildren(h('p', { class: 'notice' }, u.ok ? w('Undone') : refusal(u.answer)));
+        },
+      }, w('Undo'));
+      result.append(
+        h('p', { class: 'notice ok', 'data-voucher-accepted': code }, w('Redeemed', { name: r.answer.name || code }),
+          r.answer.valid_until ? ' ' + w('ValidUntil', { date: r.answer.valid_until }) : ''),
+        h('p', {}, undo));
+      // The undo is offered while the function would still accept it.
+      const left = r.answer.undo_until * 1000 - Date.now();
+      setTimeout(() => undo.remove(), Math.max(0, Math.min(left, 120_000)));
+      input.value = '';
+      input.focus();
+    }
+    form.addEventListener('submit', (ev) => { ev.preventDefault(); redeem(input.value); });
+    // Scanning where the browser can read codes from the camera (Chrome on Android, Safari…).
+    const scan = $('[data-voucher-scan]', root);
+    if ('BarcodeDetector' in window && navigator.mediaDevices) {
+      scan.hidden = false;
+      scan.addEventListener('click', async () => {
+        const video = $('[data-voucher-video]', root);
+        let stream;
+        try {
+          stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment' } });
+        } catch { return; }
+        const detector = new window.BarcodeDetector({ formats: ['qr_code', 'code_128'] });
+        video.srcObject = stream;
+        video.hidden = false;
+        await video.play();
+        result.textContent = w('Scanning');
+        const stop = () => { stream.getTracks().forEach((t) => t.stop()); video.hidden = true; };
+        const look = async () => {
+          const found = await detector.detect(video).catch(() => []);
+          if (found.length) { stop(); input.value = found[0].rawValue; redeem(found[0].rawValue); } else requestAnimationFrame(look);
+        };
+        look();
+      });
+    }
+  }
+
   const basket = load();
   showCount(basket);
   initAddForms(basket);
@@ -637,6 +725,7 @@
   initBasket(basket);
   initOrder(basket);
   initAtelier();
+  initVoucherDesk();
   // Another tab changed the basket: keep the count (and this page's basket) honest.
   window.addEventListener('storage', (ev) => {
     if (ev.key !== KEY) return;
