@@ -146,6 +146,8 @@ test('an artisan fills in the form, sees the preview and chalet check\'s words, 
   const frame = p.frameLocator('#apply-preview');
   await frame.locator('h1', { hasText: 'Chez Lina' }).waitFor();
   assert.equal(await frame.locator('text=Bougie étoile').count() > 0, true, 'the product is on the chalet page');
+  assert.equal(await frame.locator('link[rel=stylesheet]').getAttribute('href'),
+    await p.locator('link[rel=stylesheet]').getAttribute('href'), 'the preview wears the site\'s own stylesheet');
   const pages = await p.$$eval('#apply-preview-page option', (os) => os.map((o) => o.value));
   assert.deepEqual(pages, ['chalets/chez-lina/', 'chalets/chez-lina/bougie-etoile/', 'chalets/chez-lina/sirop-de-liege/']);
   await p.selectOption('#apply-preview-page', 'chalets/chez-lina/bougie-etoile/');

@@ -176,10 +176,7 @@ impl Folder {
     /// market's own templates (`pages`: the chalet's first) with the photo each image
     /// derivative they name is made from (`images`, by path inside the chalet folder).
     fn preview(&self, kit: &chalet::apply::Kit) -> Value {
-        let theme = match kit.theme() {
-            Ok(t) => t,
-            Err(e) => return json!({ "error": e }),
-        };
+        let theme = kit.theme();
         match chalet::in_memory::preview(&self.files, &self.photos, &theme) {
             Ok(p) => {
                 let mut answer = self.answer(&p.diags);

@@ -5,7 +5,7 @@
 //! first paint, with the checker.
 
 use crate::source::SourceFile;
-use crate::theme::{StaticFile, Template, Theme};
+use crate::theme::{Template, Theme};
 use base64::Engine;
 use chalet_types::routes;
 use serde::{Deserialize, Serialize};
@@ -16,12 +16,6 @@ pub fn kit_path() -> String {
     format!("{}/kit.json", routes::APPLY_PAGE)
 }
 
-/// Static files the kit leaves out: the form's own WebAssembly (megabytes, and no page the
-/// preview renders names it).
-fn left_out(rel: &str) -> bool {
-    rel.ends_with(".wasm")
-}
-
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Kit {
@@ -30,8 +24,9 @@ pub struct Kit {
     pub theme: String,
     /// Every template by name, content overrides applied.
     pub templates: BTreeMap<String, String>,
-    /// The theme's static files (base64), so the preview's pages name the same hashed assets.
-    pub statics: BTreeMap<String, String>,
+    /// Where the build published each of the theme's static files (`style.css` →
+    /// `assets/style.<hash>.css`): the preview's pages name the site's own stylesheet and script.
+    pub assets: BTreeMap<String, String>,
     /// The UI strings in the market's language.
     pub strings: BTreeMap<String, String>,
     /// The market's own images (sponsors' logos…, base64, by path in the content folder):
@@ -53,11 +48,10 @@ impl Kit {
                 .iter()
                 .map(|t| (t.name.clone(), t.file.text.clone()))
                 .collect(),
-            statics: theme
+            assets: theme
                 .statics
                 .iter()
-                .filter(|s| !left_out(&s.rel))
-                .map(|s| (s.rel.clone(), b64.encode(&s.bytes)))
+                .map(|s| (s.rel.clone(), crate::render::asset_path(&s.rel, &s.bytes)))
                 .collect(),
             strings: theme.strings.clone(),
             images: images.iter().map(|(rel, b)| (rel.clone(), b64.encode(b))).collect(),
@@ -82,20 +76,9 @@ impl Kit {
             .collect()
     }
 
-    /// The theme again, as the build loaded it (less the files left out).
-    pub fn theme(&self) -> Result<Theme, String> {
-        let b64 = base64::engine::general_purpose::STANDARD;
-        let mut statics = Vec::new();
-        for (rel, data) in &self.statics {
-            let bytes = b64
-                .decode(data.as_bytes())
-                .map_err(|_| format!("the kit's static file `{rel}` is not base64"))?;
-            statics.push(StaticFile {
-                rel: rel.clone(),
-                bytes,
-            });
-        }
-        Ok(Theme {
+    /// The theme again, as the build loaded it, its static files by their published paths.
+    pub fn theme(&self) -> Theme {
+        Theme {
             name: self.theme.clone(),
             templates: self
                 .templates
@@ -109,18 +92,20 @@ impl Kit {
                     ),
                 })
                 .collect(),
-            statics,
+            statics: Vec::new(),
             strings: self.strings.clone(),
-        })
+            published: Some(self.assets.clone()),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::theme::StaticFile;
 
     #[test]
-    fn the_theme_comes_back_from_the_kit_without_the_form_itself() {
+    fn the_theme_comes_back_from_the_kit_naming_the_published_files() {
         let theme = Theme {
             name: "t".into(),
             templates: vec![Template {
@@ -133,30 +118,24 @@ mod tests {
                     bytes: b"p{}".to_vec(),
                 },
                 StaticFile {
-                    rel: "logo.png".into(),
-                    bytes: vec![0x89, b'P', b'N', b'G', 0, 255],
-                },
-                StaticFile {
                     rel: "form/chalet-form.wasm".into(),
                     bytes: vec![0, b'a', b's', b'm'],
                 },
             ],
             strings: BTreeMap::from([("hello".into(), "bonjour".into())]),
+            published: None,
         };
         let logo = BTreeMap::from([("sponsors/a.png".to_string(), vec![1u8, 2, 3])]);
         let json = Kit::new("name: x\n", &theme, &logo).to_json();
+        assert!(!json.contains("cDt9"), "the files' bytes stay out of the kit: {json}");
         let kit: Kit = serde_json::from_str(&json).expect("kit");
         assert_eq!(kit.market, "name: x\n");
-        let back = kit.theme().expect("theme");
+        let back = kit.theme();
         assert_eq!(back.templates[0].file.text, "<p>{{ x }}</p>");
-        let statics: Vec<_> = back.statics.iter().map(|s| (s.rel.as_str(), s.bytes.clone())).collect();
-        assert_eq!(
-            statics,
-            [
-                ("logo.png", vec![0x89, b'P', b'N', b'G', 0, 255]),
-                ("style.css", b"p{}".to_vec())
-            ]
-        );
+        assert!(back.statics.is_empty());
+        let published = back.published.expect("paths");
+        assert_eq!(published["style.css"], crate::render::asset_path("style.css", b"p{}"));
+        assert!(published["style.css"].starts_with("assets/style.") && published["style.css"].ends_with(".css"));
         assert_eq!(back.strings["hello"], "bonjour");
         assert_eq!(kit.images().expect("images"), logo);
     }

@@ -29,6 +29,10 @@ pub struct Theme {
     pub statics: Vec<StaticFile>,
     /// UI strings for the market's language, French filling any gap.
     pub strings: BTreeMap<String, String>,
+    /// Where a build published each static file (`style.css` → `assets/style.<hash>.css`),
+    /// for a theme without the files' bytes (the application form's kit); `None`: hashed from
+    /// `statics`.
+    pub published: Option<BTreeMap<String, String>>,
 }
 
 /// What a theme's `static/` folder may publish: styles, scripts, pictures, fonts, the web app
@@ -167,6 +171,7 @@ pub fn load(
             templates: templates.into_values().collect(),
             statics,
             strings,
+            published: None,
         },
         diags,
     ))

@@ -492,19 +492,34 @@ struct Assets {
     files: Vec<OutputFile>,
 }
 
+/// Where a theme's static file is published: `assets/<stem>.<hash>.<ext>`, the hash of its
+/// bytes, so it can be cached forever; favicons and the like keep their names (browsers ask for
+/// them by name).
+pub fn asset_path(rel: &str, bytes: &[u8]) -> String {
+    let hash = Sha256::digest(bytes);
+    let hex = crate::fs::hex(&hash[..5]);
+    match rel.rsplit_once('.') {
+        Some((stem, ext)) if !rel.starts_with("favicon") => format!("{}/{stem}.{hex}.{ext}", routes::ASSETS_DIR),
+        _ => rel.to_string(),
+    }
+}
+
 fn assets(theme: &Theme, root: &str) -> Assets {
+    // A theme from the form's kit names the files a build already published.
+    if let Some(published) = &theme.published {
+        let urls = published
+            .iter()
+            .map(|(rel, path)| (rel.clone(), format!("{root}{path}")))
+            .collect();
+        return Assets {
+            urls,
+            files: Vec::new(),
+        };
+    }
     let mut urls = BTreeMap::new();
     let mut files = Vec::new();
     for s in &theme.statics {
-        let hash = Sha256::digest(&s.bytes);
-        let hex = crate::fs::hex(&hash[..5]);
-        // Favicons and the like keep their names: browsers ask for them by name.
-        let hashed = match s.rel.rsplit_once('.') {
-            Some((stem, ext)) if !s.rel.starts_with("favicon") => {
-                format!("{}/{stem}.{hex}.{ext}", routes::ASSETS_DIR)
-            }
-            _ => s.rel.clone(),
-        };
+        let hashed = asset_path(&s.rel, &s.bytes);
         urls.insert(s.rel.clone(), format!("{root}{hashed}"));
         files.push(OutputFile {
             path: hashed,
