@@ -10,15 +10,13 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
-const { chromium } = require('playwright-core');
+const { launch, axe } = require('./common.cjs');
 
 const { SITE, CHALET, REPO, CHECKOUT_FN, S3, BUCKET } = process.env;
 // The site the checkout function answers (its CORS allows that origin alone): the build the
 // shopper's walk uses.
 const SHOP = process.env.SHOP_SITE || SITE;
 const SHOTS = process.env.SHOTS || 'target/e2e/screenshots';
-const CHROME_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
 const PHONE = { width: 390, height: 844 };
 // Photos from the example market: a candle and a jar.
 const PHOTO = (chalet, file) => path.join(REPO, 'content/chalets', chalet, 'products', file);
@@ -77,7 +75,7 @@ before(async () => {
   assert.ok(SITE && CHALET && REPO, 'run through scripts/e2e (SITE, CHALET, REPO)');
   for (const p of [CANDLE_PHOTO]) assert.ok(fs.existsSync(p), `${p} exists`);
   fs.mkdirSync(SHOTS, { recursive: true });
-  browser = await chromium.launch({ executablePath: process.env.CHROME_PATH || '/usr/bin/chromium', args: CHROME_FLAGS });
+  browser = await launch();
 });
 after(async () => { if (browser) await browser.close(); });
 
@@ -239,9 +237,7 @@ test('the form is accessible: labelled fields, problems announced, keyboard only
   await p.waitForSelector('#apply-problems code');
   assert.equal(await p.getAttribute('#apply-problems', 'aria-live'), 'polite');
   assert.equal(await p.getAttribute('#f-artisan', 'aria-invalid'), 'true');
-  await p.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
-  const result = await p.evaluate(() => window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] }));
-  const violations = result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  const violations = await axe(p);
   assert.deepEqual(violations, [], 'the form, with its problems shown, passes axe');
   await context.close();
 });

@@ -9,11 +9,9 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
-const { chromium } = require('playwright-core');
+const { launch, axe } = require('./common.cjs');
 
 const { SITE, FUNCTION, CHECKOUT_FN, DIST } = process.env;
-const CHROME_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
 // The shopper's walk (shop.test.cjs) sells its candles out: this order takes products of
 // other chalets, chosen from the built catalogue — one picked up, one shipped.
 const TAKEN = ['la-cire-d-outremeuse', 'savonnerie-du-pont-d-avroy'];
@@ -28,7 +26,7 @@ function pick(catalogue, wanted, not) {
 let browser;
 before(async () => {
   assert.ok(SITE && FUNCTION && CHECKOUT_FN && DIST, 'run through scripts/e2e');
-  browser = await chromium.launch({ executablePath: process.env.CHROME_PATH || '/usr/bin/chromium', args: CHROME_FLAGS });
+  browser = await launch();
 });
 after(async () => { if (browser) await browser.close(); });
 
@@ -122,9 +120,7 @@ test('each artisan sees their share of a paid order and tells the shopper it is 
   // Accessible, with its orders shown.
   await p.goto(candleLink);
   await p.locator('[data-atelier-order]').first().waitFor();
-  await p.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
-  const result = await p.evaluate(() => window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] }));
-  assert.deepEqual(result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), []);
+  assert.deepEqual(await axe(p), []);
   assert.deepEqual(errors, []);
   await context.close();
 });
@@ -189,9 +185,7 @@ test('a restaurant honours a voucher once, can undo a mistake, and refuses what 
   await said.filter({ hasText: 'pas un bon de votre chalet' }).waitFor();
   // No camera reader in this browser: no scan button, typing works all the same.
   assert.equal(await p.isHidden('[data-voucher-scan]'), await p.evaluate(() => !('BarcodeDetector' in window)));
-  await p.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
-  const result = await p.evaluate(() => window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] }));
-  assert.deepEqual(result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), []);
+  assert.deepEqual(await axe(p), []);
   assert.deepEqual(errors, []);
   await context.close();
 });

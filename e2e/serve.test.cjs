@@ -9,12 +9,10 @@ const os = require('node:os');
 const path = require('node:path');
 const net = require('node:net');
 const { spawn } = require('node:child_process');
-const { chromium } = require('playwright-core');
+const { launch } = require('./common.cjs');
 
 const CHALET = process.env.CHALET;
 const REPO = process.env.REPO;
-const CHROME_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
 
 let browser, server, dir, base;
 
@@ -51,7 +49,7 @@ before(async () => {
     try { if ((await fetch(`${base}/`)).ok) break; } catch { /* not up yet */ }
     await new Promise((r) => setTimeout(r, 100));
   }
-  browser = await chromium.launch({ executablePath: process.env.CHROME_PATH || '/usr/bin/chromium', args: CHROME_FLAGS });
+  browser = await launch();
 });
 after(async () => {
   if (browser) await browser.close();

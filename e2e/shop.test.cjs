@@ -7,14 +7,12 @@ const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { chromium } = require('playwright-core');
+const { launch, axe } = require('./common.cjs');
 
 const SITE = process.env.SITE;
 const FUNCTION = process.env.FUNCTION;
 const SHOTS = process.env.SHOTS || 'target/e2e/screenshots';
 const DIST = process.env.DIST;
-const CHROME_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1280, height: 900 };
 
@@ -29,7 +27,7 @@ before(async () => {
   assert.ok(SITE && FUNCTION && DIST, 'run through scripts/e2e (SITE, FUNCTION, DIST)');
   catalogue = JSON.parse(fs.readFileSync(path.join(DIST, 'catalogue.json'), 'utf8'));
   fs.mkdirSync(SHOTS, { recursive: true });
-  browser = await chromium.launch({ executablePath: process.env.CHROME_PATH || '/usr/bin/chromium', args: CHROME_FLAGS });
+  browser = await launch();
 });
 after(async () => { if (browser) await browser.close(); });
 
@@ -57,12 +55,6 @@ async function page(viewport) {
 }
 
 /** axe-core's WCAG 2.x A/AA rules on the page as it is now (after the script filled it in). */
-async function axe(p) {
-  await p.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
-  const result = await p.evaluate(() => window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] }));
-  return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
-
 async function shoot(p, name) {
   for (const [label, viewport] of [['phone', PHONE], ['desktop', DESKTOP]]) {
     await p.setViewportSize(viewport);
