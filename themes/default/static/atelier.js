@@ -1,0 +1,196 @@
+// atelier.js — the artisans' pages of the default theme, loaded by their templates only:
+// `atelier/` (a chalet's orders, ready and shipped) and `atelier/bons/` (a restaurant's staff
+// honour vouchers). Both open with a chalet's private link, `#chalet=<slug>&token=<token>`:
+// the fragment is never sent to a server, and the token goes to the checkout function in a
+// header or a request body, never in an address. market.js (loaded first) lends its helpers.
+(() => {
+  'use strict';
+  const site = window.chaletSite;
+  if (!site) return;
+  const { cfg, h, money, fill, R, $ } = site;
+
+  // ------------------------------------------------------------------ a chalet's orders
+  async function initAtelier() {
+    const root = $('[data-atelier]');
+    if (!root) return;
+    // Another chalet's link opened in this tab changes only the fragment: start again.
+    window.addEventListener('hashchange', () => location.reload());
+    const w = (key, vars) => (root.dataset['t' + key] || key).replace(/\{(\w+)\}/g, (_, v) => (vars && v in vars ? vars[v] : ''));
+    const status = $('[data-atelier-status]', root);
+    const list = $('[data-atelier-orders]', root);
+    const params = new URLSearchParams(location.hash.slice(1));
+    const chalet = params.get('chalet');
+    const token = params.get('token');
+    if (!chalet || !token || !cfg.checkout) { status.textContent = w('NoLink'); return; }
+    const auth = { authorization: 'Bearer ' + token };
+    const api = (path, vars) => cfg.checkout + fill(path, { slug: chalet, ...vars });
+    let orders;
+    try {
+      const res = await fetch(api(R.api.chalet_orders), { headers: auth });
+      if (res.status === 403) { status.textContent = w('Forbidden'); return; }
+      if (!res.ok) throw new Error(String(res.status));
+      orders = (await res.json()).orders || [];
+    } catch {
+      status.textContent = w('Failed');
+      return;
+    }
+    status.textContent = orders.length ? w('Count', { n: orders.length }) : w('None');
+    // A restaurant: its staff's page, with the same link.
+    const desk = $('[data-atelier-vouchers]', root);
+    if (orders.some((o) => (o.lines || []).some((l) => (l.voucher_codes || []).length))) {
+      desk.href = 'bons/' + location.hash;
+      desk.hidden = false;
+    }
+    const csv = $('[data-atelier-csv]', root);
+    csv.hidden = orders.length === 0;
+    csv.addEventListener('click', async () => {
+      const res = await fetch(api(R.api.chalet_orders_csv), { headers: auth });
+      if (!res.ok) { status.textContent = w('Failed'); return; }
+      const a = h('a', { href: URL.createObjectURL(await res.blob()), download: `${chalet}-orders.csv` });
+      document.body.append(a);
+      a.click();
+      a.remove();
+    });
+    const day = (created) => {
+      const d = new Date(created);
+      return Number.isNaN(d.getTime()) ? created : d.toLocaleString(cfg.lang, { dateStyle: 'long', timeStyle: 'short' });
+    };
+    const handed = (share) => share.handover === 'ready' ? w('Ready')
+      : share.handover === 'shipped' ? w('Shipped') : '';
+    list.replaceChildren(...orders.slice().reverse().map((share) => {
+      const f = share.fulfilment || {};
+      const ref = String(share.order || '').slice(-8).toUpperCase();
+      const lines = share.lines || [];
+      const codes = lines.flatMap((l) => l.voucher_codes || []);
+      const goods = lines.reduce((n, l) => n + l.unit_price * l.quantity, 0);
+      const shipping = f.choice === 'shipping' ? (f.shipping_fee || 0) : 0;
+      const where = f.choice === 'shipping'
+        ? h('p', {}, h('strong', {}, w('Shipping') + ' '), Object.values(share.ship_to || {}).filter(Boolean).join(', '))
+        : h('p', {}, h('strong', {}, w('Pickup') + ' '), [share.name, share.phone].filter(Boolean).join(', '));
+      const state = h('p', { 'data-atelier-handover': share.order }, handed(share));
+      if (share.tracking_url) state.append(' — ', h('a', { href: share.tracking_url, rel: 'noopener' }, w('TrackingLink')));
+      const tracking = f.choice === 'shipping' ? h('input', { type: 'url', id: `track-${share.order}`, placeholder: 'https://', inputmode: 'url' }) : null;
+      const say = h('p', { class: 'notice', role: 'alert', hidden: true });
+      const mark = h('button', {
+        type: 'button',
+        onclick: async () => {
+          mark.disabled = true;
+          const body = { token, status: f.choice === 'shipping' ? 'shipped' : 'ready' };
+          if (tracking && tracking.value.trim()) body.tracking_url = tracking.value.trim();
+          try {
+            const res = await fetch(api(R.api.handover, { order: share.order }), {
+              method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+            });
+            const answer = await res.json().catch(() => ({}));
+            if (!res.ok) throw new Error((answer.error && answer.error.message) || String(res.status));
+            share.handover = body.status;
+            state.textContent = handed(share);
+            say.hidden = true;
+          } catch (e) {
+            say.textContent = e.message;
+            say.hidden = false;
+          }
+          mark.disabled = false;
+        },
+      }, f.choice === 'shipping' ? w('MarkShipped') : w('MarkReady'));
+      return h('article', { class: 'atelier-order', 'data-atelier-order': share.order },
+        h('h2', {}, w('Order', { ref }), h('small', {}, ' · ' + day(share.created))),
+        h('h3', {}, w('ToPrepare')),
+        h('ul', {}, ...lines.map((l) => h('li', {}, `${l.quantity} × ${l.name} — ${money(l.unit_price * l.quantity)}`,
+          l.personalisation ? h('p', {}, h('em', {}, l.personalisation)) : null))),
+        f.gift_note ? h('p', {}, h('strong', {}, w('Gift') + ' '), f.gift_note) : null,
+        codes.length ? h('p', {}, h('strong', {}, w('Codes') + ' '), h('span', { class: 'codes' }, codes.join(' '))) : null,
+        where,
+        h('p', {}, h('strong', {}, w('Total') + ' '), money(goods + shipping), shipping ? ` (${w('ShippingFee')} ${money(shipping)})` : ''),
+        state,
+        tracking ? h('p', {}, h('label', { for: tracking.id }, w('Tracking')), tracking) : null,
+        h('p', {}, mark),
+        say);
+    }));
+  }
+
+  // A restaurant's staff honour vouchers (`atelier/bons/#chalet=…&token=…`): one code, one
+  // redemption (the function's conditional write decides), undone within two minutes.
+  function initVoucherDesk() {
+    const root = $('[data-voucher-desk]');
+    if (!root) return;
+    const w = (key, vars) => (root.dataset['t' + key] || key).replace(/\{(\w+)\}/g, (_, v) => (vars && v in vars ? vars[v] : ''));
+    const camel = (code) => code.replace(/(^|_)(\w)/g, (_, __, c) => c.toUpperCase());
+    const params = new URLSearchParams(location.hash.slice(1));
+    const chalet = params.get('chalet');
+    const token = params.get('token');
+    const result = $('[data-voucher-result]', root);
+    const form = $('[data-voucher-form]', root);
+    const input = $('#voucher-code', root);
+    $('[data-atelier-back]', root).href = '../' + location.hash;
+    window.addEventListener('hashchange', () => location.reload());
+    if (!chalet || !token || !cfg.checkout) {
+      result.textContent = w('NoLink');
+      form.hidden = true;
+      return;
+    }
+    const post = async (path, code) => {
+      const res = await fetch(cfg.checkout + fill(path, { code }), {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }),
+      });
+      return { ok: res.ok, answer: await res.json().catch(() => ({})) };
+    };
+    const refusal = (answer) => {
+      const e = answer.error || {};
+      return e.code && root.dataset['t' + camel(e.code)] ? w(camel(e.code), { date: e.date || '' }) : w('Failed');
+    };
+    async function redeem(raw) {
+      const code = raw.trim().toUpperCase();
+      if (!code) return;
+      result.replaceChildren();
+      let r;
+      try { r = await post(R.api.redeem, code); } catch { result.textContent = w('Failed'); return; }
+      if (!r.ok) { result.append(h('p', { class: 'notice', 'data-voucher-refused': (r.answer.error || {}).code }, refusal(r.answer))); return; }
+      const undo = h('button', {
+        type: 'button', class: 'secondary',
+        onclick: async () => {
+          undo.disabled = true;
+          let u;
+          try { u = await post(R.api.undo, code); } catch { u = { ok: false, answer: {} }; }
+          result.replaceChildren(h('p', { class: 'notice' }, u.ok ? w('Undone') : refusal(u.answer)));
+        },
+      }, w('Undo'));
+      result.append(
+        h('p', { class: 'notice ok', 'data-voucher-accepted': code }, w('Redeemed', { name: r.answer.name || code }),
+          r.answer.valid_until ? ' ' + w('ValidUntil', { date: r.answer.valid_until }) : ''),
+        h('p', {}, undo));
+      // The undo is offered while the function would still accept it.
+      const left = r.answer.undo_until * 1000 - Date.now();
+      setTimeout(() => undo.remove(), Math.max(0, Math.min(left, 120_000)));
+      input.value = '';
+      input.focus();
+    }
+    form.addEventListener('submit', (ev) => { ev.preventDefault(); redeem(input.value); });
+    // Scanning where the browser can read codes from the camera (Chrome on Android, Safari…).
+    const scan = $('[data-voucher-scan]', root);
+    if ('BarcodeDetector' in window && navigator.mediaDevices) {
+      scan.hidden = false;
+      scan.addEventListener('click', async () => {
+        const video = $('[data-voucher-video]', root);
+        let stream;
+        try {
+          stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment' } });
+        } catch { return; }
+        const detector = new window.BarcodeDetector({ formats: ['qr_code', 'code_128'] });
+        video.srcObject = stream;
+        video.hidden = false;
+        await video.play();
+        result.textContent = w('Scanning');
+        const stop = () => { stream.getTracks().forEach((t) => t.stop()); video.hidden = true; };
+        const look = async () => {
+          const found = await detector.detect(video).catch(() => []);
+          if (found.length) { stop(); input.value = found[0].rawValue; redeem(found[0].rawValue); } else requestAnimationFrame(look);
+        };
+        look();
+      });
+    }
+  }
+
+  initAtelier();
+  initVoucherDesk();
+})();
