@@ -22,6 +22,7 @@ pub mod lambda;
 pub mod ledger;
 pub mod links;
 pub mod mail;
+pub mod mail_once;
 pub mod notify;
 pub mod orders;
 pub mod payments;

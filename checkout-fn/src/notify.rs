@@ -6,7 +6,7 @@
 //! deliveries of the same event send it once, like the receipt.
 
 use crate::AppState;
-use crate::dynamo::{StoreError, err, key, n, s};
+use crate::dynamo::{StoreError, err, key, s};
 use crate::mail::Composed;
 use crate::orders::MarketRow;
 use chalet_types::catalogue::CHALET_MAIL_WORDS;
@@ -14,9 +14,6 @@ use chalet_types::html::escape as esc;
 use chalet_types::table::*;
 use chalet_types::{ChaletFulfilment, FulfilmentChoice, Order};
 use std::fmt::Write;
-
-/// How long one sender holds the right to send: longer than a send may take.
-const CLAIM_SECONDS: i64 = 60;
 
 /// What telling an order's chalets did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -119,57 +116,19 @@ async fn try_chalets(st: &AppState, session_id: &str) -> Result<Told, StoreError
                 format!("{CHALET_PREFIX}{}", share.chalet),
             )
         };
-        let now = crate::now();
-        let claimed = st
-            .store
-            .client
-            .update_item()
-            .table_name(&st.store.table)
-            .set_key(Some(share_key()))
-            .update_expression("SET #claim = :until")
-            .condition_expression(
-                "attribute_exists(#pk) AND attribute_not_exists(#sent) AND (attribute_not_exists(#claim) OR #claim < :now)",
-            )
-            .expression_attribute_names("#pk", PARTITION_KEY)
-            .expression_attribute_names("#sent", attr::NOTIFIED)
-            .expression_attribute_names("#claim", attr::NOTIFY_CLAIM)
-            .expression_attribute_values(":until", n(now + CLAIM_SECONDS))
-            .expression_attribute_values(":now", n(now))
-            .send()
-            .await;
-        if let Err(e) = claimed {
-            if e.as_service_error()
-                .is_some_and(|se| se.is_conditional_check_failed_exception())
-            {
-                continue; // told already, or being told
-            }
-            return Err(err(e));
-        }
-        let sent = mailer.send(&to, &message).await;
-        let update = st
-            .store
-            .client
-            .update_item()
-            .table_name(&st.store.table)
-            .set_key(Some(share_key()));
-        let update = match &sent {
-            Ok(()) => update
-                .update_expression("SET #sent = :now REMOVE #claim")
-                .expression_attribute_names("#sent", attr::NOTIFIED)
-                .expression_attribute_values(":now", n(now)),
-            Err(_) => update.update_expression("REMOVE #claim"),
+        let marks = crate::mail_once::Marks {
+            claim: attr::NOTIFY_CLAIM,
+            sent: attr::NOTIFIED,
+            remove_when_sent: &[],
         };
-        update
-            .expression_attribute_names("#claim", attr::NOTIFY_CLAIM)
-            .send()
-            .await
-            .map_err(err)?;
+        let sent = crate::mail_once::send(&st.store, share_key(), marks, mailer, &to, &message).await?;
         match sent {
-            Ok(()) => {
+            crate::mail_once::Outcome::Sent => {
                 told.now += 1;
                 tracing::info!(order = %order.reference(), chalet = %share.chalet, "chalet told of its order");
             }
-            Err(e) => {
+            crate::mail_once::Outcome::Taken => {} // told already, or being told
+            crate::mail_once::Outcome::Failed(e) => {
                 told.failed += 1;
                 tracing::warn!(order = %order.reference(), error = %e, "a chalet could not be told of its order");
             }

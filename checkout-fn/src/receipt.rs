@@ -3,7 +3,7 @@
 //! the webhook, the order page or the reconciler settle it.
 
 use crate::AppState;
-use crate::dynamo::{StoreError, err, key, n};
+use crate::dynamo::{StoreError, key};
 use crate::mail::Composed;
 use crate::orders::MarketRow;
 use chalet_types::catalogue::RECEIPT_WORDS;
@@ -240,9 +240,6 @@ pub enum Receipt {
     Failed,
 }
 
-/// How long one sender holds the right to send: longer than a send may take.
-const CLAIM_SECONDS: i64 = 60;
-
 /// Sends the receipt of the order recorded for `session_id` unless it was sent. A claim written
 /// conditionally on the order stops two deliveries arriving together from both sending; a sent
 /// receipt is recorded on the order and leaves the pending-receipts index. Never fails the
@@ -275,60 +272,20 @@ async fn try_send(st: &AppState, session_id: &str) -> Result<Receipt, StoreError
             return Ok(Receipt::NotSent);
         }
     };
-    let now = crate::now();
-    let order_key = || key(format!("{ORDER_PREFIX}{session_id}"), ORDER_KEY);
-    let claimed = st
-        .store
-        .client
-        .update_item()
-        .table_name(&st.store.table)
-        .set_key(Some(order_key()))
-        .update_expression("SET #claim = :until")
-        .condition_expression(
-            "attribute_exists(#pk) AND attribute_not_exists(#sent) AND (attribute_not_exists(#claim) OR #claim < :now)",
-        )
-        .expression_attribute_names("#pk", PARTITION_KEY)
-        .expression_attribute_names("#sent", attr::RECEIPT_SENT)
-        .expression_attribute_names("#claim", attr::RECEIPT_CLAIM)
-        .expression_attribute_values(":until", n(now + CLAIM_SECONDS))
-        .expression_attribute_values(":now", n(now))
-        .send()
-        .await;
-    if let Err(e) = claimed {
-        if e.as_service_error()
-            .is_some_and(|se| se.is_conditional_check_failed_exception())
-        {
-            return Ok(Receipt::AlreadyTaken);
-        }
-        return Err(err(e));
-    }
-    let sent = mailer.send(&to, &message).await;
-    let update = st
-        .store
-        .client
-        .update_item()
-        .table_name(&st.store.table)
-        .set_key(Some(order_key()));
-    let update = match &sent {
-        Ok(()) => update
-            .update_expression(format!(
-                "SET #sent = :now REMOVE #claim, {CHALET_INDEX_PARTITION_KEY}, {CHALET_INDEX_SORT_KEY}"
-            ))
-            .expression_attribute_names("#sent", attr::RECEIPT_SENT)
-            .expression_attribute_values(":now", n(now)),
-        Err(_) => update.update_expression("REMOVE #claim"),
+    let marks = crate::mail_once::Marks {
+        claim: attr::RECEIPT_CLAIM,
+        sent: attr::RECEIPT_SENT,
+        // A sent receipt leaves the pending-receipts index.
+        remove_when_sent: &[CHALET_INDEX_PARTITION_KEY, CHALET_INDEX_SORT_KEY],
     };
-    update
-        .expression_attribute_names("#claim", attr::RECEIPT_CLAIM)
-        .send()
-        .await
-        .map_err(err)?;
-    match sent {
-        Ok(()) => {
+    let order_key = key(format!("{ORDER_PREFIX}{session_id}"), ORDER_KEY);
+    match crate::mail_once::send(&st.store, order_key, marks, mailer, &to, &message).await? {
+        crate::mail_once::Outcome::Sent => {
             tracing::info!(order = %order.reference(), "receipt sent");
             Ok(Receipt::Sent)
         }
-        Err(e) => {
+        crate::mail_once::Outcome::Taken => Ok(Receipt::AlreadyTaken),
+        crate::mail_once::Outcome::Failed(e) => {
             tracing::warn!(order = %order.reference(), error = %e, "the receipt could not be sent; it stays pending");
             Ok(Receipt::Failed)
         }
