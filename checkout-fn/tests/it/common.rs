@@ -21,6 +21,9 @@ pub const LINKS_KEY: &str = "lk_chalet_tests_0123456789abcdef012345";
 // Products of the committed catalogue fixture the tests count on.
 /// Sold by [`CHALET`]; 14.90, 12 in stock, ships for 5.90 below 60.
 pub const CANDLE: &str = "la-cire-d-outremeuse/bougie-sapin-des-fagnes";
+/// A soap maker who ships as well as hands over, and one of its soaps.
+pub const SOAPS: &str = "savonnerie-du-pont-d-avroy";
+pub const SOAP: &str = "savonnerie-du-pont-d-avroy/savon-au-lait-d-anesse";
 pub const CHALET: &str = "la-cire-d-outremeuse";
 /// A voucher, 55.00, made to order.
 pub const MENU: &str = "la-table-du-carre/menu-boulets-pour-deux";
@@ -80,6 +83,23 @@ pub const MAIL_FROM: &str = "Marché de Noël <commandes@marche.example>";
 pub fn mailer() -> Option<checkout_fn::mail::Mailer> {
     let url = std::env::var("CHALET_TEST_SMTP").ok()?;
     Some(checkout_fn::mail::Mailer::new(&url, MAIL_FROM).expect("a usable SMTP_URL"))
+}
+
+/// A chalet's private link's token, under the tests' `LINKS_KEY`.
+pub fn token(chalet: &str) -> String {
+    checkout_fn::links::token(LINKS_KEY, &chalet_types::Slug::parse(chalet).expect("slug"))
+}
+
+/// [`mailbox`], once `count` messages have arrived (or six seconds have passed).
+pub async fn arrived(to: &str, count: usize) -> Vec<String> {
+    for _ in 0..60 {
+        let mails = mailbox(to);
+        if mails.len() >= count {
+            return mails;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    mailbox(to)
 }
 
 /// The messages the local SMTP server received for `to` (its Maildir, `CHALET_TEST_MAILDIR`),

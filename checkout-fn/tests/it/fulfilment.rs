@@ -4,8 +4,6 @@
 use crate::common::*;
 use serde_json::{Value, json};
 
-const SOAP: &str = "savonnerie-du-pont-d-avroy/savon-au-lait-d-anesse"; // picked up here
-
 fn param(params: &[(String, String)], key: &str) -> Option<String> {
     params.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
 }

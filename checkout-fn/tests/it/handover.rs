@@ -2,25 +2,7 @@
 //! state changes, once; the chalet's list shows it; a state that does not fit is refused.
 
 use crate::common::*;
-use chalet_types::Slug;
 use serde_json::{Value, json};
-
-const SOAPS: &str = "savonnerie-du-pont-d-avroy";
-const SOAP: &str = "savonnerie-du-pont-d-avroy/savon-au-lait-d-anesse";
-
-async fn arrived(to: &str, count: usize) -> Vec<String> {
-    for _ in 0..60 {
-        if mailbox(to).len() >= count {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    mailbox(to)
-}
-
-fn token(chalet: &str) -> String {
-    checkout_fn::links::token(LINKS_KEY, &Slug::parse(chalet).expect("slug"))
-}
 
 async fn mark(h: &Harness, chalet: &str, order: &str, body: Value) -> (u16, Value) {
     let mut body = body;

@@ -4,9 +4,6 @@
 use crate::common::*;
 use serde_json::{Value, json};
 
-const SOAPS: &str = "savonnerie-du-pont-d-avroy";
-const SOAP: &str = "savonnerie-du-pont-d-avroy/savon-au-lait-d-anesse";
-
 async fn paid(h: &Harness, basket: Value) -> String {
     let (status, created) = h.post_json("/checkout", &basket).await;
     assert_eq!(status, 200, "{created}");

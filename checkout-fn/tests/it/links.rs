@@ -6,9 +6,6 @@ use crate::common::*;
 use chalet_types::Slug;
 use serde_json::{Value, json};
 
-const SOAPS: &str = "savonnerie-du-pont-d-avroy";
-const SOAP: &str = "savonnerie-du-pont-d-avroy/savon-au-lait-d-anesse";
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chalet_s_link_shows_its_orders_only_and_a_bad_one_is_refused() {
     let h = Harness::start(&example_catalogue()).await;
@@ -30,7 +27,6 @@ async fn a_chalet_s_link_shows_its_orders_only_and_a_bad_one_is_refused() {
     );
 
     let slug = |s: &str| Slug::parse(s).expect("slug");
-    let token = |s: &str| checkout_fn::links::token(LINKS_KEY, &slug(s));
     let (status, candles) = h
         .get(&format!("/chalets/{CHALET}/orders?token={}", token(CHALET)))
         .await;

@@ -5,20 +5,6 @@
 use crate::common::*;
 use serde_json::json;
 
-const SOAPS: &str = "savonnerie-du-pont-d-avroy";
-const SOAP: &str = "savonnerie-du-pont-d-avroy/savon-au-lait-d-anesse";
-
-async fn arrived(to: &str, count: usize) -> Vec<String> {
-    for _ in 0..60 {
-        let mails = mailbox(to);
-        if mails.len() >= count {
-            return mails;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    mailbox(to)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_chalet_is_told_of_its_paid_share_once() {
     // Addresses of this test's own, so tests beside it never write to them.

@@ -5,9 +5,6 @@
 use crate::common::*;
 use serde_json::{Value, json};
 
-const SOAPS: &str = "savonnerie-du-pont-d-avroy";
-const SOAP: &str = "savonnerie-du-pont-d-avroy/savon-au-lait-d-anesse";
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_old_order_keeps_its_accounts_and_loses_its_shopper() {
     let h = Harness::start(&example_catalogue()).await;

@@ -3,7 +3,7 @@
 //! can be undone within two minutes, once; only the restaurant's own token redeems its codes.
 
 use crate::common::*;
-use chalet_types::{Date, Slug, VoucherCode};
+use chalet_types::{Date, VoucherCode};
 use serde_json::{Value, json};
 
 const RESTAURANT: &str = "la-table-du-carre";
@@ -24,10 +24,6 @@ async fn bought(h: &Harness, quantity: u32) -> (String, Vec<VoucherCode>) {
     let order = h.db.order(&session).await.expect("read").expect("recorded");
     let codes = order.lines.iter().flat_map(|l| l.voucher_codes.clone()).collect();
     (session, codes)
-}
-
-fn token(chalet: &str) -> String {
-    checkout_fn::links::token(LINKS_KEY, &Slug::parse(chalet).expect("slug"))
 }
 
 async fn call(h: &Harness, code: &str, action: &str, chalet: &str) -> (u16, Value) {
