@@ -152,6 +152,22 @@ test('a restaurant honours a voucher once, can undo a mistake, and refuses what 
   }
   const code = order.chalets[0].lines[0].voucher_codes[0];
   assert.match(code, /^[A-Z2-9]{4}(-[A-Z2-9]{4}){3}$/);
+  // Valid until the date it was sold with, else a year from the purchase.
+  const year = `${Number(order.created.slice(0, 4)) + 1}${order.created.slice(4, 10)}`;
+  assert.equal(order.chalets[0].lines[0].valid_until, VOUCHER.voucher_valid_until || year);
+
+  // The order page has the voucher to print: where, what, the code, until when.
+  const card = p.locator(`[data-voucher-card="${code}"]`);
+  await card.waitFor();
+  const cardText = await card.innerText();
+  assert.ok(cardText.includes(VOUCHER.chalet_name) && cardText.includes(VOUCHER.name) && cardText.includes(code), cardText);
+  assert.match(cardText, /Émis le[\s\S]*Valable jusqu'au/);
+  // Printing the vouchers prints the cards alone.
+  await p.evaluate(() => document.body.classList.add('print-vouchers'));
+  await p.emulateMedia({ media: 'print' });
+  assert.equal(await p.locator('header.sky').evaluate((e) => getComputedStyle(e).visibility), 'hidden');
+  assert.equal(await card.evaluate((e) => getComputedStyle(e).visibility), 'visible');
+  await p.emulateMedia({ media: 'screen' });
 
   // From the restaurant's page of orders to its staff's page, the link carried along.
   const pages = links();

@@ -440,7 +440,7 @@ pub async fn order(State(st): State<AppState>, Path(session_id): Path<String>) -
                 .lines
                 .iter()
                 .filter(|l| l.sku.chalet == f.chalet)
-                .map(|l| json!({ "sku": l.sku, "name": l.name, "unit_price": l.unit_price, "quantity": l.quantity, "voucher_codes": l.voucher_codes, "voucher": l.voucher, "personalisation": l.personalisation }))
+                .map(|l| json!({ "sku": l.sku, "name": l.name, "unit_price": l.unit_price, "quantity": l.quantity, "voucher_codes": l.voucher_codes, "voucher": l.voucher, "valid_until": (!l.voucher_codes.is_empty()).then(|| order.voucher_valid_until(l)).flatten(), "personalisation": l.personalisation }))
                 .collect();
             let mut share = json!({ "chalet": f.chalet, "chalet_name": f.chalet_name, "fulfilment": f.choice, "shipping_fee": f.shipping_fee, "lines": lines, "gift_note": f.gift_note });
             match f.choice {

@@ -153,11 +153,7 @@ pub async fn redeem(
     let line = order
         .as_ref()
         .and_then(|o| o.lines.iter().find(|l| l.voucher_codes.contains(&code)));
-    // Valid until the date it was sold with, else twelve months from the purchase.
-    let valid_until = line.and_then(|l| l.voucher.as_ref()?.valid_until).or_else(|| {
-        let bought = Date::parse(order.as_ref()?.created.get(..10)?)?;
-        Some(bought.a_year_later())
-    });
+    let valid_until = order.as_ref().zip(line).and_then(|(o, l)| o.voucher_valid_until(l));
     if let Some(until) = valid_until
         && Date::from_unix(now) > until
     {

@@ -215,6 +215,15 @@ pub fn reference_of(id: &str) -> String {
 }
 
 impl Order {
+    /// Until when a voucher line of this order may be honoured: the date it was sold with,
+    /// else twelve months from the purchase (the legal minimum the market keeps).
+    pub fn voucher_valid_until(&self, line: &OrderLine) -> Option<Date> {
+        line.voucher
+            .as_ref()
+            .and_then(|v| v.valid_until)
+            .or_else(|| Some(Date::parse(self.created.get(..10)?)?.a_year_later()))
+    }
+
     /// What the shopper and the artisan call the order: the last eight characters of its
     /// session id, upper-cased (not the id itself, which is the credential to the order page).
     pub fn reference(&self) -> String {
@@ -294,6 +303,15 @@ mod tests {
         assert_eq!(order.computed_total(), Some(order.total));
         let back: Order = serde_json::from_str(&serde_json::to_string(&order).expect("json")).expect("parse");
         assert_eq!(back, order);
+
+        // A voucher is valid until the date it was sold with, else a year from the purchase.
+        let mut line = order.lines[0].clone();
+        assert_eq!(order.voucher_valid_until(&line), Date::parse("2027-12-01"));
+        line.voucher = Some(VoucherTerms {
+            valid_until: Date::parse("2027-06-30"),
+            terms: None,
+        });
+        assert_eq!(order.voucher_valid_until(&line), Date::parse("2027-06-30"));
     }
 
     proptest! {

@@ -440,6 +440,45 @@
     status.textContent = tr('order_missing');
   }
 
+  /** Each voucher code sold, as a card to print and hand to the restaurant: where, what, the
+   *  code, when it was issued, until when it is valid, on what terms. */
+  function printableVouchers(order) {
+    const day = (iso) => {
+      const d = new Date(iso);
+      return Number.isNaN(d.getTime()) ? iso : d.toLocaleDateString(cfg.lang, { dateStyle: 'long', timeZone: 'UTC' });
+    };
+    const cards = [];
+    for (const c of order.chalets) {
+      for (const l of c.lines) {
+        for (const code of l.voucher_codes || []) {
+          const terms = l.voucher && l.voucher.terms;
+          cards.push(h('article', { class: 'voucher-card', 'data-voucher-card': code },
+            h('p', { class: 'voucher-at' }, tr('voucher_at'), h('strong', {}, ` ${c.chalet_name}`)),
+            h('h3', {}, l.name),
+            h('p', { class: 'codes voucher-code' }, code),
+            h('dl', {},
+              h('dt', {}, tr('voucher_issued')), h('dd', {}, day(order.created)),
+              l.valid_until ? h('dt', {}, tr('voucher_valid_until')) : null,
+              l.valid_until ? h('dd', { 'data-voucher-valid-until': '' }, day(l.valid_until)) : null,
+              terms ? h('dt', {}, tr('voucher_terms')) : null,
+              terms ? h('dd', {}, terms) : null),
+            h('p', { class: 'voucher-ref' }, `${tr('order_number')} ${order.reference}`)));
+        }
+      }
+    }
+    if (!cards.length) return [];
+    const print = h('button', {
+      type: 'button', class: 'secondary',
+      onclick: () => {
+        document.body.classList.add('print-vouchers');
+        window.addEventListener('afterprint', () => document.body.classList.remove('print-vouchers'), { once: true });
+        window.print();
+      },
+    }, tr('vouchers_print'));
+    return [h('section', { class: 'vouchers', 'aria-labelledby': 'vouchers-title' },
+      h('h2', { id: 'vouchers-title' }, tr('vouchers_title')), h('p', { class: 'no-print' }, print), ...cards)];
+  }
+
   function showOrder(root, status, order, b) {
     status.textContent = `${tr('order_number')} ${order.reference}`;
     const detail = $('[data-order-detail]', root);
@@ -465,6 +504,7 @@
       detail.append(h('section', { class: 'group' }, h('h2', {}, h('a', { href: chaletUrl(c.chalet) }, c.chalet_name)), list, h('p', { class: 'sum' }, at ? null : how, at), to, note));
     }
     detail.append(h('p', { class: 'total' }, `${tr('total')}${tr('colon')} `, h('strong', { 'data-order-total': '' }, money(order.total))));
+    detail.append(...printableVouchers(order));
     b.items = b.items.filter((i) => !bought.has(i.sku));
     save(b);
   }
