@@ -167,6 +167,15 @@ test('an artisan fills in the form, sees the preview and chalet check\'s words, 
   assert.equal(await p.isDisabled('#apply-send'), true);
   await p.fill('#p1-p-price', '12,50');
   await p.waitForFunction(() => !document.getElementById('apply-download').disabled, null, { timeout: 10_000 });
+  // A typo in the stock is the checker's to say, not silently "made to order".
+  await p.fill('#p1-p-stock', 'l0');
+  await p.waitForFunction(() => document.getElementById('apply-download').disabled, null, { timeout: 10_000 });
+  const stockProblem = await shownProblems(p);
+  assert.equal(stockProblem.length, 1, stockProblem.join('\n'));
+  assert.match(stockProblem[0], /^content\/chalets\/chez-lina\/products\/bougie-etoile\.md:4:\d+: /);
+  assert.equal(await p.getAttribute('#p1-p-stock', 'aria-invalid'), 'true');
+  await p.fill('#p1-p-stock', '8');
+  await p.waitForFunction(() => !document.getElementById('apply-download').disabled, null, { timeout: 10_000 });
 
   // The zip, as an artisan downloads it.
   const [download] = await Promise.all([p.waitForEvent('download'), p.click('#apply-download')]);

@@ -101,7 +101,9 @@ export function writeFolder(form, slugify, header) {
     m.add("---", id("p-name"));
     m.add(`name: ${q(p.name)}`, id("p-name"));
     m.add(`price: ${q(p.price)}`, id("p-price"));
-    if (p.stock !== "") m.add(`stock: ${p.stock}`, id("p-stock"));
+    // As typed: a number plainly, anything else quoted, so the checker says what is wrong
+    // (a number field would have turned "l0" into nothing: made to order, silently).
+    if (p.stock !== "") m.add(`stock: ${/^\d+$/.test(p.stock) ? p.stock : q(p.stock)}`, id("p-stock"));
     m.add(`kind: ${p.kind}`, id("p-kind"));
     if (p.kind === "food" && p.net) m.add(`net_quantity: ${q(p.net)}`, id("p-net"));
     if (p.kind === "food" && p.allergens) {
