@@ -162,6 +162,9 @@ test('a restaurant honours a voucher once, can undo a mistake, and refuses what 
   const cardText = await card.innerText();
   assert.ok(cardText.includes(VOUCHER.chalet_name) && cardText.includes(VOUCHER.name) && cardText.includes(code), cardText);
   assert.match(cardText, /Émis le[\s\S]*Valable jusqu'au/);
+  // Its QR code carries the payload the market signed for this code.
+  const payload = await card.locator('svg.voucher-qr').getAttribute('data-voucher-payload');
+  assert.ok(payload.startsWith(`CHV1.${code}.${VOUCHER.sku}.`), payload);
   // Printing the vouchers prints the cards alone.
   await p.evaluate(() => document.body.classList.add('print-vouchers'));
   await p.emulateMedia({ media: 'print' });
@@ -183,10 +186,19 @@ test('a restaurant honours a voucher once, can undo a mistake, and refuses what 
   let said = await redeem(code.toLowerCase());
   await said.filter({ hasText: 'Bon accepté' }).waitFor();
   assert.ok((await said.innerText()).includes(VOUCHER.name));
-  // A mistake, undone; then honoured for good, and refused the second time, with the date.
+  // A mistake, undone; then honoured for good — from its QR code's payload, checked against
+  // the market's key first — and refused the second time, with the date.
   await p.getByRole('button', { name: 'Annuler (erreur)' }).click();
   await p.locator('[data-voucher-result]').filter({ hasText: 'Annulé' }).waitFor();
-  said = await redeem(code);
+  // A forged QR code (the validity stretched) is refused before anything is asked of the function.
+  const forged = payload.replace(/\.(\d{4})-(\d\d)-(\d\d)\./, '.2099-$2-$3.');
+  assert.notEqual(forged, payload);
+  const asked = [];
+  p.on('request', (r) => { if (r.url().includes('/redeem')) asked.push(r.url()); });
+  said = await redeem(forged);
+  await said.filter({ hasText: 'c\'est un faux' }).waitFor();
+  assert.deepEqual(asked, [], 'a forged payload never reaches the function');
+  said = await redeem(payload);
   await said.filter({ hasText: 'Bon accepté' }).waitFor();
   said = await redeem(code);
   await said.filter({ hasText: 'Ce bon a déjà été utilisé' }).waitFor();

@@ -35,6 +35,7 @@ pub mod routes;
 pub mod secrets;
 pub mod settle;
 pub mod uploads;
+pub mod voucher_qr;
 pub mod vouchers;
 
 use axum::Router;
@@ -117,7 +118,8 @@ pub fn app(state: AppState) -> Router {
         .route(Endpoint::ChaletOrdersCsv.as_str(), get(links::orders_csv))
         .route(Endpoint::Handover.as_str(), post(handover::handover))
         .route(Endpoint::RedeemVoucher.as_str(), post(vouchers::redeem))
-        .route(Endpoint::UndoVoucher.as_str(), post(vouchers::undo));
+        .route(Endpoint::UndoVoucher.as_str(), post(vouchers::undo))
+        .route(Endpoint::VoucherKey.as_str(), get(vouchers::public_key));
     let origin_secrets = Arc::new(state.config.origin_verify_secrets.clone());
     Router::new()
         .merge(routes.clone())

@@ -432,6 +432,19 @@ pub async fn order(State(st): State<AppState>, Path(session_id): Path<String>) -
         return Ok((StatusCode::ACCEPTED, no_store, Json(json!({ "status": "pending" }))).into_response());
     };
     let currency = market.unwrap_or_default().currency;
+    let signing = crate::voucher_qr::signing_key(&st.config.voucher_codes_key);
+    // Each voucher code with its signed payload and the QR code drawing it.
+    let qr = |l: &chalet_types::OrderLine| -> Vec<Value> {
+        let until = order.voucher_valid_until(l);
+        l.voucher_codes
+            .iter()
+            .map(|code| {
+                let payload = crate::voucher_qr::payload(&signing, code, &l.sku, until);
+                let drawn = crate::voucher_qr::qr_path(&payload);
+                json!({ "code": code, "payload": payload, "size": drawn.as_ref().map(|d| d.0), "path": drawn.map(|d| d.1) })
+            })
+            .collect()
+    };
     let chalets: Vec<Value> = order
         .fulfilment
         .iter()
@@ -440,7 +453,7 @@ pub async fn order(State(st): State<AppState>, Path(session_id): Path<String>) -
                 .lines
                 .iter()
                 .filter(|l| l.sku.chalet == f.chalet)
-                .map(|l| json!({ "sku": l.sku, "name": l.name, "unit_price": l.unit_price, "quantity": l.quantity, "voucher_codes": l.voucher_codes, "voucher": l.voucher, "valid_until": (!l.voucher_codes.is_empty()).then(|| order.voucher_valid_until(l)).flatten(), "personalisation": l.personalisation }))
+                .map(|l| json!({ "sku": l.sku, "name": l.name, "unit_price": l.unit_price, "quantity": l.quantity, "voucher_codes": l.voucher_codes, "voucher": l.voucher, "valid_until": (!l.voucher_codes.is_empty()).then(|| order.voucher_valid_until(l)).flatten(), "voucher_qr": qr(l), "personalisation": l.personalisation }))
                 .collect();
             let mut share = json!({ "chalet": f.chalet, "chalet_name": f.chalet_name, "fulfilment": f.choice, "shipping_fee": f.shipping_fee, "lines": lines, "gift_note": f.gift_note });
             match f.choice {

@@ -63,6 +63,8 @@ crate::wire_enum! {
         /// A restaurant honours a voucher (with its chalet's token), or takes that back.
         RedeemVoucher = "/vouchers/{code}/redeem",
         UndoVoucher = "/vouchers/{code}/undo",
+        /// The public key vouchers' QR codes are signed with (Ed25519).
+        VoucherKey = "/vouchers/key",
     }
 }
 

@@ -145,3 +145,34 @@ async fn an_expired_voucher_is_refused_with_its_date() {
             .contains("expired on 2020-01-31")
     );
 }
+
+/// Each code sold comes with a QR code carrying a payload the market signed: it verifies with
+/// the public key the function publishes, and stops verifying once anything in it changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_voucher_s_qr_code_is_signed_with_the_published_key() {
+    let h = Harness::start(&example_catalogue()).await;
+    let (session, codes) = bought(&h, 2).await;
+    let (status, key) = h.get("/vouchers/key").await;
+    assert_eq!(status, 200, "{key}");
+    assert_eq!(key["alg"], "Ed25519");
+    use base64::Engine;
+    let public = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(key["key"].as_str().expect("key"))
+        .expect("base64url");
+    let (status, order) = h.get(&format!("/orders/{session}")).await;
+    assert_eq!(status, 200, "{order}");
+    let line = &order["chalets"][0]["lines"][0];
+    let qr = line["voucher_qr"].as_array().expect("one per code");
+    assert_eq!(qr.len(), codes.len());
+    for (drawn, code) in qr.iter().zip(&codes) {
+        let payload = drawn["payload"].as_str().expect("payload");
+        assert_eq!(checkout_fn::voucher_qr::verify(&public, payload).as_ref(), Some(code));
+        assert!(
+            payload.contains(&format!(".{}.", line["valid_until"].as_str().expect("date"))),
+            "{payload}"
+        );
+        assert!(drawn["size"].as_i64().expect("side") > 20 && drawn["path"].as_str().expect("path").starts_with('M'));
+        let forged = payload.replacen(line["valid_until"].as_str().expect("date"), "2099-12-31", 1);
+        assert_eq!(checkout_fn::voucher_qr::verify(&public, &forged), None, "{forged}");
+    }
+}

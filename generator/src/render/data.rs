@@ -98,6 +98,7 @@ pub fn script_config(views: &Views, strings: &BTreeMap<String, String>) -> Strin
                 "handover": Endpoint::Handover.as_str(),
                 "redeem": Endpoint::RedeemVoucher.as_str(),
                 "undo": Endpoint::UndoVoucher.as_str(),
+                "voucher_key": Endpoint::VoucherKey.as_str(),
             },
         },
         "params": {

@@ -139,10 +139,41 @@
       const e = answer.error || {};
       return e.code && root.dataset['t' + camel(e.code)] ? w(camel(e.code), { date: e.date || '' }) : w('Failed');
     };
+    // A scanned QR code carries `CHV1.<code>.<sku>.<valid until>.<signature>`: checked with the
+    // market's public key (kept for offline use) before anything is redeemed.
+    const keyStore = `chalet-voucher-key:${cfg.root}`;
+    async function publicKey() {
+      try {
+        const res = await fetch(cfg.checkout + R.api.voucher_key);
+        if (res.ok) localStorage.setItem(keyStore, (await res.json()).key);
+      } catch { /* offline: the key kept from before */ }
+      return localStorage.getItem(keyStore);
+    }
+    async function genuine(payload) {
+      const key = await publicKey();
+      const cut = payload.lastIndexOf('.');
+      if (!key || cut < 0) return false;
+      const bytes = (b64) => Uint8Array.from(atob(b64.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+      try {
+        const k = await crypto.subtle.importKey('raw', bytes(key), { name: 'Ed25519' }, false, ['verify']);
+        return await crypto.subtle.verify({ name: 'Ed25519' }, k, bytes(payload.slice(cut + 1)),
+          new TextEncoder().encode(payload.slice(0, cut)));
+      } catch {
+        return false;
+      }
+    }
     async function redeem(raw) {
-      const code = raw.trim().toUpperCase();
+      let code = raw.trim();
       if (!code) return;
       result.replaceChildren();
+      if (code.startsWith('CHV1.')) {
+        if (!(await genuine(code))) {
+          result.append(h('p', { class: 'notice', 'data-voucher-refused': 'forged' }, w('Forged')));
+          return;
+        }
+        code = code.split('.')[1];
+      }
+      code = code.toUpperCase();
       let r;
       try { r = await post(R.api.redeem, code); } catch { result.textContent = w('Failed'); return; }
       if (!r.ok) { result.append(h('p', { class: 'notice', 'data-voucher-refused': (r.answer.error || {}).code }, refusal(r.answer))); return; }

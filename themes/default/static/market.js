@@ -440,6 +440,27 @@
     status.textContent = tr('order_missing');
   }
 
+  /** The voucher's QR code (a payload the market signed, drawn by the function) as SVG. */
+  function qrOf(qr, code) {
+    if (!qr || !qr.path) return null;
+    const ns = 'http://www.w3.org/2000/svg';
+    const svg = document.createElementNS(ns, 'svg');
+    svg.setAttribute('viewBox', `0 0 ${qr.size} ${qr.size}`);
+    svg.setAttribute('class', 'voucher-qr');
+    svg.setAttribute('role', 'img');
+    svg.setAttribute('aria-label', `QR ${code}`);
+    svg.dataset.voucherPayload = qr.payload;
+    const back = document.createElementNS(ns, 'rect');
+    back.setAttribute('width', qr.size);
+    back.setAttribute('height', qr.size);
+    back.setAttribute('fill', '#fff');
+    const dark = document.createElementNS(ns, 'path');
+    dark.setAttribute('d', qr.path);
+    dark.setAttribute('fill', '#000');
+    svg.append(back, dark);
+    return svg;
+  }
+
   /** Each voucher code sold, as a card to print and hand to the restaurant: where, what, the
    *  code, when it was issued, until when it is valid, on what terms. */
   function printableVouchers(order) {
@@ -456,6 +477,7 @@
             h('p', { class: 'voucher-at' }, tr('voucher_at'), h('strong', {}, ` ${c.chalet_name}`)),
             h('h3', {}, l.name),
             h('p', { class: 'codes voucher-code' }, code),
+            qrOf((l.voucher_qr || []).find((q) => q.code === code), code),
             h('dl', {},
               h('dt', {}, tr('voucher_issued')), h('dd', {}, day(order.created)),
               l.valid_until ? h('dt', {}, tr('voucher_valid_until')) : null,
