@@ -198,6 +198,13 @@ test('a restaurant honours a voucher once, can undo a mistake, and refuses what 
   said = await redeem(forged);
   await said.filter({ hasText: 'c\'est un faux' }).waitFor();
   assert.deepEqual(asked, [], 'a forged payload never reaches the function');
+  // A device that never had the key, offline: it says it cannot check — never "forged".
+  await p.evaluate(() => localStorage.clear());
+  await p.route('**/vouchers/key', (route) => route.abort());
+  said = await redeem(payload);
+  await said.filter({ hasText: 'Impossible de vérifier ce code QR sans connexion' }).waitFor();
+  await p.unroute('**/vouchers/key');
+  assert.deepEqual(asked, [], 'nor does one that cannot be checked');
   said = await redeem(payload);
   await said.filter({ hasText: 'Bon accepté' }).waitFor();
   said = await redeem(code);

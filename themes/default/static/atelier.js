@@ -149,10 +149,12 @@
       } catch { /* offline: the key kept from before */ }
       return localStorage.getItem(keyStore);
     }
+    /** `true`, `false`, or `null` when there is no key to check with (first visit, offline). */
     async function genuine(payload) {
       const key = await publicKey();
       const cut = payload.lastIndexOf('.');
-      if (!key || cut < 0) return false;
+      if (!key) return null;
+      if (cut < 0) return false;
       const bytes = (b64) => Uint8Array.from(atob(b64.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
       try {
         const k = await crypto.subtle.importKey('raw', bytes(key), { name: 'Ed25519' }, false, ['verify']);
@@ -167,7 +169,12 @@
       if (!code) return;
       result.replaceChildren();
       if (code.startsWith('CHV1.')) {
-        if (!(await genuine(code))) {
+        const verdict = await genuine(code);
+        if (verdict === null) {
+          result.append(h('p', { class: 'notice', 'data-voucher-refused': 'unverifiable' }, w('Unverifiable')));
+          return;
+        }
+        if (!verdict) {
           result.append(h('p', { class: 'notice', 'data-voucher-refused': 'forged' }, w('Forged')));
           return;
         }
