@@ -231,10 +231,7 @@ pub async fn fetch_zip(
         Ok(None) => return Err(FetchError::NotUploaded(id.to_string())),
         Err(e) => return Err(FetchError::Other(e)),
     };
-    let got: String = <sha2::Sha256 as sha2::Digest>::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let got = chalet_types::hex(&<sha2::Sha256 as sha2::Digest>::digest(&bytes));
     let want = record["zip_sha256"].as_str().unwrap_or_default().to_string();
     if got != want {
         return Err(FetchError::Changed {

@@ -29,7 +29,7 @@ fn mac(key: &str) -> Hmac<Sha256> {
 pub fn token(key: &str, slug: &Slug) -> String {
     let mut m = mac(key);
     m.update(message(slug).as_bytes());
-    m.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    chalet_types::hex(&m.finalize().into_bytes())
 }
 
 /// Whether `token` opens `slug`'s orders, compared in constant time.

@@ -172,10 +172,7 @@ async fn refund(args: &[String]) -> ExitCode {
             metadata.get("lines").map_or("", |s| s)
         );
         let digest = sha2::Sha256::digest(format!("{spec}|{restock}").as_bytes());
-        format!(
-            "refund-{}",
-            digest.iter().take(12).map(|b| format!("{b:02x}")).collect::<String>()
-        )
+        format!("refund-{}", chalet_types::hex(&digest[..12]))
     };
     match state
         .stripe

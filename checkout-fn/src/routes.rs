@@ -274,12 +274,7 @@ fn client_key(headers: &HeaderMap, key: &[u8]) -> Option<String> {
     let ip: std::net::IpAddr = headers.get("true-client-ip")?.to_str().ok()?.trim().parse().ok()?;
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).ok()?;
     mac.update(format!("client\n{ip}").as_bytes());
-    Some(
-        mac.finalize().into_bytes()[..16]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
-    )
+    Some(chalet_types::hex(&mac.finalize().into_bytes()[..16]))
 }
 
 /// Reservation ids are 32 lowercase hex digits (`random_id(16)`).

@@ -117,7 +117,7 @@ pub fn sign_policy(secret: &str, date: &str, region: &str, policy_base64: &str) 
     let key = [date, region, "s3", "aws4_request"]
         .iter()
         .fold(format!("AWS4{secret}").into_bytes(), |key, part| mac(&key, part));
-    mac(&key, policy_base64).iter().map(|b| format!("{b:02x}")).collect()
+    chalet_types::hex(&mac(&key, policy_base64))
 }
 
 /// How long an organiser's download link stays valid.
@@ -164,10 +164,7 @@ fn presigned_get_url(origin: &str, path: &str, region: &str, creds: &Credentials
         .collect::<Vec<_>>()
         .join("&");
     let canonical = format!("GET\n{path}\n{query}\nhost:{host}\n\nhost\nUNSIGNED-PAYLOAD");
-    let hashed: String = <Sha256 as sha2::Digest>::digest(canonical.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hashed = chalet_types::hex(&<Sha256 as sha2::Digest>::digest(canonical.as_bytes()));
     let to_sign = format!("AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{hashed}");
     let signature = sign_policy(&creds.secret_access_key, &date, region, &to_sign);
     format!("{origin}{path}?{query}&X-Amz-Signature={signature}")

@@ -18,6 +18,7 @@
 pub mod api;
 pub mod catalogue;
 pub mod date;
+pub mod encoding;
 pub mod html;
 pub mod language;
 pub mod legal;
@@ -34,6 +35,7 @@ pub use catalogue::{
     Personalisation, Shipping, Stock,
 };
 pub use date::Date;
+pub use encoding::hex;
 pub use language::{Currency, Language};
 pub use money::{Money, MoneyError};
 pub use order::{
