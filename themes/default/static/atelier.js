@@ -9,19 +9,27 @@
   if (!site) return;
   const { cfg, h, money, fill, R, $ } = site;
 
+  /** What both pages start from: their words (the template's `data-t-*`), and the chalet and
+   *  token of the link they were opened with (`null` when there is no usable link). Another
+   *  chalet's link opened in the same tab changes only the fragment: the page starts again. */
+  function opened(root) {
+    const w = (key, vars) => (root.dataset['t' + key] || key).replace(/\{(\w+)\}/g, (_, v) => (vars && v in vars ? vars[v] : ''));
+    window.addEventListener('hashchange', () => location.reload());
+    const params = new URLSearchParams(location.hash.slice(1));
+    const chalet = params.get('chalet');
+    const token = params.get('token');
+    return { w, link: chalet && token && cfg.checkout ? { chalet, token } : null };
+  }
+
   // ------------------------------------------------------------------ a chalet's orders
   async function initAtelier() {
     const root = $('[data-atelier]');
     if (!root) return;
-    // Another chalet's link opened in this tab changes only the fragment: start again.
-    window.addEventListener('hashchange', () => location.reload());
-    const w = (key, vars) => (root.dataset['t' + key] || key).replace(/\{(\w+)\}/g, (_, v) => (vars && v in vars ? vars[v] : ''));
+    const { w, link } = opened(root);
     const status = $('[data-atelier-status]', root);
     const list = $('[data-atelier-orders]', root);
-    const params = new URLSearchParams(location.hash.slice(1));
-    const chalet = params.get('chalet');
-    const token = params.get('token');
-    if (!chalet || !token || !cfg.checkout) { status.textContent = w('NoLink'); return; }
+    if (!link) { status.textContent = w('NoLink'); return; }
+    const { chalet, token } = link;
     const auth = { authorization: 'Bearer ' + token };
     const api = (path, vars) => cfg.checkout + fill(path, { slug: chalet, ...vars });
     let orders;
@@ -114,21 +122,18 @@
   function initVoucherDesk() {
     const root = $('[data-voucher-desk]');
     if (!root) return;
-    const w = (key, vars) => (root.dataset['t' + key] || key).replace(/\{(\w+)\}/g, (_, v) => (vars && v in vars ? vars[v] : ''));
+    const { w, link } = opened(root);
     const camel = (code) => code.replace(/(^|_)(\w)/g, (_, __, c) => c.toUpperCase());
-    const params = new URLSearchParams(location.hash.slice(1));
-    const chalet = params.get('chalet');
-    const token = params.get('token');
     const result = $('[data-voucher-result]', root);
     const form = $('[data-voucher-form]', root);
     const input = $('#voucher-code', root);
     $('[data-atelier-back]', root).href = '../' + location.hash;
-    window.addEventListener('hashchange', () => location.reload());
-    if (!chalet || !token || !cfg.checkout) {
+    if (!link) {
       result.textContent = w('NoLink');
       form.hidden = true;
       return;
     }
+    const { token } = link;
     const post = async (path, code) => {
       const res = await fetch(cfg.checkout + fill(path, { code }), {
         method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }),
