@@ -170,16 +170,15 @@ pub fn compose(
     market: &MarketRow,
     order_url: &str,
 ) -> Composed {
-    let fill = |k: &str| {
-        market
-            .mail
-            .get(k)
-            .cloned()
-            .unwrap_or_default()
-            .replace("{chalet}", &share.chalet_name)
-            .replace("{market}", &market.name)
-            .replace("{reference}", &order.reference())
+    let words = crate::mail::Words {
+        map: &market.mail,
+        fill: vec![
+            ("chalet", share.chalet_name.clone()),
+            ("market", market.name.clone()),
+            ("reference", order.reference()),
+        ],
     };
+    let fill = |k: &str| words.get(k);
     let (subject, intro) = match status {
         Handover::Ready => ("ready_subject", "ready_intro"),
         Handover::Shipped => ("shipped_subject", "shipped_intro"),
@@ -187,12 +186,7 @@ pub fn compose(
     let lang = market.language;
     let (mut text, mut html) = (String::new(), String::new());
     let _ = writeln!(text, "{}\n", fill(intro));
-    let _ = write!(
-        html,
-        "<!doctype html><html lang=\"{}\"><body style=\"font-family:Georgia,serif;color:#2b1d14;max-width:40em\"><p>{}</p><ul>",
-        lang.code(),
-        esc(&fill(intro))
-    );
+    let _ = write!(html, "{}<p>{}</p><ul>", crate::mail::html_open(lang), esc(&fill(intro)));
     for line in order.lines.iter().filter(|l| l.sku.chalet == share.chalet) {
         let _ = writeln!(text, "- {} × {}", line.quantity, line.name);
         let _ = write!(html, "<li>{} × {}</li>", line.quantity, esc(&line.name));

@@ -46,6 +46,32 @@ pub enum SendError {
     Timeout,
 }
 
+/// The theme's e-mail words (published with the catalogue), their placeholders — `{market}`,
+/// `{reference}`, `{chalet}`… — filled in the order given.
+#[derive(Debug)]
+pub struct Words<'a> {
+    pub map: &'a std::collections::BTreeMap<String, String>,
+    pub fill: Vec<(&'static str, String)>,
+}
+
+impl Words<'_> {
+    pub fn get(&self, k: &str) -> String {
+        let mut out = self.map.get(k).cloned().unwrap_or_default();
+        for (name, value) in &self.fill {
+            out = out.replace(&format!("{{{name}}}"), value);
+        }
+        out
+    }
+}
+
+/// How every message's HTML part opens: its language and the one style they share.
+pub fn html_open(lang: chalet_types::Language) -> String {
+    format!(
+        "<!doctype html><html lang=\"{}\"><body style=\"font-family:Georgia,serif;color:#2b1d14;max-width:40em\">",
+        lang.code()
+    )
+}
+
 /// A message in plain text and HTML.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Composed {

@@ -139,24 +139,23 @@ async fn try_chalets(st: &AppState, session_id: &str) -> Result<Told, StoreError
 
 /// The e-mail to one chalet about its share of `order`.
 pub fn compose(order: &Order, share: &ChaletFulfilment, market: &MarketRow, link: Option<&str>) -> Composed {
-    let fill = |k: &str| {
-        market
-            .mail
-            .get(k)
-            .cloned()
-            .unwrap_or_default()
-            .replace("{chalet}", &share.chalet_name)
-            .replace("{market}", &market.name)
-            .replace("{reference}", &order.reference())
+    let words = crate::mail::Words {
+        map: &market.mail,
+        fill: vec![
+            ("chalet", share.chalet_name.clone()),
+            ("market", market.name.clone()),
+            ("reference", order.reference()),
+        ],
     };
+    let fill = |k: &str| words.get(k);
     let lang = market.language;
     let (mut text, mut html) = (String::new(), String::new());
     let reference = format!("{} {}", fill("reference"), order.reference());
     let _ = writeln!(text, "{}\n\n{reference}", fill("chalet_intro"));
     let _ = write!(
         html,
-        "<!doctype html><html lang=\"{}\"><body style=\"font-family:Georgia,serif;color:#2b1d14;max-width:40em\"><p>{}</p><p><strong>{}</strong></p><ul>",
-        lang.code(),
+        "{}<p>{}</p><p><strong>{}</strong></p><ul>",
+        crate::mail::html_open(lang),
         esc(&fill("chalet_intro")),
         esc(&reference)
     );

@@ -4,35 +4,19 @@
 
 use crate::AppState;
 use crate::dynamo::{StoreError, key};
-use crate::mail::Composed;
+use crate::mail::{Composed, Words, html_open};
 use crate::orders::MarketRow;
 use chalet_types::catalogue::RECEIPT_WORDS;
 // Artisans', organisers' and shoppers' text is escaped in the HTML part.
 use chalet_types::html::escape as esc;
 use chalet_types::table::*;
 use chalet_types::{Date, FulfilmentChoice, Language, Order, PostalAddress};
-use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// The theme's words the receipt needs and the catalogue did not bring.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 #[error("the published catalogue has no receipt words {}: rebuild with a theme that has them and publish again", .0.join(", "))]
 pub struct MissingWords(pub Vec<&'static str>);
-
-struct Words<'a> {
-    map: &'a BTreeMap<String, String>,
-    fill: Vec<(&'static str, String)>,
-}
-
-impl Words<'_> {
-    fn get(&self, k: &str) -> String {
-        let mut out = self.map.get(k).cloned().unwrap_or_default();
-        for (name, value) in &self.fill {
-            out = out.replace(&format!("{{{name}}}"), value);
-        }
-        out
-    }
-}
 
 fn address(a: &PostalAddress) -> String {
     let town = [a.postal_code.as_deref(), a.city.as_deref()]
@@ -94,9 +78,8 @@ pub fn compose(order: &Order, market: &MarketRow, order_url: &str) -> Result<Com
     let _ = writeln!(text, "{greeting}\n\n{}\n", w.get("intro"));
     let _ = write!(
         html,
-        "<!doctype html><html lang=\"{}\"><body style=\"font-family:Georgia,serif;color:#2b1d14;max-width:40em\">\
-         <p>{}</p><p>{}</p><p><strong>{}{colon} {}</strong>",
-        lang.code(),
+        "{}<p>{}</p><p>{}</p><p><strong>{}{colon} {}</strong>",
+        html_open(lang),
         esc(&greeting),
         esc(&w.get("intro")),
         esc(&w.get("reference")),
@@ -315,6 +298,7 @@ pub async fn pending(st: &AppState) -> Result<Vec<String>, StoreError> {
 mod tests {
     use super::*;
     use chalet_types::{ChaletFulfilment, Money, OrderLine, OrganiserContact, Sku, VoucherCode, VoucherTerms};
+    use std::collections::BTreeMap;
 
     fn words() -> BTreeMap<String, String> {
         RECEIPT_WORDS
