@@ -170,14 +170,7 @@ pub fn compose(
     market: &MarketRow,
     order_url: &str,
 ) -> Composed {
-    let words = crate::mail::Words {
-        map: &market.mail,
-        fill: vec![
-            ("chalet", share.chalet_name.clone()),
-            ("market", market.name.clone()),
-            ("reference", order.reference()),
-        ],
-    };
+    let words = crate::notify::share_words(order, share, market);
     let fill = |k: &str| words.get(k);
     let (subject, intro) = match status {
         Handover::Ready => ("ready_subject", "ready_intro"),

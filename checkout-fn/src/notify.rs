@@ -137,16 +137,26 @@ async fn try_chalets(st: &AppState, session_id: &str) -> Result<Told, StoreError
     Ok(told)
 }
 
-/// The e-mail to one chalet about its share of `order`.
-pub fn compose(order: &Order, share: &ChaletFulfilment, market: &MarketRow, link: Option<&str>) -> Composed {
-    let words = crate::mail::Words {
+/// The theme's words for a message about one chalet's share of `order`: `{chalet}`,
+/// `{market}` and `{reference}` filled (the chalet's notice, the shopper's handover mails).
+pub(crate) fn share_words<'a>(
+    order: &Order,
+    share: &ChaletFulfilment,
+    market: &'a MarketRow,
+) -> crate::mail::Words<'a> {
+    crate::mail::Words {
         map: &market.mail,
         fill: vec![
             ("chalet", share.chalet_name.clone()),
             ("market", market.name.clone()),
             ("reference", order.reference()),
         ],
-    };
+    }
+}
+
+/// The e-mail to one chalet about its share of `order`.
+pub fn compose(order: &Order, share: &ChaletFulfilment, market: &MarketRow, link: Option<&str>) -> Composed {
+    let words = share_words(order, share, market);
     let fill = |k: &str| words.get(k);
     let lang = market.language;
     let (mut text, mut html) = (String::new(), String::new());
