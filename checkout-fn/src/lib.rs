@@ -66,6 +66,8 @@ pub struct AppState {
     pub store: dynamo::Dynamo,
     pub stripe: payments::Stripe,
     pub codes_key: Arc<Vec<u8>>,
+    /// What vouchers' QR codes are signed with, derived once like `codes_key`.
+    pub voucher_signing: Arc<ring::signature::Ed25519KeyPair>,
     pub webhook_secret: Arc<secrets::WebhookSecret>,
 }
 
@@ -82,6 +84,7 @@ impl AppState {
         source: Option<config::SecretSource>,
     ) -> AppState {
         let codes_key = Arc::new(codes::codes_key(&config.voucher_codes_key));
+        let voucher_signing = Arc::new(voucher_qr::signing_key(&config.voucher_codes_key));
         let webhook_secret = Arc::new(secrets::WebhookSecret::new(
             config.stripe_webhook_secret.clone(),
             source,
@@ -91,6 +94,7 @@ impl AppState {
             store,
             stripe,
             codes_key,
+            voucher_signing,
             webhook_secret,
         }
     }

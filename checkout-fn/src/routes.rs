@@ -427,14 +427,13 @@ pub async fn order(State(st): State<AppState>, Path(session_id): Path<String>) -
         return Ok((StatusCode::ACCEPTED, no_store, Json(json!({ "status": "pending" }))).into_response());
     };
     let currency = market.unwrap_or_default().currency;
-    let signing = crate::voucher_qr::signing_key(&st.config.voucher_codes_key);
     // Each voucher code with its signed payload and the QR code drawing it.
     let qr = |l: &chalet_types::OrderLine| -> Vec<Value> {
         let until = order.voucher_valid_until(l);
         l.voucher_codes
             .iter()
             .map(|code| {
-                let payload = crate::voucher_qr::payload(&signing, code, &l.sku, until);
+                let payload = crate::voucher_qr::payload(&st.voucher_signing, code, &l.sku, until);
                 let drawn = crate::voucher_qr::qr_path(&payload);
                 json!({ "code": code, "payload": payload, "size": drawn.as_ref().map(|d| d.0), "path": drawn.map(|d| d.1) })
             })

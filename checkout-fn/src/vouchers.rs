@@ -193,12 +193,11 @@ pub async fn redeem(
 /// `GET /vouchers/key`: the public key vouchers' QR codes are signed with, and their format
 /// ([`crate::voucher_qr`]); public, and cached an hour.
 pub async fn public_key(State(st): State<AppState>) -> impl axum::response::IntoResponse {
-    let key = crate::voucher_qr::signing_key(&st.config.voucher_codes_key);
     (
         [(axum::http::header::CACHE_CONTROL, "public, max-age=3600")],
         Json(json!({
             "alg": "Ed25519",
-            "key": crate::voucher_qr::public_key(&key),
+            "key": crate::voucher_qr::public_key(&st.voucher_signing),
             "format": format!("{}.<code>.<chalet/product>.<valid until or ->.<signature, base64url>", crate::voucher_qr::PREFIX),
         })),
     )
