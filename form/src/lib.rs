@@ -290,7 +290,13 @@ mod tests {
                 (rel, bytes)
             })
             .into();
-        serde_json::to_value(chalet::apply::Kit::new(&market, &theme, &logos)).expect("kit")
+        // Where a build publishes each static file, as the renderer names them.
+        let assets = theme
+            .statics
+            .iter()
+            .map(|s| (s.rel.clone(), chalet::render::asset_path(&s.rel, &s.bytes)))
+            .collect();
+        serde_json::to_value(chalet::apply::Kit::new(&market, &theme, &assets, &logos)).expect("kit")
     }
 
     #[test]

@@ -37,8 +37,15 @@ pub struct Kit {
 }
 
 impl Kit {
-    /// `images`: the market's own (not the chalets'), by path in the content folder.
-    pub fn new(market: &str, theme: &Theme, images: &BTreeMap<String, Vec<u8>>) -> Kit {
+    /// `assets`: where the build published each static file (the renderer's
+    /// [`asset_paths`](crate::render::Renderer::asset_paths)); `images`: the market's own (not
+    /// the chalets'), by path in the content folder.
+    pub fn new(
+        market: &str,
+        theme: &Theme,
+        assets: &BTreeMap<String, String>,
+        images: &BTreeMap<String, Vec<u8>>,
+    ) -> Kit {
         let b64 = base64::engine::general_purpose::STANDARD;
         Kit {
             market: market.to_string(),
@@ -48,11 +55,7 @@ impl Kit {
                 .iter()
                 .map(|t| (t.name.clone(), t.file.text.clone()))
                 .collect(),
-            assets: theme
-                .statics
-                .iter()
-                .map(|s| (s.rel.clone(), crate::render::asset_path(&s.rel, &s.bytes)))
-                .collect(),
+            assets: assets.clone(),
             strings: theme.strings.clone(),
             images: images.iter().map(|(rel, b)| (rel.clone(), b64.encode(b))).collect(),
             chalet_header: crate::schema::CHALET_HEADER.to_string(),
@@ -126,7 +129,8 @@ mod tests {
             published: None,
         };
         let logo = BTreeMap::from([("sponsors/a.png".to_string(), vec![1u8, 2, 3])]);
-        let json = Kit::new("name: x\n", &theme, &logo).to_json();
+        let assets = BTreeMap::from([("style.css".to_string(), crate::render::asset_path("style.css", b"p{}"))]);
+        let json = Kit::new("name: x\n", &theme, &assets, &logo).to_json();
         assert!(!json.contains("cDt9"), "the files' bytes stay out of the kit: {json}");
         let kit: Kit = serde_json::from_str(&json).expect("kit");
         assert_eq!(kit.market, "name: x\n");

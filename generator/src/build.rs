@@ -436,9 +436,14 @@ pub fn build_in(
         .then(|| OutputFile {
             path: crate::apply::kit_path(),
             content: Content::Bytes(
-                crate::apply::Kit::new(&p.market_text, &p.theme, &market_images(&p.site, &opts.content))
-                    .to_json()
-                    .into_bytes(),
+                crate::apply::Kit::new(
+                    &p.market_text,
+                    &p.theme,
+                    renderer.asset_paths(),
+                    &market_images(&p.site, &opts.content),
+                )
+                .to_json()
+                .into_bytes(),
             ),
         });
     let folders = || {

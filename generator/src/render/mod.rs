@@ -142,6 +142,11 @@ impl<'a> Renderer<'a> {
         &self.pages
     }
 
+    /// Where each of the theme's static files is published, as this renderer names them.
+    pub fn asset_paths(&self) -> &BTreeMap<String, String> {
+        &self.assets.paths
+    }
+
     /// The page's path relative to the site root, as in its URL (`chalets/x/`, `404.html`).
     fn url_rel(&self, page: PageKind) -> String {
         page.route(self.site).path()
@@ -488,6 +493,8 @@ fn template_error(theme: &Theme, name: &str, e: &tera::Error) -> Diagnostic {
 /// Static files with a content hash in their name, so they can be cached forever.
 #[derive(Debug)]
 struct Assets {
+    /// Each static file's published path (`style.css` → `assets/style.<hash>.css`).
+    paths: BTreeMap<String, String>,
     urls: BTreeMap<String, String>,
     files: Vec<OutputFile>,
 }
@@ -506,27 +513,26 @@ pub fn asset_path(rel: &str, bytes: &[u8]) -> String {
 
 fn assets(theme: &Theme, root: &str) -> Assets {
     // A theme from the form's kit names the files a build already published.
-    if let Some(published) = &theme.published {
-        let urls = published
+    let (paths, files) = match &theme.published {
+        Some(published) => (published.clone(), Vec::new()),
+        None => theme
+            .statics
             .iter()
-            .map(|(rel, path)| (rel.clone(), format!("{root}{path}")))
-            .collect();
-        return Assets {
-            urls,
-            files: Vec::new(),
-        };
-    }
-    let mut urls = BTreeMap::new();
-    let mut files = Vec::new();
-    for s in &theme.statics {
-        let hashed = asset_path(&s.rel, &s.bytes);
-        urls.insert(s.rel.clone(), format!("{root}{hashed}"));
-        files.push(OutputFile {
-            path: hashed,
-            content: Content::Bytes(s.bytes.clone()),
-        });
-    }
-    Assets { urls, files }
+            .map(|s| {
+                let path = asset_path(&s.rel, &s.bytes);
+                let file = OutputFile {
+                    path: path.clone(),
+                    content: Content::Bytes(s.bytes.clone()),
+                };
+                ((s.rel.clone(), path), file)
+            })
+            .unzip(),
+    };
+    let urls = paths
+        .iter()
+        .map(|(rel, path)| (rel.clone(), format!("{root}{path}")))
+        .collect();
+    Assets { paths, urls, files }
 }
 
 /// The sitemap of absolute page URLs.
