@@ -17,12 +17,18 @@
 //!   or send them to `url`
 //! - `POST /v1/refunds`, `GET /v1/refunds`, `POST /__control/payment_intents/{pi}/dispute`,
 //!   `POST /__control/disputes/{id}/close`: after the sale (see `refunds`)
+//! - `GET /v1/balance_transactions`, `GET /v1/charges?payment_intent=`: the money's movements,
+//!   with Stripe's fees (see `balance`)
+//! - `POST /v1/transfers`, `POST /v1/transfers/{id}/reversals`, `GET /v1/transfers`, and
+//!   connected accounts made by `POST /__control/accounts`: Connect (see `connect`)
 //! - `GET /__control/events`: every event made so far (`id`, `type`), to resend one
 //! - `GET /pay/{id}`: a tiny hosted-checkout page; its button pays and follows `success_url`.
 //!
 //! Like Stripe, sessions expire by themselves at `expires_at` (and the expired event is sent):
 //! [`StandIn::spawn_expiry`] sweeps them every half second.
 
+pub mod balance;
+mod connect;
 mod control;
 pub mod faults;
 pub mod params;
@@ -67,6 +73,12 @@ struct Store {
     charges: HashMap<String, Value>,
     refunds: Vec<Value>,
     disputes: HashMap<String, Value>,
+    /// Every balance transaction, oldest first.
+    balance: Vec<Value>,
+    transfers: HashMap<String, Value>,
+    reversals: Vec<Value>,
+    /// Connected accounts and their balances (one currency: the market's).
+    accounts: HashMap<String, i64>,
 }
 
 #[derive(Clone, Debug)]
@@ -79,6 +91,9 @@ pub struct StandIn {
     charge_template: Arc<Value>,
     refund_template: Arc<Value>,
     dispute_template: Arc<Value>,
+    balance_template: Arc<Value>,
+    transfer_template: Arc<Value>,
+    reversal_template: Arc<Value>,
 }
 
 pub(crate) fn now() -> i64 {
@@ -124,6 +139,9 @@ impl StandIn {
             charge_template: parse(include_str!("fixtures/charge.json")),
             refund_template: parse(include_str!("fixtures/refund.json")),
             dispute_template: parse(include_str!("fixtures/dispute.json")),
+            balance_template: parse(include_str!("fixtures/balance_transaction.json")),
+            transfer_template: parse(include_str!("fixtures/transfer.json")),
+            reversal_template: parse(include_str!("fixtures/transfer_reversal.json")),
         }
     }
 
@@ -171,6 +189,16 @@ impl StandIn {
             .route("/v1/refunds", post(refunds::create).get(refunds::list))
             .route("/__control/payment_intents/{pi}/dispute", post(refunds::open_dispute))
             .route("/__control/disputes/{id}/close", post(refunds::close_dispute))
+            .route("/v1/balance_transactions", get(balance::list))
+            .route("/v1/balance_transactions/{id}", get(balance::retrieve))
+            .route("/v1/charges", get(balance::charges))
+            .route("/v1/charges/{id}", get(balance::charge))
+            .route("/v1/transfers", post(connect::create).get(connect::list))
+            .route("/v1/transfers/{id}", get(connect::retrieve))
+            .route("/v1/transfers/{id}/reversals", post(connect::reverse))
+            .route("/__control/accounts", post(connect::open_account))
+            .route("/__control/accounts/{id}", get(connect::account))
+            .route("/__control/accounts/{id}/payout", post(connect::payout))
             .route("/__control/requests", get(control::requests))
             .route("/__control/events", get(control::events))
             .route("/pay/{id}", get(pay::page).post(pay::form))
@@ -299,7 +327,22 @@ impl StandIn {
         };
         let object = session.clone();
         let event = self.event(kind, object);
-        if let Some((pi, charge)) = store_charge {
+        if let Some((pi, mut charge)) = store_charge {
+            let amount = charge["amount"].as_i64().unwrap_or(0);
+            if amount > 0 {
+                let currency = charge["currency"].as_str().unwrap_or_default().to_string();
+                let source = charge["id"].as_str().unwrap_or_default().to_string();
+                let movement = balance::Movement {
+                    kind: "charge",
+                    reporting_category: "charge",
+                    amount,
+                    fee: balance::card_fee(amount),
+                    currency: &currency,
+                    source: &source,
+                    description: None,
+                };
+                charge["balance_transaction"] = json!(self.record_balance(&mut store, movement));
+            }
             store.charges.insert(pi, charge);
         }
         store

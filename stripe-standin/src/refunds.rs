@@ -167,6 +167,19 @@ pub(crate) async fn create(State(s): State<StandIn>, headers: HeaderMap, body: S
         ] {
             refund[k] = v;
         }
+        let currency = charge_now["currency"].as_str().unwrap_or_default().to_string();
+        let source = refund["id"].as_str().unwrap_or_default().to_string();
+        // Stripe keeps the fee of a refunded payment: the refund's fee is 0.
+        let movement = crate::balance::Movement {
+            kind: "refund",
+            reporting_category: "refund",
+            amount: -wanted,
+            fee: 0,
+            currency: &currency,
+            source: &source,
+            description: None,
+        };
+        refund["balance_transaction"] = json!(s.record_balance(&mut store, movement));
         store.refunds.push(refund.clone());
         if let Some(k) = key {
             store.idempotent.insert(
