@@ -19,6 +19,7 @@ pub fn catalogue(site: &Site, strings: &BTreeMap<String, String>) -> Catalogue {
                 chalet: c.slug.clone(),
                 chalet_name: c.name.clone(),
                 chalet_email: c.contact.email.clone(),
+                stripe_account: c.stripe_account.clone(),
                 price: p.price,
                 stock: p.stock,
                 kind: p.kind,
@@ -47,6 +48,7 @@ pub fn catalogue(site: &Site, strings: &BTreeMap<String, String>) -> Catalogue {
             registration_fee: m.registration.map(|r| r.payable()),
             shipping_countries: m.shipping_countries.clone(),
             collect_phone: m.collect_phone,
+            commission_bp: m.commission_bp,
             organiser: m.organiser.as_ref().map(|o| OrganiserContact {
                 name: o.name.clone(),
                 email: o.email.clone(),

@@ -143,6 +143,8 @@ pub struct Market {
     pub shipping_countries: Vec<String>,
     /// Ask for a phone number when something is picked up.
     pub collect_phone: bool,
+    /// The organisers' commission on each chalet's sales, in basis points (`commission_percent`).
+    pub commission_bp: u32,
     pub categories: Vec<Category>,
     pub sponsors: Vec<Sponsor>,
     pub images: ImageSettings,
@@ -244,6 +246,9 @@ pub struct Chalet {
     pub shipping: Option<Shipping>,
     /// The countries it ships to when it narrows the market's list (empty: all of them).
     pub ship_countries: Vec<String>,
+    /// Its Stripe connected account (`payouts: { stripe_account: acct_… }`): never shown on the
+    /// site, only handed to the checkout function.
+    pub stripe_account: Option<String>,
     pub about: Option<Markdown>,
     pub products: Vec<Product>,
     /// A hash of everything above as validation made it, its images by their place in the
@@ -284,6 +289,7 @@ impl Chalet {
             pickup,
             shipping,
             ship_countries,
+            stripe_account,
             about,
             products,
             digest: _,
@@ -292,7 +298,15 @@ impl Chalet {
         let mut f = Fingerprint::default();
         f.add_debug(&(
             (slug, source, name, artisan, town, category, tagline, cover, logo),
-            (contact, trader, pickup, shipping, ship_countries, products.len()),
+            (
+                contact,
+                trader,
+                pickup,
+                shipping,
+                ship_countries,
+                stripe_account,
+                products.len(),
+            ),
         ));
         f.add_debug(&rels(self.head_image_ids()));
         let head = f.finish();
@@ -330,6 +344,7 @@ impl Chalet {
             pickup: _,
             shipping: _,
             ship_countries: _,
+            stripe_account: _,
             about,
             products,
             digest: _,

@@ -121,6 +121,7 @@ impl Builder {
                 "registration" => registration.clone(),
                 "shipping_countries" => countries(),
                 "collect_phone" => yes_no(),
+                "commission_percent" => json!({ "type": "number", "minimum": 0, "maximum": 100, "multipleOf": 0.01 }),
                 "categories" => json!({ "type": "array", "items": category.clone(), "minItems": 1 }),
                 "sponsors" => list_of(sponsor.clone()),
                 "images" => images.clone(),
@@ -159,6 +160,10 @@ impl Builder {
             "shipping" => Some(shipping.clone()),
             _ => None,
         });
+        let payouts = self.object("payouts", PAYOUTS_FIELDS, &["stripe_account"], |f| match f {
+            "stripe_account" => Some(json!({ "type": "string", "pattern": "^acct_[A-Za-z0-9]{8,64}$" })),
+            _ => None,
+        });
         let mut schema = self.object(
             "chalet.yaml",
             CHALET_FIELDS,
@@ -170,6 +175,7 @@ impl Builder {
                     "contact" => contact.clone(),
                     "trader" => trader.clone(),
                     "fulfilment" => fulfilment.clone(),
+                    "payouts" => payouts.clone(),
                     _ => return None,
                 })
             },

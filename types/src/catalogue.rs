@@ -193,6 +193,10 @@ pub struct CatalogueItem {
     /// Why the shopper has no right of withdrawal (absent: 14 days), for the basket and receipt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub withdrawal: Option<crate::legal::WithdrawalExemption>,
+    /// The chalet's Stripe connected account (`payouts: { stripe_account: acct_… }`): its share
+    /// of each order is transferred there by `checkout-fn transfers`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stripe_account: Option<String>,
 }
 
 /// Who runs the market, as receipts name them.
@@ -221,10 +225,18 @@ pub struct CatalogueMarket {
     pub collect_phone: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organiser: Option<OrganiserContact>,
+    /// The organisers' commission on each chalet's sales, in basis points (`commission_percent:
+    /// 5` in `market.yaml` is 500); 0 when there is none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub commission_bp: u32,
     /// The receipt's words in the market's language: the theme's `mail_*` strings, so the
     /// e-mail and the site say the same things and are translated in one place.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub mail: std::collections::BTreeMap<String, String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// The words a receipt is written with: the theme's `mail_<key>` strings. `chalet check` warns

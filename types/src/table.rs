@@ -15,6 +15,11 @@
 //! - `ORDER#<session>` / `CHALET#<slug>`: the order's share for one chalet, also keyed
 //!   `gsi1pk = CHALET#<slug>`, `gsi1sk = <created>#<session>` in the per-chalet index — what
 //!   artisans' statements are read from.
+//! - `ORDER#<session>` / `PAYOUT#<slug>`: what `checkout-fn transfers` paid the chalet's connected
+//!   account for that order (the transfer, its amount, what was reversed, the refunds already
+//!   counted), written once and amended under a version.
+//! - `DEBT#<slug>` / `DEBT`: what a chalet owes back (`owed`, cents) from refunds that could not
+//!   be reversed (its Stripe balance was paid out): netted on its next transfers.
 //! - `CODE#<code>` / `CODE`: a voucher code with its SKU, order and `status` (`issued`,
 //!   `redeemed`, `voided`).
 //! - `CLIENT#<hash of the viewer's address>` / `CLIENT`: how many reservations one client holds
@@ -45,6 +50,9 @@ pub const RESERVATION_KEY: &str = "RES";
 pub const ORDER_PREFIX: &str = "ORDER#";
 pub const ORDER_KEY: &str = "ORDER";
 pub const CHALET_PREFIX: &str = "CHALET#";
+pub const PAYOUT_PREFIX: &str = "PAYOUT#";
+pub const DEBT_PREFIX: &str = "DEBT#";
+pub const DEBT_KEY: &str = "DEBT";
 pub const CODE_PREFIX: &str = "CODE#";
 pub const CODE_KEY: &str = "CODE";
 pub const REGISTRATION_PREFIX: &str = "REG#";
@@ -111,6 +119,8 @@ pub mod attr {
     pub const PERSONALISATION: &str = "personalisation";
     /// Why a product has no right of withdrawal (`chalet_types::legal::WithdrawalExemption`).
     pub const WITHDRAWAL: &str = "withdrawal";
+    /// The chalet's Stripe connected account, where `checkout-fn transfers` pays its shares.
+    pub const STRIPE_ACCOUNT: &str = "stripe_account";
     /// Stock counters: `committed` = `sold` + `reserved` ≤ `total` (absent: made to order).
     pub const TOTAL: &str = "total";
     pub const COMMITTED: &str = "committed";
@@ -123,6 +133,8 @@ pub mod attr {
     pub const REGISTRATION_FEE: &str = "registration_fee";
     pub const SHIPPING_COUNTRIES: &str = "shipping_countries";
     pub const COLLECT_PHONE: &str = "collect_phone";
+    /// The organisers' commission in basis points (absent: none).
+    pub const COMMISSION_BP: &str = "commission_bp";
     pub const ORGANISER_NAME: &str = "organiser_name";
     pub const ORGANISER_EMAIL: &str = "organiser_email";
     /// The receipt's strings (a map), from the theme.
@@ -139,6 +151,8 @@ pub mod attr {
     pub const CLIENT: &str = "client";
     /// An order's optimistic-concurrency counter: refunds and disputes amend it in turn.
     pub const VERSION: &str = "order_version";
+    /// A chalet's debt (cents) from refunds its transfers could not give back.
+    pub const OWED: &str = "owed";
     /// On an order: when its receipt was sent (Unix seconds); absent until then.
     pub const RECEIPT_SENT: &str = "receipt_sent";
     /// On an order: until when one sender has the right to send the receipt (Unix seconds), so

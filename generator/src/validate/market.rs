@@ -21,6 +21,7 @@ pub(crate) const MARKET_FIELDS: &[&str] = &[
     "registration",
     "shipping_countries",
     "collect_phone",
+    "commission_percent",
     "categories",
     "sponsors",
     "images",
@@ -155,6 +156,7 @@ pub(super) fn validate(v: &mut Validator) -> Option<Market> {
         )
     });
     let collect_phone = collect_phone.unwrap_or(true);
+    let commission_bp = f.get("commission_percent").map_or(0, |n| commission(&mut r, n));
     let tagline = r.opt_text(&f, "tagline", "tagline");
     let images = f
         .get("images")
@@ -177,10 +179,32 @@ pub(super) fn validate(v: &mut Validator) -> Option<Market> {
         registration,
         shipping_countries,
         collect_phone,
+        commission_bp,
         categories,
         sponsors,
         images,
     })
+}
+
+/// `commission_percent: 5` (or `2.5`): the organisers' share of each chalet's sales, in basis
+/// points; at most two decimals, 0 to 100.
+fn commission(r: &mut Reader, node: &Node) -> u32 {
+    let text = match &node.value {
+        Value::Number(s) | Value::Str(s) => s.trim().replace(',', "."),
+        _ => String::new(),
+    };
+    // A percentage with two decimals is written like an amount in cents.
+    match chalet_types::Money::parse(&text).map(|m| m.cents()) {
+        Ok(bp @ 0..=10_000) => bp as u32,
+        _ => {
+            r.error(
+                node.pos,
+                format!("commission_percent `{text}` is not a percentage from 0 to 100"),
+                Some("write it like `5` or `2.5`: the organisers' share of each chalet's sales".into()),
+            );
+            0
+        }
+    }
 }
 
 /// `images: { widths: [320, 640, 1280], fallback_width: 640, quality: 80, max_megapixels: 50 }`

@@ -21,8 +21,8 @@ pub(crate) use chalet::probably_meant;
 /// list (`crate::schema`).
 pub(crate) mod fields {
     pub(crate) use super::chalet::{
-        CHALET_FIELDS, CONTACT_FIELDS, FULFILMENT_FIELDS, IMAGE_FIELDS, PERSONALISATION_FIELDS, PRODUCT_FIELDS,
-        SHIPPING_FIELDS, VOUCHER_FIELDS,
+        CHALET_FIELDS, CONTACT_FIELDS, FULFILMENT_FIELDS, IMAGE_FIELDS, PAYOUTS_FIELDS, PERSONALISATION_FIELDS,
+        PRODUCT_FIELDS, SHIPPING_FIELDS, VOUCHER_FIELDS,
     };
     pub(crate) use super::legal::TRADER_FIELDS;
     pub(crate) use super::market::{

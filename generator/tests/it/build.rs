@@ -311,3 +311,47 @@ fn shipping_countries_and_phone_collection_reach_the_catalogue() {
         run.stderr
     );
 }
+
+/// `commission_percent` and a chalet's `payouts: { stripe_account }` reach the catalogue the
+/// checkout function reads (and no page); malformed ones are refused at their position.
+#[test]
+fn commission_and_connected_accounts_reach_the_catalogue_only() {
+    let tmp = site_in_temp("valid/minimal");
+    let market = tmp.path().join("content/market.yaml");
+    let chalet_yaml = tmp.path().join("content/chalets/cire-et-meche/chalet.yaml");
+    let themes = themes().to_str().expect("utf8").to_string();
+    let (market_text, chalet_text) = (read(&market), read(&chalet_yaml));
+    std::fs::write(&market, format!("{market_text}\ncommission_percent: 2.5\n")).expect("write");
+    std::fs::write(
+        &chalet_yaml,
+        format!("{chalet_text}payouts: {{ stripe_account: acct_1PgafTB7WZ01zgkW }}\n"),
+    )
+    .expect("write");
+    let run = chalet(tmp.path(), &["build", "--themes", &themes]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let catalogue: serde_json::Value =
+        serde_json::from_str(&read(&tmp.path().join("dist/catalogue.json"))).expect("json");
+    assert_eq!(catalogue["market"]["commission_bp"], 250);
+    for item in catalogue["items"].as_array().expect("items") {
+        let expected = (item["chalet"] == "cire-et-meche").then_some("acct_1PgafTB7WZ01zgkW");
+        assert_eq!(item["stripe_account"].as_str(), expected, "{item}");
+    }
+    let page = read(&tmp.path().join("dist/chalets/cire-et-meche/index.html"));
+    assert!(!page.contains("acct_"), "the account is the function's, not the page's");
+
+    std::fs::write(&market, format!("{market_text}\ncommission_percent: 120\n")).expect("write");
+    std::fs::write(
+        &chalet_yaml,
+        format!("{chalet_text}payouts: {{ stripe_account: cus_123 }}\n"),
+    )
+    .expect("write");
+    let run = chalet(tmp.path(), &["check", "--themes", &themes]);
+    assert_ne!(run.code, 0);
+    let (m, c) = (market_text.lines().count() + 2, chalet_text.lines().count() + 1);
+    for expected in [
+        format!("content/market.yaml:{m}:21: commission_percent `120` is not a percentage from 0 to 100"),
+        format!("content/chalets/cire-et-meche/chalet.yaml:{c}:28: `cus_123` is not a Stripe account id"),
+    ] {
+        assert!(run.stderr.contains(&expected), "{expected}\n{}", run.stderr);
+    }
+}
