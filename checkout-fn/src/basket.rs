@@ -392,6 +392,7 @@ mod tests {
             chalet: sku.chalet.clone(),
             chalet_name: "Chalet".into(),
             chalet_email: None,
+            stripe_account: None,
             name: sku.product.to_string(),
             sku,
             price: Money::from_cents(cents),

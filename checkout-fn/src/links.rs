@@ -232,11 +232,20 @@ fn ship_to(v: &Value) -> String {
     }
 }
 
+/// `12` or `12.50`: digits, and at most one point with digits after it.
+fn plain_decimal(n: &str) -> bool {
+    let (whole, cents) = n.split_once('.').unwrap_or((n, "0"));
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    digits(whole) && digits(cents)
+}
+
 pub(crate) fn push_row(out: &mut String, cells: impl Iterator<Item = String>) {
     let cells: Vec<String> = cells
         .map(|c| {
-            // A cell starting with = + - @ is a formula to a spreadsheet: neutralised.
-            let c = if c.starts_with(['=', '+', '-', '@']) {
+            // A cell starting with = + - @ is a formula to a spreadsheet: neutralised, unless it
+            // is a plain negative amount (`-12.50`), which a spreadsheet must read as a number.
+            let amount = c.strip_prefix('-').is_some_and(plain_decimal);
+            let c = if c.starts_with(['=', '+', '-', '@']) && !amount {
                 format!("'{c}")
             } else {
                 c
@@ -286,5 +295,17 @@ mod tests {
             rows[1],
             "cs_1,5,a/b,\"Bougie, rouge\",2,14.90,29.80,\"Léa \"\"la\"\"\",,pickup,,\"'=HYPERLINK(\"\"x\"\")\",'+32 4,,"
         );
+    }
+
+    #[test]
+    fn negative_amounts_stay_numbers_and_other_dashes_are_defused() {
+        let mut out = String::new();
+        push_row(
+            &mut out,
+            ["-12.50", "-3", "-1+1", "-", "-.5", "-2.", "12.50"]
+                .map(String::from)
+                .into_iter(),
+        );
+        assert_eq!(out, "-12.50,-3,'-1+1,'-,'-.5,'-2.,12.50\r\n");
     }
 }

@@ -8,6 +8,8 @@
 //!   checkout-fn links --catalogue dist/catalogue.json      each chalet's private links: its page
 //!                                                           (/atelier/#…) and its orders' CSV
 //!   checkout-fn orders [--chalet SLUG] [--since DATE] [--format csv|json]   every line sold
+//!   checkout-fn statements --from DATE --to DATE [--format csv|json|html]   what each chalet is owed
+//!   checkout-fn transfers [--dry-run]                      pay chalets' connected accounts their shares
 //!   checkout-fn purge [--dry-run] [--days N]               erase old orders' personal data
 //!   checkout-fn reconcile [--dry-run] [--older-than 5m]    settle stock held for unreported sessions
 //!   checkout-fn refund <order> [--line SKU[:QTY]]… [--restock]   refund through Stripe
@@ -46,6 +48,8 @@ async fn main() -> ExitCode {
         Some("applications") => applications(&args).await,
         Some("links") => links(&args),
         Some("orders") => orders(&args).await,
+        Some("statements") => statements(&args).await,
+        Some("transfers") => transfers(&args).await,
         Some("purge") => purge(&args).await,
         Some("reconcile") => reconcile(&args).await,
         Some("refund") => refund(&args).await,
@@ -430,6 +434,69 @@ async fn orders(args: &[String]) -> ExitCode {
         print!("{}", checkout_fn::ledger::csv(&rows));
     }
     ExitCode::SUCCESS
+}
+
+/// Exit 0 when the statement reconciles, 3 when it does not (it is printed all the same).
+async fn statements(args: &[String]) -> ExitCode {
+    let usage = || {
+        eprintln!("usage: checkout-fn statements --from YYYY-MM-DD --to YYYY-MM-DD [--format csv|json|html]");
+        ExitCode::from(2)
+    };
+    let date = |name: &str| arg(args, name).and_then(|d| chalet_types::Date::parse(&d));
+    let (Some(from), Some(to)) = (date("--from"), date("--to")) else {
+        return usage();
+    };
+    let format = arg(args, "--format").unwrap_or_else(|| "csv".into());
+    if !["csv", "json", "html"].contains(&format.as_str()) || to < from {
+        return usage();
+    }
+    let state = match state().await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let (statement, market) = match checkout_fn::statements::run(&state, from, to).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("checkout-fn: {}", checkout_fn::error::chain(&e));
+            return ExitCode::from(1);
+        }
+    };
+    match format.as_str() {
+        "json" => println!("{}", serde_json::to_string_pretty(&statement).unwrap_or_default()),
+        "html" => print!("{}", checkout_fn::statements::html(&statement, &market)),
+        _ => print!("{}", checkout_fn::statements::csv(&statement)),
+    }
+    eprint!("{}", checkout_fn::statements::summary(&statement));
+    if statement.reconciles() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(3)
+    }
+}
+
+async fn transfers(args: &[String]) -> ExitCode {
+    let dry_run = args.iter().any(|a| a == "--dry-run");
+    let state = match state().await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    match checkout_fn::transfers::run(&state, dry_run).await {
+        Ok(steps) => {
+            for step in &steps {
+                println!("{}{step}", if dry_run { "would " } else { "" });
+            }
+            println!(
+                "{} step(s){}",
+                steps.len(),
+                if dry_run { " (dry run: nothing sent)" } else { "" }
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("checkout-fn: {}", checkout_fn::error::chain(&e));
+            ExitCode::from(1)
+        }
+    }
 }
 
 async fn purge(args: &[String]) -> ExitCode {

@@ -24,6 +24,8 @@ pub struct MarketRow {
     pub organiser: Option<chalet_types::OrganiserContact>,
     /// The receipt's strings, from the theme (`mail_*` keys, prefix dropped).
     pub mail: std::collections::BTreeMap<String, String>,
+    /// The organisers' commission in basis points (`market.yaml` `commission_percent`).
+    pub commission_bp: u32,
 }
 
 impl Default for MarketRow {
@@ -37,6 +39,7 @@ impl Default for MarketRow {
             collect_phone: true,
             organiser: None,
             mail: Default::default(),
+            commission_bp: 0,
         }
     }
 }
@@ -221,6 +224,7 @@ impl Dynamo {
                         .collect()
                 })
                 .unwrap_or_default(),
+            commission_bp: get_n(i, attr::COMMISSION_BP).map_or(0, |n| n.clamp(0, 10_000) as u32),
             collect_phone: i
                 .get(attr::COLLECT_PHONE)
                 .and_then(|v| v.as_bool().ok())

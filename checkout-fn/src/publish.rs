@@ -111,6 +111,7 @@ pub async fn publish(db: &Dynamo, catalogue: &Catalogue) -> Result<PublishReport
             (attr::VOUCHER_TERMS, item.voucher_terms.clone()),
             (attr::PICKUP_AT, item.fulfilment.pickup_at.clone()),
             (attr::CHALET_EMAIL, item.chalet_email.clone()),
+            (attr::STRIPE_ACCOUNT, item.stripe_account.clone()),
             (
                 attr::PERSONALISATION,
                 item.personalisation
@@ -212,6 +213,12 @@ pub async fn publish(db: &Dynamo, catalogue: &Catalogue) -> Result<PublishReport
         );
     }
     market.insert(attr::COLLECT_PHONE.into(), Av::Bool(catalogue.market.collect_phone));
+    if catalogue.market.commission_bp > 0 {
+        market.insert(
+            attr::COMMISSION_BP.into(),
+            Av::N(catalogue.market.commission_bp.to_string()),
+        );
+    }
     if let Some(o) = &catalogue.market.organiser {
         market.insert(attr::ORGANISER_NAME.into(), Av::S(o.name.clone()));
         if let Some(e) = &o.email {

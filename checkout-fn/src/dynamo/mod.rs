@@ -134,6 +134,7 @@ impl Stocked {
             chalet: sku.chalet.clone(),
             chalet_name: get_s(it, attr::CHALET_NAME)?.to_string(),
             chalet_email: get_s(it, attr::CHALET_EMAIL).map(str::to_string),
+            stripe_account: get_s(it, attr::STRIPE_ACCOUNT).map(str::to_string),
             name: get_s(it, attr::NAME)?.to_string(),
             price: Money::from_cents(get_n(it, attr::PRICE)?),
             stock: total.map_or(Stock::MadeToOrder, |t| Stock::Limited(t.max(0) as u32)),
@@ -276,7 +277,7 @@ impl Dynamo {
         Ok(TransactWriteItem::builder().update(u.build().map_err(err)?).build())
     }
 
-    fn put(&self, item: Item, only_new: bool) -> Result<TransactWriteItem, StoreError> {
+    pub(crate) fn put(&self, item: Item, only_new: bool) -> Result<TransactWriteItem, StoreError> {
         let mut p = Put::builder().table_name(&self.table).set_item(Some(item));
         if only_new {
             p = p

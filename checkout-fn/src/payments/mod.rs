@@ -14,6 +14,7 @@ use stripe_checkout::checkout_session::{
 use stripe_shared::{CheckoutSessionLocale, CheckoutSessionMode};
 
 mod aftercare;
+pub mod balance;
 mod webhook;
 pub use aftercare::{DisputeInfo, RefundInfo};
 pub use webhook::{WebhookEvent, WebhookRejection, verify};

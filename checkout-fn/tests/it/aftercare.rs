@@ -6,24 +6,10 @@
 use crate::common::*;
 use chalet_types::table::CodeStatus;
 use chalet_types::{Order, VoucherCode};
-use serde_json::{Value, json};
+use serde_json::json;
 
-/// A harness whose private stand-in delivers every event to the function.
 async fn harness() -> Harness {
-    let h = Harness::start_private(&example_catalogue()).await;
-    h.control("webhooks", &json!({ "url": format!("{}/webhook", h.base) }))
-        .await;
-    h
-}
-
-/// Checks out `body`, pays at the stand-in (event delivered) and returns the recorded order.
-async fn paid_order(h: &Harness, body: Value) -> Order {
-    let (status, created) = h.post_json("/checkout", &body).await;
-    assert_eq!(status, 200, "{created}");
-    let session = created["id"].as_str().expect("id").to_string();
-    let r = h.control(&format!("checkout/sessions/{session}/pay"), &json!({})).await;
-    assert_eq!(r["delivered"], 200, "{r}");
-    h.db.order(&session).await.expect("read").expect("recorded")
+    Harness::start_delivering(&example_catalogue()).await
 }
 
 fn codes<'a>(order: &'a Order, sku: &str) -> &'a [VoucherCode] {
@@ -46,11 +32,9 @@ async fn statuses(h: &Harness, codes: &[VoucherCode]) -> Vec<CodeStatus> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refunding_one_voucher_line_voids_its_codes_only_and_a_dashboard_refund_does_the_same() {
     let h = harness().await;
-    let order = paid_order(
-        &h,
-        json!({ "items": [{ "sku": MENU, "quantity": 1 }, { "sku": BON, "quantity": 2 }] }),
-    )
-    .await;
+    let order = h
+        .paid_order(json!({ "items": [{ "sku": MENU, "quantity": 1 }, { "sku": BON, "quantity": 2 }] }))
+        .await;
     let (menu, bon) = (codes(&order, MENU).to_vec(), codes(&order, BON).to_vec());
     assert_eq!((menu.len(), bon.len()), (1, 2));
 
@@ -111,7 +95,7 @@ async fn refunding_one_voucher_line_voids_its_codes_only_and_a_dashboard_refund_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dispute_is_recorded_voids_the_codes_and_its_closing_is_recorded() {
     let h = harness().await;
-    let order = paid_order(&h, json!({ "items": [{ "sku": MENU, "quantity": 2 }] })).await;
+    let order = h.paid_order(json!({ "items": [{ "sku": MENU, "quantity": 2 }] })).await;
     let pi = order.payment_intent.clone().expect("a payment");
     let opened = h
         .control(
@@ -144,11 +128,11 @@ async fn a_dispute_is_recorded_voids_the_codes_and_its_closing_is_recorded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refund_with_restock_puts_the_goods_back_once() {
     let h = harness().await;
-    let order = paid_order(
-        &h,
-        json!({ "items": [{ "sku": CANDLE, "quantity": 2 }], "fulfilment": { "la-cire-d-outremeuse": "pickup" } }),
-    )
-    .await;
+    let order = h
+        .paid_order(
+            json!({ "items": [{ "sku": CANDLE, "quantity": 2 }], "fulfilment": { "la-cire-d-outremeuse": "pickup" } }),
+        )
+        .await;
     assert_eq!(h.remaining("la-cire-d-outremeuse", CANDLE).await, json!(10));
     let (code, out, err) = h.cli(&["refund", &order.id, "--line", &format!("{CANDLE}:1"), "--restock"]);
     assert_eq!(code, 0, "{out}{err}");

@@ -233,6 +233,26 @@ impl Harness {
         Harness::start_with_stripe(catalogue, private_standin().await).await
     }
 
+    /// A private harness whose stand-in delivers every event to the function.
+    pub async fn start_delivering(catalogue: &Catalogue) -> Harness {
+        let h = Harness::start_private(catalogue).await;
+        h.control("webhooks", &json!({ "url": format!("{}/webhook", h.base) }))
+            .await;
+        h
+    }
+
+    /// Checks out `body`, pays at the stand-in (event delivered) and returns the recorded order.
+    pub async fn paid_order(&self, body: Value) -> chalet_types::Order {
+        let (status, created) = self.post_json("/checkout", &body).await;
+        assert_eq!(status, 200, "{created}");
+        let session = created["id"].as_str().expect("id").to_string();
+        let r = self
+            .control(&format!("checkout/sessions/{session}/pay"), &json!({}))
+            .await;
+        assert_eq!(r["delivered"], 200, "{r}");
+        self.db.order(&session).await.expect("read").expect("recorded")
+    }
+
     /// POSTs a control request to this harness's stand-in.
     pub async fn control(&self, path: &str, body: &Value) -> Value {
         json_of(self.http.post(format!("{}/__control/{path}", self.stripe)).json(body)).await

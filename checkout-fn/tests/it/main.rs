@@ -15,6 +15,7 @@ mod lambda;
 mod ledger;
 mod links;
 mod notify;
+mod payouts;
 mod purge;
 mod settling;
 mod stock;
