@@ -205,6 +205,7 @@ pub fn compose(
         subject: fill(subject),
         text,
         html,
+        ..Default::default()
     }
 }
 

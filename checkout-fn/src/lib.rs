@@ -39,6 +39,7 @@ pub mod statements;
 pub mod transfers;
 pub mod uploads;
 pub mod voucher_qr;
+pub mod voucher_sheet;
 pub mod vouchers;
 
 use axum::Router;

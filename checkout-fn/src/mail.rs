@@ -72,12 +72,21 @@ pub fn html_open(lang: chalet_types::Language) -> String {
     )
 }
 
-/// A message in plain text and HTML.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A message in plain text and HTML, with files attached (the receipt's printable vouchers).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Composed {
     pub subject: String,
     pub text: String,
     pub html: String,
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file sent with a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attachment {
+    pub name: String,
+    pub content_type: &'static str,
+    pub body: String,
 }
 
 impl Mailer {
@@ -109,12 +118,23 @@ impl Mailer {
             .from(self.from.clone())
             .to(to)
             .subject(&message.subject)
-            .multipart(
+            .multipart({
                 // Quoted-printable: readable as sent, and safe through servers without 8BITMIME.
-                MultiPart::alternative()
+                let body = MultiPart::alternative()
                     .singlepart(part(ContentType::TEXT_PLAIN, &message.text))
-                    .singlepart(part(ContentType::TEXT_HTML, &message.html)),
-            )
+                    .singlepart(part(ContentType::TEXT_HTML, &message.html));
+                if message.attachments.is_empty() {
+                    body
+                } else {
+                    let mut mixed = MultiPart::mixed().multipart(body);
+                    for a in &message.attachments {
+                        let kind = ContentType::parse(a.content_type).map_err(|e| SendError::Build(e.to_string()))?;
+                        mixed = mixed
+                            .singlepart(lettre::message::Attachment::new(a.name.clone()).body(a.body.clone(), kind));
+                    }
+                    mixed
+                }
+            })
             .map_err(|e| SendError::Build(without_addresses(&e.to_string())))?;
         match tokio::time::timeout(SEND_TIMEOUT, self.transport.send(email)).await {
             Ok(Ok(_)) => Ok(()),

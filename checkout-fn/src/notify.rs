@@ -229,5 +229,6 @@ pub fn compose(order: &Order, share: &ChaletFulfilment, market: &MarketRow, link
         subject: fill("chalet_subject"),
         text,
         html,
+        ..Default::default()
     }
 }

@@ -208,6 +208,7 @@ pub fn compose(order: &Order, market: &MarketRow, order_url: &str) -> Result<Com
         subject: w.get("subject"),
         text,
         html,
+        ..Default::default()
     })
 }
 
@@ -248,13 +249,23 @@ async fn try_send(st: &AppState, session_id: &str) -> Result<Receipt, StoreError
     let Some(to) = order.email.clone() else {
         return Ok(Receipt::NotSent);
     };
-    let message = match compose(&order, &market, &order_url(st, session_id)) {
+    let mut message = match compose(&order, &market, &order_url(st, session_id)) {
         Ok(m) => m,
         Err(e) => {
             tracing::warn!(error = %e, "no receipt sent");
             return Ok(Receipt::NotSent);
         }
     };
+    let words = Words {
+        map: &market.mail,
+        fill: Vec::new(),
+    };
+    message.attachments.extend(crate::voucher_sheet::sheet(
+        &order,
+        market.language,
+        &words,
+        &st.voucher_signing,
+    ));
     let marks = crate::mail_once::Marks {
         claim: attr::RECEIPT_CLAIM,
         sent: attr::RECEIPT_SENT,

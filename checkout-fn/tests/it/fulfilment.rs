@@ -362,6 +362,53 @@ async fn the_receipt_is_mailed_once_in_the_market_s_language_with_every_voucher_
         mail.contains("From: =?utf-8?") || mail.contains("commandes@marche.example"),
         "{mail}"
     );
+
+    // The printable vouchers are attached: a card per code, whose QR code is the order page's —
+    // the same signed payload, drawn the same way.
+    let name = format!("vouchers-{}.html", reference.to_lowercase());
+    let sheet = attachment(mail, &name).unwrap_or_else(|| panic!("no {name} attached to:\n{mail}"));
+    assert!(sheet.starts_with("<!doctype html><html lang=\"fr\">"), "{sheet}");
+    assert!(!sheet.contains("<script"), "a sheet to print, nothing to run");
+    let qrs = order["chalets"][0]["lines"][0]["voucher_qr"]
+        .as_array()
+        .expect("QR codes");
+    for (code, qr) in codes.iter().zip(qrs) {
+        assert!(sheet.contains(&format!("<p class=\"code\">{code}</p>")), "{code}");
+        let path = qr["path"].as_str().expect("a path");
+        assert!(
+            sheet.contains(&format!("<path d=\"{path}\"")),
+            "the QR of {code} differs from the order page's"
+        );
+    }
+    assert_eq!(sheet.matches("<section class=\"card\">").count(), 2);
+    assert!(
+        sheet.contains("Valables jusqu&#39;au"),
+        "the validity, in the market's words: {sheet}"
+    );
+}
+
+/// The body of the attachment named `name` in a raw message, decoded (base64 or as sent).
+fn attachment(mail: &str, name: &str) -> Option<String> {
+    let start = mail.find(&format!("filename=\"{name}\""))?;
+    let headers_end = start
+        + mail[start..]
+            .find("\r\n\r\n")
+            .map(|i| i + 4)
+            .or_else(|| mail[start..].find("\n\n").map(|i| i + 2))?;
+    let head = &mail[..headers_end];
+    let part_head = &head[head[..start].rfind("\n--").unwrap_or(0)..];
+    let body = &mail[headers_end..];
+    let body = &body[..body.find("\n--").unwrap_or(body.len())];
+    if part_head
+        .to_ascii_lowercase()
+        .contains("content-transfer-encoding: base64")
+    {
+        use base64::Engine as _;
+        let compact: String = body.split_whitespace().collect();
+        String::from_utf8(base64::engine::general_purpose::STANDARD.decode(compact).ok()?).ok()
+    } else {
+        Some(body.trim_end().to_string())
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
