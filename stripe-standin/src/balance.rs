@@ -8,7 +8,8 @@
 //! default 10), `starting_after`/`ending_before` cursors, `expand[]=data.source`; anything else is
 //! an unknown parameter. Fees are Stripe's standard EEA card price, 1.5 % + €0.25 a charge
 //! ("Pricing updates for businesses based in the EEA", support.stripe.com); a refund's fee is 0
-//! (Stripe keeps the fee of a refunded payment).
+//! (Stripe keeps the fee of a refunded payment); a dispute is an `adjustment` of minus its amount
+//! with the €20 dispute fee, and a won one gives the amount back.
 
 // A refusal here is the HTTP answer itself, handed straight back by the handler: boxing it
 // would only add derefs to a dev-only server.
@@ -222,6 +223,7 @@ fn source_object(store: &Store, id: &str) -> Option<Value> {
         .or_else(|| store.refunds.iter().find(by_id))
         .or_else(|| store.transfers.values().find(by_id))
         .or_else(|| store.reversals.iter().find(by_id))
+        .or_else(|| store.disputes.values().find(by_id))
         .cloned()
 }
 

@@ -15,6 +15,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 
+/// Stripe's fee on a dispute in the EEA, in cents.
+const DISPUTE_FEE: i64 = 2_000;
+
 /// The charge a paid session leaves behind, keyed by its PaymentIntent.
 pub(crate) fn charge_for(template: &Value, session: &Value, payment_intent: &str) -> Value {
     let mut c = template.clone();
@@ -262,9 +265,26 @@ pub(crate) async fn open_dispute(
         ] {
             d[k] = v;
         }
-        store
-            .disputes
-            .insert(d["id"].as_str().unwrap_or_default().to_string(), d.clone());
+        // The disputed amount leaves the balance with Stripe's dispute fee (€20 in the EEA,
+        // "Pricing updates for businesses based in the EEA"): one `adjustment`.
+        let (amount, currency, id) = (
+            d["amount"].as_i64().unwrap_or(0),
+            d["currency"].as_str().unwrap_or_default().to_string(),
+            d["id"].as_str().unwrap_or_default().to_string(),
+        );
+        let movement = crate::balance::Movement {
+            kind: "adjustment",
+            reporting_category: "dispute",
+            amount: -amount,
+            fee: DISPUTE_FEE,
+            currency: &currency,
+            source: &id,
+            description: Some("Chargeback withdrawal"),
+        };
+        // The dispute object lists its balance transactions whole.
+        s.record_balance(&mut store, movement);
+        d["balance_transactions"] = json!([store.balance.last()]);
+        store.disputes.insert(id, d.clone());
         s.event("charge.dispute.created", d)
     };
     let delivered = s.record_and_deliver(event.clone()).await;
@@ -291,7 +311,31 @@ pub(crate) async fn close_dispute(
             return stripe_error(StatusCode::NOT_FOUND, "invalid_request_error", "No such dispute");
         };
         d["status"] = json!(status);
-        s.event("charge.dispute.closed", d.clone())
+        let mut d = d.clone();
+        if status == "won" {
+            // Won: the amount comes back (the fee stays Stripe's).
+            let (amount, currency, id) = (
+                d["amount"].as_i64().unwrap_or(0),
+                d["currency"].as_str().unwrap_or_default().to_string(),
+                d["id"].as_str().unwrap_or_default().to_string(),
+            );
+            let movement = crate::balance::Movement {
+                kind: "adjustment",
+                reporting_category: "dispute_reversal",
+                amount,
+                fee: 0,
+                currency: &currency,
+                source: &id,
+                description: Some("Chargeback reversal"),
+            };
+            s.record_balance(&mut store, movement);
+            let txn = store.balance.last().cloned();
+            if let (Some(list), Some(txn)) = (d["balance_transactions"].as_array_mut(), txn) {
+                list.push(txn);
+            }
+            store.disputes.insert(id, d.clone());
+        }
+        s.event("charge.dispute.closed", d)
     };
     let delivered = s.record_and_deliver(event.clone()).await;
     Json(json!({ "event": event, "delivered": delivered })).into_response()

@@ -275,3 +275,42 @@ async fn chalets_are_paid_once_refunds_reverse_and_an_empty_balance_is_netted_ne
     let sent: i64 = [&candle_t, &soap_t, &next[0]].iter().map(|t| cents(&t["amount"])).sum();
     assert_eq!(cents(&s["totals"]["transferred"]), sent - (1_490 - 75));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dispute_is_no_chalet_s_and_the_statement_still_reconciles() {
+    let h = Harness::start_delivering(&catalogue(&[])).await;
+    let order = h.paid_order(json!({ "items": [{ "sku": BON, "quantity": 1 }] })).await;
+    let pi = order.payment_intent.clone().expect("a payment");
+    let opened = h.control(&format!("payment_intents/{pi}/dispute"), &json!({})).await;
+    assert_eq!(opened["delivered"], 200, "{opened}");
+    let day = today();
+    let statement = |h: &Harness| {
+        let (code, out, summary) = h.cli(&["statements", "--from", &day, "--to", &day, "--format", "json"]);
+        assert_eq!(code, 0, "{summary}");
+        serde_json::from_str::<Value>(&out).expect("JSON")
+    };
+    let s = statement(&h);
+    let others = s["others"].as_array().expect("others").clone();
+    assert_eq!(others.len(), 1, "{s}");
+    assert_eq!(others[0]["kind"], "adjustment");
+    assert_eq!(cents(&others[0]["amount"]), -5_000);
+    assert_eq!(cents(&others[0]["fee"]), 2_000, "Stripe's dispute fee in the EEA");
+    // The restaurant is still shown what it sold; the chargeback is the organisers' to handle.
+    assert_eq!(cents(&s["totals"]["gross"]), 5_000);
+    assert_eq!(
+        cents(&s["totals"]["net"]) + cents(&s["totals"]["commission"]) + cents(&s["balance"]["other"]),
+        cents(&s["balance"]["net"])
+    );
+
+    // Won: the amount comes back, the fee does not.
+    let dispute = opened["event"]["data"]["object"]["id"]
+        .as_str()
+        .expect("dispute id")
+        .to_string();
+    h.control(&format!("disputes/{dispute}/close"), &json!({ "status": "won" }))
+        .await;
+    let s = statement(&h);
+    assert_eq!(s["others"].as_array().map(Vec::len), Some(2));
+    assert_eq!(cents(&s["balance"]["other"]), -2_000);
+    assert_eq!(s["problems"], json!([]));
+}
