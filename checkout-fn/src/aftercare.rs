@@ -385,15 +385,8 @@ mod tests {
     use chalet_types::{ChaletFulfilment, FulfilmentChoice, OrderLine};
 
     fn order() -> Order {
-        let line = |sku: &str, cents: i64, quantity: u32| OrderLine {
-            sku: Sku::parse(sku).expect("sku"),
-            name: sku.into(),
-            unit_price: Money::from_cents(cents),
-            quantity,
-            voucher_codes: Vec::new(),
-            personalisation: None,
-            voucher: None,
-            withdrawal: None,
+        let line = |sku: &str, cents: i64, quantity: u32| {
+            OrderLine::plain(Sku::parse(sku).expect("sku"), Money::from_cents(cents), quantity)
         };
         let a = Sku::parse("t/menu").expect("sku");
         Order {

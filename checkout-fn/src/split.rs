@@ -175,15 +175,8 @@ mod tests {
     use proptest::prelude::*;
 
     fn order(lines: &[(&str, i64, u32)], shipping: &[(&str, i64)]) -> Order {
-        let line = |(sku, price, quantity): &(&str, i64, u32)| OrderLine {
-            sku: Sku::parse(sku).expect("sku"),
-            name: sku.to_string(),
-            unit_price: Money::from_cents(*price),
-            quantity: *quantity,
-            voucher_codes: Vec::new(),
-            personalisation: None,
-            voucher: None,
-            withdrawal: None,
+        let line = |(sku, price, quantity): &(&str, i64, u32)| {
+            OrderLine::plain(Sku::parse(sku).expect("sku"), Money::from_cents(*price), *quantity)
         };
         let lines: Vec<OrderLine> = lines.iter().map(line).collect();
         let fulfilment = shipping

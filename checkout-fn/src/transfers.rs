@@ -467,15 +467,8 @@ mod tests {
     use chalet_types::{OrderDispute, OrderLine, Sku};
 
     fn order() -> Order {
-        let line = |sku: &str, cents: i64, quantity: u32| OrderLine {
-            sku: Sku::parse(sku).expect("sku"),
-            name: sku.into(),
-            unit_price: Money::from_cents(cents),
-            quantity,
-            voucher_codes: Vec::new(),
-            personalisation: None,
-            voucher: None,
-            withdrawal: None,
+        let line = |sku: &str, cents: i64, quantity: u32| {
+            OrderLine::plain(Sku::parse(sku).expect("sku"), Money::from_cents(cents), quantity)
         };
         Order {
             id: "cs_test_t".into(),

@@ -15,6 +15,28 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 
+impl StandIn {
+    /// Records a dispute's movement of the balance (an `adjustment`) and lists it, whole, in the
+    /// dispute's `balance_transactions`, as Stripe's dispute object does.
+    fn dispute_movement(&self, store: &mut crate::Store, d: &mut Value, category: &str, amount: i64, fee: i64) {
+        let currency = d["currency"].as_str().unwrap_or_default().to_string();
+        let id = d["id"].as_str().unwrap_or_default().to_string();
+        let movement = crate::balance::Movement {
+            kind: "adjustment",
+            reporting_category: category,
+            amount,
+            fee,
+            currency: &currency,
+            source: &id,
+            description: None,
+        };
+        self.record_balance(store, movement);
+        if let (Some(list), Some(txn)) = (d["balance_transactions"].as_array_mut(), store.balance.last()) {
+            list.push(txn.clone());
+        }
+    }
+}
+
 /// Stripe's fee on a dispute in the EEA, in cents.
 const DISPUTE_FEE: i64 = 2_000;
 
@@ -267,23 +289,9 @@ pub(crate) async fn open_dispute(
         }
         // The disputed amount leaves the balance with Stripe's dispute fee (€20 in the EEA,
         // "Pricing updates for businesses based in the EEA"): one `adjustment`.
-        let (amount, currency, id) = (
-            d["amount"].as_i64().unwrap_or(0),
-            d["currency"].as_str().unwrap_or_default().to_string(),
-            d["id"].as_str().unwrap_or_default().to_string(),
-        );
-        let movement = crate::balance::Movement {
-            kind: "adjustment",
-            reporting_category: "dispute",
-            amount: -amount,
-            fee: DISPUTE_FEE,
-            currency: &currency,
-            source: &id,
-            description: Some("Chargeback withdrawal"),
-        };
-        // The dispute object lists its balance transactions whole.
-        s.record_balance(&mut store, movement);
-        d["balance_transactions"] = json!([store.balance.last()]);
+        let amount = d["amount"].as_i64().unwrap_or(0);
+        let id = d["id"].as_str().unwrap_or_default().to_string();
+        s.dispute_movement(&mut store, &mut d, "dispute", -amount, DISPUTE_FEE);
         store.disputes.insert(id, d.clone());
         s.event("charge.dispute.created", d)
     };
@@ -314,25 +322,9 @@ pub(crate) async fn close_dispute(
         let mut d = d.clone();
         if status == "won" {
             // Won: the amount comes back (the fee stays Stripe's).
-            let (amount, currency, id) = (
-                d["amount"].as_i64().unwrap_or(0),
-                d["currency"].as_str().unwrap_or_default().to_string(),
-                d["id"].as_str().unwrap_or_default().to_string(),
-            );
-            let movement = crate::balance::Movement {
-                kind: "adjustment",
-                reporting_category: "dispute_reversal",
-                amount,
-                fee: 0,
-                currency: &currency,
-                source: &id,
-                description: Some("Chargeback reversal"),
-            };
-            s.record_balance(&mut store, movement);
-            let txn = store.balance.last().cloned();
-            if let (Some(list), Some(txn)) = (d["balance_transactions"].as_array_mut(), txn) {
-                list.push(txn);
-            }
+            let amount = d["amount"].as_i64().unwrap_or(0);
+            let id = d["id"].as_str().unwrap_or_default().to_string();
+            s.dispute_movement(&mut store, &mut d, "dispute_reversal", amount, 0);
             store.disputes.insert(id, d.clone());
         }
         s.event("charge.dispute.closed", d)

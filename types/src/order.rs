@@ -37,6 +37,22 @@ pub struct OrderLine {
     pub withdrawal: Option<crate::legal::WithdrawalExemption>,
 }
 
+impl OrderLine {
+    /// A plain line: no codes, personalisation, voucher terms or exemption.
+    pub fn plain(sku: Sku, unit_price: Money, quantity: u32) -> OrderLine {
+        OrderLine {
+            name: sku.product.to_string(),
+            sku,
+            unit_price,
+            quantity,
+            voucher_codes: Vec::new(),
+            personalisation: None,
+            voucher: None,
+            withdrawal: None,
+        }
+    }
+}
+
 /// A voucher's validity and terms, copied from the catalogue at checkout.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VoucherTerms {
