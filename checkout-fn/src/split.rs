@@ -225,7 +225,7 @@ mod tests {
 
     #[test]
     fn a_refund_follows_its_lines_else_the_gross() {
-        let mut o = order(&[("a/bougie", 600, 2), ("b/savon", 300, 1)], &[]);
+        let o = order(&[("a/bougie", 600, 2), ("b/savon", 300, 1)], &[]);
         let by_line = OrderRefund {
             id: "re_1".into(),
             amount: Money::from_cents(600),
@@ -248,7 +248,6 @@ mod tests {
         };
         let r = refund_shares(&o, &loose, 0);
         assert_eq!((r[0].amount.cents(), r[1].amount.cents()), (80, 20));
-        o.refunds.push(loose);
     }
 
     #[test]

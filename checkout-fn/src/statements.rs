@@ -177,9 +177,15 @@ pub fn statement(from: Date, to: Date, orders: &[Order], movements: &[Movement],
             }
             _ => None,
         };
-        let chalet_of = |metadata: &HashMap<String, String>| metadata.get("chalet").and_then(|c| Slug::parse(c).ok());
-        match (&m.source, order) {
-            (Source::Charge { id, .. }, Some(order)) => {
+        // The chalet a transfer or reversal paid, as its metadata names it.
+        let paid_to = match &m.source {
+            Source::Transfer { metadata, .. } | Source::Reversal { metadata, .. } => {
+                metadata.get("chalet").and_then(|c| Slug::parse(c).ok())
+            }
+            _ => None,
+        };
+        match (&m.source, order, paid_to) {
+            (Source::Charge { id, .. }, Some(order), _) => {
                 add(&mut balance.charges, m.amount.cents());
                 add(&mut balance.fees, m.fee.cents());
                 if m.amount != order.total {
@@ -193,7 +199,7 @@ pub fn statement(from: Date, to: Date, orders: &[Order], movements: &[Movement],
                 charged.insert(&order.id);
                 b.charge(order, m.fee);
             }
-            (Source::Refund { id, .. }, Some(order)) => {
+            (Source::Refund { id, .. }, Some(order), _) => {
                 add(&mut balance.refunds, m.amount.cents());
                 add(&mut balance.fees, m.fee.cents());
                 let refund = match order.refunds.iter().find(|r| &r.id == id) {
@@ -221,13 +227,9 @@ pub fn statement(from: Date, to: Date, orders: &[Order], movements: &[Movement],
                 }
                 b.refund(order, &refund, m.fee);
             }
-            (Source::Transfer { metadata, .. } | Source::Reversal { metadata, .. }, _)
-                if chalet_of(metadata).is_some() =>
-            {
+            (_, _, Some(slug)) => {
                 add(&mut balance.transfers, m.amount.cents());
-                if let Some(slug) = chalet_of(metadata) {
-                    add(&mut b.chalet(&slug, None).transferred, -m.amount.cents());
-                }
+                add(&mut b.chalet(&slug, None).transferred, -m.amount.cents());
             }
             _ => {
                 add(&mut balance.other, m.net.cents());

@@ -24,7 +24,6 @@ pub(crate) const CHALET_FIELDS: &[&str] = &[
     "fulfilment",
     "payouts",
 ];
-pub(crate) const PAYOUTS_FIELDS: &[&str] = &["stripe_account"];
 pub(crate) const PRODUCT_FIELDS: &[&str] = &[
     "name",
     "price",
@@ -200,7 +199,7 @@ fn validate_one(v: &mut Validator, folder: &str, inner: &[String], rules: Market
     let contact = f.get("contact").and_then(|n| contact(&mut r, n)).unwrap_or_default();
     let trader = super::legal::trader(&mut r, &f);
     let fulfilment = fulfilment(&mut r, &f, rules.shipping_countries);
-    let stripe_account = f.get("payouts").and_then(|n| payouts(&mut r, n));
+    let stripe_account = f.get("payouts").and_then(|n| super::legal::payouts(&mut r, n));
     let cover_ref = image_field(&mut r, &f, "cover");
     let logo_ref = image_field(&mut r, &f, "logo");
     let cover = cover_ref
@@ -333,24 +332,6 @@ pub(crate) fn probably_meant(name: &str) -> Option<String> {
 fn image_field(r: &mut Reader, f: &Fields, name: &str) -> Option<(String, Pos)> {
     let n = f.get(name)?;
     r.text(n, name).map(|t| (t, n.pos))
-}
-
-/// `payouts: { stripe_account: acct_… }`: where `checkout-fn transfers` pays the chalet.
-fn payouts(r: &mut Reader, node: &Node) -> Option<String> {
-    let pf = r.fields(node, "payouts", PAYOUTS_FIELDS)?;
-    let n = pf.get("stripe_account")?;
-    let id = r.text(n, "stripe_account")?;
-    let tail = id.strip_prefix("acct_").unwrap_or_default();
-    if (8..=64).contains(&tail.len()) && tail.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        Some(id)
-    } else {
-        r.error(
-            n.pos,
-            format!("`{id}` is not a Stripe account id"),
-            Some("copy it from the Stripe dashboard (Connect → Accounts): it starts with `acct_`".into()),
-        );
-        None
-    }
 }
 
 fn contact(r: &mut Reader, node: &Node) -> Option<Contact> {

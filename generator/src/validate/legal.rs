@@ -1,6 +1,7 @@
 //! What the law asks a chalet and a product to say: who sells (`trader:`), the allergens of
 //! Regulation 1169/2011 as a closed list, the net quantity of food, the right of withdrawal and
-//! its exemptions, and a voucher's validity. Each rule is checked with its position and a hint.
+//! its exemptions, a voucher's validity, and where the seller is paid (`payouts:`). Each rule is
+//! checked with its position and a hint.
 
 use crate::diagnostic::did_you_mean;
 use crate::model::{Trader, Voucher};
@@ -9,6 +10,7 @@ use chalet_types::legal::{Allergen, EnterpriseNumberError, NetQuantity, Withdraw
 use chalet_types::{Date, Kind, Personalisation};
 
 pub(crate) const TRADER_FIELDS: &[&str] = &["legal_name", "kind", "enterprise_number", "address"];
+pub(crate) const PAYOUTS_FIELDS: &[&str] = &["stripe_account"];
 
 /// `trader: { legal_name, kind: trader | private, enterprise_number, address }`. Missing
 /// altogether: a warning, since a market may be migrating; wrong: errors.
@@ -232,5 +234,23 @@ pub(super) fn voucher_validity(r: &mut Reader, node: &Node, voucher: &Voucher, f
                 from.a_year_later()
             )),
         );
+    }
+}
+
+/// `payouts: { stripe_account: acct_… }`: where `checkout-fn transfers` pays the chalet.
+pub(super) fn payouts(r: &mut Reader, node: &Node) -> Option<String> {
+    let pf = r.fields(node, "payouts", PAYOUTS_FIELDS)?;
+    let n = pf.get("stripe_account")?;
+    let id = r.text(n, "stripe_account")?;
+    let tail = id.strip_prefix("acct_").unwrap_or_default();
+    if (8..=64).contains(&tail.len()) && tail.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        Some(id)
+    } else {
+        r.error(
+            n.pos,
+            format!("`{id}` is not a Stripe account id"),
+            Some("copy it from the Stripe dashboard (Connect → Accounts): it starts with `acct_`".into()),
+        );
+        None
     }
 }

@@ -21,10 +21,10 @@ pub(crate) use chalet::probably_meant;
 /// list (`crate::schema`).
 pub(crate) mod fields {
     pub(crate) use super::chalet::{
-        CHALET_FIELDS, CONTACT_FIELDS, FULFILMENT_FIELDS, IMAGE_FIELDS, PAYOUTS_FIELDS, PERSONALISATION_FIELDS,
-        PRODUCT_FIELDS, SHIPPING_FIELDS, VOUCHER_FIELDS,
+        CHALET_FIELDS, CONTACT_FIELDS, FULFILMENT_FIELDS, IMAGE_FIELDS, PERSONALISATION_FIELDS, PRODUCT_FIELDS,
+        SHIPPING_FIELDS, VOUCHER_FIELDS,
     };
-    pub(crate) use super::legal::TRADER_FIELDS;
+    pub(crate) use super::legal::{PAYOUTS_FIELDS, TRADER_FIELDS};
     pub(crate) use super::market::{
         CATEGORY_FIELDS, IMAGE_SETTINGS_FIELDS, MARKET_FIELDS, ORGANISER_FIELDS, REGISTRATION_FIELDS, SPONSOR_FIELDS,
     };
