@@ -2,7 +2,8 @@
 // (picked up) and soaps (shipped); each chalet's private link, as `checkout-fn links` prints it,
 // opens that chalet's share and no other's; the candle maker says "ready for pickup", the soap
 // maker "shipped" with a tracking link, and both stay said after a reload; a tampered link is
-// refused. Run by scripts/e2e (SITE, FUNCTION, CHECKOUT_FN, LINKS_KEY, TABLE_NAME…).
+// refused. A restaurant honours vouchers with its link or with the staff PIN it sets there.
+// Run by scripts/e2e (SITE, FUNCTION, CHECKOUT_FN, LINKS_KEY, TABLE_NAME…).
 'use strict';
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -134,18 +135,24 @@ test('each artisan sees their share of a paid order and tells the shopper it is 
   await context.close();
 });
 
-test('a restaurant honours a voucher once, can undo a mistake, and refuses what is not its own', async () => {
+/** A restaurant voucher of the example market, bought and paid: the order as the function
+ *  answers it once paid, with the shopper's page still open on it. */
+async function paidVoucher() {
   const catalogue = JSON.parse(fs.readFileSync(path.join(DIST, 'catalogue.json'), 'utf8'));
   const VOUCHER = catalogue.items.find((i) => i.kind === 'voucher' && !(i.personalisation && i.personalisation.required)
     && (i.stock.type === 'made_to_order' || i.stock.quantity >= 1));
   assert.ok(VOUCHER, 'the example market sells vouchers');
-  const { session, context, p, errors } = await paidOrder({ items: [{ sku: VOUCHER.sku, quantity: 1 }], fulfilment: {} }, false);
+  const paid = await paidOrder({ items: [{ sku: VOUCHER.sku, quantity: 1 }], fulfilment: {} }, false);
   let order;
   for (let i = 0; i < 40 && !(order && order.status === 'paid'); i++) {
-    order = await (await fetch(`${FUNCTION}/orders/${session.id}`)).json();
+    order = await (await fetch(`${FUNCTION}/orders/${paid.session.id}`)).json();
     if (order.status !== 'paid') await new Promise((r) => setTimeout(r, 250));
   }
-  const code = order.chalets[0].lines[0].voucher_codes[0];
+  return { ...paid, VOUCHER, order, code: order.chalets[0].lines[0].voucher_codes[0] };
+}
+
+test('a restaurant honours a voucher once, can undo a mistake, and refuses what is not its own', async () => {
+  const { context, p, errors, VOUCHER, order, code } = await paidVoucher();
   assert.match(code, /^[A-Z2-9]{4}(-[A-Z2-9]{4}){3}$/);
   // Valid until the date it was sold with, else a year from the purchase.
   const year = `${Number(order.created.slice(0, 4)) + 1}${order.created.slice(4, 10)}`;
@@ -215,6 +222,45 @@ test('a restaurant honours a voucher once, can undo a mistake, and refuses what 
   await said.filter({ hasText: 'pas un bon de votre chalet' }).waitFor();
   // No camera reader in this browser: no scan button, typing works all the same.
   assert.equal(await p.isHidden('[data-voucher-scan]'), await p.evaluate(() => !('BarcodeDetector' in window)));
+  assert.deepEqual(await axe(p), []);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('a restaurant sets a staff PIN from its link, and its waiters honour vouchers with it alone', async () => {
+  const { context, p, errors, VOUCHER, code } = await paidVoucher();
+  const owner = links()[VOUCHER.chalet].replace('/atelier/#', '/atelier/bons/#');
+  await p.goto('about:blank');
+  await p.goto(owner);
+  const admin = p.locator('[data-pin-admin]:not([hidden])');
+  await admin.locator('[data-pin-state]').filter({ hasText: 'Aucun code du personnel' }).waitFor();
+  // A PIN anyone would try first is refused; a good one is set.
+  await p.fill('#new-pin', '123456');
+  await p.getByRole('button', { name: 'Définir le code' }).click();
+  await admin.locator('[data-pin-refused="invalid_pin"]').waitFor();
+  await p.fill('#new-pin', '402917');
+  await p.getByRole('button', { name: 'Définir le code' }).click();
+  await admin.locator('[data-pin-state]').filter({ hasText: 'Un code du personnel est défini' }).waitFor();
+  assert.deepEqual(await axe(p), []);
+  // The staff's address: this page with the chalet, never the token.
+  const staff = await p.inputValue('[data-pin-link]');
+  assert.ok(staff.endsWith(`/atelier/bons/#chalet=${VOUCHER.chalet}`), staff);
+
+  await p.goto('about:blank');
+  await p.goto(staff);
+  assert.ok(await p.isHidden('[data-atelier-back]'), 'the staff have no way to the orders');
+  assert.ok(await p.isHidden('[data-pin-admin]'), 'nor to the PIN');
+  const redeem = async (pin) => {
+    await p.fill('#staff-pin', pin);
+    await p.fill('#voucher-code', code);
+    await p.getByRole('button', { name: 'Honorer ce bon' }).click();
+    return p.locator('[data-voucher-result] p').first();
+  };
+  let said = await redeem('999999');
+  await said.filter({ hasText: 'Code erroné (4 essais' }).waitFor();
+  assert.equal(await p.inputValue('#staff-pin'), '', 'a wrong PIN is cleared for the next try');
+  said = await redeem('402917');
+  await said.filter({ hasText: 'Bon accepté' }).waitFor();
   assert.deepEqual(await axe(p), []);
   assert.deepEqual(errors, []);
   await context.close();

@@ -392,6 +392,7 @@ mod tests {
             chalet: sku.chalet.clone(),
             chalet_name: "Chalet".into(),
             chalet_email: None,
+            chalet_digest: false,
             stripe_account: None,
             name: sku.product.to_string(),
             sku,

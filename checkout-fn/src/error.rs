@@ -82,11 +82,20 @@ impl IntoResponse for ApiError {
                 message,
                 details,
             } => {
+                // A 429 that says when to come back says it in the header too (RFC 9110 §10.2.3).
+                let retry_after = details
+                    .get("retry_after")
+                    .and_then(Value::as_i64)
+                    .map(|s| s.to_string());
                 let mut error = json!({ "code": code, "message": message });
                 if let (Value::Object(extra), Some(obj)) = (details, error.as_object_mut()) {
                     obj.extend(extra);
                 }
-                (status, Json(json!({ "error": error }))).into_response()
+                let mut response = (status, Json(json!({ "error": error }))).into_response();
+                if let Some(seconds) = retry_after.and_then(|s| axum::http::HeaderValue::from_str(&s).ok()) {
+                    response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds);
+                }
+                response
             }
             ApiError::Internal(cause) => {
                 tracing::error!(error = %chain(cause.as_ref()), "internal error");

@@ -1,7 +1,7 @@
 //! Under AWS Lambda the function receives two kinds of events: HTTP requests from its function
-//! URL (handed to the router, as `lambda_http::run` would) and the reconciler's schedule
-//! (EventBridge Scheduler, sending the `Input` the template gives it: `{"chalet": "reconcile"}`;
-//! a classic EventBridge rule's `"source": "aws.events"` event is accepted too).
+//! URL (handed to the router, as `lambda_http::run` would) and its schedules (EventBridge
+//! Scheduler, sending the `Input` the template gives each: `{"chalet": "reconcile"}`, `"purge"`,
+//! `"digest"`; a classic EventBridge rule's `"source": "aws.events"` event means the reconciler).
 
 use crate::AppState;
 use lambda_http::request::LambdaRequest;
@@ -14,14 +14,26 @@ pub const RECONCILE_INPUT: &str = r#"{"chalet":"reconcile"}"#;
 /// The `Input` of the daily schedule erasing old orders' personal data (`crate::purge`).
 pub const PURGE_INPUT: &str = r#"{"chalet":"purge"}"#;
 
-/// Whether an invocation is the reconciler's schedule rather than an HTTP request.
-pub fn is_schedule(payload: &Value) -> bool {
-    payload.get("chalet").and_then(Value::as_str) == Some("reconcile")
-        || payload.get("source").and_then(Value::as_str) == Some("aws.events")
+/// The `Input` of the morning schedule sending chalets their digest of the day before.
+pub const DIGEST_INPUT: &str = r#"{"chalet":"digest"}"#;
+
+/// A scheduled job, as opposed to an HTTP request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Job {
+    Reconcile,
+    Purge,
+    Digest,
 }
 
-fn is_purge(payload: &Value) -> bool {
-    payload.get("chalet").and_then(Value::as_str) == Some("purge")
+/// Which job an invocation is, if it is a schedule's.
+pub fn job(payload: &Value) -> Option<Job> {
+    match payload.get("chalet").and_then(Value::as_str) {
+        Some("reconcile") => Some(Job::Reconcile),
+        Some("purge") => Some(Job::Purge),
+        Some("digest") => Some(Job::Digest),
+        _ if payload.get("source").and_then(Value::as_str) == Some("aws.events") => Some(Job::Reconcile),
+        _ => None,
+    }
 }
 
 /// Serves Lambda's Runtime API until the sandbox ends.
@@ -40,20 +52,36 @@ async fn dispatch(
     event: LambdaEvent<Value>,
 ) -> Result<Value, lambda_runtime::Error> {
     let LambdaEvent { payload, context } = event;
-    if is_purge(&payload) {
-        let today = chalet_types::Date::from_unix(crate::now());
-        let erased = state.store.purge(state.config.retention_days, today, false).await?;
-        tracing::info!(erased = erased.len(), "personal data of old orders erased");
-        return Ok(json!({ "erased": erased.len() }));
-    }
-    if is_schedule(&payload) {
-        let report = crate::reconcile::reconcile(&state, crate::reconcile::default_older_than(), false).await?;
-        tracing::info!(
-            looked_at = report.lines.len(),
-            failed = report.failures(),
-            "reconciler run"
-        );
-        return Ok(json!({ "reconciled": report.lines.len(), "failed": report.failures() }));
+    match job(&payload) {
+        Some(Job::Purge) => {
+            let today = chalet_types::Date::from_unix(crate::now());
+            let erased = state.store.purge(state.config.retention_days, today, false).await?;
+            tracing::info!(erased = erased.len(), "personal data of old orders erased");
+            return Ok(json!({ "erased": erased.len() }));
+        }
+        Some(Job::Digest) => {
+            let lines = crate::digest::run(&state, crate::digest::yesterday(crate::now()), false).await?;
+            let sent = lines
+                .iter()
+                .filter(|l| l.outcome == crate::digest::Outcome::Sent)
+                .count();
+            let failed = lines
+                .iter()
+                .filter(|l| matches!(l.outcome, crate::digest::Outcome::Failed(_)))
+                .count();
+            tracing::info!(chalets = lines.len(), sent, failed, "daily digests");
+            return Ok(json!({ "digests": sent, "failed": failed }));
+        }
+        Some(Job::Reconcile) => {
+            let report = crate::reconcile::reconcile(&state, crate::reconcile::default_older_than(), false).await?;
+            tracing::info!(
+                looked_at = report.lines.len(),
+                failed = report.failures(),
+                "reconciler run"
+            );
+            return Ok(json!({ "reconciled": report.lines.len(), "failed": report.failures() }));
+        }
+        None => {}
     }
     let request: LambdaRequest = serde_json::from_value(payload)?;
     let mut adapter = Adapter::from(router);
@@ -66,13 +94,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tells_the_schedule_from_requests() {
-        assert!(is_schedule(&serde_json::from_str(RECONCILE_INPUT).expect("json")));
-        assert!(is_schedule(
-            &json!({ "source": "aws.events", "detail-type": "Scheduled Event" })
-        ));
-        assert!(!is_schedule(
-            &json!({ "version": "2.0", "rawPath": "/checkout", "requestContext": {} })
-        ));
+    fn tells_the_schedules_from_requests() {
+        let of = |text: &str| job(&serde_json::from_str(text).expect("json"));
+        assert_eq!(of(RECONCILE_INPUT), Some(Job::Reconcile));
+        assert_eq!(of(PURGE_INPUT), Some(Job::Purge));
+        assert_eq!(of(DIGEST_INPUT), Some(Job::Digest));
+        assert_eq!(
+            job(&json!({ "source": "aws.events", "detail-type": "Scheduled Event" })),
+            Some(Job::Reconcile)
+        );
+        assert_eq!(
+            job(&json!({ "version": "2.0", "rawPath": "/checkout", "requestContext": {} })),
+            None
+        );
     }
 }

@@ -15,6 +15,7 @@ pub mod applications;
 pub mod basket;
 pub mod codes;
 pub mod config;
+pub mod digest;
 pub mod dynamo;
 pub mod error;
 pub mod handover;
@@ -35,6 +36,7 @@ pub mod routes;
 pub mod secrets;
 pub mod settle;
 pub mod split;
+pub mod staff_pin;
 pub mod statements;
 pub mod transfers;
 pub mod uploads;
@@ -125,6 +127,7 @@ pub fn app(state: AppState) -> Router {
         .route(Endpoint::ChaletOrders.as_str(), get(links::orders))
         .route(Endpoint::ChaletOrdersCsv.as_str(), get(links::orders_csv))
         .route(Endpoint::Handover.as_str(), post(handover::handover))
+        .route(Endpoint::StaffPin.as_str(), get(staff_pin::show).post(staff_pin::set))
         .route(Endpoint::RedeemVoucher.as_str(), post(vouchers::redeem))
         .route(Endpoint::UndoVoucher.as_str(), post(vouchers::undo))
         .route(Endpoint::VoucherKey.as_str(), get(vouchers::public_key));

@@ -42,7 +42,7 @@ pub fn verify(key: &str, slug: &Slug, token: &str) -> bool {
     m.verify_slice(&bytes).is_ok()
 }
 
-fn unhex(text: &str) -> Option<Vec<u8>> {
+pub(crate) fn unhex(text: &str) -> Option<Vec<u8>> {
     if text.len() != 64 {
         return None;
     }
@@ -99,7 +99,7 @@ pub(crate) fn authorised(st: &AppState, slug: &str, token: Option<&str>) -> Resu
 
 /// The link's token: `Authorization: Bearer …` (the artisans' page sends it so, keeping it out
 /// of URLs and their logs), else `?token=` (a spreadsheet's download link).
-fn token_of<'a>(headers: &'a HeaderMap, query: &'a HashMap<String, String>) -> Option<&'a str> {
+pub(crate) fn token_of<'a>(headers: &'a HeaderMap, query: &'a HashMap<String, String>) -> Option<&'a str> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

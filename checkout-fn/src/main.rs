@@ -10,6 +10,8 @@
 //!   checkout-fn orders [--chalet SLUG] [--since DATE] [--format csv|json]   every line sold
 //!   checkout-fn statements --from DATE --to DATE [--format csv|json|html]   what each chalet is owed
 //!   checkout-fn transfers [--dry-run]                      pay chalets' connected accounts their shares
+//!   checkout-fn digest [--date DAY] [--dry-run]            e-mail each chalet that asked for it the
+//!                                                           orders of DAY (default: yesterday, UTC)
 //!   checkout-fn purge [--dry-run] [--days N]               erase old orders' personal data
 //!   checkout-fn reconcile [--dry-run] [--older-than 5m]    settle stock held for unreported sessions
 //!   checkout-fn refund <order> [--line SKU[:QTY]]… [--restock]   refund through Stripe
@@ -50,6 +52,7 @@ async fn main() -> ExitCode {
         Some("orders") => orders(&args).await,
         Some("statements") => statements(&args).await,
         Some("transfers") => transfers(&args).await,
+        Some("digest") => digest(&args).await,
         Some("purge") => purge(&args).await,
         Some("reconcile") => reconcile(&args).await,
         Some("refund") => refund(&args).await,
@@ -491,6 +494,42 @@ async fn transfers(args: &[String]) -> ExitCode {
                 if dry_run { " (dry run: nothing sent)" } else { "" }
             );
             ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("checkout-fn: {}", checkout_fn::error::chain(&e));
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn digest(args: &[String]) -> ExitCode {
+    let day = match arg(args, "--date").map(|d| chalet_types::Date::parse(&d)) {
+        None => checkout_fn::digest::yesterday(checkout_fn::now()),
+        Some(Some(d)) => d,
+        Some(None) => {
+            eprintln!("usage: checkout-fn digest [--date YYYY-MM-DD] [--dry-run]");
+            return ExitCode::from(2);
+        }
+    };
+    let dry_run = args.iter().any(|a| a == "--dry-run");
+    let state = match state().await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    match checkout_fn::digest::run(&state, day, dry_run).await {
+        Ok(lines) => {
+            for line in &lines {
+                println!("{line}");
+            }
+            println!("{day}: {} chalet(s) asked for a digest", lines.len());
+            if lines
+                .iter()
+                .any(|l| matches!(l.outcome, checkout_fn::digest::Outcome::Failed(_)))
+            {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
         }
         Err(e) => {
             eprintln!("checkout-fn: {}", checkout_fn::error::chain(&e));

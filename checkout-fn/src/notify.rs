@@ -12,7 +12,7 @@ use crate::orders::MarketRow;
 use chalet_types::catalogue::CHALET_MAIL_WORDS;
 use chalet_types::html::escape as esc;
 use chalet_types::table::*;
-use chalet_types::{ChaletFulfilment, FulfilmentChoice, Order};
+use chalet_types::{ChaletFulfilment, FulfilmentChoice, Order, OrderLine, PostalAddress};
 use std::fmt::Write;
 
 /// What telling an order's chalets did.
@@ -164,54 +164,28 @@ pub fn compose(order: &Order, share: &ChaletFulfilment, market: &MarketRow, link
     let _ = writeln!(text, "{}\n\n{reference}", fill("chalet_intro"));
     let _ = write!(
         html,
-        "{}<p>{}</p><p><strong>{}</strong></p><ul>",
+        "{}<p>{}</p><p><strong>{}</strong></p>",
         crate::mail::html_open(lang),
         esc(&fill("chalet_intro")),
         esc(&reference)
     );
-    for line in order.lines.iter().filter(|l| l.sku.chalet == share.chalet) {
-        let total = line
-            .unit_price
-            .checked_mul(line.quantity)
-            .unwrap_or_default()
-            .format(lang);
-        let _ = writeln!(text, "- {} × {} ({total})", line.quantity, line.name);
-        let _ = write!(html, "<li>{} × {} ({})", line.quantity, esc(&line.name), esc(&total));
-        if let Some(p) = &line.personalisation {
-            let _ = writeln!(text, "  {}: {p}", fill("personalisation"));
-            let _ = write!(html, "<br>{}: {}", esc(&fill("personalisation")), esc(p));
-        }
-        html.push_str("</li>");
-    }
-    html.push_str("</ul>");
+    write_lines(
+        &mut text,
+        &mut html,
+        order.lines.iter().filter(|l| l.sku.chalet == share.chalet),
+        lang,
+        &fill,
+    );
     if let Some(note) = &share.gift_note {
         let _ = writeln!(text, "\n{}: {note}", fill("gift_note"));
         let _ = write!(html, "<p>{}: {}</p>", esc(&fill("gift_note")), esc(note));
     }
-    let handover = match share.choice {
-        FulfilmentChoice::Pickup => {
-            let who = [order.name.as_deref(), order.phone.as_deref()];
-            let who: Vec<&str> = who.into_iter().flatten().collect();
-            format!("{} {}", fill("chalet_pickup_by"), who.join(", "))
-        }
-        FulfilmentChoice::Shipping => {
-            let to = order.ship_to.as_ref().map(|a| {
-                [
-                    Some(a.name.as_str()),
-                    a.line1.as_deref(),
-                    a.line2.as_deref(),
-                    a.postal_code.as_deref(),
-                    a.city.as_deref(),
-                    a.country.as_deref(),
-                ]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(", ")
-            });
-            format!("{}: {}", fill("shipped_to"), to.unwrap_or_default())
-        }
-    };
+    let handover = handover_line(
+        share.choice,
+        [order.name.as_deref(), order.phone.as_deref()],
+        order.ship_to.as_ref(),
+        &fill,
+    );
     let _ = writeln!(text, "\n{handover}");
     let _ = write!(html, "<p>{}</p>", esc(&handover));
     if let Some(link) = link {
@@ -230,5 +204,63 @@ pub fn compose(order: &Order, share: &ChaletFulfilment, market: &MarketRow, link
         text,
         html,
         ..Default::default()
+    }
+}
+
+/// A chalet's lines as a list, text and HTML: quantity, name, amount, personalisation.
+pub(crate) fn write_lines<'a>(
+    text: &mut String,
+    html: &mut String,
+    lines: impl Iterator<Item = &'a OrderLine>,
+    lang: chalet_types::Language,
+    fill: &dyn Fn(&str) -> String,
+) {
+    html.push_str("<ul>");
+    for line in lines {
+        let total = line
+            .unit_price
+            .checked_mul(line.quantity)
+            .unwrap_or_default()
+            .format(lang);
+        let _ = writeln!(text, "- {} × {} ({total})", line.quantity, line.name);
+        let _ = write!(html, "<li>{} × {} ({})", line.quantity, esc(&line.name), esc(&total));
+        if let Some(p) = &line.personalisation {
+            let _ = writeln!(text, "  {}: {p}", fill("personalisation"));
+            let _ = write!(html, "<br>{}: {}", esc(&fill("personalisation")), esc(p));
+        }
+        html.push_str("</li>");
+    }
+    html.push_str("</ul>");
+}
+
+/// How a share is handed over: who picks it up (name, phone), or where it is shipped.
+pub(crate) fn handover_line(
+    choice: FulfilmentChoice,
+    who: [Option<&str>; 2],
+    ship_to: Option<&PostalAddress>,
+    fill: &dyn Fn(&str) -> String,
+) -> String {
+    match choice {
+        FulfilmentChoice::Pickup => {
+            let who: Vec<&str> = who.into_iter().flatten().collect();
+            format!("{} {}", fill("chalet_pickup_by"), who.join(", "))
+        }
+        FulfilmentChoice::Shipping => {
+            let to = ship_to.map(|a| {
+                [
+                    Some(a.name.as_str()),
+                    a.line1.as_deref(),
+                    a.line2.as_deref(),
+                    a.postal_code.as_deref(),
+                    a.city.as_deref(),
+                    a.country.as_deref(),
+                ]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(", ")
+            });
+            format!("{}: {}", fill("shipped_to"), to.unwrap_or_default())
+        }
     }
 }

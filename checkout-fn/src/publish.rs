@@ -80,6 +80,7 @@ pub async fn publish(db: &Dynamo, catalogue: &Catalogue) -> Result<PublishReport
         u.set(attr::PRICE, Av::N(item.price.cents().to_string()));
         u.set(attr::KIND, Av::S(kind));
         u.set(attr::PICKUP, Av::Bool(item.fulfilment.pickup));
+        u.set(attr::CHALET_DIGEST, Av::Bool(item.chalet_digest));
         u.set(attr::URL, Av::S(item.url.clone()));
         u.set(attr::ACTIVE, Av::Bool(true));
         // Stock already promised stays promised: counters are only created, never reset.

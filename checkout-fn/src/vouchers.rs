@@ -1,5 +1,6 @@
 //! A restaurant honours each voucher once. `POST /vouchers/{code}/redeem` with the chalet's
-//! token (its private link's, [`crate::links`]) is one conditional write — `issued` → `redeemed`
+//! token (its private link's, [`crate::links`]) or its staff PIN ([`crate::staff_pin`]) is one
+//! conditional write — `issued` → `redeemed`
 //! — so two waiters scanning the same code in the same second get one yes and one "already
 //! redeemed"; expired, voided (refunded) and unknown codes are refused with the reason and the
 //! date. `POST /vouchers/{code}/undo` puts a redemption back within two minutes, once.
@@ -13,7 +14,7 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use chalet_types::table::{CODE_KEY, CODE_PREFIX, CodeStatus, attr};
-use chalet_types::{Date, ErrorCode, Sku, VoucherCode};
+use chalet_types::{Date, ErrorCode, Sku, Slug, VoucherCode};
 use serde_json::{Value, json};
 
 /// How long a redemption may be undone (a waiter's wrong table, a double scan).
@@ -21,10 +22,13 @@ pub const UNDO_SECONDS: i64 = 120;
 /// When a code was redeemed (Unix seconds), on its `CODE#` item.
 const REDEEMED_AT: &str = "redeemed_at";
 
+/// Who redeems: the chalet's link (`{token}`) or its staff (`{chalet, pin}`).
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Request {
-    token: String,
+    token: Option<String>,
+    chalet: Option<String>,
+    pin: Option<String>,
 }
 
 /// A code as the table holds it.
@@ -91,7 +95,9 @@ impl Dynamo {
     }
 }
 
-/// The code and what the table says of it, after the chalet's token.
+/// The code and what the table says of it, after the chalet's token or staff PIN. With a PIN,
+/// the PIN is tried (and counted) before the code is looked at, so a wrong one costs a try
+/// whatever the code.
 async fn authorised(
     st: &AppState,
     code: &str,
@@ -99,8 +105,30 @@ async fn authorised(
     body: Body,
 ) -> Result<(VoucherCode, Code), ApiError> {
     let bytes = read_body(headers, body, MAX_BODY, true).await?;
-    let req: Request = serde_json::from_slice(&bytes)
-        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidJson, "send {token}"))?;
+    let bad = || {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidJson,
+            "send {token} or {chalet, pin}",
+        )
+    };
+    let req: Request = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+    let not_ours = || {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden,
+            "this voucher is not one of this chalet's",
+        )
+    };
+    let staff = match (&req.token, &req.chalet, &req.pin) {
+        (Some(_), None, None) => None,
+        (None, Some(chalet), Some(pin)) => {
+            let slug = Slug::parse(chalet).map_err(|_| not_ours())?;
+            crate::staff_pin::check(st, &slug, pin).await?;
+            Some(slug)
+        }
+        _ => return Err(bad()),
+    };
     let unknown = || {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -115,12 +143,13 @@ async fn authorised(
         .await
         .map_err(ApiError::internal)?
         .ok_or_else(unknown)?;
-    if !crate::links::verify(crate::links::key(st)?, &found.sku.chalet, &req.token) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            ErrorCode::Forbidden,
-            "this voucher is not one of this chalet's",
-        ));
+    let allowed = match (&staff, &req.token) {
+        (Some(slug), _) => *slug == found.sku.chalet,
+        (None, Some(token)) => crate::links::verify(crate::links::key(st)?, &found.sku.chalet, token),
+        (None, None) => false,
+    };
+    if !allowed {
+        return Err(not_ours());
     }
     Ok((code, found))
 }
@@ -129,7 +158,7 @@ fn refused(code: ErrorCode, message: String, date: Option<String>) -> ApiError {
     ApiError::with(StatusCode::CONFLICT, code, message, json!({ "date": date }))
 }
 
-/// `POST /vouchers/{code}/redeem` `{token}`.
+/// `POST /vouchers/{code}/redeem` `{token}` or `{chalet, pin}`.
 pub async fn redeem(
     State(st): State<AppState>,
     Path(code): Path<String>,
@@ -218,7 +247,7 @@ fn already(at: Option<i64>) -> ApiError {
     )
 }
 
-/// `POST /vouchers/{code}/undo` `{token}`: within [`UNDO_SECONDS`] of the redemption, once.
+/// `POST /vouchers/{code}/undo` `{token}` or `{chalet, pin}`: within [`UNDO_SECONDS`] of the redemption, once.
 pub async fn undo(
     State(st): State<AppState>,
     Path(code): Path<String>,

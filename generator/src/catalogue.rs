@@ -19,6 +19,7 @@ pub fn catalogue(site: &Site, strings: &BTreeMap<String, String>) -> Catalogue {
                 chalet: c.slug.clone(),
                 chalet_name: c.name.clone(),
                 chalet_email: c.contact.email.clone(),
+                chalet_digest: c.contact.daily_digest,
                 stripe_account: c.stripe_account.clone(),
                 price: p.price,
                 stock: p.stock,

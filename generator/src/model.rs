@@ -155,6 +155,9 @@ pub struct Contact {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub website: Option<String>,
+    /// One e-mail each morning with the day before's orders, besides one per order.
+    #[serde(default)]
+    pub daily_digest: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -143,6 +143,7 @@ impl Builder {
             "email" => Some(email()),
             "phone" => Some(text()),
             "website" => Some(absolute_url()),
+            "daily_digest" => Some(yes_no()),
             _ => None,
         });
         let trader = self.object("trader", TRADER_FIELDS, &["legal_name", "address"], |f| match f {

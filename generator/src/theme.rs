@@ -207,6 +207,7 @@ fn strings(dir: &Path, language: Language, diags: &mut Diagnostics) -> BTreeMap<
     let no_mail: Vec<&str> = chalet_types::catalogue::RECEIPT_WORDS
         .iter()
         .chain(&chalet_types::catalogue::CHALET_MAIL_WORDS)
+        .chain(&chalet_types::catalogue::DIGEST_MAIL_WORDS)
         .chain(&chalet_types::catalogue::HANDOVER_MAIL_WORDS)
         .copied()
         .filter(|k| !base.contains_key(&format!("mail_{k}")))

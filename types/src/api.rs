@@ -62,6 +62,12 @@ crate::wire_enum! {
         VoucherVoided = "voucher_voided",
         /// A redemption older than two minutes, or none, to undo.
         UndoTooLate = "undo_too_late",
+        /// A staff PIN that is not 6–12 digits, or too easy (one digit repeated, a run).
+        InvalidPin = "invalid_pin",
+        /// The staff PIN is wrong (the answer gives the tries left), or the chalet has none.
+        WrongPin = "wrong_pin",
+        /// Too many wrong PINs lately: the answer gives when to try again (`retry_after`).
+        TooManyAttempts = "too_many_attempts",
         /// A handover that does not fit the share (`ready` for a pickup, `shipped` for shipping).
         InvalidHandover = "invalid_handover",
         /// The request did not come through the market's CloudFront distribution.

@@ -177,6 +177,10 @@ pub struct CatalogueItem {
     /// Where the chalet hears of each new paid order: its contact e-mail (`chalet.yaml`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chalet_email: Option<String>,
+    /// Whether that address also gets the day's orders in one e-mail each morning
+    /// (`contact: { daily_digest: true }`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub chalet_digest: bool,
     pub price: Money,
     pub stock: Stock,
     pub kind: Kind,
@@ -267,6 +271,9 @@ pub const RECEIPT_WORDS: [&str; 19] = [
 /// The theme's words (`mail_chalet_*`, prefix `mail_` dropped) of the e-mail telling a chalet of
 /// a new paid order.
 pub const CHALET_MAIL_WORDS: [&str; 4] = ["chalet_subject", "chalet_intro", "chalet_pickup_by", "chalet_orders"];
+
+/// The theme's words (`mail_digest_*`, prefix `mail_` dropped) of a chalet's daily digest.
+pub const DIGEST_MAIL_WORDS: [&str; 4] = ["digest_subject", "digest_intro", "digest_sold", "digest_waiting"];
 
 /// The theme's words (`mail_*`, prefix dropped) of the e-mails telling a shopper that a chalet's
 /// part of the order is ready for pickup, or shipped.

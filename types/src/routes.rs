@@ -60,7 +60,10 @@ crate::wire_enum! {
         ChaletOrdersCsv = "/chalets/{slug}/orders.csv",
         /// The artisan says a share is ready for pickup or shipped (with its link's token).
         Handover = "/chalets/{slug}/orders/{order}/handover",
-        /// A restaurant honours a voucher (with its chalet's token), or takes that back.
+        /// The staff PIN a restaurant sets (with its link's token) for its waiters to redeem
+        /// vouchers with: `GET` whether one is set, `POST {pin}` sets it, `POST {pin: null}` ends it.
+        StaffPin = "/chalets/{slug}/pin",
+        /// A restaurant honours a voucher (with its chalet's token or staff PIN), or takes that back.
         RedeemVoucher = "/vouchers/{code}/redeem",
         UndoVoucher = "/vouchers/{code}/undo",
         /// The public key vouchers' QR codes are signed with (Ed25519).

@@ -22,6 +22,9 @@
 //!   be reversed (its Stripe balance was paid out): netted on its next transfers.
 //! - `CODE#<code>` / `CODE`: a voucher code with its SKU, order and `status` (`issued`,
 //!   `redeemed`, `voided`).
+//! - `PIN#<slug>` / `PIN`: a restaurant's staff PIN, as a keyed hash with its salt and when it
+//!   was set, and the wrong tries counted in the current window (`fails` since `window`).
+//! - `DIGEST#<slug>` / `<day>`: a chalet's daily digest of that day, sent once (expires).
 //! - `CLIENT#<hash of the viewer's address>` / `CLIENT`: how many reservations one client holds
 //!   open (`open`), capped; expires a day after its last reservation.
 //! - `PI#<payment intent>` / `PI`: which order a payment belongs to (refund and dispute events
@@ -55,6 +58,9 @@ pub const DEBT_PREFIX: &str = "DEBT#";
 pub const DEBT_KEY: &str = "DEBT";
 pub const CODE_PREFIX: &str = "CODE#";
 pub const CODE_KEY: &str = "CODE";
+pub const PIN_PREFIX: &str = "PIN#";
+pub const DIGEST_PREFIX: &str = "DIGEST#";
+pub const PIN_KEY: &str = "PIN";
 pub const REGISTRATION_PREFIX: &str = "REG#";
 pub const PAYMENT_PREFIX: &str = "PI#";
 pub const CLIENT_PREFIX: &str = "CLIENT#";
@@ -102,6 +108,8 @@ pub mod attr {
     pub const CHALET_NAME: &str = "chalet_name";
     /// The chalet's e-mail, told of each new paid order.
     pub const CHALET_EMAIL: &str = "chalet_email";
+    /// Whether the chalet gets a daily digest of its orders besides each order's e-mail.
+    pub const CHALET_DIGEST: &str = "chalet_digest";
     pub const PRICE: &str = "price";
     pub const KIND: &str = "kind";
     pub const PICKUP: &str = "pickup";

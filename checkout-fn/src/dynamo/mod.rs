@@ -47,26 +47,28 @@ pub(crate) fn err(e: impl std::error::Error + Send + Sync + 'static) -> StoreErr
 
 /// The outcome of an update made only if its condition held: `false` when it did not (someone
 /// else changed the item first), the error otherwise.
-pub(crate) fn conditional<T>(
-    result: Result<
-        T,
-        aws_sdk_dynamodb::error::SdkError<
-            aws_sdk_dynamodb::operation::update_item::UpdateItemError,
-            aws_sdk_dynamodb::config::http::HttpResponse,
-        >,
-    >,
-) -> Result<bool, StoreError> {
+pub(crate) fn conditional<T>(result: Result<T, UpdateError>) -> Result<bool, StoreError> {
+    conditional_output(result).map(|o| o.is_some())
+}
+
+/// [`conditional`], keeping what DynamoDB answered (its `ReturnValues`) when the update was made.
+pub(crate) fn conditional_output<T>(result: Result<T, UpdateError>) -> Result<Option<T>, StoreError> {
     match result {
-        Ok(_) => Ok(true),
+        Ok(out) => Ok(Some(out)),
         Err(e)
             if e.as_service_error()
                 .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
         {
-            Ok(false)
+            Ok(None)
         }
         Err(e) => Err(err(e)),
     }
 }
+
+type UpdateError = aws_sdk_dynamodb::error::SdkError<
+    aws_sdk_dynamodb::operation::update_item::UpdateItemError,
+    aws_sdk_dynamodb::config::http::HttpResponse,
+>;
 
 pub(crate) fn corrupt(what: &'static str) -> impl FnOnce(serde_json::Error) -> StoreError {
     move |source| StoreError::Corrupt { what, source }
@@ -134,6 +136,7 @@ impl Stocked {
             chalet: sku.chalet.clone(),
             chalet_name: get_s(it, attr::CHALET_NAME)?.to_string(),
             chalet_email: get_s(it, attr::CHALET_EMAIL).map(str::to_string),
+            chalet_digest: get_bool(it, attr::CHALET_DIGEST).unwrap_or(false),
             stripe_account: get_s(it, attr::STRIPE_ACCOUNT).map(str::to_string),
             name: get_s(it, attr::NAME)?.to_string(),
             price: Money::from_cents(get_n(it, attr::PRICE)?),

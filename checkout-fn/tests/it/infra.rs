@@ -283,23 +283,29 @@ fn the_deploy_role_has_exactly_the_actions_the_workflow_uses() {
     );
 }
 
-/// The reconciler's schedule sends what the function recognises as a schedule, through a role
+/// The schedules (reconciler, purge, digest) send what the function recognises as theirs, through a role
 /// that may invoke this function only, and the function's timeout leaves room for every
 /// dependency's own deadline (so a request can still release its stock and answer).
 #[test]
-fn the_reconciler_schedule_reaches_the_function_and_deadlines_fit_its_timeout() {
+fn the_schedules_reach_the_function_and_deadlines_fit_its_timeout() {
+    use checkout_fn::lambda::{DIGEST_INPUT, Job, PURGE_INPUT, RECONCILE_INPUT, job};
     let t = template();
-    let schedule = &t["Resources"]["ReconcilerSchedule"];
-    assert_eq!(schedule["Type"], "AWS::Scheduler::Schedule");
-    assert_eq!(schedule["Properties"]["ScheduleExpression"], "rate(5 minutes)");
-    let target = &schedule["Properties"]["Target"];
-    let input: Value = serde_json::from_str(target["Input"].as_str().expect("an Input")).expect("JSON input");
-    assert!(checkout_fn::lambda::is_schedule(&input));
-    assert_eq!(
-        input,
-        serde_json::from_str::<Value>(checkout_fn::lambda::RECONCILE_INPUT).expect("json")
-    );
-    assert_eq!(target["Arn"]["Fn::GetAtt"][0], "Function");
+    // Each schedule sends the Input of its job, at the pace it needs.
+    for (name, every, text, expected) in [
+        ("ReconcilerSchedule", "rate(5 minutes)", RECONCILE_INPUT, Job::Reconcile),
+        ("PurgeSchedule", "rate(1 day)", PURGE_INPUT, Job::Purge),
+        ("DigestSchedule", "cron(0 6 * * ? *)", DIGEST_INPUT, Job::Digest),
+    ] {
+        let schedule = &t["Resources"][name];
+        assert_eq!(schedule["Type"], "AWS::Scheduler::Schedule", "{name}");
+        assert_eq!(schedule["Properties"]["ScheduleExpression"], every, "{name}");
+        let target = &schedule["Properties"]["Target"];
+        let input: Value = serde_json::from_str(target["Input"].as_str().expect("an Input")).expect("JSON input");
+        assert_eq!(job(&input), Some(expected), "{name}");
+        assert_eq!(input, serde_json::from_str::<Value>(text).expect("json"), "{name}");
+        assert_eq!(target["Arn"]["Fn::GetAtt"][0], "Function", "{name}");
+        assert_eq!(target["RoleArn"]["Fn::GetAtt"][0], "ReconcilerRole", "{name}");
+    }
     let role = &t["Resources"]["ReconcilerRole"]["Properties"];
     assert_eq!(
         role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"],

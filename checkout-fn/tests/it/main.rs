@@ -8,6 +8,7 @@ mod app;
 mod applications;
 mod checkout;
 mod common;
+mod digest;
 mod fulfilment;
 mod handover;
 mod infra;

@@ -96,6 +96,7 @@ pub fn script_config(views: &Views, strings: &BTreeMap<String, String>) -> Strin
                 "chalet_orders": Endpoint::ChaletOrders.as_str(),
                 "chalet_orders_csv": Endpoint::ChaletOrdersCsv.as_str(),
                 "handover": Endpoint::Handover.as_str(),
+                "staff_pin": Endpoint::StaffPin.as_str(),
                 "redeem": Endpoint::RedeemVoucher.as_str(),
                 "undo": Endpoint::UndoVoucher.as_str(),
                 "voucher_key": Endpoint::VoucherKey.as_str(),

@@ -38,7 +38,7 @@ pub(crate) const PRODUCT_FIELDS: &[&str] = &[
     "perishable",
     "sealed_hygiene",
 ];
-pub(crate) const CONTACT_FIELDS: &[&str] = &["email", "phone", "website"];
+pub(crate) const CONTACT_FIELDS: &[&str] = &["email", "phone", "website", "daily_digest"];
 pub(crate) const FULFILMENT_FIELDS: &[&str] = &["pickup", "shipping"];
 pub(crate) const SHIPPING_FIELDS: &[&str] = &["price", "free_from", "countries"];
 pub(crate) const VOUCHER_FIELDS: &[&str] = &["valid_until", "terms", "date"];
@@ -336,10 +336,30 @@ fn image_field(r: &mut Reader, f: &Fields, name: &str) -> Option<(String, Pos)> 
 
 fn contact(r: &mut Reader, node: &Node) -> Option<Contact> {
     let cf = r.fields(node, "contact", CONTACT_FIELDS)?;
+    let email = cf.get("email").and_then(|n| email(r, n, "contact email"));
+    let daily_digest = match cf.get("daily_digest") {
+        None => false,
+        Some(n) => {
+            let wanted = r.yes_no(
+                n,
+                "daily_digest",
+                "`daily_digest: true` sends one e-mail each morning with the day before's orders",
+            )?;
+            if wanted && email.is_none() && cf.get("email").is_none() {
+                r.error(
+                    n.pos,
+                    "a daily digest needs an address to go to",
+                    Some("add `email:` beside it in `contact`".into()),
+                );
+            }
+            wanted
+        }
+    };
     Some(Contact {
-        email: cf.get("email").and_then(|n| email(r, n, "contact email")),
+        email,
         phone: r.opt_text(&cf, "phone", "phone"),
         website: cf.get("website").and_then(|n| absolute_url(r, n, "website")),
+        daily_digest,
     })
 }
 

@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Bumped whenever what an entry holds or how its digests are made changes.
-const FORMAT: &str = concat!("chalet-validated 3 ", env!("CARGO_PKG_VERSION"));
+const FORMAT: &str = concat!("chalet-validated 4 ", env!("CARGO_PKG_VERSION"));
 
 /// File times are only as fine as their file system's clock: a few milliseconds on Linux,
 /// two seconds on FAT (a USB stick).

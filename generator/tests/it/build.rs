@@ -355,3 +355,60 @@ fn commission_and_connected_accounts_reach_the_catalogue_only() {
         assert!(run.stderr.contains(&expected), "{expected}\n{}", run.stderr);
     }
 }
+
+/// `contact: { daily_digest: true }` travels to the catalogue (the function reads it from there);
+/// without an address to go to, or not a yes/no, it is an error at its place.
+#[test]
+fn a_daily_digest_asked_for_reaches_the_catalogue() {
+    let tmp = site_in_temp("valid/minimal");
+    let chalet_yaml = tmp.path().join("content/chalets/cire-et-meche/chalet.yaml");
+    let themes = themes().to_str().expect("utf8").to_string();
+    let text = read(&chalet_yaml);
+    let with = |contact: &str| {
+        text.replace(
+            r#"contact: { email: "anais@example.org", website: "https://cire.example" }"#,
+            contact,
+        )
+    };
+    std::fs::write(
+        &chalet_yaml,
+        with(r#"contact: { email: "anais@example.org", daily_digest: true }"#),
+    )
+    .expect("write");
+    let run = chalet(tmp.path(), &["build", "--themes", &themes]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let catalogue: serde_json::Value =
+        serde_json::from_str(&read(&tmp.path().join("dist/catalogue.json"))).expect("json");
+    let items = catalogue["items"].as_array().expect("items");
+    assert!(!items.is_empty());
+    for item in items {
+        assert_eq!(
+            item["chalet_digest"] == true,
+            item["chalet"] == "cire-et-meche",
+            "{item}"
+        );
+    }
+    for key in ["digest_subject", "digest_intro", "digest_sold", "digest_waiting"] {
+        assert!(
+            catalogue["market"]["mail"][key].is_string(),
+            "the digest's words travel: {key}"
+        );
+    }
+
+    let line = text.lines().position(|l| l.starts_with("contact:")).expect("contact") + 1;
+    for (contact, expected) in [
+        (
+            r#"contact: { daily_digest: true }"#,
+            format!("chalet.yaml:{line}:26: a daily digest needs an address to go to"),
+        ),
+        (
+            r#"contact: { email: "a@b.example", daily_digest: often }"#,
+            format!("chalet.yaml:{line}:48: daily_digest is yes or no"),
+        ),
+    ] {
+        std::fs::write(&chalet_yaml, with(contact)).expect("write");
+        let run = chalet(tmp.path(), &["check", "--themes", &themes]);
+        assert_ne!(run.code, 0, "{contact}");
+        assert!(run.stderr.contains(&expected), "{expected}\n{}", run.stderr);
+    }
+}

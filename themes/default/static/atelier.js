@@ -2,23 +2,29 @@
 // `atelier/` (a chalet's orders, ready and shipped) and `atelier/bons/` (a restaurant's staff
 // honour vouchers). Both open with a chalet's private link, `#chalet=<slug>&token=<token>`:
 // the fragment is never sent to a server, and the token goes to the checkout function in a
-// header or a request body, never in an address. market.js (loaded first) lends its helpers.
+// header or a request body, never in an address. The staff open the second with `#chalet=<slug>`
+// alone and type the PIN their restaurant set there. market.js (loaded first) lends its helpers.
 (() => {
   'use strict';
   const site = window.chaletSite;
   if (!site) return;
   const { cfg, h, money, fill, R, $ } = site;
 
-  /** What both pages start from: their words (the template's `data-t-*`), and the chalet and
-   *  token of the link they were opened with (`null` when there is no usable link). Another
-   *  chalet's link opened in the same tab changes only the fragment: the page starts again. */
+  /** What both pages start from: their words (the template's `data-t-*`), the chalet and token
+   *  of the link they were opened with (`null` when there is no usable link), and the chalet
+   *  alone (a staff's address). Another chalet's link opened in the same tab changes only the
+   *  fragment: the page starts again. */
   function opened(root) {
     const w = (key, vars) => (root.dataset['t' + key] || key).replace(/\{(\w+)\}/g, (_, v) => (vars && v in vars ? vars[v] : ''));
     window.addEventListener('hashchange', () => location.reload());
     const params = new URLSearchParams(location.hash.slice(1));
     const chalet = params.get('chalet');
     const token = params.get('token');
-    return { w, link: chalet && token && cfg.checkout ? { chalet, token } : null };
+    return {
+      w,
+      link: chalet && token && cfg.checkout ? { chalet, token } : null,
+      staff: chalet && !token && cfg.checkout ? chalet : null,
+    };
   }
 
   // ------------------------------------------------------------------ a chalet's orders
@@ -117,32 +123,44 @@
     }));
   }
 
-  // A restaurant's staff honour vouchers (`atelier/bons/#chalet=…&token=…`): one code, one
-  // redemption (the function's conditional write decides), undone within two minutes.
+  // A restaurant's staff honour vouchers (`atelier/bons/#chalet=…&token=…`, or `#chalet=…` and
+  // the staff PIN): one code, one redemption (the function's conditional write decides), undone
+  // within two minutes. Opened with the link, the page also sets the staff PIN.
   function initVoucherDesk() {
     const root = $('[data-voucher-desk]');
     if (!root) return;
-    const { w, link } = opened(root);
+    const { w, link, staff } = opened(root);
     const camel = (code) => code.replace(/(^|_)(\w)/g, (_, __, c) => c.toUpperCase());
     const result = $('[data-voucher-result]', root);
     const form = $('[data-voucher-form]', root);
     const input = $('#voucher-code', root);
-    $('[data-atelier-back]', root).href = '../' + location.hash;
-    if (!link) {
+    const pin = $('#staff-pin', root);
+    const back = $('[data-atelier-back]', root);
+    back.href = '../' + location.hash;
+    if (!link && !staff) {
       result.textContent = w('NoLink');
       form.hidden = true;
       return;
     }
-    const { token } = link;
+    if (staff) {
+      // The staff see no orders: no way back to them, and the PIN asked with each code.
+      back.hidden = true;
+      pin.required = true;
+      pin.parentElement.hidden = false;
+    } else {
+      initStaffPin(root, w, link);
+    }
+    const who = () => (link ? { token: link.token } : { chalet: staff, pin: pin.value.trim() });
     const post = async (path, code) => {
       const res = await fetch(cfg.checkout + fill(path, { code }), {
-        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }),
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(who()),
       });
       return { ok: res.ok, answer: await res.json().catch(() => ({})) };
     };
     const refusal = (answer) => {
       const e = answer.error || {};
-      return e.code && root.dataset['t' + camel(e.code)] ? w(camel(e.code), { date: e.date || '' }) : w('Failed');
+      const vars = { date: e.date || '', left: e.attempts_left, minutes: Math.ceil((e.retry_after || 60) / 60) };
+      return e.code && root.dataset['t' + camel(e.code)] ? w(camel(e.code), vars) : w('Failed');
     };
     // A scanned QR code carries `CHV1.<code>.<sku>.<valid until>.<signature>`: checked with the
     // market's public key (kept for offline use) before anything is redeemed.
@@ -188,7 +206,12 @@
       code = code.toUpperCase();
       let r;
       try { r = await post(R.api.redeem, code); } catch { result.textContent = w('Failed'); return; }
-      if (!r.ok) { result.append(h('p', { class: 'notice', 'data-voucher-refused': (r.answer.error || {}).code }, refusal(r.answer))); return; }
+      if (!r.ok) {
+        const refused = (r.answer.error || {}).code;
+        result.append(h('p', { class: 'notice', 'data-voucher-refused': refused }, refusal(r.answer)));
+        if (refused === 'wrong_pin') { pin.value = ''; pin.focus(); }
+        return;
+      }
       const undo = h('button', {
         type: 'button', class: 'secondary',
         onclick: async () => {
@@ -232,6 +255,44 @@
         look();
       });
     }
+  }
+
+  /** The owner's part of the desk: whether a staff PIN is set, setting or ending it, and the
+   *  address to give the staff (this page, with the chalet but not the token). */
+  function initStaffPin(root, w, { chalet, token }) {
+    const section = $('[data-pin-admin]', root);
+    const state = $('[data-pin-state]', section);
+    const said = $('[data-pin-result]', section);
+    const url = cfg.checkout + fill(R.api.staff_pin, { slug: chalet });
+    const auth = { authorization: 'Bearer ' + token };
+    const show = (answer) => {
+      const since = answer.set_at ? new Date(answer.set_at * 1000).toLocaleDateString(cfg.lang, { dateStyle: 'long' }) : '';
+      state.textContent = answer.set ? w('PinIsSet', { date: since }) : w('PinNone');
+      $('[data-pin-end]', section).hidden = !answer.set;
+    };
+    $('[data-pin-link]', section).value = location.origin + location.pathname + '#chalet=' + encodeURIComponent(chalet);
+    const send = async (pin) => {
+      said.replaceChildren();
+      try {
+        const res = await fetch(url, {
+          method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: JSON.stringify({ pin }),
+        });
+        const answer = await res.json().catch(() => ({}));
+        if (!res.ok) {
+          const code = (answer.error || {}).code;
+          said.append(h('p', { class: 'notice', 'data-pin-refused': code || '' }, code === 'invalid_pin' ? w('InvalidPin') : w('Failed')));
+          return;
+        }
+        show(answer);
+        $('#new-pin', section).value = '';
+      } catch { said.textContent = w('Failed'); }
+    };
+    $('[data-pin-form]', section).addEventListener('submit', (ev) => { ev.preventDefault(); send($('#new-pin', section).value.trim()); });
+    $('[data-pin-end]', section).addEventListener('click', () => send(null));
+    fetch(url, { headers: auth })
+      .then((res) => (res.ok ? res.json() : Promise.reject(new Error(String(res.status)))))
+      .then((answer) => { show(answer); section.hidden = false; })
+      .catch(() => { /* no PIN management without the function: the desk still works */ });
   }
 
   initAtelier();
