@@ -88,6 +88,9 @@ pub struct BuildReport {
     /// Chalets validated by this build; the others were taken as an earlier build left them,
     /// none of their files having changed.
     pub validated: usize,
+    /// Of the market's lists (sitemap, search index, catalogue), how many this build made; the
+    /// others could not have changed.
+    pub lists: usize,
     /// Why this build rendered every page when it could have rendered fewer (no state, other
     /// options…); `None` for an incremental build or a `check`.
     pub full_render: Option<String>,
@@ -104,16 +107,17 @@ pub struct BuildReport {
 }
 
 impl BuildReport {
-    /// `12 chalets, 58 products, 77 pages (3 rendered), 1 chalets validated, 70 images (0
-    /// derivatives encoded), 3 files written in 0.21 s`.
+    /// `12 chalets, 58 products, 77 pages (3 rendered), 1 chalets validated, 1 of 3 lists made,
+    /// 70 images (0 derivatives encoded), 3 files written in 0.21 s`.
     pub fn summary(&self) -> String {
         format!(
-            "{} chalets, {} products, {} pages ({} rendered), {} chalets validated, {} images ({} derivatives encoded), {} files written in {:.2} s",
+            "{} chalets, {} products, {} pages ({} rendered), {} chalets validated, {} of 3 lists made, {} images ({} derivatives encoded), {} files written in {:.2} s",
             self.chalets,
             self.products,
             self.pages,
             self.rendered,
             self.validated,
+            self.lists,
             self.images,
             self.images_encoded,
             self.written,
@@ -297,6 +301,7 @@ fn report(p: &Prepared, pages: usize, written: usize, started: Instant) -> Build
     BuildReport {
         chalets: p.site.chalets.len(),
         validated: p.site.chalets.len() - p.reused,
+        lists: crate::render::lists::FILES.len(),
         products: p.site.product_count(),
         pages,
         rendered: pages,
@@ -325,7 +330,7 @@ pub fn check(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
         .filter_map(|page| renderer.render_page(*page).err())
         .collect();
     let pages = renderer.pages().len();
-    let others = renderer.other_files(&p.plan, &p.cache.dir);
+    let others = renderer.other_files(&p.plan, &p.cache.dir, &Memo::none());
     if !errors.is_empty() || others.is_err() {
         let mut d = Diagnostics::default();
         errors.into_iter().chain(others.err()).for_each(|e| d.push(e));
@@ -457,13 +462,23 @@ pub fn build_in(
         )
     };
     let rendered = AtomicUsize::new(0);
+    let lists = AtomicUsize::new(0);
     // The files besides the pages (sitemap, search index, catalogue…) each walk the whole
     // market: made by one worker while the others render pages.
-    let others = rayon::iter::once(()).flat_map_iter(|()| match renderer.other_files(&p.plan, &p.cache.dir) {
+    let others = rayon::iter::once(()).flat_map_iter(|()| match renderer.other_files(&p.plan, &p.cache.dir, &memo) {
         Ok(files) => files.into_iter().map(Ok).collect::<Vec<_>>(),
         Err(d) => vec![Err(d)],
     });
-    let others = others.chain(rayon::iter::once(kit.clone()).flat_map_iter(|k| k.map(Ok)));
+    let others = others
+        .inspect(|f| {
+            if let Ok(f) = f
+                && crate::render::lists::FILES.contains(&f.path.as_str())
+                && !matches!(f.content, Content::Unchanged { .. })
+            {
+                lists.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+        .chain(rayon::iter::once(kit.clone()).flat_map_iter(|k| k.map(Ok)));
     let stream = renderer
         .pages()
         .par_iter()
@@ -505,6 +520,7 @@ pub fn build_in(
     p.timings.push(("state", t.elapsed()));
     Ok(BuildReport {
         rendered: rendered.into_inner(),
+        lists: lists.into_inner(),
         full_render,
         changed: written.changed,
         ..report(&p, pages, written.written, started)

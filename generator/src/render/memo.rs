@@ -15,6 +15,7 @@
 //! any doubt — no state, another version of chalet, other options, a damaged file, an output
 //! folder rebuilt by hand — renders everything and says why.
 
+use super::lists::{FILES, ListState};
 pub use crate::fingerprint::Fingerprint;
 use rustc_hash::FxHashMap as HashMap;
 use std::path::{Path, PathBuf};
@@ -22,6 +23,8 @@ use std::sync::Mutex;
 
 /// Bumped whenever what a fingerprint covers changes; a state file of another format is ignored.
 const FORMAT: &str = "chalet-pages 1";
+/// The same for the lists' state ([`super::lists`]).
+const LISTS_FORMAT: &str = "chalet-lists 1";
 
 /// Why a build into a folder without a previous build renders everything.
 pub const FIRST_BUILD: &str = "no previous output";
@@ -109,6 +112,10 @@ pub struct Memo {
     pub full: Option<String>,
     /// Filled while rendering: each page's path and fingerprint.
     now: Mutex<Vec<(String, u128)>>,
+    /// What the last build made the market's lists from, with the files' hashes still in the
+    /// output; `None` when there is nothing to compare with.
+    lists: Option<ListState>,
+    lists_now: Mutex<Option<ListState>>,
 }
 
 impl Memo {
@@ -116,7 +123,7 @@ impl Memo {
     /// output (theme, address overrides); `manifest` is the output folder's file list, so a
     /// page is reused only if the file there is still the one this state remembers.
     pub fn open(cache_dir: &Path, out: &Path, options: &str, manifest: Option<&HashMap<String, String>>) -> Memo {
-        let path = state_path(cache_dir, out);
+        let path = state_path(cache_dir, out, "pages");
         let full = |why: &str| Memo {
             full: Some(why.to_string()),
             ..Memo::default()
@@ -154,7 +161,19 @@ impl Memo {
             previous,
             full: None,
             now: Mutex::default(),
+            lists: read_lists(&state_path(cache_dir, out, "lists"), options, manifest),
+            lists_now: Mutex::default(),
         }
+    }
+
+    /// What the last build made the lists from (see [`super::lists`]).
+    pub fn lists(&self) -> Option<&ListState> {
+        self.lists.as_ref().filter(|_| self.full.is_none())
+    }
+
+    /// What this build made them from, kept by [`Memo::save`] with the files' hashes.
+    pub fn record_lists(&self, state: ListState) {
+        *self.lists_now.lock().unwrap_or_else(|e| e.into_inner()) = Some(state);
     }
 
     /// A build that keeps no state (`check`, a first build into a fresh folder).
@@ -197,16 +216,54 @@ impl Memo {
             }
         }
         crate::fs::create_dir_all(cache_dir)?;
-        crate::fs::write_atomic(&state_path(cache_dir, out), text.as_bytes())
+        crate::fs::write_atomic(&state_path(cache_dir, out, "pages"), text.as_bytes())?;
+        let lists_path = state_path(cache_dir, out, "lists");
+        match self.lists_now.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            Some(mut lists) => {
+                for (file, hash) in FILES.iter().zip(lists.files.iter_mut()) {
+                    *hash = written.get(*file).cloned();
+                }
+                let text = format!(
+                    "{LISTS_FORMAT}\n{}\n{options}\n{}",
+                    env!("CARGO_PKG_VERSION"),
+                    lists.to_text()
+                );
+                crate::fs::write_atomic(&lists_path, text.as_bytes())
+            }
+            None => match std::fs::remove_file(&lists_path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            },
+        }
     }
 }
 
-/// `pages-<hash of the output folder's absolute path>.state`.
-fn state_path(cache_dir: &Path, out: &Path) -> PathBuf {
+/// The lists' state kept for this output, when it is of this version and options; each file's
+/// hash only while the output still holds that file as written.
+fn read_lists(path: &Path, options: &str, manifest: &HashMap<String, String>) -> Option<ListState> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut lines = text.lines();
+    if lines.next() != Some(LISTS_FORMAT)
+        || lines.next() != Some(env!("CARGO_PKG_VERSION"))
+        || lines.next() != Some(options)
+    {
+        return None;
+    }
+    let mut state = ListState::from_text(lines)?;
+    for (file, hash) in FILES.iter().zip(state.files.iter_mut()) {
+        if manifest.get(*file) != hash.as_ref() {
+            *hash = None;
+        }
+    }
+    Some(state)
+}
+
+/// `<kind>-<hash of the output folder's absolute path>.state`.
+fn state_path(cache_dir: &Path, out: &Path, kind: &str) -> PathBuf {
     let abs = std::path::absolute(out).unwrap_or_else(|_| out.to_path_buf());
     let mut fp = Fingerprint::default();
     fp.add(abs.to_string_lossy().as_bytes());
-    cache_dir.join(format!("pages-{:016x}.state", fp.finish() as u64))
+    cache_dir.join(format!("{kind}-{:016x}.state", fp.finish() as u64))
 }
 
 #[cfg(test)]
@@ -248,7 +305,7 @@ mod tests {
             Memo::open(dir.path(), &out, "theme=default", None).full.as_deref(),
             Some("no previous output")
         );
-        let state = state_path(dir.path(), &out);
+        let state = state_path(dir.path(), &out, "pages");
         let text = std::fs::read_to_string(&state).expect("state");
         std::fs::write(&state, text.replace(FORMAT, "chalet-pages 0")).expect("write");
         assert_eq!(
@@ -266,8 +323,8 @@ mod tests {
         );
         // Another output folder has its own state.
         assert_ne!(
-            state_path(dir.path(), &out),
-            state_path(dir.path(), &dir.path().join("site"))
+            state_path(dir.path(), &out, "pages"),
+            state_path(dir.path(), &dir.path().join("site"), "pages")
         );
     }
 

@@ -4,8 +4,10 @@
 //! - [`view`]: the serialisable views templates receive.
 //! - [`data`]: JSON-LD, the script's configuration and the search index.
 //! - [`memo`]: each page's fingerprint, so a rebuild renders only the pages whose inputs changed.
+//! - [`lists`]: the sitemap, search index and catalogue, made again only when they would change.
 
 pub mod data;
+pub mod lists;
 pub mod memo;
 pub mod view;
 
@@ -324,9 +326,25 @@ impl<'a> Renderer<'a> {
         paths
     }
 
-    pub fn other_files(&self, images: &ImagePlan, cache: &std::path::Path) -> Result<Vec<OutputFile>, Diagnostic> {
+    /// The files besides the pages; the market's lists only when they changed since the build
+    /// `memo` remembers (see [`lists`]).
+    pub fn other_files(
+        &self,
+        images: &ImagePlan,
+        cache: &std::path::Path,
+        memo: &memo::Memo,
+    ) -> Result<Vec<OutputFile>, Diagnostic> {
         let site = self.site;
         let base = &site.market.base_url;
+        let lists = self.list_state(memo.lists());
+        let kept = |file: usize| memo.lists().and_then(|prev| prev.unchanged(&lists, file));
+        let make = |file: usize, f: &(dyn Fn() -> Result<String, Diagnostic> + Sync)| match kept(file) {
+            Some(hash) => Ok(OutputFile {
+                path: lists::FILES[file].to_string(),
+                content: Content::Unchanged { hash: hash.to_string() },
+            }),
+            None => f().map(|text| bytes(lists::FILES[file], text)),
+        };
         let sitemap = || {
             let listed: Vec<String> = self
                 .pages
@@ -334,32 +352,37 @@ impl<'a> Renderer<'a> {
                 .filter(|p| p.in_sitemap())
                 .map(|p| base.join(&self.url_rel(*p)))
                 .collect();
-            sitemap(&listed)
+            Ok(sitemap(&listed))
         };
         // A catalogue that cannot be written must stop the build: an empty one would withdraw
         // every product from sale when published.
         let catalogue = || {
-            serde_json::to_string_pretty(&catalogue(site, &self.theme.strings)).map_err(|e| Diagnostic {
-                severity: Severity::Error,
-                path: routes::CATALOGUE.to_string(),
-                line: 1,
-                col: 1,
-                message: format!("the catalogue could not be written: {e}"),
-                hint: None,
-            })
+            serde_json::to_string_pretty(&catalogue(site, &self.theme.strings))
+                .map(|text| text + "\n")
+                .map_err(|e| Diagnostic {
+                    severity: Severity::Error,
+                    path: routes::CATALOGUE.to_string(),
+                    line: 1,
+                    col: 1,
+                    message: format!("the catalogue could not be written: {e}"),
+                    hint: None,
+                })
         };
+        let search = || Ok(data::search_index(site, &self.views));
         // Each walks the whole market, apart from the others: side by side, they cost one.
-        let (sitemap, (catalogue, search)) = rayon::join(sitemap, || {
-            rayon::join(catalogue, || data::search_index(site, &self.views))
-        });
+        let (sitemap, (search, catalogue)) = rayon::join(
+            || make(0, &sitemap),
+            || rayon::join(|| make(1, &search), || make(2, &catalogue)),
+        );
+        memo.record_lists(lists);
         let mut files = vec![
-            bytes(routes::SITEMAP, sitemap),
+            sitemap?,
             bytes(
                 routes::ROBOTS,
                 format!("User-agent: *\nAllow: /\n\nSitemap: {}\n", base.join(routes::SITEMAP)),
             ),
-            bytes(routes::SEARCH_INDEX, search),
-            bytes(routes::CATALOGUE, catalogue? + "\n"),
+            search?,
+            catalogue?,
         ];
         files.extend(self.assets.files.iter().cloned());
         // Two photos with the same bytes (a chalet copied from another) share their derivatives:

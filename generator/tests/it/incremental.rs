@@ -14,6 +14,21 @@ fn build_both(dir: &Path, step: &str) -> usize {
 /// [`build_both`], with how many chalets the incremental build validated (not taken from the
 /// last build).
 fn build_counting(dir: &Path, step: &str) -> (usize, usize) {
+    let summary = build_summary(dir, step);
+    let count =
+        |what: &str| number_before(&summary, what).unwrap_or_else(|| panic!("{step}: no `{what}` in {summary}"));
+    (count(" rendered)"), count(" chalets validated"))
+}
+
+/// [`build_both`], with how many of the market's lists (sitemap, search index, catalogue) the
+/// incremental build made again.
+fn lists_made(dir: &Path, step: &str) -> usize {
+    let summary = build_summary(dir, step);
+    number_before(&summary, " of 3 lists made").unwrap_or_else(|| panic!("{step}: {summary}"))
+}
+
+/// [`build_both`]'s builds and comparison; the incremental build's summary line.
+fn build_summary(dir: &Path, step: &str) -> String {
     // Files written in the last seconds are never trusted by their stamps (see
     // `validate::reuse`): make every edit look older, as an edit between two builds usually is.
     age(&dir.join("content"));
@@ -30,10 +45,7 @@ fn build_counting(dir: &Path, step: &str) -> (usize, usize) {
         "{step}: incremental and clean builds differ in {differ:?}"
     );
     eprintln!("{step}: {}", run.stdout.trim());
-    let count = |what: &str| {
-        number_before(&run.stdout, what).unwrap_or_else(|| panic!("{step}: no `{what}` in {}", run.stdout))
-    };
-    (count(" rendered)"), count(" chalets validated"))
+    run.stdout
 }
 
 /// `… 13 pages (2 rendered) …`, ` rendered)` → 2.
@@ -102,6 +114,7 @@ fn every_kind_of_edit_rebuilds_to_the_bytes_of_a_clean_build() {
         "Fait sur commande, à la cire d'abeille.",
     );
     let (one, validated) = build_counting(dir, "one product's text");
+    // Nothing the lists hold changed: none is made again (the previous edit undone, the other way).
     assert_eq!(validated, 1, "only the edited chalet is validated again");
     assert!(
         (1..all / 2).contains(&one),
@@ -112,8 +125,17 @@ fn every_kind_of_edit_rebuilds_to_the_bytes_of_a_clean_build() {
         "the edit is on the page"
     );
 
+    edit(
+        dir,
+        FONDANTS,
+        "Fait sur commande, à la cire d'abeille.",
+        "Fait sur commande, à la cire.",
+    );
+    assert_eq!(lists_made(dir, "one product's text again"), 0);
+
+    // A price is in the search index and the catalogue, not in the sitemap.
     edit(dir, FONDANTS, "price: \"6,90\"", "price: \"7,40\"");
-    build_both(dir, "a price");
+    assert_eq!(lists_made(dir, "a price"), 2);
 
     // A photo replaced by another of another size: every page showing it, and its derivatives.
     let cover = dir.join("content/chalets/cire-et-meche/cover.png");
@@ -153,7 +175,7 @@ fn every_kind_of_edit_rebuilds_to_the_bytes_of_a_clean_build() {
         "---\nname: Pommes de pin\nprice: \"3,50\"\nstock: 4\n---\nParfumées.\n",
     )
     .expect("add");
-    build_both(dir, "a product added");
+    assert_eq!(lists_made(dir, "a product added"), 3);
     assert!(
         dir.join("dist/chalets/cire-et-meche/pommes-de-pin/index.html")
             .is_file()
@@ -285,8 +307,9 @@ fn other_options_or_a_damaged_state_render_everything_and_say_why() {
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e == "state"))
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("pages-")))
         .collect();
-    assert_eq!(states.len(), 1, "one state for one output folder: {states:?}");
+    assert_eq!(states.len(), 1, "one pages' state for one output folder: {states:?}");
     std::fs::write(&states[0], "chalet-pages 1\n0.0.0\n").expect("damage");
     let after = build(&["--base-url", "https://ailleurs.example/"]);
     assert!(
@@ -306,6 +329,23 @@ fn other_options_or_a_damaged_state_render_everything_and_say_why() {
     let again = build(&["--base-url", "https://ailleurs.example/"]);
     assert_eq!(rendered(&again.stdout), Some(1), "{}", again.stdout);
     assert!(read(&home).contains("<!DOCTYPE html>") || read(&home).contains("<!doctype html>"));
+    // The same for one of the market's lists: the catalogue alone is made again.
+    let catalogue = dir.join("dist/catalogue.json");
+    let made = read(&catalogue);
+    std::fs::write(&catalogue, "{}").expect("edit");
+    std::fs::write(
+        dir.join("dist/.chalet-manifest"),
+        read(&dir.join("dist/.chalet-manifest")).replace("\tcatalogue.json", "x\tcatalogue.json"),
+    )
+    .expect("manifest");
+    let again = build(&["--base-url", "https://ailleurs.example/"]);
+    assert_eq!(
+        number_before(&again.stdout, " of 3 lists made"),
+        Some(1),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(read(&catalogue), made);
 }
 
 const MECHE: &str = "content/chalets/cire-et-meche/chalet.yaml";
