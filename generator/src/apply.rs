@@ -98,6 +98,7 @@ impl Kit {
             statics: Vec::new(),
             strings: self.strings.clone(),
             published: Some(self.assets.clone()),
+            hashed: Default::default(),
         }
     }
 }
@@ -127,6 +128,7 @@ mod tests {
             ],
             strings: BTreeMap::from([("hello".into(), "bonjour".into())]),
             published: None,
+            hashed: Default::default(),
         };
         let logo = BTreeMap::from([("sponsors/a.png".to_string(), vec![1u8, 2, 3])]);
         let assets = BTreeMap::from([("style.css".to_string(), crate::render::asset_path("style.css", b"p{}"))]);

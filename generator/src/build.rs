@@ -9,6 +9,7 @@ use crate::render::{Content, OutputFile, Renderer, memo::Memo};
 use crate::{theme, validate, write};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -138,6 +139,68 @@ pub struct Session {
     watched: bool,
     /// `serve`: the last build's incremental state, being written while the tabs reload.
     saving: Option<std::thread::JoinHandle<()>>,
+    /// The theme the last build loaded, with what it was loaded from.
+    theme: Option<LoadedTheme>,
+}
+
+/// A theme as a build of this session loaded it: taken again while none of its files (nor the
+/// content's template overrides) changed, and with it the hashes of its static files.
+#[derive(Debug)]
+struct LoadedTheme {
+    key: String,
+    stamps: Vec<(PathBuf, u64, i128)>,
+    loaded_ns: i128,
+    theme: Arc<theme::Theme>,
+    warnings: Diagnostics,
+}
+
+/// Every file under `dirs` with its size and modification time.
+fn theme_stamps(dirs: &[PathBuf]) -> Vec<(PathBuf, u64, i128)> {
+    let mut out = Vec::new();
+    for dir in dirs {
+        for (_, path) in crate::fs::files_under(dir).unwrap_or_default() {
+            let meta = std::fs::metadata(&path).ok();
+            let len = meta.as_ref().map_or(0, |m| m.len());
+            let mtime = meta.as_ref().map_or(0, crate::fs::mtime_ns);
+            out.push((path, len, mtime));
+        }
+    }
+    out
+}
+
+impl Session {
+    /// The market's theme: the one this session loaded last when nothing it was loaded from
+    /// changed — its files kept their sizes and times, older than the racy window
+    /// (`validate::reuse::RACY_NS`) when it was loaded — else loaded from disk.
+    fn theme(&mut self, opts: &BuildOptions, site: &Site) -> Result<(Arc<theme::Theme>, Diagnostics), Diagnostics> {
+        let m = &site.market;
+        let overrides = opts.content.join("templates");
+        let dirs = [opts.themes_dir().join(&m.theme), overrides.clone()];
+        let key = format!("{:?}", (&dirs, &m.theme, &m.theme_origin, m.language));
+        let stamps = theme_stamps(&dirs);
+        if let Some(t) = &self.theme
+            && t.key == key
+            && t.stamps == stamps
+            && stamps
+                .iter()
+                .all(|(_, _, mtime)| *mtime < t.loaded_ns - validate::reuse::RACY_NS)
+        {
+            return Ok((t.theme.clone(), t.warnings.clone()));
+        }
+        let loaded_ns = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i128);
+        let (theme, warnings) = theme::load(&opts.themes_dir(), &m.theme, &m.theme_origin, &overrides, m.language)?;
+        let theme = Arc::new(theme);
+        self.theme = Some(LoadedTheme {
+            key,
+            stamps,
+            loaded_ns,
+            theme: theme.clone(),
+            warnings: warnings.clone(),
+        });
+        Ok((theme, warnings))
+    }
 }
 
 impl Session {
@@ -148,6 +211,7 @@ impl Session {
             changes: None,
             watched: false,
             saving: None,
+            theme: None,
         }
     }
 
@@ -178,7 +242,7 @@ struct Prepared {
     /// Chalets taken from an earlier build's validation.
     reused: usize,
     site: Site,
-    theme: theme::Theme,
+    theme: Arc<theme::Theme>,
     plan: ImagePlan,
     cache: Cache,
     encoded: usize,
@@ -260,14 +324,7 @@ fn prepare(opts: &BuildOptions, session: &mut Session, progress: &dyn Fn(&str)) 
     if let Some(url) = &opts.checkout_url {
         site.market.checkout_url = Some(url.trim_end_matches('/').to_string());
     }
-    let overrides = opts.content.join("templates");
-    let theme = match theme::load(
-        &opts.themes_dir(),
-        &site.market.theme,
-        &site.market.theme_origin,
-        &overrides,
-        site.market.language,
-    ) {
+    let theme = match session.theme(opts, &site) {
         Ok((theme, d)) => {
             diags.extend(d);
             theme

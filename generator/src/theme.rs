@@ -33,6 +33,9 @@ pub struct Theme {
     /// for a theme without the files' bytes (the application form's kit); `None`: hashed from
     /// `statics`.
     pub published: Option<BTreeMap<String, String>>,
+    /// Each static file's published path, hashed from its bytes once per loaded theme (`serve`
+    /// keeps a theme whose files did not change, and with it these).
+    pub hashed: std::sync::OnceLock<Vec<String>>,
 }
 
 /// What a theme's `static/` folder may publish: styles, scripts, pictures, fonts, the web app
@@ -172,6 +175,7 @@ pub fn load(
             statics,
             strings,
             published: None,
+            hashed: Default::default(),
         },
         diags,
     ))

@@ -116,6 +116,8 @@ pub struct Memo {
     /// output; `None` when there is nothing to compare with.
     lists: Option<ListState>,
     lists_now: Mutex<Option<ListState>>,
+    /// The theme files the output holds (`assets/…`, named by their hash), with their hashes.
+    assets: HashMap<String, String>,
 }
 
 impl Memo {
@@ -130,6 +132,18 @@ impl Memo {
         };
         let Some(manifest) = manifest else {
             return full(FIRST_BUILD);
+        };
+        let assets: HashMap<String, String> = manifest
+            .iter()
+            .filter(|(path, _)| {
+                path.strip_prefix(chalet_types::routes::ASSETS_DIR)
+                    .is_some_and(|rest| rest.starts_with('/'))
+            })
+            .map(|(p, h)| (p.clone(), h.clone()))
+            .collect();
+        let full = |why: &str| Memo {
+            assets: assets.clone(),
+            ..full(why)
         };
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
@@ -163,7 +177,13 @@ impl Memo {
             now: Mutex::default(),
             lists: read_lists(&state_path(cache_dir, out, "lists"), options, manifest),
             lists_now: Mutex::default(),
+            assets,
         }
+    }
+
+    /// The hash of the theme file the output holds at `path`, if it does.
+    pub fn kept_asset(&self, path: &str) -> Option<&str> {
+        self.assets.get(path).map(String::as_str)
     }
 
     /// What the last build made the lists from (see [`super::lists`]).

@@ -321,7 +321,7 @@ impl<'a> Renderer<'a> {
         let mut paths: Vec<String> = [routes::SITEMAP, routes::ROBOTS, routes::SEARCH_INDEX, routes::CATALOGUE]
             .map(String::from)
             .into();
-        paths.extend(self.assets.files.iter().map(|f| f.path.clone()));
+        paths.extend(self.assets.files.iter().map(|(path, _)| path.clone()));
         paths.extend(images.cache_files().map(|d| d.out.clone()));
         paths
     }
@@ -384,7 +384,15 @@ impl<'a> Renderer<'a> {
             search?,
             catalogue?,
         ];
-        files.extend(self.assets.files.iter().cloned());
+        // A theme file's published name carries its hash: one the output already holds is the
+        // same file (the bytes are not copied again).
+        files.extend(self.assets.files.iter().map(|(path, i)| OutputFile {
+            path: path.clone(),
+            content: match memo.kept_asset(path) {
+                Some(hash) => Content::Unchanged { hash: hash.to_string() },
+                None => Content::Bytes(self.theme.statics[*i].bytes.clone()),
+            },
+        }));
         // Two photos with the same bytes (a chalet copied from another) share their derivatives:
         // each output file is written once.
         let mut seen = std::collections::HashSet::new();
@@ -519,7 +527,8 @@ struct Assets {
     /// Each static file's published path (`style.css` → `assets/style.<hash>.css`).
     paths: BTreeMap<String, String>,
     urls: BTreeMap<String, String>,
-    files: Vec<OutputFile>,
+    /// Each static file's published path with its place in the theme's `statics`.
+    files: Vec<(String, usize)>,
 }
 
 /// Where a theme's static file is published: `assets/<stem>.<hash>.<ext>`, the hash of its
@@ -538,18 +547,18 @@ fn assets(theme: &Theme, root: &str) -> Assets {
     // A theme from the form's kit names the files a build already published.
     let (paths, files) = match &theme.published {
         Some(published) => (published.clone(), Vec::new()),
-        None => theme
-            .statics
-            .iter()
-            .map(|s| {
-                let path = asset_path(&s.rel, &s.bytes);
-                let file = OutputFile {
-                    path: path.clone(),
-                    content: Content::Bytes(s.bytes.clone()),
-                };
-                ((s.rel.clone(), path), file)
-            })
-            .unzip(),
+        None => {
+            let hashed = theme
+                .hashed
+                .get_or_init(|| theme.statics.par_iter().map(|s| asset_path(&s.rel, &s.bytes)).collect());
+            theme
+                .statics
+                .iter()
+                .zip(hashed)
+                .enumerate()
+                .map(|(i, (s, path))| ((s.rel.clone(), path.clone()), (path.clone(), i)))
+                .unzip()
+        }
     };
     let urls = paths
         .iter()

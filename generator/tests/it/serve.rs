@@ -267,3 +267,32 @@ fn serve_keeps_its_listing_true_through_adds_renames_and_deletes() {
         }
     }
 }
+
+/// `serve` keeps the theme it loaded while none of its files changed: a template edited twice,
+/// the second time to the same length with the same modification time (two saves in one clock
+/// tick), is still read again — a theme file changed within the racy window is never trusted.
+#[test]
+fn serve_takes_a_template_edit_even_within_one_clock_tick() {
+    let tmp = site_in_temp("valid/minimal");
+    let dir = tmp.path();
+    copy_dir(&themes(), &dir.join("themes"));
+    let (_server, port, version) = serve_in(dir);
+    let base = dir.join("themes/default/templates/base.html");
+    let original = read(&base);
+    assert!(original.contains("<footer class=\"site\">"));
+    let footer =
+        |word: &str| original.replacen("<footer class=\"site\">", &format!("<footer class=\"site\">{word}"), 1);
+    std::fs::write(&base, footer("AAAA")).expect("edit");
+    let first = wait_for(port, version, |_| read(&dir.join("dist/index.html")).contains(">AAAA"));
+    assert!(read(&dir.join("dist/index.html")).contains(">AAAA"), "{first}");
+    let stamp = std::fs::metadata(&base).and_then(|m| m.modified()).expect("time");
+    std::fs::write(&base, footer("BBBB")).expect("edit");
+    std::fs::File::options()
+        .write(true)
+        .open(&base)
+        .and_then(|f| f.set_modified(stamp))
+        .expect("same time");
+    let version = first["version"].as_u64().expect("version");
+    let second = wait_for(port, version, |_| read(&dir.join("dist/index.html")).contains(">BBBB"));
+    assert!(read(&dir.join("dist/index.html")).contains(">BBBB"), "{second}");
+}
