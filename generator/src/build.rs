@@ -474,15 +474,11 @@ pub fn build_in(
         let _ = saving.join();
     }
     // The views and the last build's state are independent: made side by side.
-    let (renderer, memo) = rayon::join(
+    let (renderer, (memo, manifest)) = rayon::join(
         || Renderer::new(&p.site, &p.theme, &p.plan),
         || {
-            Memo::open(
-                &cache_dir,
-                &opts.out,
-                &options,
-                write::read_manifest(&opts.out).as_ref(),
-            )
+            let manifest = write::read_manifest(&opts.out);
+            (Memo::open(&cache_dir, &opts.out, &options, manifest.as_ref()), manifest)
         },
     );
     let renderer = renderer.map_err(|d| fail(&p.warnings, d))?;
@@ -547,7 +543,7 @@ pub fn build_in(
             Ok(file)
         })
         .chain(others);
-    let written = match write::write_site(&opts.out, folders, stream) {
+    let written = match write::write_site(&opts.out, manifest, folders, stream) {
         Ok(w) => w,
         Err(write::WriteError::Io(e)) => return Err(BuildError::Io(e)),
         Err(write::WriteError::Content(d)) => return Err(fail(&p.warnings, d)),
@@ -572,7 +568,7 @@ pub fn build_in(
         ));
     }
     // Only after a successful write: cache entries no page uses any more go.
-    let used: std::collections::HashSet<String> = p.plan.cache_files().map(|d| d.cache_file.clone()).collect();
+    let used: rustc_hash::FxHashSet<&str> = p.plan.cache_files().map(|d| d.cache_file.as_str()).collect();
     p.cache.prune(&used);
     p.timings.push(("state", t.elapsed()));
     Ok(BuildReport {

@@ -62,9 +62,15 @@ fn manifest_text(entries: &[(String, String)]) -> String {
     sorted.iter().map(|(p, h)| format!("{h}\t{p}\n")).collect()
 }
 
-/// Writes the site. `folders` gives (parents first) the folders the files need; it is only
-/// called for a first build, so a rebuild does not pay for listing them.
-pub fn write_site<I>(out: &Path, folders: impl FnOnce() -> Vec<String>, files: I) -> Result<WriteReport, WriteError>
+/// Writes the site. `manifest` is the output's ([`read_manifest`], read once by the caller);
+/// `folders` gives (parents first) the folders the files need; it is only called for a first
+/// build, so a rebuild does not pay for listing them.
+pub fn write_site<I>(
+    out: &Path,
+    manifest: Option<HashMap<String, String>>,
+    folders: impl FnOnce() -> Vec<String>,
+    files: I,
+) -> Result<WriteReport, WriteError>
 where
     I: ParallelIterator<Item = Result<OutputFile, Diagnostic>>,
 {
@@ -86,7 +92,7 @@ where
         ))));
     }
     crate::fs::create_dir_all(&staging).map_err(WriteError::Io)?;
-    let result = match read_manifest(out) {
+    let result = match manifest {
         None => write_whole(out, &staging, &folders(), files),
         Some(old) => write_changes(out, &staging, old, files),
     };

@@ -35,10 +35,10 @@ impl Cache {
     }
 
     /// Deletes entries not in `used` (and temp files of interrupted builds); returns how many.
-    pub fn prune(&self, used: &std::collections::HashSet<String>) -> usize {
+    pub fn prune(&self, used: &HashSet<&str>) -> usize {
         let mut removed = 0;
         for name in &self.present {
-            if !used.contains(name) && std::fs::remove_file(self.dir.join(name)).is_ok() {
+            if !used.contains(name.as_str()) && std::fs::remove_file(self.dir.join(name)).is_ok() {
                 removed += 1;
             }
         }

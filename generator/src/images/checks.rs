@@ -12,8 +12,15 @@ pub const SIZE_BUDGET: u64 = 10 * 1024 * 1024;
 
 pub fn warnings(sources: &[ImageSource], plan: &ImagePlan) -> Diagnostics {
     let mut out = Diagnostics::default();
+    // The first place each image is used, by path (a lookup per image: 6,200 photos made a
+    // search through the list each a fifth of a rebuild).
+    let mut first: std::collections::HashMap<&str, &ImageSource> =
+        std::collections::HashMap::with_capacity(sources.len());
+    for s in sources {
+        first.entry(s.rel.as_str()).or_insert(s);
+    }
     for p in &plan.images {
-        let Some(src) = sources.iter().find(|s| s.rel == p.rel) else {
+        let Some(src) = first.get(p.rel.as_str()) else {
             continue;
         };
         let mut warn = |message: String, hint: &str| {
