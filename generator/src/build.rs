@@ -298,13 +298,17 @@ fn prepare(opts: &BuildOptions, session: &mut Session, progress: &dyn Fn(&str)) 
     lap("validate", &mut timings);
     progress("reading images");
     let cache_root = opts.cache_dir();
-    let cache = Cache::open(&cache_root).map_err(BuildError::Io)?;
+    let mut cache = Cache::open(&cache_root).map_err(BuildError::Io)?;
     let index_path = cache_root.join("sources.tsv");
     let mut index = SourceIndex::load(&index_path);
     let settings = site.as_ref().map(|s| s.market.images.clone()).unwrap_or_default();
     let (mut plan, d) = images::plan(&sources, &opts.content, &settings, &mut index);
     diags.extend(d);
     diags.extend(images::checks::warnings(&sources, &plan));
+    {
+        let used: rustc_hash::FxHashSet<&str> = plan.cache_files().map(|d| d.cache_file.as_str()).collect();
+        cache.expect(used.iter().copied());
+    }
     lap("images", &mut timings);
     let missing = plan.missing(&cache);
     if missing > 0 {
@@ -569,7 +573,7 @@ pub fn build_in(
     }
     // Only after a successful write: cache entries no page uses any more go.
     let used: rustc_hash::FxHashSet<&str> = p.plan.cache_files().map(|d| d.cache_file.as_str()).collect();
-    p.cache.prune(&used);
+    p.cache.finish(&used);
     p.timings.push(("state", t.elapsed()));
     Ok(BuildReport {
         rendered: rendered.into_inner(),
