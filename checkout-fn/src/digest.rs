@@ -77,36 +77,26 @@ impl std::fmt::Display for Line {
 impl crate::dynamo::Dynamo {
     /// The chalets that asked for a digest, with their address (from their published products).
     async fn digest_chalets(&self) -> Result<BTreeMap<Slug, String>, StoreError> {
+        let scan = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("begins_with(#pk, :cat) AND #digest = :yes")
+            .projection_expression("#chalet, #email")
+            .expression_attribute_names("#pk", PARTITION_KEY)
+            .expression_attribute_names("#digest", attr::CHALET_DIGEST)
+            .expression_attribute_names("#chalet", attr::CHALET)
+            .expression_attribute_names("#email", attr::CHALET_EMAIL)
+            .expression_attribute_values(":cat", Av::S(CATALOGUE_PREFIX.into()))
+            .expression_attribute_values(":yes", Av::Bool(true));
         let mut out = BTreeMap::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .filter_expression("begins_with(#pk, :cat) AND #digest = :yes")
-                .projection_expression("#chalet, #email")
-                .expression_attribute_names("#pk", PARTITION_KEY)
-                .expression_attribute_names("#digest", attr::CHALET_DIGEST)
-                .expression_attribute_names("#chalet", attr::CHALET)
-                .expression_attribute_names("#email", attr::CHALET_EMAIL)
-                .expression_attribute_values(":cat", Av::S(CATALOGUE_PREFIX.into()))
-                .expression_attribute_values(":yes", Av::Bool(true))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(err)?;
-            for item in page.items() {
-                let chalet = crate::dynamo::get_s(item, attr::CHALET).and_then(|c| Slug::parse(c).ok());
-                if let (Some(chalet), Some(email)) = (chalet, crate::dynamo::get_s(item, attr::CHALET_EMAIL)) {
-                    out.insert(chalet, email.to_string());
-                }
-            }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(out);
+        for item in crate::dynamo::scan_all(scan).await? {
+            let chalet = crate::dynamo::get_s(&item, attr::CHALET).and_then(|c| Slug::parse(c).ok());
+            if let (Some(chalet), Some(email)) = (chalet, crate::dynamo::get_s(&item, attr::CHALET_EMAIL)) {
+                out.insert(chalet, email.to_string());
             }
         }
+        Ok(out)
     }
 
     /// The day's item for `chalet`, created if it is not there (never touching one that is).
@@ -280,17 +270,7 @@ pub fn compose(
         esc(&sold_line),
         esc(&waiting_line)
     );
-    if let Some(link) = link {
-        let _ = writeln!(text, "\n{}: {link}", fill("chalet_orders"));
-        let _ = write!(
-            html,
-            "<p><a href=\"{}\">{}</a></p>",
-            esc(link),
-            esc(&fill("chalet_orders"))
-        );
-    }
-    let _ = writeln!(text, "\n{}", fill("footer"));
-    let _ = write!(html, "<p>{}</p></body></html>", esc(&fill("footer")));
+    crate::notify::close(&mut text, &mut html, link, &fill);
     Composed {
         subject: fill("digest_subject"),
         text,

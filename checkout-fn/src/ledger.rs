@@ -2,7 +2,7 @@
 //! [--format csv|json]` — one row per order line with its chalet, SKU, quantity, amounts, how it
 //! is handed over and where the order stands (refunds and disputes counted in).
 
-use crate::dynamo::{Dynamo, StoreError, corrupt, err, get_s};
+use crate::dynamo::{Dynamo, StoreError, corrupt, get_s};
 use chalet_types::table::{ORDER_KEY, ORDER_PREFIX, SORT_KEY, attr};
 use chalet_types::{Date, FulfilmentChoice, Money, Order, Slug};
 use serde::Serialize;
@@ -143,30 +143,20 @@ impl Dynamo {
     /// Every recorded order. A scan: an organiser's command, run rarely, on a table that holds
     /// one season's market.
     pub async fn all_orders(&self) -> Result<Vec<Order>, StoreError> {
+        let scan = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("#sk = :order")
+            .expression_attribute_names("#sk", SORT_KEY)
+            .expression_attribute_values(":order", crate::dynamo::s(ORDER_KEY));
         let mut orders = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .filter_expression("#sk = :order")
-                .expression_attribute_names("#sk", SORT_KEY)
-                .expression_attribute_values(":order", crate::dynamo::s(ORDER_KEY))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(err)?;
-            for item in page.items() {
-                let is_order = get_s(item, "pk").is_some_and(|pk| pk.starts_with(ORDER_PREFIX));
-                if let (true, Some(body)) = (is_order, get_s(item, attr::BODY)) {
-                    orders.push(serde_json::from_str(body).map_err(corrupt("order"))?);
-                }
-            }
-            match page.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => return Ok(orders),
+        for item in crate::dynamo::scan_all(scan).await? {
+            let is_order = get_s(&item, "pk").is_some_and(|pk| pk.starts_with(ORDER_PREFIX));
+            if let (true, Some(body)) = (is_order, get_s(&item, attr::BODY)) {
+                orders.push(serde_json::from_str(body).map_err(corrupt("order"))?);
             }
         }
+        Ok(orders)
     }
 }

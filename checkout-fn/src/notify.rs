@@ -188,6 +188,18 @@ pub fn compose(order: &Order, share: &ChaletFulfilment, market: &MarketRow, link
     );
     let _ = writeln!(text, "\n{handover}");
     let _ = write!(html, "<p>{}</p>", esc(&handover));
+    close(&mut text, &mut html, link, &fill);
+    Composed {
+        subject: fill("chalet_subject"),
+        text,
+        html,
+        ..Default::default()
+    }
+}
+
+/// How a message to a chalet ends: its private link to all its orders (when links are set
+/// up), the market's footer, and the HTML closed.
+pub(crate) fn close(text: &mut String, html: &mut String, link: Option<&str>, fill: &dyn Fn(&str) -> String) {
     if let Some(link) = link {
         let _ = writeln!(text, "\n{}: {link}", fill("chalet_orders"));
         let _ = write!(
@@ -199,12 +211,6 @@ pub fn compose(order: &Order, share: &ChaletFulfilment, market: &MarketRow, link
     }
     let _ = writeln!(text, "\n{}", fill("footer"));
     let _ = write!(html, "<p>{}</p></body></html>", esc(&fill("footer")));
-    Composed {
-        subject: fill("chalet_subject"),
-        text,
-        html,
-        ..Default::default()
-    }
 }
 
 /// A chalet's lines as a list, text and HTML: quantity, name, amount, personalisation.

@@ -9,6 +9,7 @@
 use crate::basket::PricedBasket;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue as Av, KeysAndAttributes, Put, TransactWriteItem, Update};
 pub use chalet_types::table::ReservationStatus;
 use chalet_types::table::*;
@@ -404,6 +405,26 @@ impl Dynamo {
 }
 
 /// Every item a query matches, page after page (DynamoDB answers at most 1 MB at a time).
+/// Every item a scan finds, page after page (a scan is for organisers' commands and daily
+/// jobs, on a table that holds one season's market).
+pub(crate) async fn scan_all(scan: ScanFluentBuilder) -> Result<Vec<Item>, StoreError> {
+    let mut out = Vec::new();
+    let mut start: Option<Item> = None;
+    loop {
+        let resp = scan
+            .clone()
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .map_err(err)?;
+        out.extend(resp.items().iter().cloned());
+        match resp.last_evaluated_key() {
+            Some(k) if !k.is_empty() => start = Some(k.clone()),
+            _ => return Ok(out),
+        }
+    }
+}
+
 pub(crate) async fn query_all(query: QueryFluentBuilder) -> Result<Vec<Item>, StoreError> {
     let mut out = Vec::new();
     let mut start: Option<Item> = None;
