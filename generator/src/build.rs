@@ -140,66 +140,22 @@ pub struct Session {
     /// `serve`: the last build's incremental state, being written while the tabs reload.
     saving: Option<std::thread::JoinHandle<()>>,
     /// The theme the last build loaded, with what it was loaded from.
-    theme: Option<LoadedTheme>,
-}
-
-/// A theme as a build of this session loaded it: taken again while none of its files (nor the
-/// content's template overrides) changed, and with it the hashes of its static files.
-#[derive(Debug)]
-struct LoadedTheme {
-    key: String,
-    stamps: Vec<(PathBuf, u64, i128)>,
-    loaded_ns: i128,
-    theme: Arc<theme::Theme>,
-    warnings: Diagnostics,
-}
-
-/// Every file under `dirs` with its size and modification time.
-fn theme_stamps(dirs: &[PathBuf]) -> Vec<(PathBuf, u64, i128)> {
-    let mut out = Vec::new();
-    for dir in dirs {
-        for (_, path) in crate::fs::files_under(dir).unwrap_or_default() {
-            let meta = std::fs::metadata(&path).ok();
-            let len = meta.as_ref().map_or(0, |m| m.len());
-            let mtime = meta.as_ref().map_or(0, crate::fs::mtime_ns);
-            out.push((path, len, mtime));
-        }
-    }
-    out
+    theme: Option<theme::Kept>,
 }
 
 impl Session {
-    /// The market's theme: the one this session loaded last when nothing it was loaded from
-    /// changed — its files kept their sizes and times, older than the racy window
-    /// (`validate::reuse::RACY_NS`) when it was loaded — else loaded from disk.
+    /// The market's theme: the one this session loaded last while nothing it was loaded from
+    /// changed ([`theme::Kept`]), else loaded from disk.
     fn theme(&mut self, opts: &BuildOptions, site: &Site) -> Result<(Arc<theme::Theme>, Diagnostics), Diagnostics> {
         let m = &site.market;
-        let overrides = opts.content.join("templates");
-        let dirs = [opts.themes_dir().join(&m.theme), overrides.clone()];
-        let key = format!("{:?}", (&dirs, &m.theme, &m.theme_origin, m.language));
-        let stamps = theme_stamps(&dirs);
-        if let Some(t) = &self.theme
-            && t.key == key
-            && t.stamps == stamps
-            && stamps
-                .iter()
-                .all(|(_, _, mtime)| *mtime < t.loaded_ns - validate::reuse::RACY_NS)
-        {
-            return Ok((t.theme.clone(), t.warnings.clone()));
-        }
-        let loaded_ns = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as i128);
-        let (theme, warnings) = theme::load(&opts.themes_dir(), &m.theme, &m.theme_origin, &overrides, m.language)?;
-        let theme = Arc::new(theme);
-        self.theme = Some(LoadedTheme {
-            key,
-            stamps,
-            loaded_ns,
-            theme: theme.clone(),
-            warnings: warnings.clone(),
-        });
-        Ok((theme, warnings))
+        theme::Kept::load(
+            &mut self.theme,
+            &opts.themes_dir(),
+            &m.theme,
+            &m.theme_origin,
+            &opts.content.join("templates"),
+            m.language,
+        )
     }
 }
 
@@ -305,10 +261,7 @@ fn prepare(opts: &BuildOptions, session: &mut Session, progress: &dyn Fn(&str)) 
     let (mut plan, d) = images::plan(&sources, &opts.content, &settings, &mut index);
     diags.extend(d);
     diags.extend(images::checks::warnings(&sources, &plan));
-    {
-        let used: rustc_hash::FxHashSet<&str> = plan.cache_files().map(|d| d.cache_file.as_str()).collect();
-        cache.expect(used.iter().copied());
-    }
+    cache.expect(plan.cache_names().into_iter());
     lap("images", &mut timings);
     let missing = plan.missing(&cache);
     if missing > 0 {
@@ -572,8 +525,7 @@ pub fn build_in(
         ));
     }
     // Only after a successful write: cache entries no page uses any more go.
-    let used: rustc_hash::FxHashSet<&str> = p.plan.cache_files().map(|d| d.cache_file.as_str()).collect();
-    p.cache.finish(&used);
+    p.cache.finish(&p.plan.cache_names());
     p.timings.push(("state", t.elapsed()));
     Ok(BuildReport {
         rendered: rendered.into_inner(),

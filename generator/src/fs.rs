@@ -107,6 +107,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     rename(&tmp, path)
 }
 
+/// Now, in nanoseconds since the epoch: what file times are compared with.
+pub fn now_ns() -> i128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i128)
+}
+
 /// Modification time in nanoseconds since the epoch (0 when the platform cannot say).
 pub fn mtime_ns(meta: &std::fs::Metadata) -> i128 {
     meta.modified()

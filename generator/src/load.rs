@@ -136,7 +136,7 @@ impl ContentFiles {
             let path = root.join(&rel);
             rels.push((rel, path));
         }
-        self.scanned_ns = now_ns();
+        self.scanned_ns = crate::fs::now_ns();
         for (rel, path) in rels {
             let under = format!("{rel}/");
             let gone = |k: &String| k == &rel || k.starts_with(&under);
@@ -151,12 +151,6 @@ impl ContentFiles {
         }
         true
     }
-}
-
-fn now_ns() -> i128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i128)
 }
 
 fn read_text(rel: &str, path: &Path) -> Result<String, Refused> {
@@ -227,7 +221,7 @@ pub fn scan(root: &Path, display_root: &str) -> std::io::Result<ContentFiles> {
             format!("{} is not a folder", root.display()),
         ));
     }
-    let scanned_ns = now_ns();
+    let scanned_ns = crate::fs::now_ns();
     let mut files = ContentFiles {
         root: root.to_path_buf(),
         display_root: display_root.to_string(),

@@ -6,7 +6,8 @@ use crate::diagnostic::{Diagnostic, Diagnostics, Severity};
 use crate::source::SourceFile;
 use chalet_types::Language;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 #[derive(Clone, Debug)]
 pub struct Template {
@@ -275,4 +276,68 @@ fn io_diag(path: &Path, e: std::io::Error) -> Diagnostic {
         message: format!("cannot be read: {e}"),
         hint: None,
     }
+}
+
+/// A theme as a build of a `serve` session loaded it: taken again while none of its files (nor
+/// the content's template overrides) changed — same sizes and times, older than the racy window
+/// ([`crate::validate::reuse::RACY_NS`]) when it was loaded — and with it the hashes of its
+/// static files ([`Theme::hashed`]).
+#[derive(Debug)]
+pub struct Kept {
+    key: String,
+    stamps: Vec<(PathBuf, u64, i128)>,
+    loaded_ns: i128,
+    theme: Arc<Theme>,
+    warnings: Diagnostics,
+}
+
+impl Kept {
+    /// [`load`], or the theme `kept` holds when nothing it was loaded from changed; `kept` is
+    /// left holding what was returned.
+    pub fn load(
+        kept: &mut Option<Kept>,
+        themes_dir: &Path,
+        name: &str,
+        declared_at: &crate::model::Origin,
+        overrides: &Path,
+        language: Language,
+    ) -> Result<(Arc<Theme>, Diagnostics), Diagnostics> {
+        let dirs = [themes_dir.join(name), overrides.to_path_buf()];
+        let key = format!("{:?}", (&dirs, name, declared_at, language));
+        let stamps = stamps(&dirs);
+        if let Some(k) = kept.as_ref()
+            && k.key == key
+            && k.stamps == stamps
+            && stamps
+                .iter()
+                .all(|(_, _, mtime)| *mtime < k.loaded_ns - crate::validate::reuse::RACY_NS)
+        {
+            return Ok((k.theme.clone(), k.warnings.clone()));
+        }
+        let loaded_ns = crate::fs::now_ns();
+        let (theme, warnings) = load(themes_dir, name, declared_at, overrides, language)?;
+        let theme = Arc::new(theme);
+        *kept = Some(Kept {
+            key,
+            stamps,
+            loaded_ns,
+            theme: theme.clone(),
+            warnings: warnings.clone(),
+        });
+        Ok((theme, warnings))
+    }
+}
+
+/// Every file under `dirs` with its size and modification time.
+fn stamps(dirs: &[PathBuf]) -> Vec<(PathBuf, u64, i128)> {
+    let mut out = Vec::new();
+    for dir in dirs {
+        for (_, path) in crate::fs::files_under(dir).unwrap_or_default() {
+            let meta = std::fs::metadata(&path).ok();
+            let len = meta.as_ref().map_or(0, |m| m.len());
+            let mtime = meta.as_ref().map_or(0, crate::fs::mtime_ns);
+            out.push((path, len, mtime));
+        }
+    }
+    out
 }

@@ -29,6 +29,8 @@ pub struct Cache {
     left: Option<(usize, u128)>,
     /// Every name this build uses is present, and no other ([`Cache::expect`]).
     settled: bool,
+    /// The names this build uses: their count and combined hash, as [`Cache::finish`] records them.
+    used: (usize, u128),
     /// The folder's file names, listed when first needed: one `readdir` instead of a `stat` per file.
     present: OnceLock<HashSet<String>>,
 }
@@ -42,12 +44,6 @@ fn names_hash<'a>(names: impl Iterator<Item = &'a str>) -> (usize, u128) {
 
 fn mtime_of(dir: &Path) -> Option<i128> {
     std::fs::metadata(dir).ok().map(|m| crate::fs::mtime_ns(&m))
-}
-
-fn now_ns() -> i128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i128)
 }
 
 impl Cache {
@@ -69,6 +65,7 @@ impl Cache {
             dir,
             left,
             settled: false,
+            used: (0, 0),
             present: OnceLock::new(),
         })
     }
@@ -89,7 +86,8 @@ impl Cache {
     /// that build used the same names, they are all there and nothing else is — the folder
     /// need not be listed.
     pub fn expect<'a>(&mut self, used: impl Iterator<Item = &'a str>) {
-        self.settled = self.left.is_some_and(|left| left == names_hash(used));
+        self.used = names_hash(used);
+        self.settled = self.left == Some(self.used);
     }
 
     pub fn path(&self, file: &str) -> PathBuf {
@@ -100,8 +98,9 @@ impl Cache {
         self.settled || self.present().contains(file)
     }
 
-    /// Deletes entries not in `used` (and temp files of interrupted builds), then records the
-    /// folder as this build leaves it; returns how many entries went.
+    /// Deletes entries not in `used` — the names given to [`Cache::expect`] — (and temp files of
+    /// interrupted builds), then records the folder as this build leaves it; returns how many
+    /// entries went.
     pub fn finish(&self, used: &HashSet<&str>) -> usize {
         let mut removed = 0;
         if !self.settled {
@@ -113,8 +112,8 @@ impl Cache {
         }
         let record = self.dir.parent().map(|root| root.join(RECORD));
         if let (Some(record), Some(mtime)) = (record, mtime_of(&self.dir)) {
-            let (count, hash) = names_hash(used.iter().copied());
-            let text = format!("{FORMAT}\n{mtime}\n{}\n{count}\n{hash:032x}\n", now_ns());
+            let (count, hash) = self.used;
+            let text = format!("{FORMAT}\n{mtime}\n{}\n{count}\n{hash:032x}\n", crate::fs::now_ns());
             // Losing the record costs the next build one listing, nothing else.
             let _ = crate::fs::write_atomic(&record, text.as_bytes());
         }
@@ -136,12 +135,13 @@ mod tests {
     #[test]
     fn the_folder_is_listed_again_unless_it_is_as_the_last_build_left_it() {
         let root = tempfile::tempdir().expect("tmp");
-        let cache = Cache::open(root.path()).expect("open");
+        let mut cache = Cache::open(root.path()).expect("open");
         for name in ["a.webp", "b.webp", "old.webp"] {
             std::fs::write(cache.path(name), name).expect("write");
         }
         let used: HashSet<&str> = ["a.webp", "b.webp"].into_iter().collect();
         assert!(cache.contains("a.webp") && !cache.contains("c.webp"));
+        cache.expect(used.iter().copied());
         assert_eq!(cache.finish(&used), 1, "the unused entry goes");
         // Recorded right after a change: not trusted by its time.
         let mut next = Cache::open(root.path()).expect("open");

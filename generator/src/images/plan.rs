@@ -364,6 +364,11 @@ fn derivatives(img: &ImageSource, source: PathBuf, info: SourceInfo, s: &ImageSe
 }
 
 impl ImagePlan {
+    /// The cache files this plan needs, each once (two photos with the same bytes share them).
+    pub fn cache_names(&self) -> rustc_hash::FxHashSet<&str> {
+        self.cache_files().map(|d| d.cache_file.as_str()).collect()
+    }
+
     /// Every cache file this plan needs.
     pub fn cache_files(&self) -> impl Iterator<Item = &Derivative> {
         self.images
