@@ -53,7 +53,7 @@ impl Kit {
             templates: theme
                 .templates
                 .iter()
-                .map(|t| (t.name.clone(), t.file.text.clone()))
+                .map(|t| (t.name.clone(), t.file.text().to_string()))
                 .collect(),
             assets: assets.clone(),
             strings: theme.strings.clone(),
@@ -137,7 +137,7 @@ mod tests {
         let kit: Kit = serde_json::from_str(&json).expect("kit");
         assert_eq!(kit.market, "name: x\n");
         let back = kit.theme();
-        assert_eq!(back.templates[0].file.text, "<p>{{ x }}</p>");
+        assert_eq!(back.templates[0].file.text(), "<p>{{ x }}</p>");
         assert!(back.statics.is_empty());
         let published = back.published.expect("paths");
         assert_eq!(published["style.css"], crate::render::asset_path("style.css", b"p{}"));

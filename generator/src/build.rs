@@ -245,7 +245,7 @@ fn prepare(opts: &BuildOptions, session: &mut Session, progress: &dyn Fn(&str)) 
     let market_text = files
         .texts
         .get("market.yaml")
-        .map(|f| f.text.clone())
+        .map(|f| f.text().to_string())
         .unwrap_or_default();
     session.chalets.keep(&files, fresh);
     if session.watched {

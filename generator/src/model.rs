@@ -86,7 +86,7 @@ pub struct Markdown {
 
 impl Markdown {
     pub fn text(&self) -> &str {
-        &self.file.text[self.offset..self.offset + self.len]
+        &self.file.text()[self.offset..self.offset + self.len]
     }
 }
 
@@ -264,6 +264,26 @@ pub struct Chalet {
 }
 
 impl Chalet {
+    /// `Err` when a text it shows cannot be had as it was validated: a chalet taken from the
+    /// validation cache reads its texts back only when a page shows them, and another build
+    /// may have replaced them meanwhile ([`SourceFile::readable`]).
+    pub fn readable(&self) -> Result<(), crate::diagnostic::Diagnostic> {
+        let files = self.about.iter().chain(self.products.iter().map(|p| &p.description));
+        for md in files {
+            if let Err(message) = md.file.readable() {
+                return Err(crate::diagnostic::Diagnostic {
+                    severity: crate::diagnostic::Severity::Error,
+                    path: md.file.display.clone(),
+                    line: 1,
+                    col: 1,
+                    message,
+                    hint: Some("build again: this build did not see the file as it is now".into()),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Sets [`Chalet::digest`], [`Chalet::head`] and each [`Product::digest`] as validation
     /// leaves the chalet, `images` being its own list (what its image ids index): `Debug`
     /// forms (derived everywhere, so no field can be forgotten) and the files the images are.

@@ -1,67 +1,263 @@
-//! A text file held in memory with what is needed to turn byte offsets into line and column.
+//! A text file held in memory with what is needed to turn byte offsets into line and column;
+//! or, for a chalet taken from the validation cache, read back from there only when shown.
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 /// A content file's text and its display path.
-#[derive(Clone)]
 pub struct SourceFile {
     /// Path relative to the content folder, with `/` separators (`chalets/x/chalet.yaml`).
     pub rel: String,
     /// What diagnostics print (`content/chalets/x/chalet.yaml`).
     pub display: String,
-    pub text: String,
-    line_starts: Vec<usize>,
+    text: Text,
+    line_starts: OnceLock<Vec<usize>>,
+}
+
+/// A file's text: read from the content folder, or kept in the validation cache and read from
+/// there only when a page shows it (see [`KeptTexts`]).
+#[derive(Clone)]
+enum Text {
+    Own(String),
+    Kept {
+        store: Arc<KeptTexts>,
+        offset: usize,
+        len: usize,
+        hash: u128,
+    },
+}
+
+impl Clone for SourceFile {
+    fn clone(&self) -> SourceFile {
+        SourceFile {
+            rel: self.rel.clone(),
+            display: self.display.clone(),
+            text: self.text.clone(),
+            line_starts: self.line_starts.clone(),
+        }
+    }
 }
 
 impl SourceFile {
     pub fn new(rel: impl Into<String>, display: impl Into<String>, text: String) -> SourceFile {
-        let mut line_starts = vec![0];
-        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         SourceFile {
             rel: rel.into(),
             display: display.into(),
-            text,
-            line_starts,
+            text: Text::Own(text),
+            line_starts: OnceLock::new(),
+        }
+    }
+
+    /// The file's text; empty for a kept text that could not be read back (which
+    /// [`SourceFile::readable`] reports before anything is rendered from it).
+    pub fn text(&self) -> &str {
+        match &self.text {
+            Text::Own(t) => t,
+            Text::Kept { store, offset, len, .. } => {
+                store.texts().and_then(|t| t.get(*offset..offset + len)).unwrap_or("")
+            }
+        }
+    }
+
+    /// `Err(why)` when the text was kept in the validation cache and cannot be read back as it
+    /// was validated (the cache was replaced by another build meanwhile).
+    pub fn readable(&self) -> Result<(), String> {
+        match &self.text {
+            Text::Own(_) => Ok(()),
+            Text::Kept { store, .. } => store.texts().map(|_| ()).ok_or_else(|| {
+                format!(
+                    "changed while this build ran (its validated copy in {} is gone)",
+                    store.path.display()
+                )
+            }),
+        }
+    }
+
+    #[cfg(test)]
+    fn is_kept_unread(&self) -> bool {
+        matches!(&self.text, Text::Kept { store, .. } if store.loaded.get().is_none())
+    }
+
+    fn hash(&self) -> u128 {
+        match &self.text {
+            Text::Own(t) => xxhash_rust::xxh3::xxh3_128(t.as_bytes()),
+            Text::Kept { hash, .. } => *hash,
+        }
+    }
+
+    fn len(&self) -> usize {
+        match &self.text {
+            Text::Own(t) => t.len(),
+            Text::Kept { len, .. } => *len,
         }
     }
 
     /// 1-based line and column (in characters) of a byte offset. Offsets past the end clamp.
     pub fn position(&self, offset: usize) -> (usize, usize) {
-        let offset = offset.min(self.text.len());
-        let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
-        let start = self.line_starts[line];
-        let col = self.text.get(start..offset).map_or(1, |s| s.chars().count() + 1);
+        let text = self.text();
+        let line_starts = self.line_starts.get_or_init(|| {
+            let mut starts = vec![0];
+            starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+            starts
+        });
+        let offset = offset.min(text.len());
+        let line = line_starts.partition_point(|&s| s <= offset) - 1;
+        let start = line_starts[line];
+        let col = text.get(start..offset).map_or(1, |s| s.chars().count() + 1);
         (line + 1, col)
     }
 }
 
 /// The text by its length and hash: the model's `Debug` feeds the incremental build's
 /// fingerprints, where escaping every text and listing every line start cost more than the
-/// rest of the model together, and a hash changes with the text as surely.
+/// rest of the model together, and a hash changes with the text as surely. A kept text shows
+/// the hash it was kept with, so it reads the same without being read back.
 impl std::fmt::Debug for SourceFile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SourceFile")
             .field("rel", &self.rel)
             .field("display", &self.display)
-            .field("len", &self.text.len())
-            .field(
-                "text_xxh3",
-                &format_args!("{:032x}", xxhash_rust::xxh3::xxh3_128(self.text.as_bytes())),
-            )
+            .field("len", &self.len())
+            .field("text_xxh3", &format_args!("{:032x}", self.hash()))
             .finish()
     }
 }
 
-/// Kept in the validation cache as its path, display path and text; the line starts are
-/// found again when it is read back.
+/// The texts of one validation-cache entry ([`encode_keeping_texts`]): the entry's file
+/// begins with them, its model only points into them. A rebuild takes back a thousand
+/// chalets without reading their texts, and reads one chalet's only when one of its pages is
+/// rendered; the texts of every chalet held at once were most of a rebuild's memory.
+#[derive(Debug)]
+pub struct KeptTexts {
+    path: PathBuf,
+    len: usize,
+    hash: u128,
+    loaded: OnceLock<Option<String>>,
+}
+
+impl KeptTexts {
+    /// All texts of the entry, read once; `None` when the file no longer holds them as they
+    /// were kept (replaced by another build since this one read the entry).
+    fn texts(&self) -> Option<&str> {
+        self.loaded
+            .get_or_init(|| {
+                use std::io::Read;
+                let mut bytes = vec![0; self.len];
+                std::fs::File::open(&self.path).ok()?.read_exact(&mut bytes).ok()?;
+                (xxhash_rust::xxh3::xxh3_128(&bytes) == self.hash)
+                    .then(|| String::from_utf8(bytes).ok())
+                    .flatten()
+            })
+            .as_deref()
+    }
+}
+
+thread_local! {
+    /// While [`encode_keeping_texts`] runs: the texts met so far.
+    static WRITING: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// While [`decode_keeping_texts`] runs: where the texts are.
+    static READING: RefCell<Option<Arc<KeptTexts>>> = const { RefCell::new(None) };
+}
+
+/// Length of the end of an encoded entry: its texts' length and hash.
+const TAIL: usize = 8 + 16;
+
+/// `value` as the validation cache keeps it: its source files' texts one after the other,
+/// then its JSON (each text as its offset, length and hash), then the texts' length and hash.
+/// Texts first, so a file written again with the same texts keeps them at the same place.
+pub fn encode_keeping_texts<T: serde::Serialize>(value: &T) -> serde_json::Result<Vec<u8>> {
+    WRITING.with(|w| *w.borrow_mut() = Some(String::new()));
+    let json = serde_json::to_vec(value);
+    let texts = WRITING.with(|w| w.borrow_mut().take()).unwrap_or_default();
+    let json = json?;
+    let mut out = Vec::with_capacity(texts.len() + json.len() + TAIL);
+    out.extend_from_slice(texts.as_bytes());
+    out.extend_from_slice(&json);
+    out.extend_from_slice(&(texts.len() as u64).to_le_bytes());
+    out.extend_from_slice(&xxhash_rust::xxh3::xxh3_128(texts.as_bytes()).to_le_bytes());
+    Ok(out)
+}
+
+/// Reads back what [`encode_keeping_texts`] wrote to `path`, without its texts: its source
+/// files read them from `path` when first asked. `None` for anything unreadable or foreign.
+pub fn decode_keeping_texts<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path).ok()?;
+    let size = usize::try_from(file.metadata().ok()?.len()).ok()?;
+    // Most entries' model is under 16 KB: one read takes it with the tail.
+    let guess = size.min(16 * 1024);
+    let mut end = vec![0; guess];
+    file.seek(SeekFrom::Start((size - guess) as u64)).ok()?;
+    file.read_exact(&mut end).ok()?;
+    let tail = end.get(guess.checked_sub(TAIL)?..)?;
+    let len = usize::try_from(u64::from_le_bytes(tail[..8].try_into().ok()?)).ok()?;
+    let hash = u128::from_le_bytes(tail[8..].try_into().ok()?);
+    let json_len = size.checked_sub(len)?.checked_sub(TAIL)?;
+    let json = if json_len + TAIL <= guess {
+        end[guess - TAIL - json_len..guess - TAIL].to_vec()
+    } else {
+        let mut json = vec![0; json_len];
+        file.seek(SeekFrom::Start(len as u64)).ok()?;
+        file.read_exact(&mut json).ok()?;
+        json
+    };
+    let store = Arc::new(KeptTexts {
+        path: path.to_path_buf(),
+        len,
+        hash,
+        loaded: OnceLock::new(),
+    });
+    READING.with(|r| *r.borrow_mut() = Some(store));
+    let value = serde_json::from_slice(&json).ok();
+    READING.with(|r| r.borrow_mut().take());
+    value
+}
+
+/// Only inside a validation-cache entry: as its path, display path and where its text is.
 impl serde::Serialize for SourceFile {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        (&self.rel, &self.display, &self.text).serialize(s)
+        let text = self.text();
+        if self.readable().is_err() {
+            return Err(serde::ser::Error::custom("a kept text could not be read back"));
+        }
+        let offset = WRITING.with(|w| {
+            w.borrow_mut().as_mut().map(|texts| {
+                texts.push_str(text);
+                texts.len() - text.len()
+            })
+        });
+        let Some(offset) = offset else {
+            return Err(serde::ser::Error::custom(
+                "source files are kept only by encode_keeping_texts",
+            ));
+        };
+        (&self.rel, &self.display, offset, text.len(), self.hash()).serialize(s)
     }
 }
 
 impl<'de> serde::Deserialize<'de> for SourceFile {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<SourceFile, D::Error> {
-        let (rel, display, text) = <(String, String, String)>::deserialize(d)?;
-        Ok(SourceFile::new(rel, display, text))
+        let (rel, display, offset, len, hash) = <(String, String, usize, usize, u128)>::deserialize(d)?;
+        let Some(store) = READING.with(|r| r.borrow().clone()) else {
+            return Err(serde::de::Error::custom(
+                "source files are read only by decode_keeping_texts",
+            ));
+        };
+        if offset.checked_add(len).is_none_or(|end| end > store.len) {
+            return Err(serde::de::Error::custom("a kept text lies outside its entry"));
+        }
+        Ok(SourceFile {
+            rel,
+            display,
+            text: Text::Kept {
+                store,
+                offset,
+                len,
+                hash,
+            },
+            line_starts: OnceLock::new(),
+        })
     }
 }
 
@@ -92,5 +288,62 @@ mod tests {
         // "çé " is 5 bytes, 3 characters: the x is column 4.
         assert_eq!(f.position(8), (2, 4));
         assert_eq!(f.position(999), (3, 1));
+    }
+
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Kept {
+        stamp: u64,
+        files: Vec<SourceFile>,
+    }
+
+    fn kept(stamp: u64, texts: &[&str]) -> Kept {
+        let files = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| SourceFile::new(format!("f{i}.md"), format!("content/f{i}.md"), t.to_string()))
+            .collect();
+        Kept { stamp, files }
+    }
+
+    #[test]
+    fn kept_texts_are_read_back_only_when_asked_and_only_as_they_were_kept() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("x.entry");
+        let original = kept(1, &["ab\nçé x\n", "", "second"]);
+        std::fs::write(&path, encode_keeping_texts(&original).expect("encode")).expect("write");
+        let back: Kept = decode_keeping_texts(&path).expect("decode");
+        // Nothing read yet: the model alone describes each text as the original does.
+        for (a, b) in original.files.iter().zip(&back.files) {
+            assert_eq!(format!("{a:?}"), format!("{b:?}"));
+        }
+        assert!(back.files.iter().all(|f| f.is_kept_unread()));
+        assert_eq!(back.files[0].text(), "ab\nçé x\n");
+        assert_eq!(back.files[0].position(8), (2, 4));
+        assert_eq!(back.files[1].text(), "");
+        assert_eq!(back.files[2].text(), "second");
+        assert!(back.files[2].readable().is_ok());
+
+        // Written again with the same texts (another build's stamp): still the same texts.
+        let again: Kept = decode_keeping_texts(&path).expect("decode");
+        std::fs::write(
+            &path,
+            encode_keeping_texts(&kept(22_222, &["ab\nçé x\n", "", "second"])).expect("encode"),
+        )
+        .expect("write");
+        assert_eq!(again.files[2].text(), "second");
+        // Replaced by other texts before they were read: refused, never mixed up.
+        let stale: Kept = decode_keeping_texts(&path).expect("decode");
+        std::fs::write(
+            &path,
+            encode_keeping_texts(&kept(3, &["AB\nÇÉ X\n", "", "SECOND"])).expect("encode"),
+        )
+        .expect("write");
+        assert!(stale.files[0].readable().is_err());
+        assert_eq!(stale.files[2].text(), "");
+        // Damaged or foreign files are not entries.
+        std::fs::write(&path, b"{}").expect("write");
+        assert!(decode_keeping_texts::<Kept>(&path).is_none());
+        // A source file is kept only with its texts.
+        assert!(serde_json::to_string(&original).is_err());
     }
 }

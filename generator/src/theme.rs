@@ -188,7 +188,7 @@ fn strings(dir: &Path, language: Language, diags: &mut Diagnostics) -> BTreeMap<
         let path = dir.join(format!("{lang}.yaml"));
         let text = std::fs::read_to_string(&path).ok()?;
         let file = SourceFile::new(format!("{lang}.yaml"), path.display().to_string(), text);
-        match serde_saphyr::from_str::<BTreeMap<String, String>>(&file.text) {
+        match serde_saphyr::from_str::<BTreeMap<String, String>>(file.text()) {
             Ok(map) => Some((map, file)),
             Err(e) => {
                 let (line, col) = crate::yaml::error_position(&e);

@@ -88,7 +88,7 @@ impl<'a> Renderer<'a> {
         let texts: Vec<(&str, &str)> = theme
             .templates
             .iter()
-            .map(|t| (t.name.as_str(), t.file.text.as_str()))
+            .map(|t| (t.name.as_str(), t.file.text()))
             .collect();
         let template_fps = memo::template_fingerprints(&texts)
             .into_iter()
@@ -178,6 +178,9 @@ impl<'a> Renderer<'a> {
         let source = self.source_fingerprint(page);
         if let Some(file) = source.and_then(unchanged) {
             return Ok(file);
+        }
+        if let PageKind::Chalet(ci) | PageKind::Product(ci, _) = page {
+            self.site.chalets[ci].readable()?;
         }
         // Only the others' contexts need hashing.
         let fingerprint = source.is_none().then(|| self.page_base(page.template()));
@@ -368,7 +371,10 @@ impl<'a> Renderer<'a> {
                     hint: None,
                 })
         };
-        let search = || Ok(data::search_index(site, &self.views));
+        let search = || {
+            site.chalets.iter().try_for_each(|c| c.readable())?;
+            Ok(data::search_index(site, &self.views))
+        };
         // Each walks the whole market, apart from the others: side by side, they cost one.
         let (sitemap, (search, catalogue)) = rayon::join(
             || make(0, &sitemap),
@@ -451,7 +457,7 @@ fn bytes(path: &str, text: String) -> OutputFile {
 fn templates(theme: &Theme) -> Result<tera::Tera, Diagnostics> {
     let mut tera = tera::Tera::default();
     tera.autoescape_on([".html", ".xml"]);
-    let all = theme.templates.iter().map(|t| (t.name.as_str(), t.file.text.as_str()));
+    let all = theme.templates.iter().map(|t| (t.name.as_str(), t.file.text()));
     if let Err(e) = tera.add_raw_templates(all) {
         let mut diags = Diagnostics::default();
         diags.push(template_error(theme, "", &e));

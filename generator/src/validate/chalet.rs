@@ -210,7 +210,7 @@ fn validate_one(v: &mut Validator, folder: &str, inner: &[String], rules: Market
         .map(|id| Image { id, alt: None });
 
     let about = match v.text(&format!("{base}/about.md")) {
-        Some(about) => Some(v.markdown_body(about, 0, about.text.len())),
+        Some(about) => Some(v.markdown_body(about, 0, about.text().len())),
         None => {
             v.file_warning(
                 &yaml_rel,

@@ -159,12 +159,12 @@ impl<'a> Validator<'a> {
 
     /// Parses a whole YAML file.
     fn yaml_file(&mut self, file: &SourceFile) -> Option<Node> {
-        yaml::parse(file, &file.text, Embed::default(), &mut self.diags)
+        yaml::parse(file, file.text(), Embed::default(), &mut self.diags)
     }
 
     /// Splits a Markdown file; returns its front matter tree and its body.
     fn markdown_file(&mut self, file: &'a SourceFile, example: &str) -> Option<(Node, Markdown)> {
-        let split = match frontmatter::split(&file.text) {
+        let split = match frontmatter::split(file.text()) {
             Ok(s) => s,
             Err(frontmatter::SplitError::Missing) => {
                 self.file_error(
@@ -197,7 +197,7 @@ impl<'a> Validator<'a> {
 
     /// A Markdown text with its images resolved relative to its file.
     fn markdown_body(&mut self, file: &SourceFile, offset: usize, len: usize) -> Markdown {
-        let text = &file.text[offset..offset + len];
+        let text = &file.text()[offset..offset + len];
         let mut images = Vec::new();
         // Too deep or too many images: refused here, never rendered (rendering such text is
         // quadratic), and its images are not even resolved.

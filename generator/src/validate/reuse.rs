@@ -1,7 +1,7 @@
 //! Chalets validated by an earlier build, taken again when none of their files changed.
 //!
 //! Parsing every chalet's YAML and scanning its Markdown is most of what a rebuild after a
-//! one-file edit costs, so a build keeps each validated chalet (`.cache/chalet/chalets-…/<slug>.json`,
+//! one-file edit costs, so a build keeps each validated chalet (`.cache/chalet/chalets-…/<slug>.entry`,
 //! and in memory for `serve`) and the next one takes it back, without even reading its files,
 //! when all of these hold:
 //! - every file of its folder has the size and modification time it had (what `make` and
@@ -27,7 +27,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Bumped whenever what an entry holds or how its digests are made changes.
-const FORMAT: &str = concat!("chalet-validated 4 ", env!("CARGO_PKG_VERSION"));
+const FORMAT: &str = concat!("chalet-validated 5 ", env!("CARGO_PKG_VERSION"));
+/// Each entry's file: its texts, then the rest as JSON ([`crate::source::encode_keeping_texts`]).
+const EXT: &str = "entry";
 
 /// File times are only as fine as their file system's clock: a few milliseconds on Linux,
 /// two seconds on FAT (a USB stick).
@@ -167,8 +169,7 @@ impl ChaletMemo {
         let read: Vec<(String, Entry)> = missing
             .par_iter()
             .filter_map(|f| {
-                let bytes = std::fs::read(self.dir.join(format!("{f}.json"))).ok()?;
-                let entry: Entry = serde_json::from_slice(&bytes).ok()?;
+                let entry: Entry = crate::source::decode_keeping_texts(&self.dir.join(format!("{f}.{EXT}")))?;
                 Some((f.to_string(), entry))
             })
             .collect();
@@ -196,8 +197,8 @@ impl ChaletMemo {
         self.memory.retain(|f, _| present.contains(f.as_str()));
         if !fresh.is_empty() && std::fs::create_dir_all(&self.dir).is_ok() {
             fresh.par_iter().for_each(|(folder, entry)| {
-                if let Ok(json) = serde_json::to_vec(entry) {
-                    let _ = crate::fs::write_atomic(&self.dir.join(format!("{folder}.json")), &json);
+                if let Ok(bytes) = crate::source::encode_keeping_texts(entry) {
+                    let _ = crate::fs::write_atomic(&self.dir.join(format!("{folder}.{EXT}")), &bytes);
                 }
             });
         }
@@ -209,7 +210,7 @@ impl ChaletMemo {
         if let Ok(dir) = std::fs::read_dir(&self.dir) {
             for e in dir.flatten() {
                 let name = e.file_name().to_string_lossy().into_owned();
-                let folder = name.strip_suffix(".json").unwrap_or(&name);
+                let folder = name.strip_suffix(&format!(".{EXT}")).unwrap_or(&name);
                 if !self.memory.contains_key(folder) {
                     let _ = std::fs::remove_file(e.path());
                 }
