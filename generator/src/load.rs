@@ -241,12 +241,21 @@ pub fn scan(root: &Path, display_root: &str) -> std::io::Result<ContentFiles> {
             part
         })
         .collect();
+    // Each map built once from runs already in order (`collect` sorts, then builds the tree
+    // in bulk); inserting 20,000 paths one by one compared each with its way down the tree.
+    fn merged<V>(top: BTreeMap<String, V>, parts: Vec<BTreeMap<String, V>>) -> BTreeMap<String, V> {
+        top.into_iter().chain(parts.into_iter().flatten()).collect()
+    }
+    let (mut texts, mut unread, mut others) = (Vec::new(), Vec::new(), Vec::new());
     for part in parts {
         files.refused.extend(part.refused);
-        files.text_stamps.extend(part.text_stamps);
-        files.unread.extend(part.unread);
-        files.others.extend(part.others);
+        texts.push(part.text_stamps);
+        unread.push(part.unread);
+        others.push(part.others);
     }
+    files.text_stamps = merged(std::mem::take(&mut files.text_stamps), texts);
+    files.unread = merged(std::mem::take(&mut files.unread), unread);
+    files.others = merged(std::mem::take(&mut files.others), others);
     Ok(files)
 }
 
@@ -294,18 +303,18 @@ fn walk_dir(
         message: format!("cannot be read: {e}"),
         hint: None,
     };
-    let mut entries: Vec<std::fs::DirEntry> = match std::fs::read_dir(dir) {
+    let mut entries: Vec<(std::ffi::OsString, std::fs::DirEntry)> = match std::fs::read_dir(dir) {
         Ok(list) => list
             .filter_map(|e| e.map_err(|e| files.refused.push(cannot(rel, e))).ok())
+            .map(|e| (e.file_name(), e))
             .collect(),
         Err(e) => {
             files.refused.push(cannot(rel, e));
             return;
         }
     };
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let name = entry.file_name();
+    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    for (name, entry) in entries {
         let name = name.to_string_lossy();
         if not_content(&name, depth + 1) {
             continue;

@@ -227,12 +227,15 @@ impl Memo {
         options: &str,
         written: &HashMap<String, String>,
     ) -> std::io::Result<()> {
+        use std::fmt::Write as _;
         let mut pages = self.now.into_inner().unwrap_or_else(|e| e.into_inner());
-        pages.sort();
+        pages.sort_unstable();
         let mut text = format!("{FORMAT}\n{}\n{options}\n", env!("CARGO_PKG_VERSION"));
+        // One line of ~110 bytes per page, written in place (a `format!` each was a third of it).
+        text.reserve(pages.len() * 112);
         for (page, fp) in pages {
             if let Some(hash) = written.get(&page) {
-                text.push_str(&format!("{fp:032x}\t{hash}\t{page}\n"));
+                let _ = writeln!(text, "{fp:032x}\t{hash}\t{page}");
             }
         }
         crate::fs::create_dir_all(cache_dir)?;
