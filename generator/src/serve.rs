@@ -50,6 +50,50 @@ type Shared = Arc<(Mutex<Status>, Condvar)>;
 
 /// How long file events must pause before a rebuild starts.
 const DEBOUNCE: Duration = Duration::from_millis(15);
+/// The same when the burst was only files edited in place and closed again: they are whole.
+const SETTLED: Duration = Duration::from_millis(2);
+
+/// What one burst of file events says about whether the files are whole yet. An edit in place
+/// (an editor saving over the file, a script appending) ends with the file closed after
+/// writing: nothing more is coming, so the build need not wait the whole [`DEBOUNCE`]. A file
+/// created, removed or renamed may be one step of several (created empty, then written;
+/// written aside, then renamed): those wait the whole pause.
+#[derive(Debug, Default)]
+struct Burst {
+    /// Files written to and not closed since.
+    open: std::collections::HashSet<PathBuf>,
+    /// Anything but edits in place was seen.
+    structural: bool,
+}
+
+impl Burst {
+    fn closed_after_writing(kind: &notify::EventKind) -> bool {
+        use notify::event::{AccessKind, AccessMode};
+        matches!(kind, notify::EventKind::Access(AccessKind::Close(AccessMode::Write)))
+    }
+
+    fn take(&mut self, kind: &notify::EventKind, paths: &[PathBuf]) {
+        use notify::EventKind;
+        use notify::event::ModifyKind;
+        match kind {
+            k if Burst::closed_after_writing(k) => paths.iter().for_each(|p| {
+                self.open.remove(p);
+            }),
+            EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Any) => self.open.extend(paths.iter().cloned()),
+            EventKind::Modify(ModifyKind::Metadata(_)) | EventKind::Access(_) => {}
+            _ => self.structural = true,
+        }
+    }
+
+    /// How long events must pause before the build starts.
+    fn quiet(&self) -> Duration {
+        if self.structural || !self.open.is_empty() {
+            DEBOUNCE
+        } else {
+            SETTLED
+        }
+    }
+}
 
 /// Threads answering requests.
 const WORKERS: usize = 32;
@@ -106,8 +150,9 @@ pub fn serve(
         Ok(ev) if ev.need_rescan() => {
             let _ = tx.send(None);
         }
-        Ok(ev) if !matches!(ev.kind, notify::EventKind::Access(_)) => {
-            let _ = tx.send(Some(ev.paths));
+        // Of the accesses, only "closed after writing" says something: that file is whole.
+        Ok(ev) if !matches!(ev.kind, notify::EventKind::Access(_)) || Burst::closed_after_writing(&ev.kind) => {
+            let _ = tx.send(Some((ev.kind, ev.paths)));
         }
         Ok(_) => {}
         Err(_) => {
@@ -145,22 +190,27 @@ pub fn serve(
     loop {
         let Ok(first) = rx.recv() else { return Ok(()) };
         let mut relevant = false;
-        let mut take = |event: Option<Vec<PathBuf>>| match event {
-            Some(paths) => {
-                relevant |= paths.iter().any(|p| !p.starts_with(&out_abs) && !is_noise(p));
+        let mut burst = Burst::default();
+        let mut take = |event: Option<(notify::EventKind, Vec<PathBuf>)>, burst: &mut Burst| match event {
+            Some((kind, paths)) => {
+                let paths: Vec<PathBuf> = paths.into_iter().filter(|p| !p.starts_with(&out_abs)).collect();
+                relevant |= paths.iter().any(|p| !is_noise(p));
+                burst.take(&kind, &paths);
                 // Every path, noise included: the listing must match what a scan would find.
-                session.changed(paths.into_iter().filter(|p| !p.starts_with(&out_abs)));
+                session.changed(paths);
             }
             None => {
                 relevant = true;
+                burst.structural = true;
                 session.lost_track();
             }
         };
-        take(first);
+        take(first, &mut burst);
         // Editors write in bursts (temp file, rename, chmod) within a few milliseconds: wait for
-        // a short quiet. Events during the build start another one right after it.
-        while let Ok(more) = rx.recv_timeout(DEBOUNCE) {
-            take(more);
+        // a short quiet — shorter when every file written was closed again. Events during the
+        // build start another one right after it.
+        while let Ok(more) = rx.recv_timeout(burst.quiet()) {
+            take(more, &mut burst);
         }
         if relevant {
             let result = isolated_build(&opts, &mut session);
@@ -352,6 +402,36 @@ fn inject(mut html: Vec<u8>) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_burst_waits_the_whole_pause_unless_every_file_written_was_closed_in_place() {
+        use notify::EventKind;
+        use notify::event::{AccessKind, AccessMode, CreateKind, DataChange, MetadataKind, ModifyKind, RenameMode};
+        let a = vec![PathBuf::from("/c/a.md")];
+        let b = vec![PathBuf::from("/c/b.md")];
+        let written = EventKind::Modify(ModifyKind::Data(DataChange::Any));
+        let closed = EventKind::Access(AccessKind::Close(AccessMode::Write));
+        let quiet = |events: &[(EventKind, &Vec<PathBuf>)]| {
+            let mut burst = Burst::default();
+            events.iter().for_each(|(k, p)| burst.take(k, p));
+            burst.quiet()
+        };
+        // Appended to and closed: whole.
+        assert_eq!(quiet(&[(written, &a), (closed, &a)]), SETTLED);
+        // Still open, or another file still open: wait.
+        assert_eq!(quiet(&[(written, &a)]), DEBOUNCE);
+        assert_eq!(quiet(&[(written, &a), (written, &b), (closed, &a)]), DEBOUNCE);
+        // Created (perhaps empty, to be written next), or renamed into place: wait.
+        let created = EventKind::Create(CreateKind::File);
+        assert_eq!(quiet(&[(created, &b), (closed, &b)]), DEBOUNCE);
+        let renamed = EventKind::Modify(ModifyKind::Name(RenameMode::To));
+        assert_eq!(quiet(&[(renamed, &a)]), DEBOUNCE);
+        // Only its time or mode changed: nothing to wait for.
+        assert_eq!(
+            quiet(&[(EventKind::Modify(ModifyKind::Metadata(MetadataKind::Any)), &a)]),
+            SETTLED
+        );
+    }
 
     #[test]
     fn refuses_paths_outside_the_output() {
