@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 /// A content file's text and its display path.
+#[derive(Clone)]
 pub struct SourceFile {
     /// Path relative to the content folder, with `/` separators (`chalets/x/chalet.yaml`).
     pub rel: String,
@@ -26,17 +27,6 @@ enum Text {
         len: usize,
         hash: u128,
     },
-}
-
-impl Clone for SourceFile {
-    fn clone(&self) -> SourceFile {
-        SourceFile {
-            rel: self.rel.clone(),
-            display: self.display.clone(),
-            text: self.text.clone(),
-            line_starts: self.line_starts.clone(),
-        }
-    }
 }
 
 impl SourceFile {
@@ -194,13 +184,15 @@ pub fn decode_keeping_texts<T: serde::de::DeserializeOwned>(path: &Path) -> Opti
     let len = usize::try_from(u64::from_le_bytes(tail[..8].try_into().ok()?)).ok()?;
     let hash = u128::from_le_bytes(tail[8..].try_into().ok()?);
     let json_len = size.checked_sub(len)?.checked_sub(TAIL)?;
-    let json = if json_len + TAIL <= guess {
-        end[guess - TAIL - json_len..guess - TAIL].to_vec()
+    let longer;
+    let json: &[u8] = if json_len + TAIL <= guess {
+        &end[guess - TAIL - json_len..guess - TAIL]
     } else {
-        let mut json = vec![0; json_len];
+        let mut bytes = vec![0; json_len];
         file.seek(SeekFrom::Start(len as u64)).ok()?;
-        file.read_exact(&mut json).ok()?;
-        json
+        file.read_exact(&mut bytes).ok()?;
+        longer = bytes;
+        &longer
     };
     let store = Arc::new(KeptTexts {
         path: path.to_path_buf(),
@@ -209,7 +201,7 @@ pub fn decode_keeping_texts<T: serde::de::DeserializeOwned>(path: &Path) -> Opti
         loaded: OnceLock::new(),
     });
     READING.with(|r| *r.borrow_mut() = Some(store));
-    let value = serde_json::from_slice(&json).ok();
+    let value = serde_json::from_slice(json).ok();
     READING.with(|r| r.borrow_mut().take());
     value
 }
@@ -217,10 +209,8 @@ pub fn decode_keeping_texts<T: serde::de::DeserializeOwned>(path: &Path) -> Opti
 /// Only inside a validation-cache entry: as its path, display path and where its text is.
 impl serde::Serialize for SourceFile {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.readable().map_err(serde::ser::Error::custom)?;
         let text = self.text();
-        if self.readable().is_err() {
-            return Err(serde::ser::Error::custom("a kept text could not be read back"));
-        }
         let offset = WRITING.with(|w| {
             w.borrow_mut().as_mut().map(|texts| {
                 texts.push_str(text);
@@ -340,6 +330,14 @@ mod tests {
         .expect("write");
         assert!(stale.files[0].readable().is_err());
         assert_eq!(stale.files[2].text(), "");
+        // A model longer than the first read of the file's end (16 KB) is read whole.
+        let many: Vec<String> = (0..400).map(|i| format!("text {i}")).collect();
+        let big = kept(4, &many.iter().map(String::as_str).collect::<Vec<_>>());
+        std::fs::write(&path, encode_keeping_texts(&big).expect("encode")).expect("write");
+        assert!(std::fs::metadata(&path).expect("meta").len() > 20 * 1024);
+        let back: Kept = decode_keeping_texts(&path).expect("decode");
+        assert_eq!(back.files.len(), 400);
+        assert_eq!(back.files[399].text(), "text 399");
         // Damaged or foreign files are not entries.
         std::fs::write(&path, b"{}").expect("write");
         assert!(decode_keeping_texts::<Kept>(&path).is_none());
