@@ -469,13 +469,30 @@ function start() {
     });
     if (pages.some((p) => p.path === chosen)) select.value = chosen;
     const page = pages.find((p) => p.path === select.value) || pages[0];
-    let html = page.html;
-    // The pages name image derivatives the build would make; the artisan's photo stands in.
-    for (const [out, src] of Object.entries(answer.images || {})) {
+    $("apply-preview").srcdoc = withPhotos(page.html, answer.images);
+  }
+
+  /**
+   * The page with the artisan's own photo in place of each image derivative it names (the
+   * build would make them; `images` maps a derivative's path to the photo it is made from).
+   * One pass over the page's URLs: a regular expression per derivative, unanchored, was
+   * quadratic in the long base64 runs the first swap put in — seconds per keystroke.
+   */
+  function withPhotos(html, images) {
+    const thumbs = [];
+    for (const [out, src] of Object.entries(images || {})) {
       const photo = last.folder.files.find((f) => f.path === src)?.photo;
-      if (photo) html = html.split(new RegExp(`[^"\\s,]*${out.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`)).join(photo.thumb);
+      if (photo) thumbs.push([out, photo.thumb]);
     }
-    $("apply-preview").srcdoc = html;
+    if (!thumbs.length) return html;
+    // A URL in an attribute, a srcset or JSON-LD ends at a quote, a space, a comma or a bracket;
+    // it names a derivative when it ends with its path, whole (`/images/x.jpg`, not `/images/ax.jpg`).
+    return html.replace(/[^"'\s,()<>]+/g, (url) => {
+      for (const [out, thumb] of thumbs) {
+        if (url.endsWith(out) && (url.length === out.length || url[url.length - out.length - 1] === "/")) return thumb;
+      }
+      return url;
+    });
   }
 
   const titleOf = (html) => /<h1[^>]*>([^<]*)</.exec(html)?.[1]?.trim();
