@@ -344,7 +344,7 @@ pub fn check(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
         .filter_map(|page| renderer.render_page(*page).err())
         .collect();
     let pages = renderer.pages().len();
-    let others = renderer.other_files(&p.plan, &p.cache.dir, &Memo::none());
+    let others = renderer.other_files(&Memo::none());
     if !errors.is_empty() || others.is_err() {
         let mut d = Diagnostics::default();
         errors.into_iter().chain(others.err()).for_each(|e| d.push(e));
@@ -431,13 +431,12 @@ pub fn build_in(
         let _ = saving.join();
     }
     // The views and the last build's state are independent: made side by side.
-    let (renderer, (memo, manifest)) = rayon::join(
+    let (renderer, manifest_text) = rayon::join(
         || Renderer::new(&p.site, &p.theme, &p.plan),
-        || {
-            let manifest = write::read_manifest(&opts.out);
-            (Memo::open(&cache_dir, &opts.out, &options, manifest.as_ref()), manifest)
-        },
+        || write::read_manifest(&opts.out),
     );
+    let manifest = manifest_text.as_deref().and_then(write::Manifest::parse);
+    let memo = Memo::open(&cache_dir, &opts.out, &options, manifest.as_ref());
     let renderer = renderer.map_err(|d| fail(&p.warnings, d))?;
     p.timings.push(("views", t.elapsed()));
     let t = Instant::now();
@@ -475,7 +474,7 @@ pub fn build_in(
     let lists = AtomicUsize::new(0);
     // The files besides the pages (sitemap, search index, catalogue…) each walk the whole
     // market: made by one worker while the others render pages.
-    let others = rayon::iter::once(()).flat_map_iter(|()| match renderer.other_files(&p.plan, &p.cache.dir, &memo) {
+    let others = rayon::iter::once(()).flat_map_iter(|()| match renderer.other_files(&memo) {
         Ok(files) => files.into_iter().map(Ok).collect::<Vec<_>>(),
         Err(d) => vec![Err(d)],
     });
@@ -500,7 +499,14 @@ pub fn build_in(
             Ok(file)
         })
         .chain(others);
-    let written = match write::write_site(&opts.out, manifest, folders, stream) {
+    let written = match write::write_site(
+        &opts.out,
+        manifest.as_ref(),
+        folders,
+        stream,
+        &p.plan.images,
+        &p.cache.dir,
+    ) {
         Ok(w) => w,
         Err(write::WriteError::Io(e)) => return Err(BuildError::Io(e)),
         Err(write::WriteError::Content(d)) => return Err(fail(&p.warnings, d)),

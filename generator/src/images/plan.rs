@@ -363,6 +363,21 @@ fn derivatives(img: &ImageSource, source: PathBuf, info: SourceInfo, s: &ImageSe
     }
 }
 
+/// A photo's derivatives come and go together: one line of the output's manifest, linked
+/// from the image cache (a derivative's cache file is named by its key).
+impl crate::write::Group for PlannedImage {
+    fn name(&self) -> &str {
+        &self.rel
+    }
+
+    fn files(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.modern
+            .iter()
+            .chain(std::iter::once(&self.fallback))
+            .map(|d| (d.out.as_str(), d.cache_file.as_str()))
+    }
+}
+
 impl ImagePlan {
     /// The cache files this plan needs, each once (two photos with the same bytes share them).
     pub fn cache_names(&self) -> rustc_hash::FxHashSet<&str> {

@@ -17,6 +17,7 @@
 
 use super::lists::{FILES, ListState};
 pub use crate::fingerprint::Fingerprint;
+use crate::write::Manifest;
 use rustc_hash::FxHashMap as HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -124,7 +125,7 @@ impl Memo {
     /// Reads the state kept for `out`. `options` names what, besides the inputs, decides the
     /// output (theme, address overrides); `manifest` is the output folder's file list, so a
     /// page is reused only if the file there is still the one this state remembers.
-    pub fn open(cache_dir: &Path, out: &Path, options: &str, manifest: Option<&HashMap<String, String>>) -> Memo {
+    pub fn open(cache_dir: &Path, out: &Path, options: &str, manifest: Option<&Manifest>) -> Memo {
         let path = state_path(cache_dir, out, "pages");
         let full = |why: &str| Memo {
             full: Some(why.to_string()),
@@ -134,12 +135,12 @@ impl Memo {
             return full(FIRST_BUILD);
         };
         let assets: HashMap<String, String> = manifest
-            .iter()
+            .files()
             .filter(|(path, _)| {
                 path.strip_prefix(chalet_types::routes::ASSETS_DIR)
                     .is_some_and(|rest| rest.starts_with('/'))
             })
-            .map(|(p, h)| (p.clone(), h.clone()))
+            .map(|(p, h)| (p.to_string(), h.to_string()))
             .collect();
         let full = |why: &str| Memo {
             assets: assets.clone(),
@@ -167,7 +168,7 @@ impl Memo {
                 return full("the incremental state is damaged");
             };
             // A page whose file changed since (or is gone) is simply not remembered.
-            if manifest.get(page) == Some(&hash.to_string()) {
+            if manifest.get(page) == Some(hash) {
                 previous.insert(page.to_string(), (fp, hash.to_string()));
             }
         }
@@ -263,7 +264,7 @@ impl Memo {
 
 /// The lists' state kept for this output, when it is of this version and options; each file's
 /// hash only while the output still holds that file as written.
-fn read_lists(path: &Path, options: &str, manifest: &HashMap<String, String>) -> Option<ListState> {
+fn read_lists(path: &Path, options: &str, manifest: &Manifest) -> Option<ListState> {
     let text = std::fs::read_to_string(path).ok()?;
     let mut lines = text.lines();
     if lines.next() != Some(LISTS_FORMAT)
@@ -274,7 +275,7 @@ fn read_lists(path: &Path, options: &str, manifest: &HashMap<String, String>) ->
     }
     let mut state = ListState::from_text(lines)?;
     for (file, hash) in FILES.iter().zip(state.files.iter_mut()) {
-        if manifest.get(*file) != hash.as_ref() {
+        if manifest.get(file) != hash.as_deref() {
             *hash = None;
         }
     }
@@ -293,20 +294,24 @@ fn state_path(cache_dir: &Path, out: &Path, kind: &str) -> PathBuf {
 mod tests {
     use super::*;
 
-    fn manifest(entries: &[(&str, &str)]) -> HashMap<String, String> {
-        entries.iter().map(|(p, h)| (p.to_string(), h.to_string())).collect()
+    /// The manifest's text for these files (path, hash).
+    fn manifest(entries: &[(&str, &str)]) -> String {
+        entries.iter().map(|(p, h)| format!("{h}\t{p}\n")).collect()
     }
 
     #[test]
     fn a_page_is_reused_only_with_its_fingerprint_its_file_and_the_same_options() {
         let dir = tempfile::tempdir().expect("tmp");
         let out = dir.path().join("dist");
-        let files = manifest(&[("a/index.html", "h1"), ("b/index.html", "h2")]);
+        let written = [("a/index.html", "h1"), ("b/index.html", "h2")];
+        let text = manifest(&written);
+        let files = Manifest::parse(&text).expect("manifest");
+        let hashes: HashMap<String, String> = written.iter().map(|(p, h)| (p.to_string(), h.to_string())).collect();
         let first = Memo::open(dir.path(), &out, "theme=default", Some(&files));
         assert_eq!(first.full.as_deref(), Some("no incremental state yet"));
         assert_eq!(first.reuse("a/index.html", 1), None);
         assert_eq!(first.reuse("b/index.html", 2), None);
-        first.save(dir.path(), &out, "theme=default", &files).expect("saved");
+        first.save(dir.path(), &out, "theme=default", &hashes).expect("saved");
 
         let memo = Memo::open(dir.path(), &out, "theme=default", Some(&files));
         assert_eq!(memo.full, None);
@@ -314,6 +319,7 @@ mod tests {
         assert_eq!(memo.reuse("b/index.html", 3), None, "its inputs changed");
         // The file in the output is not the one remembered (edited by hand, rebuilt elsewhere).
         let edited = manifest(&[("a/index.html", "other"), ("b/index.html", "h2")]);
+        let edited = Manifest::parse(&edited).expect("manifest");
         let memo = Memo::open(dir.path(), &out, "theme=default", Some(&edited));
         assert_eq!(memo.reuse("a/index.html", 1), None);
         assert_eq!(memo.reuse("b/index.html", 2), Some("h2"));

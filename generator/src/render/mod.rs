@@ -21,7 +21,6 @@ use chalet_types::routes;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use view::Views;
 
 /// How many other products a product page shows.
@@ -38,11 +37,6 @@ pub struct OutputFile {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Content {
     Bytes(Vec<u8>),
-    /// A file of the image cache; `key` identifies its bytes (the cache key).
-    Cached {
-        path: PathBuf,
-        key: String,
-    },
     /// A page whose inputs did not change since the last build: the output folder already
     /// holds it, with this hash (see [`memo`]).
     Unchanged {
@@ -331,12 +325,7 @@ impl<'a> Renderer<'a> {
 
     /// The files besides the pages; the market's lists only when they changed since the build
     /// `memo` remembers (see [`lists`]).
-    pub fn other_files(
-        &self,
-        images: &ImagePlan,
-        cache: &std::path::Path,
-        memo: &memo::Memo,
-    ) -> Result<Vec<OutputFile>, Diagnostic> {
+    pub fn other_files(&self, memo: &memo::Memo) -> Result<Vec<OutputFile>, Diagnostic> {
         let site = self.site;
         let base = &site.market.base_url;
         let lists = self.list_state(memo.lists());
@@ -399,21 +388,8 @@ impl<'a> Renderer<'a> {
                 None => Content::Bytes(self.theme.statics[*i].bytes.clone()),
             },
         }));
-        // Two photos with the same bytes (a chalet copied from another) share their derivatives:
-        // each output file is written once.
-        let mut seen = std::collections::HashSet::new();
-        files.extend(
-            images
-                .cache_files()
-                .filter(|d| seen.insert(&d.out))
-                .map(|d| OutputFile {
-                    path: d.out.clone(),
-                    content: Content::Cached {
-                        path: cache.join(&d.cache_file),
-                        key: d.cache_file.clone(),
-                    },
-                }),
-        );
+        // The images' derivatives are the write stage's groups, one per photo
+        // ([`crate::write::Group`]), not files of their own here.
         Ok(files)
     }
 }

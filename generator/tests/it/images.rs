@@ -191,10 +191,19 @@ fn two_chalets_with_the_same_photo_share_whole_derivatives() {
             assert!(w > 0 && h > 0, "{}", f.display());
         }
     }
+    // One file, named by both photos' lines of the manifest (a photo's derivatives are one line).
+    let cover_jpgs: Vec<String> = std::fs::read_dir(dir.join("dist/images"))
+        .expect("images")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("cover-") && n.ends_with(".jpg"))
+        .collect();
+    assert_eq!(cover_jpgs.len(), 1, "{cover_jpgs:?}");
     let manifest = read(&dir.join("dist/.chalet-manifest"));
-    let cover_jpgs = manifest
+    let naming: Vec<&str> = manifest
         .lines()
-        .filter(|l| l.contains("images/cover-") && l.ends_with(".jpg"))
-        .count();
-    assert_eq!(cover_jpgs, 1, "one derivative, listed once: {manifest}");
+        .filter(|l| l.split(['\t', ' ']).any(|f| f == format!("images/{}", cover_jpgs[0])))
+        .collect();
+    assert_eq!(naming.len(), 2, "{manifest}");
+    assert!(naming.iter().all(|l| l.contains("\t@chalets/")), "{naming:?}");
 }
