@@ -533,13 +533,17 @@ pub fn build_in(
     // Only after a successful write: cache entries no page uses any more go.
     p.cache.finish(&p.plan.cache_names());
     p.timings.push(("state", t.elapsed()));
-    Ok(BuildReport {
+    let report = BuildReport {
         rendered: rendered.into_inner(),
         lists: lists.into_inner(),
         full_render,
         changed: written.changed,
         ..report(&p, pages, written.written, started)
-    })
+    };
+    // The market, its plan and its views are a hundred thousand allocations (M with photos):
+    // freed beside, not before the report (`chalet build` exits without waiting for it).
+    std::thread::spawn(move || drop(p));
+    Ok(report)
 }
 
 /// Every folder the files need, each once, parents before children.

@@ -90,11 +90,22 @@ impl<'a> Renderer<'a> {
             .collect();
         // Views also read the market's model (language, address, categories) directly.
         fp.add_debug(&site.market);
+        // Each image's view hashed once: a chalet's images are in its page's fingerprint, its
+        // head's and its products'.
+        let image_fps: Vec<u128> = views
+            .image_views
+            .par_iter()
+            .map(|v| {
+                let mut f = memo::Fingerprint::default();
+                f.add_json(v);
+                f.finish()
+            })
+            .collect();
         let with_images = |digest: u128, ids: Vec<ImageId>| {
             let mut f = memo::Fingerprint::default();
             f.add(&digest.to_le_bytes());
             for id in ids {
-                f.add_json(&views.image_views[id]);
+                f.add(&image_fps[id].to_le_bytes());
             }
             f.finish()
         };

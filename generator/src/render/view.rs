@@ -491,13 +491,14 @@ impl<'a> Views<'a> {
 }
 
 fn image_view(root: &str, p: &crate::images::PlannedImage) -> ImageView {
+    use std::fmt::Write as _;
     let url = |out: &str| format!("{root}{out}");
-    let srcset = p
-        .modern
-        .iter()
-        .map(|d| format!("{} {}w", url(&d.out), d.width))
-        .collect::<Vec<_>>()
-        .join(", ");
+    // Written in place: 6,200 photos' views are made on every build.
+    let mut srcset = String::with_capacity(p.modern.len() * (root.len() + 64));
+    for (i, d) in p.modern.iter().enumerate() {
+        let comma = if i == 0 { "" } else { ", " };
+        let _ = write!(srcset, "{comma}{root}{} {}w", d.out, d.width);
+    }
     let c = p.info.color.unwrap_or([238, 232, 224]);
     ImageView {
         src: url(&p.fallback.out),
