@@ -231,6 +231,10 @@ fn prepare(opts: &BuildOptions, session: &mut Session, progress: &dyn Fn(&str)) 
     files.read_texts(|rel| !rel.starts_with("chalets/"));
     lap("load", &mut timings);
     let reuse = session.chalets.lookup(&files);
+    let reused = reuse.len();
+    if !session.watched {
+        session.chalets.release();
+    }
     lap("reuse", &mut timings);
     files.read_texts(|rel| !reuse.covers(rel));
     lap("read", &mut timings);
@@ -240,8 +244,7 @@ fn prepare(opts: &BuildOptions, session: &mut Session, progress: &dyn Fn(&str)) 
         images: sources,
         mut diags,
         fresh,
-    } = validate::validate_reusing(&files, &reuse);
-    let reused = reuse.len();
+    } = validate::validate_reusing(&files, reuse);
     let market_text = files
         .texts
         .get("market.yaml")

@@ -121,11 +121,22 @@ impl Diagnostics {
 
 /// Everything printed, one diagnostic per paragraph, then a count line.
 pub fn report(diags: &[Diagnostic]) -> String {
+    use rayon::prelude::*;
     use std::fmt::Write;
-    let mut out = String::new();
-    for d in diags {
-        let _ = writeln!(out, "{d}");
-    }
+    // Written in parallel chunks: a market whose 6,000 photos all lack their alt text prints
+    // 6,000 warnings on every build, one megabyte.
+    let parts: Vec<String> = diags
+        .par_chunks(512)
+        .map(|chunk| {
+            let mut part = String::with_capacity(chunk.len() * 160);
+            for d in chunk {
+                let _ = writeln!(part, "{d}");
+            }
+            part
+        })
+        .collect();
+    let mut out = String::with_capacity(parts.iter().map(String::len).sum::<usize>() + 40);
+    parts.iter().for_each(|p| out.push_str(p));
     let errors = diags.iter().filter(|d| d.severity == Severity::Error).count();
     let warnings = diags.len() - errors;
     if errors + warnings > 0 {

@@ -80,7 +80,9 @@ pub fn plan(
         .par_iter()
         .map(|s| plan_one(s, content_root, settings, index_ro, &read))
         .collect();
-    let mut plan = ImagePlan::default();
+    let mut plan = ImagePlan {
+        images: Vec::with_capacity(results.len()),
+    };
     let mut diags = Diagnostics::default();
     for r in results {
         match r {

@@ -70,16 +70,17 @@ impl<'m> MarketRules<'m> {
 pub(super) fn validate_all(
     v: &mut Validator,
     rules: MarketRules,
-    reuse: &Reuse,
+    mut reuse: Reuse,
 ) -> (Vec<Arc<Chalet>>, Vec<(String, Entry)>) {
     // A chalet folder is any folder directly under chalets/ holding at least one file.
-    let mut folders: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    // Borrowed from the listing: 9,000 files (M with photos) would be two strings each.
+    let mut folders: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     // Refused files (too large, unreadable) belong to their folder too: already reported, they
     // must not be reported again as missing.
     for rel in v.files.all_paths() {
         if let Some(rest) = rel.strip_prefix("chalets/") {
             match rest.split_once('/') {
-                Some((folder, inner)) => folders.entry(folder.to_string()).or_default().push(inner.to_string()),
+                Some((folder, inner)) => folders.entry(folder).or_default().push(inner),
                 None => v.file_warning(
                     rel,
                     "files directly in chalets/ are ignored".into(),
@@ -91,14 +92,19 @@ pub(super) fn validate_all(
     // Chalets are independent: each is validated on its own (in parallel), then merged in slug
     // order, its image ids mapped onto the site's.
     let files = v.files;
-    let results: Vec<(Option<Arc<Chalet>>, Validator, Option<Entry>)> = folders
-        .par_iter()
-        .map(|(folder, inner)| {
+    let work: Vec<_> = folders
+        .iter()
+        .map(|(folder, inner)| (folder, inner, reuse.take(folder)))
+        .collect();
+    let reuse = &reuse;
+    let results: Vec<(Option<Arc<Chalet>>, Validator, Option<Entry>)> = work
+        .into_par_iter()
+        .map(|(folder, inner, kept)| {
             let mut local = Validator::new(files);
-            if let Some(e) = reuse.get(folder) {
-                local.images = e.images.clone();
-                e.diags.iter().cloned().for_each(|d| local.diags.push(d));
-                return (Some(e.chalet.clone()), local, None);
+            if let Some((chalet, images, diags)) = kept {
+                local.images = images;
+                diags.into_iter().for_each(|d| local.diags.push(d));
+                return (Some(chalet), local, None);
             }
             let chalet = validate_one(&mut local, folder, inner, rules).map(|mut c| {
                 c.seal(&local.images);
@@ -113,7 +119,7 @@ pub(super) fn validate_all(
     let mut fresh = Vec::new();
     for ((chalet, local, entry), folder) in results.into_iter().zip(folders.keys()) {
         if let Some(e) = entry {
-            fresh.push((folder.clone(), e));
+            fresh.push((folder.to_string(), e));
         }
         v.diags.extend(local.diags);
         let ids: Vec<ImageId> = local.images.into_iter().map(|img| v.adopt_image(img)).collect();
@@ -141,7 +147,7 @@ fn remap_images(c: &mut Chalet, ids: &[ImageId]) {
     }
 }
 
-fn validate_one(v: &mut Validator, folder: &str, inner: &[String], rules: MarketRules) -> Option<Chalet> {
+fn validate_one(v: &mut Validator, folder: &str, inner: &[&str], rules: MarketRules) -> Option<Chalet> {
     let categories = rules.categories;
     let base = format!("chalets/{folder}");
     let yaml_rel = format!("{base}/chalet.yaml");
@@ -162,7 +168,7 @@ fn validate_one(v: &mut Validator, folder: &str, inner: &[String], rules: Market
         }
     };
     let Some(file) = v.text(&yaml_rel) else {
-        if !inner.iter().any(|f| f == "chalet.yaml") {
+        if !inner.contains(&"chalet.yaml") {
             v.file_error(
                 &yaml_rel,
                 "this chalet folder has no chalet.yaml".into(),
@@ -220,7 +226,7 @@ fn validate_one(v: &mut Validator, folder: &str, inner: &[String], rules: Market
             None
         }
     };
-    for other in inner {
+    for &other in inner {
         let top_level_text =
             !other.contains('/') && (other.ends_with(".md") || other.ends_with(".yaml") || other.ends_with(".yml"));
         if top_level_text && other != "chalet.yaml" && other != "about.md" {
@@ -239,7 +245,7 @@ fn validate_one(v: &mut Validator, folder: &str, inner: &[String], rules: Market
     }
 
     let mut products = Vec::new();
-    for other in inner {
+    for &other in inner {
         let Some(file_name) = other.strip_prefix("products/") else {
             continue;
         };

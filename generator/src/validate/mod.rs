@@ -53,12 +53,12 @@ pub struct Validated {
 
 /// Validates everything; returns the site only when there is no error (warnings allowed).
 pub fn validate(files: &ContentFiles) -> Validated {
-    validate_reusing(files, &reuse::Reuse::default())
+    validate_reusing(files, reuse::Reuse::default())
 }
 
 /// [`validate`], taking the chalets `reuse` holds instead of validating them again (their
 /// files need not even be read).
-pub fn validate_reusing(files: &ContentFiles, reuse: &reuse::Reuse) -> Validated {
+pub fn validate_reusing(files: &ContentFiles, reuse: reuse::Reuse) -> Validated {
     let mut v = Validator {
         files,
         diags: Diagnostics::default(),
@@ -69,7 +69,6 @@ pub fn validate_reusing(files: &ContentFiles, reuse: &reuse::Reuse) -> Validated
         v.file_error(&r.rel, r.message.clone(), r.hint.clone());
     }
     let market = market::validate(&mut v);
-    let none = Default::default();
     let rules = market.as_ref().map_or(
         chalet::MarketRules {
             categories: &[],
@@ -79,7 +78,7 @@ pub fn validate_reusing(files: &ContentFiles, reuse: &reuse::Reuse) -> Validated
         chalet::MarketRules::of,
     );
     // Only when `market.yaml` validates does the key hold, and only then is anything taken.
-    let reuse = if market.is_some() { reuse } else { &none };
+    let reuse = if market.is_some() { reuse } else { Default::default() };
     let (chalets, fresh) = chalet::validate_all(&mut v, rules, reuse);
     let pages = pages::validate_all(&mut v);
     v.unused_entries();
