@@ -103,6 +103,9 @@ pub struct BuildReport {
     /// Files written to the output folder (0 when nothing changed).
     pub written: usize,
     pub warnings: Vec<Diagnostic>,
+    /// Nothing changed since the last build, which left the output as it is: nothing was done
+    /// but listing ([`crate::up_to_date`]).
+    pub up_to_date: bool,
     pub timings: Vec<(&'static str, Duration)>,
     pub elapsed: Duration,
 }
@@ -112,7 +115,7 @@ impl BuildReport {
     /// 70 images (0 derivatives encoded), 3 files written in 0.21 s`.
     pub fn summary(&self) -> String {
         format!(
-            "{} chalets, {} products, {} pages ({} rendered), {} chalets validated, {} of 3 lists made, {} images ({} derivatives encoded), {} files written in {:.2} s",
+            "{} chalets, {} products, {} pages ({} rendered), {} chalets validated, {} of 3 lists made, {} images ({} derivatives encoded), {} files written in {:.2} s{}",
             self.chalets,
             self.products,
             self.pages,
@@ -122,7 +125,12 @@ impl BuildReport {
             self.images,
             self.images_encoded,
             self.written,
-            self.elapsed.as_secs_f64()
+            self.elapsed.as_secs_f64(),
+            if self.up_to_date {
+                " (nothing changed since the last build)"
+            } else {
+                ""
+            }
         )
     }
 }
@@ -141,6 +149,8 @@ pub struct Session {
     saving: Option<std::thread::JoinHandle<()>>,
     /// The theme the last build loaded, with what it was loaded from.
     theme: Option<theme::Kept>,
+    /// The content folder as a one-off build listed it to see whether it had anything to do.
+    scanned: Option<ContentFiles>,
 }
 
 impl Session {
@@ -168,6 +178,7 @@ impl Session {
             watched: false,
             saving: None,
             theme: None,
+            scanned: None,
         }
     }
 
@@ -220,9 +231,9 @@ fn prepare(opts: &BuildOptions, session: &mut Session, progress: &dyn Fn(&str)) 
         (Some(mut files), Some(changes)) => files.refresh(&changes).then_some(files),
         _ => None,
     };
-    let mut files: ContentFiles = match refreshed {
-        Some(files) => files,
-        None => load::scan(&opts.content, &display_root(&opts.content)).map_err(BuildError::Io)?,
+    let mut files: ContentFiles = match (session.scanned.take(), refreshed) {
+        (Some(files), _) | (None, Some(files)) => files,
+        (None, None) => load::scan(&opts.content, &display_root(&opts.content)).map_err(BuildError::Io)?,
     };
     if session.watched {
         session.changes = Some(Vec::new());
@@ -328,6 +339,7 @@ fn report(p: &Prepared, pages: usize, written: usize, started: Instant) -> Build
         images_encoded: p.encoded,
         written,
         warnings: p.warnings.clone().sorted(),
+        up_to_date: false,
         timings: p.timings.clone(),
         elapsed: started.elapsed(),
     }
@@ -419,7 +431,22 @@ pub fn build_in(
 ) -> Result<BuildReport, BuildError> {
     check_output_folder(opts)?;
     let started = Instant::now();
+    // A one-off build first lists the folders: when nothing changed since the last build, and
+    // the output is as it left it, there is nothing to do. (`serve` builds when told of a change.)
+    let inputs = if session.watched {
+        None
+    } else {
+        let files = load::scan(&opts.content, &display_root(&opts.content)).map_err(BuildError::Io)?;
+        let inputs = crate::up_to_date::Inputs::of(opts, &files);
+        if let Some(report) = crate::up_to_date::replay(opts, &inputs, started) {
+            return Ok(report);
+        }
+        session.scanned = Some(files);
+        Some(inputs)
+    };
+    let listed = started.elapsed();
     let mut p = prepare(opts, session, progress)?;
+    p.timings.insert(0, ("list", listed));
     progress("rendering and writing");
     let t = Instant::now();
     let options = format!(
@@ -543,6 +570,10 @@ pub fn build_in(
         changed: written.changed,
         ..report(&p, pages, written.written, started)
     };
+    // Last, once the output and the state describe this build.
+    if let Some(inputs) = &inputs {
+        crate::up_to_date::record(opts, inputs, &report);
+    }
     // The market, its plan and its views are a hundred thousand allocations (M with photos):
     // freed beside, not before the report (`chalet build` exits without waiting for it).
     std::thread::spawn(move || drop(p));

@@ -42,6 +42,8 @@ pub mod schema;
 pub mod serve;
 pub mod source;
 pub mod theme;
+#[cfg(feature = "native")]
+pub mod up_to_date;
 pub mod validate;
 pub mod write;
 pub mod yaml;

@@ -283,7 +283,7 @@ fn read_lists(path: &Path, options: &str, manifest: &Manifest) -> Option<ListSta
 }
 
 /// `<kind>-<hash of the output folder's absolute path>.state`.
-fn state_path(cache_dir: &Path, out: &Path, kind: &str) -> PathBuf {
+pub(crate) fn state_path(cache_dir: &Path, out: &Path, kind: &str) -> PathBuf {
     let abs = std::path::absolute(out).unwrap_or_else(|_| out.to_path_buf());
     let mut fp = Fingerprint::default();
     fp.add(abs.to_string_lossy().as_bytes());

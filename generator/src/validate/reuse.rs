@@ -198,6 +198,11 @@ impl ChaletMemo {
         }
     }
 
+    /// The folder its entries are kept in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Forgets the entries held in memory: a build that is the process's only one (`chalet
     /// build`) then holds the entries it took alone, and a kept chalet is renumbered into the
     /// site in place — not copied whole (200 chalets with photos: 11 MB of copies).

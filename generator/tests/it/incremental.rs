@@ -459,3 +459,92 @@ fn a_product_s_description_renders_its_page_and_its_chalet_s_not_its_siblings() 
     let named = build_both(dir, "the first one's name");
     assert!(named > 5, "{named}: its page, its chalet's and its siblings'");
 }
+
+const UP_TO_DATE: &str = "(nothing changed since the last build)";
+
+#[test]
+fn a_build_with_nothing_to_do_says_so_and_anything_it_reads_makes_it_build() {
+    let tmp = site_in_temp("valid/minimal");
+    let dir = tmp.path();
+    copy_dir(&themes(), &dir.join("themes"));
+    // Every input made older than the racy window first, as files between two builds are.
+    let build = |step: &str, extra: &[&str], settle: bool| {
+        if settle {
+            age(&dir.join("content"));
+            age(&dir.join("themes"));
+        }
+        let mut args = vec!["build", "--content", "content", "--themes", "themes", "--out", "dist"];
+        args.extend_from_slice(extra);
+        let run = chalet(dir, &args);
+        assert_eq!(run.code, 0, "{step}: {}", run.stderr);
+        run
+    };
+    let first = build("first", &[], true);
+    assert!(!first.stdout.contains(UP_TO_DATE), "{}", first.stdout);
+    let output = tree(&dir.join("dist"));
+    let again = build("again", &[], true);
+    assert!(again.stdout.contains(UP_TO_DATE), "{}", again.stdout);
+    assert_eq!(again.stderr, first.stderr, "the same warnings, said again");
+    let numbers = |s: &str| s.split(" pages (").next().map(str::to_string);
+    assert_eq!(numbers(&again.stdout), numbers(&first.stdout));
+    assert_eq!(tree(&dir.join("dist")), output, "nothing touched");
+
+    // Whatever the build reads or left makes the next one build, then the one after has
+    // nothing to do again; the output is a clean build's each time.
+    type Step<'a> = (&'a str, &'a dyn Fn(), &'a [&'a str]);
+    let steps: [Step; 5] = [
+        (
+            "a product's text",
+            &|| edit(dir, FONDANTS, "Fait sur commande.", "Fait sur commande, à la main."),
+            &[],
+        ),
+        (
+            "a template",
+            &|| {
+                let base = dir.join("themes/default/templates/base.html");
+                std::fs::write(&base, read(&base) + "\n{# edited #}\n").expect("edit");
+            },
+            &[],
+        ),
+        ("the pages' state gone", &|| remove_states(dir, "pages-"), &[]),
+        (
+            "the output's manifest",
+            &|| {
+                let m = dir.join("dist/.chalet-manifest");
+                std::fs::write(&m, read(&m).replace("\tindex.html", "x\tindex.html")).expect("manifest");
+            },
+            &[],
+        ),
+        ("another address", &|| {}, &["--base-url", "https://ailleurs.example/"]),
+    ];
+    for (step, change, extra) in steps {
+        change();
+        let built = build(step, extra, true);
+        assert!(!built.stdout.contains(UP_TO_DATE), "{step}: {}", built.stdout);
+        let again = build(step, extra, true);
+        assert!(again.stdout.contains(UP_TO_DATE), "{step}, again: {}", again.stdout);
+        if extra.is_empty() {
+            let differ = differing(&tree(&dir.join("dist")), &clean_build(dir, step))
+                .into_iter()
+                .cloned()
+                .collect::<Vec<_>>();
+            assert!(differ.is_empty(), "{step}: {differ:?}");
+        }
+    }
+
+    // An edit too recent to be told apart by its time from one in the same clock tick is
+    // never taken as done: the build after it builds again.
+    edit(dir, FONDANTS, "à la main", "à la main, ici");
+    let fresh = build("a fresh edit", &[], false);
+    assert!(!fresh.stdout.contains(UP_TO_DATE), "{}", fresh.stdout);
+    let soon = build("right after", &[], false);
+    assert!(!soon.stdout.contains(UP_TO_DATE), "{}", soon.stdout);
+}
+
+fn remove_states(dir: &Path, prefix: &str) {
+    for e in std::fs::read_dir(dir.join(".cache/chalet")).expect("cache").flatten() {
+        if e.file_name().to_string_lossy().starts_with(prefix) {
+            std::fs::remove_file(e.path()).expect("remove");
+        }
+    }
+}
