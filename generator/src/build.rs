@@ -461,12 +461,15 @@ pub fn build_in(
         let _ = saving.join();
     }
     // The views and the last build's state are independent: made side by side.
-    let (renderer, manifest_text) = rayon::join(
+    let manifest_text = write::read_manifest(&opts.out);
+    let (renderer, (manifest, memo)) = rayon::join(
         || Renderer::new(&p.site, &p.theme, &p.plan),
-        || write::read_manifest(&opts.out),
+        || {
+            let manifest = manifest_text.as_deref().and_then(write::Manifest::parse);
+            let memo = Memo::open(&cache_dir, &opts.out, &options, manifest.as_ref());
+            (manifest, memo)
+        },
     );
-    let manifest = manifest_text.as_deref().and_then(write::Manifest::parse);
-    let memo = Memo::open(&cache_dir, &opts.out, &options, manifest.as_ref());
     let renderer = renderer.map_err(|d| fail(&p.warnings, d))?;
     p.timings.push(("views", t.elapsed()));
     let t = Instant::now();
