@@ -68,6 +68,12 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+impl From<Vec<Diagnostic>> for Diagnostics {
+    fn from(items: Vec<Diagnostic>) -> Diagnostics {
+        Diagnostics { items }
+    }
+}
+
 /// An ordered collection of problems found while building.
 #[derive(Clone, Debug, Default)]
 pub struct Diagnostics {
@@ -81,6 +87,16 @@ impl Diagnostics {
 
     pub fn extend(&mut self, other: Diagnostics) {
         self.items.extend(other.items);
+    }
+
+    /// Room for `more` problems: a site's are merged from each chalet's (6,000 warnings when
+    /// every photo of a large market lacks its alt text).
+    pub fn reserve(&mut self, more: usize) {
+        self.items.reserve(more);
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
     }
 
     pub fn has_errors(&self) -> bool {

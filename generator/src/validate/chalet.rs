@@ -103,7 +103,7 @@ pub(super) fn validate_all(
             let mut local = Validator::new(files);
             if let Some((chalet, images, diags)) = kept {
                 local.images = images;
-                diags.into_iter().for_each(|d| local.diags.push(d));
+                local.diags = diags.into();
                 return (Some(chalet), local, None);
             }
             let chalet = validate_one(&mut local, folder, inner, rules).map(|mut c| {
@@ -117,6 +117,8 @@ pub(super) fn validate_all(
         .collect();
     let mut out = Vec::new();
     let mut fresh = Vec::new();
+    v.diags
+        .reserve(results.iter().map(|(_, local, _)| local.diags.len()).sum());
     for ((chalet, local, entry), folder) in results.into_iter().zip(folders.keys()) {
         if let Some(e) = entry {
             fresh.push((folder.to_string(), e));
