@@ -370,54 +370,6 @@ pub fn check(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
     Ok(report(&p, pages, 0, started))
 }
 
-/// A path made absolute with `.` and `..` resolved through what exists on disk (links
-/// included), the rest lexically: the output folder usually does not exist yet.
-fn resolved(path: &Path) -> PathBuf {
-    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let mut existing = absolute.as_path();
-    let mut rest = Vec::new();
-    while !existing.exists() {
-        match (existing.parent(), existing.file_name()) {
-            (Some(parent), Some(name)) => {
-                rest.push(name.to_os_string());
-                existing = parent;
-            }
-            _ => break,
-        }
-    }
-    let mut out = existing.canonicalize().unwrap_or_else(|_| existing.to_path_buf());
-    for part in rest.iter().rev() {
-        match part.to_str() {
-            Some("..") => {
-                out.pop();
-            }
-            Some(".") => {}
-            _ => out.push(part),
-        }
-    }
-    out
-}
-
-/// The output folder is replaced whole by every build: it must not be, contain or sit inside
-/// the content folder or the themes folder, or a build would delete them.
-pub fn check_output_folder(opts: &BuildOptions) -> Result<(), BuildError> {
-    let out = resolved(&opts.out);
-    for (what, dir) in [("content", &opts.content), ("themes", &opts.themes_dir())] {
-        let dir = resolved(dir);
-        if out.starts_with(&dir) || dir.starts_with(&out) {
-            return Err(BuildError::Io(std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                format!(
-                    "--out {} would replace the {what} folder {} (or share it): choose a folder beside it, e.g. --out dist",
-                    opts.out.display(),
-                    dir.display()
-                ),
-            )));
-        }
-    }
-    Ok(())
-}
-
 /// Builds the site into `opts.out`; on any error the previous output is left untouched.
 pub fn build(opts: &BuildOptions, progress: &dyn Fn(&str)) -> Result<BuildReport, BuildError> {
     build_in(opts, &mut Session::new(opts), progress)
@@ -429,7 +381,7 @@ pub fn build_in(
     session: &mut Session,
     progress: &dyn Fn(&str),
 ) -> Result<BuildReport, BuildError> {
-    check_output_folder(opts)?;
+    crate::output_folder::check(opts)?;
     let started = Instant::now();
     // A one-off build first lists the folders: when nothing changed since the last build, and
     // the output is as it left it, there is nothing to do. (`serve` builds when told of a change.)

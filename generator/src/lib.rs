@@ -34,6 +34,8 @@ pub mod load;
 pub mod markdown;
 pub mod mime;
 pub mod model;
+#[cfg(feature = "native")]
+pub mod output_folder;
 pub mod render;
 pub mod routes;
 pub mod scaffold;
