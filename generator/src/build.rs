@@ -149,8 +149,6 @@ pub struct Session {
     saving: Option<std::thread::JoinHandle<()>>,
     /// The theme the last build loaded, with what it was loaded from.
     theme: Option<theme::Kept>,
-    /// The content folder as a one-off build listed it to see whether it had anything to do.
-    scanned: Option<ContentFiles>,
 }
 
 impl Session {
@@ -178,7 +176,6 @@ impl Session {
             watched: false,
             saving: None,
             theme: None,
-            scanned: None,
         }
     }
 
@@ -219,7 +216,13 @@ struct Prepared {
     timings: Vec<(&'static str, Duration)>,
 }
 
-fn prepare(opts: &BuildOptions, session: &mut Session, progress: &dyn Fn(&str)) -> Result<Prepared, BuildError> {
+/// `listed`: the content folder as this build already listed it, if it did.
+fn prepare(
+    opts: &BuildOptions,
+    session: &mut Session,
+    listed: Option<ContentFiles>,
+    progress: &dyn Fn(&str),
+) -> Result<Prepared, BuildError> {
     let mut timings = Vec::new();
     let mut t = Instant::now();
     let mut lap = |name: &'static str, timings: &mut Vec<_>| {
@@ -231,7 +234,7 @@ fn prepare(opts: &BuildOptions, session: &mut Session, progress: &dyn Fn(&str)) 
         (Some(mut files), Some(changes)) => files.refresh(&changes).then_some(files),
         _ => None,
     };
-    let mut files: ContentFiles = match (session.scanned.take(), refreshed) {
+    let mut files: ContentFiles = match (listed, refreshed) {
         (Some(files), _) | (None, Some(files)) => files,
         (None, None) => load::scan(&opts.content, &display_root(&opts.content)).map_err(BuildError::Io)?,
     };
@@ -350,7 +353,7 @@ fn report(p: &Prepared, pages: usize, written: usize, started: Instant) -> Build
 /// usually follows a clean check has nothing left to encode.
 pub fn check(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
     let started = Instant::now();
-    let mut p = prepare(opts, &mut Session::new(opts), &|_| {})?;
+    let mut p = prepare(opts, &mut Session::new(opts), None, &|_| {})?;
     let t = Instant::now();
     let renderer = Renderer::new(&p.site, &p.theme, &p.plan).map_err(|d| fail(&p.warnings, d))?;
     let errors: Vec<_> = renderer
@@ -385,20 +388,19 @@ pub fn build_in(
     let started = Instant::now();
     // A one-off build first lists the folders: when nothing changed since the last build, and
     // the output is as it left it, there is nothing to do. (`serve` builds when told of a change.)
-    let inputs = if session.watched {
-        None
+    let (inputs, listed) = if session.watched {
+        (None, None)
     } else {
         let files = load::scan(&opts.content, &display_root(&opts.content)).map_err(BuildError::Io)?;
         let inputs = crate::up_to_date::Inputs::of(opts, &files);
         if let Some(report) = crate::up_to_date::replay(opts, &inputs, started) {
             return Ok(report);
         }
-        session.scanned = Some(files);
-        Some(inputs)
+        (Some(inputs), Some(files))
     };
-    let listed = started.elapsed();
-    let mut p = prepare(opts, session, progress)?;
-    p.timings.insert(0, ("list", listed));
+    let listing = started.elapsed();
+    let mut p = prepare(opts, session, listed, progress)?;
+    p.timings.insert(0, ("list", listing));
     progress("rendering and writing");
     let t = Instant::now();
     let options = format!(
@@ -535,7 +537,6 @@ pub fn build_in(
     Ok(report)
 }
 
-/// Every folder the files need, each once, parents before children.
 /// The images the market itself shows (sponsors' logos), not the chalets': the application
 /// form's kit carries them so its check finds what `market.yaml` names. Read from the content
 /// folder, which the build has just read them from.
@@ -547,6 +548,7 @@ fn market_images(site: &Site, content: &Path) -> std::collections::BTreeMap<Stri
         .collect()
 }
 
+/// Every folder the files need, each once, parents before children.
 fn folders(paths: impl Iterator<Item = String>) -> Vec<String> {
     let mut set = std::collections::BTreeSet::new();
     for p in paths {

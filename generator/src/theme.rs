@@ -304,7 +304,7 @@ impl Kept {
     ) -> Result<(Arc<Theme>, Diagnostics), Diagnostics> {
         let dirs = [themes_dir.join(name), overrides.to_path_buf()];
         let key = format!("{:?}", (&dirs, name, declared_at, language));
-        let stamps = stamps(&dirs);
+        let stamps = stamps(&dirs).unwrap_or_default();
         if let Some(k) = kept.as_ref()
             && k.key == key
             && k.stamps == stamps
@@ -328,16 +328,17 @@ impl Kept {
     }
 }
 
-/// Every file under `dirs` with its size and modification time.
-fn stamps(dirs: &[PathBuf]) -> Vec<(PathBuf, u64, i128)> {
+/// Every file under `dirs` as the theme loader walks them ([`crate::fs::files_under`]), with
+/// its size and modification time; `Err` for a folder that cannot be walked.
+pub(crate) fn stamps(dirs: &[PathBuf]) -> std::io::Result<Vec<(PathBuf, u64, i128)>> {
     let mut out = Vec::new();
     for dir in dirs {
-        for (_, path) in crate::fs::files_under(dir).unwrap_or_default() {
+        for (_, path) in crate::fs::files_under(dir)? {
             let meta = std::fs::metadata(&path).ok();
             let len = meta.as_ref().map_or(0, |m| m.len());
             let mtime = meta.as_ref().map_or(0, crate::fs::mtime_ns);
             out.push((path, len, mtime));
         }
     }
-    out
+    Ok(out)
 }

@@ -15,11 +15,11 @@
 
 use crate::build::{BuildOptions, BuildReport};
 use crate::diagnostic::Diagnostic;
+use crate::fingerprint::Fingerprint;
 use crate::load::ContentFiles;
 use crate::validate::reuse::RACY_NS;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use xxhash_rust::xxh3::Xxh3;
 
 const FORMAT: &str = "chalet-up-to-date 1";
 
@@ -34,32 +34,29 @@ pub struct Inputs {
 impl Inputs {
     /// What a build with `opts` reads, `files` being the content folder as just listed.
     pub fn of(opts: &BuildOptions, files: &ContentFiles) -> Inputs {
-        let mut h = Xxh3::new();
+        const UNKNOWN: Inputs = Inputs {
+            hash: 0,
+            settled: false,
+        };
+        let mut h = Fingerprint::default();
         let mut newest = i128::MIN;
-        let mut add = |h: &mut Xxh3, tag: &str, rel: &str, len: u64, mtime_ns: i128| {
-            field(h, tag.as_bytes());
-            field(h, rel.as_bytes());
-            h.update(&len.to_le_bytes());
-            h.update(&mtime_ns.to_le_bytes());
+        let mut add = |h: &mut Fingerprint, tag: &str, rel: &str, len: u64, mtime_ns: i128| {
+            h.add(tag.as_bytes());
+            h.add(rel.as_bytes());
+            h.add(&len.to_le_bytes());
+            h.add(&mtime_ns.to_le_bytes());
             newest = newest.max(mtime_ns);
         };
-        field(&mut h, FORMAT.as_bytes());
+        h.add(FORMAT.as_bytes());
         // This program: a new `chalet` may render differently. Not a racy input (it is replaced
-        // whole, never edited in place), so its time is not counted in `newest`.
-        match std::env::current_exe().and_then(std::fs::metadata) {
-            Ok(m) => {
-                field(&mut h, &m.len().to_le_bytes());
-                field(&mut h, &crate::fs::mtime_ns(&m).to_le_bytes());
-            }
-            // Not knowing which program this is, nothing is taken as done.
-            Err(_) => {
-                return Inputs {
-                    hash: 0,
-                    settled: false,
-                };
-            }
-        }
-        field(&mut h, options(opts).as_bytes());
+        // whole, never edited in place), so its time is not counted in `newest`. Not knowing
+        // which program this is, nothing is taken as done.
+        let Ok(exe) = std::env::current_exe().and_then(std::fs::metadata) else {
+            return UNKNOWN;
+        };
+        h.add(&exe.len().to_le_bytes());
+        h.add(&crate::fs::mtime_ns(&exe).to_le_bytes());
+        h.add(options(opts).as_bytes());
         for (rel, m) in &files.text_stamps {
             add(&mut h, "text", rel, m.len, m.mtime_ns);
         }
@@ -67,20 +64,20 @@ impl Inputs {
             add(&mut h, "file", rel, m.len, m.mtime_ns);
         }
         for r in &files.refused {
-            field(&mut h, b"refused");
-            field(&mut h, r.rel.as_bytes());
-            field(&mut h, r.message.as_bytes());
+            h.add(b"refused");
+            h.add(r.rel.as_bytes());
+            h.add(r.message.as_bytes());
         }
-        for (tag, dir) in [
-            ("theme", opts.themes_dir()),
-            ("template", opts.content.join("templates")),
-        ] {
-            for (rel, len, mtime_ns) in tree(&dir) {
-                add(&mut h, tag, &rel, len, mtime_ns);
-            }
+        // The theme's files as the theme loader walks them; a folder it cannot walk (a link in
+        // it) leaves nothing to compare with.
+        let Ok(theme) = crate::theme::stamps(&[opts.themes_dir(), opts.content.join("templates")]) else {
+            return UNKNOWN;
+        };
+        for (path, len, mtime_ns) in theme {
+            add(&mut h, "theme", &path.to_string_lossy(), len, mtime_ns);
         }
         Inputs {
-            hash: h.digest128(),
+            hash: h.finish(),
             settled: newest < files.scanned_ns - RACY_NS,
         }
     }
@@ -102,36 +99,10 @@ fn options(opts: &BuildOptions) -> String {
     )
 }
 
-/// A value's bytes with their length first (`ab`+`c` and `a`+`bc` differ).
-fn field(h: &mut Xxh3, bytes: &[u8]) {
-    h.update(&(bytes.len() as u64).to_le_bytes());
-    h.update(bytes);
-}
-
-/// Every file under `dir` (links followed), `/`-separated and sorted, with its size and time.
-fn tree(dir: &Path) -> Vec<(String, u64, i128)> {
-    let mut out = Vec::new();
-    let mut todo = vec![(dir.to_path_buf(), String::new())];
-    while let Some((dir, rel)) = todo.pop() {
-        let Ok(list) = std::fs::read_dir(&dir) else { continue };
-        for e in list.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let rel = if rel.is_empty() { name } else { format!("{rel}/{name}") };
-            match std::fs::metadata(e.path()) {
-                Ok(m) if m.is_dir() => todo.push((e.path(), rel)),
-                Ok(m) => out.push((rel, m.len(), crate::fs::mtime_ns(&m))),
-                Err(_) => out.push((rel, u64::MAX, 0)),
-            }
-        }
-    }
-    out.sort_unstable();
-    out
-}
-
 /// The files the last build left beside its output and in the cache, by size and time.
 fn outputs(opts: &BuildOptions) -> u128 {
     let cache = opts.cache_dir();
-    let mut h = Xxh3::new();
+    let mut h = Fingerprint::default();
     let paths: [PathBuf; 4] = [
         opts.out.join(crate::write::MANIFEST),
         crate::render::memo::state_path(&cache, &opts.out, "pages"),
@@ -143,20 +114,18 @@ fn outputs(opts: &BuildOptions) -> u128 {
     for p in paths {
         match std::fs::metadata(&p) {
             Ok(m) => {
-                h.update(&m.len().to_le_bytes());
-                h.update(&crate::fs::mtime_ns(&m).to_le_bytes());
+                h.add(&m.len().to_le_bytes());
+                h.add(&crate::fs::mtime_ns(&m).to_le_bytes());
             }
-            Err(_) => h.update(b"none"),
+            Err(_) => h.add(b"none"),
         }
     }
-    h.digest128()
+    h.finish()
 }
 
-/// `<cache>/built-<hash of the output's absolute path>.state`.
+/// `<cache>/built-<hash of the output's absolute path>.state`, beside the pages' state.
 fn record_path(opts: &BuildOptions) -> PathBuf {
-    let out = std::path::absolute(&opts.out).unwrap_or_else(|_| opts.out.clone());
-    let id = xxhash_rust::xxh3::xxh3_64(out.as_os_str().as_encoded_bytes());
-    opts.cache_dir().join(format!("built-{id:016x}.state"))
+    crate::render::memo::state_path(&opts.cache_dir(), &opts.out, "built")
 }
 
 /// The last build's report, when its inputs were `inputs` and its output is as it left it.
