@@ -28,7 +28,6 @@ pub enum WriteError {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct WriteReport {
-    pub files: usize,
     /// Files written (new or changed); 0 when nothing changed.
     pub written: usize,
     pub deleted: usize,
@@ -81,9 +80,6 @@ fn content_hash(c: &Content) -> String {
     }
 }
 
-/// The output folder's manifest as the last build wrote it ([`read_manifest`]).
-pub type ManifestText = String;
-
 /// The output folder's manifest, read in place: each file's content hash by path, and each
 /// group's hash and paths by name.
 #[derive(Debug, Default)]
@@ -127,7 +123,7 @@ impl<'a> Manifest<'a> {
 }
 
 /// The output folder's manifest as text, for [`Manifest::parse`].
-pub fn read_manifest(out: &Path) -> Option<ManifestText> {
+pub fn read_manifest(out: &Path) -> Option<String> {
     std::fs::read_to_string(out.join(MANIFEST)).ok()
 }
 
@@ -321,7 +317,6 @@ where
     let mut changed: Vec<String> = c.entries.iter().map(|(p, _)| p.clone()).collect();
     changed.extend(linked.into_iter().map(|(p, _)| p));
     Ok(WriteReport {
-        files: changed.len(),
         written: changed.len(),
         deleted: 0,
         changed,
@@ -365,10 +360,8 @@ where
         .map_err(WriteError::Io)?,
     );
     let stale = stale_files(old, &c.entries, groups, &moved);
-    let files = c.entries.len() + groups.iter().map(|g| g.files().count()).sum::<usize>();
     if changed.is_empty() && stale.is_empty() {
         return Ok(WriteReport {
-            files,
             hashes: c.entries.into_iter().collect(),
             ..WriteReport::default()
         });
@@ -403,7 +396,6 @@ where
     let mut changed: Vec<String> = changed.into_iter().map(|(p, _)| p).collect();
     changed.extend(stale.iter().map(|p| p.to_string()));
     Ok(WriteReport {
-        files,
         written,
         deleted: stale.len(),
         changed,
@@ -545,7 +537,19 @@ mod tests {
         let copy = || Photo("chalets/copy/cover.jpg", a().1);
         let b = || Photo("chalets/b/a\tb.jpg", vec![("images/a-b-1.k3.webp", "k3.webp")]);
         let first = build(&[a(), copy(), b()]);
-        assert_eq!((first.files, first.written), (4, 4), "{first:?}");
+        assert_eq!(first.written, 4, "{first:?}");
+        let mut written = first.changed.clone();
+        written.sort();
+        assert_eq!(
+            written,
+            [
+                "images/a-b-1.k3.webp",
+                "images/cover-1.k1.webp",
+                "images/cover-2.k2.jpg",
+                "index.html"
+            ],
+            "every file of the site, each once"
+        );
         assert_eq!(
             std::fs::read_to_string(out.join("images/cover-2.k2.jpg")).expect("linked"),
             "k2.jpg"
