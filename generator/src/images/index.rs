@@ -31,7 +31,7 @@ impl SourceIndex {
             return SourceIndex::default();
         };
         // Sized once: growing a table of 6,200 photos step by step rehashed it a dozen times.
-        let mut entries = HashMap::with_capacity_and_hasher(bytecount_lines(&text), Default::default());
+        let mut entries = HashMap::with_capacity_and_hasher(line_count(&text), Default::default());
         entries.extend(text.lines().filter_map(parse_line));
         SourceIndex {
             entries,
@@ -99,7 +99,7 @@ impl SourceIndex {
     }
 }
 
-fn bytecount_lines(text: &str) -> usize {
+fn line_count(text: &str) -> usize {
     text.bytes().filter(|&b| b == b'\n').count() + 1
 }
 

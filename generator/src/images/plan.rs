@@ -339,12 +339,8 @@ fn derivatives(img: &ImageSource, source: PathBuf, info: SourceInfo, s: &ImageSe
             format.ext(),
             if format == Format::Png { 0 } else { s.quality }
         );
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let mut cache_file = String::with_capacity(64 + 1 + format.ext().len());
-        for b in Sha256::digest(op.as_bytes()) {
-            cache_file.push(char::from(DIGITS[usize::from(b >> 4)]));
-            cache_file.push(char::from(DIGITS[usize::from(b & 15)]));
-        }
+        chalet_types::encoding::push_hex(&mut cache_file, &Sha256::digest(op.as_bytes()));
         let out = format!("images/{stem}-{width}.{}.{}", &cache_file[..10], format.ext());
         cache_file.push('.');
         cache_file.push_str(format.ext());
