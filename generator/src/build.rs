@@ -278,7 +278,7 @@ fn prepare(
     let (mut plan, d) = images::plan(&sources, &opts.content, &settings, &mut index);
     diags.extend(d);
     diags.extend(images::checks::warnings(&sources, &plan));
-    cache.expect(plan.cache_names().into_iter());
+    cache.expect(plan.cache_record());
     lap("images", &mut timings);
     let missing = plan.missing(&cache);
     if missing > 0 {
@@ -518,7 +518,7 @@ pub fn build_in(
         ));
     }
     // Only after a successful write: cache entries no page uses any more go.
-    p.cache.finish(&p.plan.cache_names());
+    p.cache.finish(|| p.plan.cache_names());
     p.timings.push(("state", t.elapsed()));
     let report = BuildReport {
         rendered: rendered.into_inner(),

@@ -78,12 +78,7 @@ pub fn preview(
     let images = plan
         .images
         .iter()
-        .flat_map(|i| {
-            i.modern
-                .iter()
-                .chain(std::iter::once(&i.fallback))
-                .map(|d| (d.out.clone(), i.rel.clone()))
-        })
+        .flat_map(|i| i.derivatives().map(|d| (i.names(d).out, i.rel.clone())))
         .collect();
     Ok(Preview { pages, images, diags })
 }

@@ -47,8 +47,10 @@ pub trait Group: Sync {
     fn name(&self) -> &str;
     /// Its files: each path under the output (no spaces) and the name of the file it is
     /// linked from, in the folder [`write_site`] is given (the image cache: a name is a key).
-    fn files(&self) -> impl Iterator<Item = (&str, &str)>;
-    /// Changes whenever a file's path or content does.
+    /// Asked only of groups that changed, or when a file might be stale.
+    fn files(&self) -> Vec<(String, String)>;
+    /// Changes whenever a file's path or content does (a photo's: from what its names are
+    /// made of, without making them).
     fn hash(&self) -> u128 {
         let mut h = xxhash_rust::xxh3::Xxh3::new();
         for (path, from) in self.files() {
@@ -122,12 +124,24 @@ impl<'a> Manifest<'a> {
     }
 }
 
+/// Whether a manifest's hash (hex) is `hash`.
+fn same_hash(text: &str, hash: u128) -> bool {
+    u128::from_str_radix(text, 16).ok() == Some(hash)
+}
+
 /// The output folder's manifest as text, for [`Manifest::parse`].
 pub fn read_manifest(out: &Path) -> Option<String> {
     std::fs::read_to_string(out.join(MANIFEST)).ok()
 }
 
-fn manifest_text<G: Group>(entries: &[(String, String)], groups: &[G], hashes: &[u128]) -> String {
+/// `old`: the manifest the output had, whose lines of unchanged groups are copied, not made
+/// again.
+fn manifest_text<G: Group>(
+    entries: &[(String, String)],
+    groups: &[G],
+    hashes: &[u128],
+    old: Option<&Manifest>,
+) -> String {
     use std::fmt::Write as _;
     let mut sorted: Vec<&(String, String)> = entries.iter().collect();
     sorted.sort_unstable();
@@ -138,12 +152,21 @@ fn manifest_text<G: Group>(entries: &[(String, String)], groups: &[G], hashes: &
     let mut order: Vec<usize> = (0..groups.len()).collect();
     order.sort_unstable_by_key(|&i| groups[i].name());
     for i in order {
-        let _ = write!(text, "{:032x}\t@{}\t", hashes[i], manifest_name(groups[i].name()));
-        for (n, (path, _)) in groups[i].files().enumerate() {
-            if n > 0 {
-                text.push(' ');
+        let name = manifest_name(groups[i].name());
+        let _ = write!(text, "{:032x}\t@{name}\t", hashes[i]);
+        match old
+            .and_then(|m| m.group(&name))
+            .filter(|(h, _)| same_hash(h, hashes[i]))
+        {
+            Some((_, paths)) => text.push_str(paths),
+            None => {
+                for (n, (path, _)) in groups[i].files().iter().enumerate() {
+                    if n > 0 {
+                        text.push(' ');
+                    }
+                    text.push_str(path);
+                }
             }
-            text.push_str(path);
         }
         text.push('\n');
     }
@@ -256,16 +279,16 @@ where
     F: Fn(&str, &Path, usize) -> io::Result<()> + Sync + Send,
 {
     let mut seen = HashSet::default();
-    let files: Vec<(&str, &str)> = chosen
+    let files: Vec<(String, String)> = chosen
         .iter()
         .flat_map(|&i| groups[i].files())
-        .filter(|(path, _)| seen.insert(*path))
+        .filter(|(path, _)| seen.insert(path.clone()))
         .collect();
     files
         .into_par_iter()
         .map(|(path, name)| {
             let n = counter.fetch_add(1, Ordering::Relaxed);
-            stage(path, &from.join(name), n).map(|()| (path.to_string(), n))
+            stage(&path, &from.join(name), n).map(|()| (path, n))
         })
         .collect()
 }
@@ -302,7 +325,7 @@ where
     let hashes: Vec<u128> = groups.par_iter().map(Group::hash).collect();
     crate::fs::write(
         &staging.join(MANIFEST),
-        manifest_text(&c.entries, groups, &hashes).as_bytes(),
+        manifest_text(&c.entries, groups, &hashes, None).as_bytes(),
     )
     .map_err(WriteError::Io)?;
     let retired = staging.with_extension("old");
@@ -349,7 +372,7 @@ where
     let moved: Vec<usize> = (0..groups.len())
         .filter(|&i| {
             old.group(&manifest_name(groups[i].name()))
-                .is_none_or(|(h, _)| u128::from_str_radix(h, 16).ok() != Some(hashes[i]))
+                .is_none_or(|(h, _)| !same_hash(h, hashes[i]))
         })
         .collect();
     let mut changed = c.changed;
@@ -389,7 +412,7 @@ where
     }
     crate::fs::write_atomic(
         &out.join(MANIFEST),
-        manifest_text(&c.entries, groups, &hashes).as_bytes(),
+        manifest_text(&c.entries, groups, &hashes, Some(old)).as_bytes(),
     )
     .map_err(WriteError::Io)?;
     let written = changed.len();
@@ -424,15 +447,14 @@ fn stale_files<'a, G: Group>(
     if candidates.is_empty() {
         return candidates;
     }
-    // Only now every group's files: a rebuild that changed no photo never lists them.
-    let made: HashSet<&str> = groups
-        .iter()
-        .flat_map(|g| g.files().map(|(p, _)| p))
-        .chain(new_files)
+    // Only now every group's files: a rebuild that changed no photo never names them.
+    let made: HashSet<String> = groups
+        .par_iter()
+        .flat_map_iter(|g| g.files().into_iter().map(|(p, _)| p))
         .collect();
     candidates.sort_unstable();
     candidates.dedup();
-    candidates.retain(|p| !made.contains(p));
+    candidates.retain(|p| !made.contains(*p) && !new_files.contains(p));
     candidates
 }
 
@@ -497,8 +519,8 @@ mod tests {
         fn name(&self) -> &str {
             self.0
         }
-        fn files(&self) -> impl Iterator<Item = (&str, &str)> {
-            self.1.iter().copied()
+        fn files(&self) -> Vec<(String, String)> {
+            self.1.iter().map(|(p, f)| (p.to_string(), f.to_string())).collect()
         }
     }
 

@@ -6,9 +6,10 @@
 //! Listing the folder is the slow part of a rebuild with photos (37,000 entries for 6,200
 //! photos: a third of a rebuild that changed nothing). So a build that finished records the
 //! folder as it left it — every entry one it used, no other — by the folder's modification time
-//! (which any entry added, removed or renamed changes) and the count and combined hash of the
-//! names it used. The next build lists the folder only if the folder changed since, or uses
-//! other names ([`Cache::expect`]). A folder changed less than [`RACY_NS`] before the record
+//! (which any entry added, removed or renamed changes) and a record of the names it used (their
+//! count and a hash of what they are made from: [`crate::images::ImagePlan::cache_record`]).
+//! The next build lists the folder only if the folder changed since, or uses other names
+//! ([`Cache::expect`]) — and then it names them. A folder changed less than [`RACY_NS`] before the record
 //! was made is not trusted by its time (a change in the same clock tick keeps it).
 
 use crate::validate::reuse::RACY_NS;
@@ -19,27 +20,19 @@ use std::sync::OnceLock;
 
 /// The record of the folder a build left, beside (not in) the folder.
 const RECORD: &str = "images.state";
-const FORMAT: &str = "chalet-images 1";
+const FORMAT: &str = "chalet-images 2";
 
 #[derive(Debug)]
 pub struct Cache {
     pub dir: PathBuf,
-    /// What the last build left, when the folder has not changed since: its names' count and
-    /// combined hash.
+    /// What the last build left, when the folder has not changed since: its names' record.
     left: Option<(usize, u128)>,
     /// Every name this build uses is present, and no other ([`Cache::expect`]).
     settled: bool,
-    /// The names this build uses: their count and combined hash, as [`Cache::finish`] records them.
+    /// The record of the names this build uses, as [`Cache::finish`] keeps it.
     used: (usize, u128),
     /// The folder's file names, listed when first needed: one `readdir` instead of a `stat` per file.
     present: OnceLock<HashSet<String>>,
-}
-
-/// The names' count and combined hash, whatever their order.
-fn names_hash<'a>(names: impl Iterator<Item = &'a str>) -> (usize, u128) {
-    names.fold((0, 0u128), |(n, h), name| {
-        (n + 1, h.wrapping_add(xxhash_rust::xxh3::xxh3_128(name.as_bytes())))
-    })
 }
 
 fn mtime_of(dir: &Path) -> Option<i128> {
@@ -82,12 +75,17 @@ impl Cache {
         })
     }
 
-    /// The names this build uses (each once): when the folder is as the last build left it and
-    /// that build used the same names, they are all there and nothing else is — the folder
-    /// need not be listed.
-    pub fn expect<'a>(&mut self, used: impl Iterator<Item = &'a str>) {
-        self.used = names_hash(used);
+    /// The record of the names this build uses (equal records, equal names): when the folder
+    /// is as the last build left it and that build used the same names, they are all there and
+    /// nothing else is — the folder need not be listed, nor the names made.
+    pub fn expect(&mut self, used: (usize, u128)) {
+        self.used = used;
         self.settled = self.left == Some(self.used);
+    }
+
+    /// Whether the folder holds exactly the names expected ([`Cache::expect`]).
+    pub fn settled(&self) -> bool {
+        self.settled
     }
 
     pub fn path(&self, file: &str) -> PathBuf {
@@ -98,14 +96,15 @@ impl Cache {
         self.settled || self.present().contains(file)
     }
 
-    /// Deletes entries not in `used` — the names given to [`Cache::expect`] — (and temp files of
-    /// interrupted builds), then records the folder as this build leaves it; returns how many
-    /// entries went.
-    pub fn finish(&self, used: &HashSet<&str>) -> usize {
+    /// Deletes entries not in `used` — the names [`Cache::expect`] was given the record of,
+    /// asked for only when the folder was not as expected — (and temp files of interrupted
+    /// builds), then records the folder as this build leaves it; returns how many entries went.
+    pub fn finish(&self, used: impl FnOnce() -> HashSet<String>) -> usize {
         let mut removed = 0;
         if !self.settled {
+            let used = used();
             for name in self.present() {
-                if !used.contains(name.as_str()) && std::fs::remove_file(self.dir.join(name)).is_ok() {
+                if !used.contains(name) && std::fs::remove_file(self.dir.join(name)).is_ok() {
                     removed += 1;
                 }
             }
@@ -139,28 +138,31 @@ mod tests {
         for name in ["a.webp", "b.webp", "old.webp"] {
             std::fs::write(cache.path(name), name).expect("write");
         }
-        let used: HashSet<&str> = ["a.webp", "b.webp"].into_iter().collect();
+        let used = || -> HashSet<String> { ["a.webp", "b.webp"].map(String::from).into_iter().collect() };
+        // The plan's record of those names (any value: equal records stand for equal names).
+        let record = (2, 0xab);
         assert!(cache.contains("a.webp") && !cache.contains("c.webp"));
-        cache.expect(used.iter().copied());
-        assert_eq!(cache.finish(&used), 1, "the unused entry goes");
+        cache.expect(record);
+        assert_eq!(cache.finish(used), 1, "the unused entry goes");
         // Recorded right after a change: not trusted by its time.
         let mut next = Cache::open(root.path()).expect("open");
-        next.expect(used.iter().copied());
+        next.expect(record);
         assert!(!next.settled);
-        // Settled: the same names, the folder untouched since.
+        // Settled: the same names, the folder untouched since; the names are not even asked for.
         age(&next.dir);
-        next.finish(&used);
+        next.finish(used);
         let mut settled = Cache::open(root.path()).expect("open");
-        settled.expect(["b.webp", "a.webp"].into_iter());
+        settled.expect(record);
         assert!(settled.settled && settled.present.get().is_none(), "not listed");
         assert!(settled.contains("a.webp"));
+        assert_eq!(settled.finish(|| panic!("names asked of a settled folder")), 0);
         // Other names, or an entry deleted by hand: listed again, and the truth is told.
         let mut other = Cache::open(root.path()).expect("open");
-        other.expect(["a.webp", "c.webp"].into_iter());
+        other.expect((2, 0xcd));
         assert!(!other.settled && !other.contains("c.webp"));
         std::fs::remove_file(settled.path("b.webp")).expect("delete");
         let mut after = Cache::open(root.path()).expect("open");
-        after.expect(used.iter().copied());
+        after.expect(record);
         assert!(!after.settled && !after.contains("b.webp"), "the folder changed");
     }
 }

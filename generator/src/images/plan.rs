@@ -36,15 +36,22 @@ impl Format {
     }
 }
 
-/// One file the site serves for an image.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One file the site serves for an image: its size and format. Its names (in the cache and
+/// in the site) are made from its image's recipe when asked ([`PlannedImage::names`]): a market
+/// with photos plans 37,200 derivatives on every build and names only those a build touches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Derivative {
     pub width: u32,
     pub height: u32,
     pub format: Format,
-    /// File name in the cache: `<sha256 of source + operation + settings>.<ext>`.
+}
+
+/// A derivative's two names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Names {
+    /// In the cache: `<sha256 of source + operation + settings>.<ext>`.
     pub cache_file: String,
-    /// Path under the site root: `images/<stem>-<width>.<key prefix>.<ext>`.
+    /// Under the site root: `images/<stem>-<width>.<key prefix>.<ext>`.
     pub out: String,
 }
 
@@ -55,10 +62,77 @@ pub struct PlannedImage {
     pub origin: crate::model::Origin,
     pub source: PathBuf,
     pub info: SourceInfo,
+    /// Its file name's stem as a slug: its derivatives' names in the site start with it.
+    pub stem: String,
+    /// The lossy encoders' quality it is planned with.
+    pub quality: u8,
     /// WebP at every width of the ladder the source can fill, smallest first.
     pub modern: Vec<Derivative>,
     /// JPEG (or PNG for transparent sources) at the fallback width.
     pub fallback: Derivative,
+}
+
+impl PlannedImage {
+    /// Every derivative: the modern ones, then the fallback.
+    pub fn derivatives(&self) -> impl Iterator<Item = &Derivative> {
+        self.modern.iter().chain(std::iter::once(&self.fallback))
+    }
+
+    /// `d`'s names. Its key is the SHA-256 of its operation — the pipeline's version, the
+    /// source's hash, size, format and quality — never a process-dependent hash: the cache
+    /// outlives the program.
+    pub fn names(&self, d: &Derivative) -> Names {
+        use std::fmt::Write as _;
+        let mut op = String::with_capacity(128);
+        let _ = write!(
+            op,
+            "v{};{};{}x{};{};q{}",
+            super::PIPELINE_VERSION,
+            self.info.hash,
+            d.width,
+            d.height,
+            d.format.ext(),
+            if d.format == Format::Png { 0 } else { self.quality }
+        );
+        let mut cache_file = String::with_capacity(64 + 1 + d.format.ext().len());
+        chalet_types::encoding::push_hex(&mut cache_file, &Sha256::digest(op.as_bytes()));
+        let out = format!(
+            "images/{}-{}.{}.{}",
+            self.stem,
+            d.width,
+            &cache_file[..10],
+            d.format.ext()
+        );
+        cache_file.push('.');
+        cache_file.push_str(d.format.ext());
+        Names { cache_file, out }
+    }
+
+    /// A hash of everything its derivatives' cache files are named from: equal recipes, equal
+    /// cache files.
+    pub fn cache_recipe(&self) -> u128 {
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        h.update(super::PIPELINE_VERSION.to_string().as_bytes());
+        h.update(b"\0");
+        h.update(self.info.hash.as_bytes());
+        h.update(&[0, self.quality]);
+        for d in self.derivatives() {
+            h.update(&d.width.to_le_bytes());
+            h.update(&d.height.to_le_bytes());
+            h.update(d.format.ext().as_bytes());
+            h.update(b"\0");
+        }
+        h.digest128()
+    }
+
+    /// A hash of everything its derivatives' names in the site and their bytes are made from
+    /// (the cache recipe and the stem): what the output's manifest tracks them by.
+    pub fn recipe(&self) -> u128 {
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        h.update(&self.cache_recipe().to_le_bytes());
+        h.update(self.stem.as_bytes());
+        h.digest128()
+    }
 }
 
 /// Indexed like [`crate::model::Site::images`].
@@ -317,39 +391,16 @@ fn derivatives(img: &ImageSource, source: PathBuf, info: SourceInfo, s: &ImageSe
     let height_for = |width: u32| {
         ((u64::from(info.height) * u64::from(width) + u64::from(info.width) / 2) / u64::from(info.width)).max(1) as u32
     };
-    // One operation string for all of them, and the key written straight into the cache
-    // file's name: 37,200 derivatives (M with photos) are planned on every build.
-    let mut op = String::with_capacity(128);
-    let mut make = |width: u32, format: Format| {
-        use std::fmt::Write as _;
-        // A tall image's derivatives are narrowed until their height fits the encoder.
+    // A tall image's derivatives are narrowed until their height fits the encoder.
+    let make = |width: u32, format: Format| {
         let mut width = width;
         while height_for(width) > WEBP_MAX_SIDE && width > 1 {
             width = (u64::from(width) * u64::from(WEBP_MAX_SIDE) / u64::from(height_for(width))).max(1) as u32;
         }
-        let height = height_for(width);
-        op.clear();
-        let _ = write!(
-            op,
-            "v{};{};{}x{};{};q{}",
-            super::PIPELINE_VERSION,
-            info.hash,
-            width,
-            height,
-            format.ext(),
-            if format == Format::Png { 0 } else { s.quality }
-        );
-        let mut cache_file = String::with_capacity(64 + 1 + format.ext().len());
-        chalet_types::encoding::push_hex(&mut cache_file, &Sha256::digest(op.as_bytes()));
-        let out = format!("images/{stem}-{width}.{}.{}", &cache_file[..10], format.ext());
-        cache_file.push('.');
-        cache_file.push_str(format.ext());
         Derivative {
             width,
-            height,
+            height: height_for(width),
             format,
-            cache_file,
-            out,
         }
     };
     // Never upscale: keep ladder steps below the source width, and the source width itself when
@@ -370,6 +421,8 @@ fn derivatives(img: &ImageSource, source: PathBuf, info: SourceInfo, s: &ImageSe
         origin: img.origin.clone(),
         source,
         info,
+        stem,
+        quality: s.quality,
         modern,
         fallback,
     }
@@ -382,30 +435,50 @@ impl crate::write::Group for PlannedImage {
         &self.rel
     }
 
-    fn files(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.modern
-            .iter()
-            .chain(std::iter::once(&self.fallback))
-            .map(|d| (d.out.as_str(), d.cache_file.as_str()))
+    fn files(&self) -> Vec<(String, String)> {
+        self.derivatives()
+            .map(|d| {
+                let n = self.names(d);
+                (n.out, n.cache_file)
+            })
+            .collect()
+    }
+
+    /// Its recipe: its files' names and bytes are made from it, so it changes when they do,
+    /// and no name is made to know it.
+    fn hash(&self) -> u128 {
+        self.recipe()
     }
 }
 
 impl ImagePlan {
     /// The cache files this plan needs, each once (two photos with the same bytes share them).
-    pub fn cache_names(&self) -> rustc_hash::FxHashSet<&str> {
-        self.cache_files().map(|d| d.cache_file.as_str()).collect()
-    }
-
-    /// Every cache file this plan needs.
-    pub fn cache_files(&self) -> impl Iterator<Item = &Derivative> {
+    pub fn cache_names(&self) -> rustc_hash::FxHashSet<String> {
         self.images
             .iter()
-            .flat_map(|i| i.modern.iter().chain(std::iter::once(&i.fallback)))
+            .flat_map(|i| i.derivatives().map(|d| i.names(d).cache_file))
+            .collect()
     }
 
-    /// Derivatives not yet in the cache.
+    /// How many derivatives it has, and a hash of what their cache files are named from:
+    /// equal records, equal cache files ([`Cache::expect`]).
+    pub fn cache_record(&self) -> (usize, u128) {
+        self.images.iter().fold((0, 0u128), |(n, h), i| {
+            (n + i.modern.len() + 1, h.wrapping_add(i.cache_recipe()))
+        })
+    }
+
+    /// Derivatives not yet in the cache (none, without naming any, when the cache is as the
+    /// last build left it).
     pub fn missing(&self, cache: &Cache) -> usize {
-        self.cache_files().filter(|d| !cache.contains(&d.cache_file)).count()
+        if cache.settled() {
+            return 0;
+        }
+        self.images
+            .iter()
+            .flat_map(|i| i.derivatives().map(|d| i.names(d).cache_file))
+            .filter(|name| !cache.contains(name))
+            .count()
     }
 }
 
@@ -450,11 +523,8 @@ mod tests {
         assert_eq!(p.modern[1].height, 480);
         assert_eq!(p.fallback.width, 960);
         assert_eq!(p.fallback.format, Format::Jpeg);
-        assert!(
-            p.modern[0].out.starts_with("images/photo-ete-320."),
-            "{}",
-            p.modern[0].out
-        );
+        let out = p.names(&p.modern[0]).out;
+        assert!(out.starts_with("images/photo-ete-320."), "{out}");
     }
 
     #[test]
@@ -465,11 +535,14 @@ mod tests {
         let p = derivatives(&source(), PathBuf::new(), info(1000, 750, false), &s);
         let op = format!("v{PIPELINE_VERSION};h;320x240;webp;q{}", s.quality);
         let key = chalet_types::encoding::hex(&Sha256::digest(op.as_bytes()));
-        assert_eq!(p.modern[0].cache_file, format!("{key}.webp"));
-        assert_eq!(p.modern[0].out, format!("images/photo-ete-320.{}.webp", &key[..10]));
+        assert_eq!(p.names(&p.modern[0]).cache_file, format!("{key}.webp"));
+        assert_eq!(
+            p.names(&p.modern[0]).out,
+            format!("images/photo-ete-320.{}.webp", &key[..10])
+        );
         let op = format!("v{PIPELINE_VERSION};h;960x720;jpg;q{}", s.quality);
         let key = chalet_types::encoding::hex(&Sha256::digest(op.as_bytes()));
-        assert_eq!(p.fallback.cache_file, format!("{key}.jpg"));
+        assert_eq!(p.names(&p.fallback).cache_file, format!("{key}.jpg"));
     }
 
     #[test]
@@ -520,6 +593,33 @@ mod tests {
         );
     }
 
+    /// A photo's recipe stands for its derivatives' names (the manifest and the cache record
+    /// trust it instead of making them): whatever changes a name changes it.
+    #[test]
+    fn the_recipe_changes_with_every_name() {
+        let s = ImageSettings::default();
+        let a = derivatives(&source(), PathBuf::new(), info(1000, 750, false), &s);
+        let names = |p: &PlannedImage| p.derivatives().map(|d| p.names(d)).collect::<Vec<_>>();
+        let renamed = ImageSource {
+            rel: "chalets/a/Other.JPG".into(),
+            ..source()
+        };
+        let b = derivatives(&renamed, PathBuf::new(), info(1000, 750, false), &s);
+        assert_ne!(names(&a), names(&b));
+        assert_ne!(a.recipe(), b.recipe(), "another stem: other names in the site");
+        assert_eq!(a.cache_recipe(), b.cache_recipe(), "the same cache files");
+        let mut other_bytes = info(1000, 750, false);
+        other_bytes.hash = "h2".into();
+        let c = derivatives(&source(), PathBuf::new(), other_bytes, &s);
+        assert_ne!(a.cache_recipe(), c.cache_recipe());
+        let d = derivatives(&source(), PathBuf::new(), info(1000, 700, false), &s);
+        assert_ne!(a.recipe(), d.recipe(), "another size");
+        let e = derivatives(&source(), PathBuf::new(), info(1000, 750, true), &s);
+        assert_ne!(a.recipe(), e.recipe(), "PNG instead of JPEG");
+        let same = derivatives(&source(), PathBuf::new(), info(1000, 750, false), &s);
+        assert_eq!((a.recipe(), names(&a)), (same.recipe(), names(&same)));
+    }
+
     #[test]
     fn keys_change_with_settings() {
         let a = derivatives(
@@ -533,6 +633,8 @@ mod tests {
             ..ImageSettings::default()
         };
         let b = derivatives(&source(), PathBuf::new(), info(1000, 750, false), &s);
-        assert_ne!(a.modern[0].cache_file, b.modern[0].cache_file);
+        assert_ne!(a.names(&a.modern[0]).cache_file, b.names(&b.modern[0]).cache_file);
+        assert_ne!(a.cache_recipe(), b.cache_recipe(), "the cache record sees it");
+        assert_ne!(a.recipe(), b.recipe(), "the manifest sees it");
     }
 }

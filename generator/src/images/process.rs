@@ -39,21 +39,24 @@ pub fn process(
         .par_iter()
         .map(|img| process_one(img, cache, settings))
         .collect();
-    let total = plan.cache_files().count();
+    let total = plan.images.iter().map(|i| i.modern.len() + 1).sum::<usize>();
     let mut report = ProcessReport::default();
     let mut diags = Diagnostics::default();
-    let positions: std::collections::HashMap<String, usize> = plan
-        .images
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.rel.clone(), i))
-        .collect();
+    // Colours are new only for photos just encoded: the positions are looked up then.
+    let mut positions: Option<std::collections::HashMap<String, usize>> = None;
     for r in results {
         match r {
             Ok(o) => {
                 report.encoded += o.encoded;
                 if let Some((rel, c)) = o.color {
                     index.set_color(&rel, c);
+                    let positions = positions.get_or_insert_with(|| {
+                        plan.images
+                            .iter()
+                            .enumerate()
+                            .map(|(i, p)| (p.rel.clone(), i))
+                            .collect()
+                    });
                     if let Some(&i) = positions.get(&rel) {
                         plan.images[i].info.color = Some(c);
                     }
@@ -67,8 +70,18 @@ pub fn process(
 }
 
 fn process_one(img: &PlannedImage, cache: &Cache, settings: &ImageSettings) -> Result<Outcome, Diagnostic> {
-    let all: Vec<&Derivative> = img.modern.iter().chain(std::iter::once(&img.fallback)).collect();
-    let missing: Vec<&Derivative> = all.into_iter().filter(|d| !cache.contains(&d.cache_file)).collect();
+    // A cache as the last build left it holds every derivative: none is named.
+    if cache.settled() && img.info.color.is_some() {
+        return Ok(Outcome {
+            encoded: 0,
+            color: None,
+        });
+    }
+    let missing: Vec<(&Derivative, String)> = img
+        .derivatives()
+        .map(|d| (d, img.names(d).cache_file))
+        .filter(|(_, name)| !cache.contains(name))
+        .collect();
     if missing.is_empty() && img.info.color.is_some() {
         return Ok(Outcome {
             encoded: 0,
@@ -85,11 +98,10 @@ fn process_one(img: &PlannedImage, cache: &Cache, settings: &ImageSettings) -> R
     };
     let pixels = decode(img, settings).map_err(|e| fail(format!("image `{}` cannot be decoded: {e}", img.rel)))?;
     let color = average_color(&pixels);
-    for d in &missing {
-        let bytes = encode(&pixels, d, settings.quality)
+    for (d, name) in &missing {
+        let bytes = encode(&pixels, d, img.quality)
             .map_err(|e| fail(format!("image `{}` cannot be converted: {e}", img.rel)))?;
-        write_atomic(&cache.path(&d.cache_file), &bytes)
-            .map_err(|e| fail(format!("cannot write to the image cache: {e}")))?;
+        write_atomic(&cache.path(name), &bytes).map_err(|e| fail(format!("cannot write to the image cache: {e}")))?;
     }
     Ok(Outcome {
         encoded: missing.len(),

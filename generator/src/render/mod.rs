@@ -90,16 +90,11 @@ impl<'a> Renderer<'a> {
             .collect();
         // Views also read the market's model (language, address, categories) directly.
         fp.add_debug(&site.market);
-        // Each image's view hashed once: a chalet's images are in its page's fingerprint, its
-        // head's and its products'.
-        let image_fps: Vec<u128> = views
-            .image_views
-            .par_iter()
-            .map(|v| {
-                let mut f = memo::Fingerprint::default();
-                f.add_json(v);
-                f.finish()
-            })
+        // Each image's view fingerprinted once (from what it is made of, not made): a chalet's
+        // images are in its page's fingerprint, its head's and its products'.
+        let image_fps: Vec<u128> = (0..images.images.len())
+            .into_par_iter()
+            .map(|id| views.image_fingerprint(id))
             .collect();
         let with_images = |digest: u128, ids: Vec<ImageId>| {
             let mut f = memo::Fingerprint::default();
@@ -330,7 +325,12 @@ impl<'a> Renderer<'a> {
             .map(String::from)
             .into();
         paths.extend(self.assets.files.iter().map(|(path, _)| path.clone()));
-        paths.extend(images.cache_files().map(|d| d.out.clone()));
+        paths.extend(
+            images
+                .images
+                .iter()
+                .flat_map(|i| i.derivatives().map(|d| i.names(d).out)),
+        );
         paths
     }
 

@@ -8,7 +8,6 @@ use crate::model::{Chalet, Image, Markdown, Product, Site};
 use chalet_types::routes::{self, Route};
 use chalet_types::{Availability, Kind, Language, MAX_QUANTITY, Money};
 use pulldown_cmark::HeadingLevel;
-use rayon::prelude::*;
 use serde::Serialize;
 
 /// Everything a template needs for a responsive, layout-stable image:
@@ -210,15 +209,16 @@ pub struct Views<'a> {
     pub site: &'a Site,
     pub images: &'a ImagePlan,
     pub root: String,
-    /// Every image's view (without alt text), made once: pages reuse them instead of formatting
-    /// the same `srcset` strings again.
-    pub(crate) image_views: Vec<ImageView>,
+    /// Every image's view (without alt text), made once when first shown: pages reuse them
+    /// instead of formatting the same `srcset` strings again, and a rebuild names only the
+    /// derivatives of the pages it makes (6,200 photos, 37,200 derivatives).
+    image_views: Vec<std::sync::OnceLock<ImageView>>,
 }
 
 impl<'a> Views<'a> {
     pub fn new(site: &'a Site, images: &'a ImagePlan) -> Views<'a> {
         let root = site.market.base_url.root().to_string();
-        let image_views = images.images.par_iter().map(|p| image_view(&root, p)).collect();
+        let image_views = images.images.iter().map(|_| std::sync::OnceLock::new()).collect();
         Views {
             site,
             images,
@@ -271,8 +271,23 @@ impl<'a> Views<'a> {
     fn image_by_id(&self, id: usize, alt: String) -> ImageView {
         ImageView {
             alt,
-            ..self.image_views[id].clone()
+            ..self.image_view(id).clone()
         }
+    }
+
+    fn image_view(&self, id: usize) -> &ImageView {
+        self.image_views[id].get_or_init(|| image_view(&self.root, &self.images.images[id]))
+    }
+
+    /// A fingerprint of image `id`'s view, without making it: the view is made from the site's
+    /// root, the image's recipe (its derivatives' names and sizes) and its colour.
+    pub fn image_fingerprint(&self, id: usize) -> u128 {
+        let p = &self.images.images[id];
+        let mut f = super::memo::Fingerprint::default();
+        f.add(self.root.as_bytes());
+        f.add(&p.recipe().to_le_bytes());
+        f.add(&p.info.color.map_or([0, 0, 0, 0], |[r, g, b]| [1, r, g, b]));
+        f.finish()
     }
 
     /// `top`: the heading level the text's own headings start at in this slot of the page.
@@ -412,7 +427,7 @@ impl<'a> Views<'a> {
                 address: t.address.clone(),
             }),
             products: c.products.iter().map(|p| self.product_card(c, p)).collect(),
-            cover_url: c.cover.as_ref().map(|i| self.absolute(&self.image_views[i.id].src)),
+            cover_url: c.cover.as_ref().map(|i| self.absolute(&self.image_view(i.id).src)),
         }
     }
 
@@ -485,28 +500,32 @@ impl<'a> Views<'a> {
                 .map(|d| long_date(d, self.lang())),
             voucher_terms: p.voucher.as_ref().and_then(|v| v.terms.clone()),
             personalisation: p.personalisation.clone(),
-            image_url: p.images.first().map(|i| self.absolute(&self.image_views[i.id].src)),
+            image_url: p.images.first().map(|i| self.absolute(&self.image_view(i.id).src)),
         }
     }
 }
 
 fn image_view(root: &str, p: &crate::images::PlannedImage) -> ImageView {
     use std::fmt::Write as _;
-    let url = |out: &str| format!("{root}{out}");
-    // Written in place: 6,200 photos' views are made on every build.
+    // Written in place, each derivative named once.
     let mut srcset = String::with_capacity(p.modern.len() * (root.len() + 64));
+    let mut thumb = String::new();
     for (i, d) in p.modern.iter().enumerate() {
+        let out = p.names(d).out;
         let comma = if i == 0 { "" } else { ", " };
-        let _ = write!(srcset, "{comma}{root}{} {}w", d.out, d.width);
+        let _ = write!(srcset, "{comma}{root}{out} {}w", d.width);
+        if i == 0 {
+            thumb = format!("{root}{out}");
+        }
     }
     let c = p.info.color.unwrap_or([238, 232, 224]);
     ImageView {
-        src: url(&p.fallback.out),
+        src: format!("{root}{}", p.names(&p.fallback).out),
         fallback_type: p.fallback.format.mime(),
         width: p.fallback.width,
         height: p.fallback.height,
         srcset,
-        thumb: p.modern.first().map(|d| url(&d.out)).unwrap_or_default(),
+        thumb,
         color: format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2]),
         alt: String::new(),
     }
