@@ -253,12 +253,19 @@ fn prepare(
     files.read_texts(|rel| !reuse.covers(rel));
     lap("read", &mut timings);
     progress("checking content");
+    // The image index is read beside validation: it needs nothing validation makes.
+    let cache_root = opts.cache_dir();
+    let index_path = cache_root.join("sources.tsv");
+    let (validated, mut index) = rayon::join(
+        || validate::validate_reusing(&files, reuse),
+        || SourceIndex::load(&index_path),
+    );
     let validate::Validated {
         site,
         images: sources,
         mut diags,
         fresh,
-    } = validate::validate_reusing(&files, reuse);
+    } = validated;
     let market_text = files
         .texts
         .get("market.yaml")
@@ -270,12 +277,21 @@ fn prepare(
     }
     lap("validate", &mut timings);
     progress("reading images");
-    let cache_root = opts.cache_dir();
     let mut cache = Cache::open(&cache_root).map_err(BuildError::Io)?;
-    let index_path = cache_root.join("sources.tsv");
-    let mut index = SourceIndex::load(&index_path);
     let settings = site.as_ref().map(|s| s.market.images.clone()).unwrap_or_default();
-    let (mut plan, d) = images::plan(&sources, &opts.content, &settings, &mut index);
+    // The theme is loaded beside the images' planning (it needs only the market's choice of
+    // theme and language); it is used only if the content has no errors.
+    let theme_dirs = (opts.themes_dir(), opts.content.join("templates"));
+    let kept_theme = &mut session.theme;
+    let ((mut plan, d), theme) = rayon::join(
+        || images::plan(&sources, &opts.content, &settings, &mut index),
+        || {
+            site.as_ref().map(|site| {
+                let m = &site.market;
+                theme::Kept::load(kept_theme, &theme_dirs.0, &m.theme, &m.theme_origin, &theme_dirs.1, m.language)
+            })
+        },
+    );
     diags.extend(d);
     diags.extend(images::checks::warnings(&sources, &plan));
     cache.expect(plan.cache_record());
@@ -287,8 +303,9 @@ fn prepare(
     let (processed, d) = images::process(&mut plan, &cache, &settings, &mut index);
     diags.extend(d);
     lap("encode", &mut timings);
-    let keep: Vec<String> = plan.images.iter().map(|i| i.rel.clone()).collect();
-    index.save(&index_path, &keep).map_err(BuildError::Io)?;
+    index
+        .save(&index_path, plan.images.iter().map(|i| i.rel.as_str()))
+        .map_err(BuildError::Io)?;
     let Some(mut site) = site.filter(|_| !diags.has_errors()) else {
         return Err(BuildError::Content(diags.sorted()));
     };
@@ -298,7 +315,7 @@ fn prepare(
     if let Some(url) = &opts.checkout_url {
         site.market.checkout_url = Some(url.trim_end_matches('/').to_string());
     }
-    let theme = match session.theme(opts, &site) {
+    let theme = match theme.unwrap_or_else(|| session.theme(opts, &site)) {
         Ok((theme, d)) => {
             diags.extend(d);
             theme
@@ -399,6 +416,9 @@ pub fn build_in(
         (Some(inputs), Some(files))
     };
     let listing = started.elapsed();
+    // The output's manifest (megabytes with photos) is read while the content is checked.
+    let out = opts.out.clone();
+    let manifest_read = std::thread::spawn(move || write::read_manifest(&out));
     let mut p = prepare(opts, session, listed, progress)?;
     p.timings.insert(0, ("list", listing));
     progress("rendering and writing");
@@ -415,7 +435,7 @@ pub fn build_in(
         let _ = saving.join();
     }
     // The views and the last build's state are independent: made side by side.
-    let manifest_text = write::read_manifest(&opts.out);
+    let manifest_text = manifest_read.join().unwrap_or_default();
     let (renderer, (manifest, memo)) = rayon::join(
         || Renderer::new(&p.site, &p.theme, &p.plan),
         || {

@@ -68,9 +68,9 @@ impl SourceIndex {
     }
 
     /// Keeps only the sources of this build, and writes the index if anything changed.
-    pub fn save(&mut self, path: &Path, keep: &[String]) -> std::io::Result<()> {
+    pub fn save<'a>(&mut self, path: &Path, keep: impl Iterator<Item = &'a str>) -> std::io::Result<()> {
         let before = self.entries.len();
-        let keep: rustc_hash::FxHashSet<&str> = keep.iter().map(String::as_str).collect();
+        let keep: rustc_hash::FxHashSet<&str> = keep.collect();
         self.entries.retain(|k, _| keep.contains(k.as_str()));
         if !self.changed && before == self.entries.len() {
             return Ok(());
@@ -150,7 +150,7 @@ mod tests {
             color: Some([1, 2, 255]),
         };
         idx.insert("a/b.jpg", &info);
-        idx.save(&path, &["a/b.jpg".to_string()]).expect("save");
+        idx.save(&path, ["a/b.jpg"].into_iter()).expect("save");
         let back = SourceIndex::load(&path);
         assert_eq!(back.fresh("a/b.jpg", 10, 5), Some(&info));
         assert_eq!(back.fresh("a/b.jpg", 11, 5), None, "a new size means a new file");

@@ -112,8 +112,7 @@ impl PlannedImage {
     /// cache files.
     pub fn cache_recipe(&self) -> u128 {
         let mut h = xxhash_rust::xxh3::Xxh3::new();
-        h.update(super::PIPELINE_VERSION.to_string().as_bytes());
-        h.update(b"\0");
+        h.update(&super::PIPELINE_VERSION.to_le_bytes());
         h.update(self.info.hash.as_bytes());
         h.update(&[0, self.quality]);
         for d in self.derivatives() {
