@@ -288,7 +288,14 @@ fn prepare(
         || {
             site.as_ref().map(|site| {
                 let m = &site.market;
-                theme::Kept::load(kept_theme, &theme_dirs.0, &m.theme, &m.theme_origin, &theme_dirs.1, m.language)
+                theme::Kept::load(
+                    kept_theme,
+                    &theme_dirs.0,
+                    &m.theme,
+                    &m.theme_origin,
+                    &theme_dirs.1,
+                    m.language,
+                )
             })
         },
     );
@@ -345,7 +352,8 @@ fn fail(warnings: &Diagnostics, more: Diagnostics) -> BuildError {
     BuildError::Content(all.sorted())
 }
 
-fn report(p: &Prepared, pages: usize, written: usize, started: Instant) -> BuildReport {
+/// `warnings`: the build's, sorted.
+fn report(p: &Prepared, pages: usize, written: usize, started: Instant, warnings: Vec<Diagnostic>) -> BuildReport {
     BuildReport {
         chalets: p.site.chalets.len(),
         validated: p.site.chalets.len() - p.reused,
@@ -358,7 +366,7 @@ fn report(p: &Prepared, pages: usize, written: usize, started: Instant) -> Build
         images: p.site.images.len(),
         images_encoded: p.encoded,
         written,
-        warnings: p.warnings.clone().sorted(),
+        warnings,
         up_to_date: false,
         timings: p.timings.clone(),
         elapsed: started.elapsed(),
@@ -387,7 +395,8 @@ pub fn check(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
     }
     drop(renderer);
     p.timings.push(("render", t.elapsed()));
-    Ok(report(&p, pages, 0, started))
+    let warnings = p.warnings.clone().sorted();
+    Ok(report(&p, pages, 0, started, warnings))
 }
 
 /// Builds the site into `opts.out`; on any error the previous output is left untouched.
@@ -520,32 +529,41 @@ pub fn build_in(
     };
     p.timings.push(("pages", t.elapsed()));
     let t = Instant::now();
-    drop(renderer);
     let full_render = memo.full.clone();
     // The state is only worth keeping once the output it describes is in place; losing it
     // costs one full render next time, never a wrong page. `serve` writes it while the tabs
-    // reload (the next build waits for it).
+    // reload (the next build waits for it); `build` beside the rest of its work.
     let out = opts.out.clone();
     let hashes = written.hashes;
     let save = move || memo.save(&cache_dir, &out, &options, &hashes);
-    if session.watched {
+    // The rest: the views freed, the image cache's unused entries deleted (only after a
+    // successful write), the warnings sorted for the report.
+    let rest = || {
+        drop(renderer);
+        p.cache.finish(|| p.plan.cache_names());
+        p.warnings.clone().sorted()
+    };
+    let warnings = if session.watched {
         session.saving = Some(std::thread::spawn(move || {
             let _ = save();
         }));
-    } else if let Err(e) = save() {
-        progress(&format!(
-            "the incremental state could not be kept ({e}): the next build renders every page"
-        ));
-    }
-    // Only after a successful write: cache entries no page uses any more go.
-    p.cache.finish(|| p.plan.cache_names());
+        rest()
+    } else {
+        let (saved, warnings) = rayon::join(save, rest);
+        if let Err(e) = saved {
+            progress(&format!(
+                "the incremental state could not be kept ({e}): the next build renders every page"
+            ));
+        }
+        warnings
+    };
     p.timings.push(("state", t.elapsed()));
     let report = BuildReport {
         rendered: rendered.into_inner(),
         lists: lists.into_inner(),
         full_render,
         changed: written.changed,
-        ..report(&p, pages, written.written, started)
+        ..report(&p, pages, written.written, started, warnings)
     };
     // Last, once the output and the state describe this build.
     if let Some(inputs) = &inputs {

@@ -142,18 +142,22 @@ fn manifest_text<G: Group>(
     hashes: &[u128],
     old: Option<&Manifest>,
 ) -> String {
-    use std::fmt::Write as _;
     let mut sorted: Vec<&(String, String)> = entries.iter().collect();
     sorted.sort_unstable();
     let mut text = String::with_capacity(entries.len() * 80 + groups.len() * 400);
     for (p, h) in sorted {
-        let _ = writeln!(text, "{h}\t{p}");
+        for part in [h, "\t", p, "\n"] {
+            text.push_str(part);
+        }
     }
     let mut order: Vec<usize> = (0..groups.len()).collect();
     order.sort_unstable_by_key(|&i| groups[i].name());
     for i in order {
         let name = manifest_name(groups[i].name());
-        let _ = write!(text, "{:032x}\t@{name}\t", hashes[i]);
+        chalet_types::encoding::push_hex(&mut text, &hashes[i].to_be_bytes());
+        for part in ["\t@", &name, "\t"] {
+            text.push_str(part);
+        }
         match old
             .and_then(|m| m.group(&name))
             .filter(|(h, _)| same_hash(h, hashes[i]))
