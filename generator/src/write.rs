@@ -88,25 +88,46 @@ fn content_hash(c: &Content) -> String {
 pub struct Manifest<'a> {
     files: HashMap<&'a str, &'a str>,
     groups: HashMap<&'a str, (&'a str, &'a str)>,
+    /// The groups' lines, when they end the text one after the other (as this program writes
+    /// them): a build whose groups are all as they were copies them whole.
+    group_lines: Option<&'a str>,
 }
 
 impl<'a> Manifest<'a> {
     /// `None` for a damaged manifest (a line without its hash): the output is written whole.
     pub fn parse(text: &'a str) -> Option<Manifest<'a>> {
         let mut m = Manifest::default();
-        for line in text.lines() {
+        let mut groups_from = None;
+        let mut offset = 0;
+        for line in text.split_inclusive('\n') {
+            let start = offset;
+            offset += line.len();
+            let line = line.strip_suffix('\n').unwrap_or(line);
             let (hash, rest) = line.split_once('\t')?;
             match rest.strip_prefix('@') {
                 Some(group) => {
                     let (name, paths) = group.split_once('\t')?;
                     m.groups.insert(name, (hash, paths));
+                    groups_from.get_or_insert(start);
                 }
                 None => {
                     m.files.insert(rest, hash);
+                    // A file after a group: the groups' lines are not one piece.
+                    groups_from = groups_from.map(|_| usize::MAX);
                 }
             }
         }
+        m.group_lines = groups_from
+            .and_then(|from| text.get(from..))
+            .filter(|lines| lines.ends_with('\n'));
         Some(m)
+    }
+
+    /// Whether it records exactly `count` groups when none of them changed (`changed` holds the
+    /// groups it does not record with their hash): each other was found here by its name, names
+    /// are unique, so equal counts leave no group of its own gone.
+    fn same_groups(&self, count: usize, changed: &[usize]) -> bool {
+        changed.is_empty() && count == self.groups.len()
     }
 
     /// The hash of the file at `path`, when the output holds it (a group's files are not here).
@@ -135,12 +156,12 @@ pub fn read_manifest(out: &Path) -> Option<String> {
 }
 
 /// `old`: the manifest the output had, whose lines of unchanged groups are copied, not made
-/// again.
+/// again; `changed`: the groups it does not hold as they are.
 fn manifest_text<G: Group>(
     entries: &[(String, String)],
     groups: &[G],
     hashes: &[u128],
-    old: Option<&Manifest>,
+    old: Option<(&Manifest, &[usize])>,
 ) -> String {
     let mut sorted: Vec<&(String, String)> = entries.iter().collect();
     sorted.sort_unstable();
@@ -150,6 +171,15 @@ fn manifest_text<G: Group>(
             text.push_str(part);
         }
     }
+    // Every group as it was: their lines are the old ones, in the same order.
+    if let Some(lines) = old
+        .filter(|(m, changed)| m.same_groups(groups.len(), changed))
+        .and_then(|(m, _)| m.group_lines)
+    {
+        text.push_str(lines);
+        return text;
+    }
+    let old = old.map(|(m, _)| m);
     let mut order: Vec<usize> = (0..groups.len()).collect();
     order.sort_unstable_by_key(|&i| groups[i].name());
     for i in order {
@@ -416,7 +446,7 @@ where
     }
     crate::fs::write_atomic(
         &out.join(MANIFEST),
-        manifest_text(&c.entries, groups, &hashes, Some(old)).as_bytes(),
+        manifest_text(&c.entries, groups, &hashes, Some((old, &moved))).as_bytes(),
     )
     .map_err(WriteError::Io)?;
     let written = changed.len();
@@ -440,12 +470,14 @@ fn stale_files<'a, G: Group>(
     moved: &[usize],
 ) -> Vec<&'a str> {
     let new_files: HashSet<&str> = entries.iter().map(|(p, _)| p.as_str()).collect();
-    let kept: HashSet<std::borrow::Cow<str>> = groups.iter().map(|g| manifest_name(g.name())).collect();
     let mut candidates: Vec<&'a str> = old.files().map(|(p, _)| p).filter(|p| !new_files.contains(p)).collect();
-    let changed: HashSet<std::borrow::Cow<str>> = moved.iter().map(|&i| manifest_name(groups[i].name())).collect();
-    for (name, (_, paths)) in &old.groups {
-        if !kept.contains(*name) || changed.contains(*name) {
-            candidates.extend(paths.split(' ').filter(|p| !p.is_empty()));
+    if !old.same_groups(groups.len(), moved) {
+        let kept: HashSet<std::borrow::Cow<str>> = groups.iter().map(|g| manifest_name(g.name())).collect();
+        let changed: HashSet<std::borrow::Cow<str>> = moved.iter().map(|&i| manifest_name(groups[i].name())).collect();
+        for (name, (_, paths)) in &old.groups {
+            if !kept.contains(*name) || changed.contains(*name) {
+                candidates.extend(paths.split(' ').filter(|p| !p.is_empty()));
+            }
         }
     }
     if candidates.is_empty() {
@@ -595,6 +627,50 @@ mod tests {
             "{again:?}"
         );
         assert_eq!(std::fs::read_to_string(out.join(MANIFEST)).expect("manifest"), manifest);
+
+        // A page changed, no photo: the groups' lines are copied, the manifest is what a first
+        // build of the same site writes.
+        let other_page = |groups: &[Photo], out: &Path| {
+            let text = read_manifest(out);
+            let manifest = text.as_deref().and_then(Manifest::parse);
+            let pages = rayon::iter::once(Ok(OutputFile {
+                path: "index.html".to_string(),
+                content: Content::Bytes(b"<p>another</p>".to_vec()),
+            }));
+            write_site(
+                out,
+                manifest.as_ref(),
+                || vec!["images".to_string()],
+                pages,
+                groups,
+                &cache,
+            )
+            .expect("written")
+        };
+        let changed = other_page(&[a(), copy(), b()], &out);
+        assert_eq!((changed.written, changed.deleted), (1, 0), "{changed:?}");
+        let fresh = dir.path().join("fresh");
+        other_page(&[b(), a(), copy()], &fresh);
+        let manifest = std::fs::read_to_string(out.join(MANIFEST)).expect("manifest");
+        assert_eq!(manifest, std::fs::read_to_string(fresh.join(MANIFEST)).expect("fresh"));
+        assert_eq!(
+            Manifest::parse(&manifest)
+                .and_then(|m| m.group_lines)
+                .map(|l| l.lines().count()),
+            Some(3),
+            "the groups end the manifest, one piece"
+        );
+        assert_eq!(build(&[a(), copy(), b()]).written, 1, "the page as it was");
+        // b's photo replaced, as many photos as before: its line is made again, not copied.
+        let b4 = || Photo("chalets/b/a\tb.jpg", vec![("images/a-b-1.k4.webp", "k4.webp")]);
+        let replaced = build(&[a(), copy(), b4()]);
+        assert_eq!((replaced.written, replaced.deleted), (1, 1), "{replaced:?}");
+        let manifest = std::fs::read_to_string(out.join(MANIFEST)).expect("manifest");
+        assert!(
+            manifest.contains("\t@chalets/b/a\\tb.jpg\timages/a-b-1.k4.webp\n"),
+            "{manifest}"
+        );
+        assert_eq!(build(&[a(), copy(), b()]).deleted, 1, "and back");
 
         // b's photo replaced, the first chalet gone: b's new file in, its old one out; the
         // copy's files stay, they are still its own.
