@@ -154,28 +154,38 @@ pub fn collisions(site: &Site) -> Vec<Diagnostic> {
     // itself); what a page claims is only spelled out when two meet.
     // Every script-filled page counts, whether or not this theme renders it.
     let all = pages(site, |_| true);
-    let mut taken: rustc_hash::FxHashMap<String, Option<PageKind>> =
-        rustc_hash::FxHashMap::with_capacity_and_hasher(all.len() + 4, Default::default());
-    for file in [routes::SITEMAP, routes::ROBOTS, routes::CATALOGUE, routes::SEARCH_INDEX] {
-        taken.insert(file.to_lowercase(), None);
+    // Each path by the hash of its lowered form (20,000 paths at 1,000 chalets, kept as strings,
+    // were megabytes); when two hashes meet, the paths themselves are compared.
+    fn lowered(output: &str) -> std::borrow::Cow<'_, str> {
+        // Slugs are lower-case already: most paths need no lowered copy.
+        if output.bytes().any(|b| !b.is_ascii() || b.is_ascii_uppercase()) {
+            output.to_lowercase().into()
+        } else {
+            output.into()
+        }
+    }
+    let key = |output: &str| xxhash_rust::xxh3::xxh3_128(lowered(output).as_bytes());
+    let builtins = [routes::SITEMAP, routes::ROBOTS, routes::CATALOGUE, routes::SEARCH_INDEX];
+    let mut taken: rustc_hash::FxHashMap<u128, Result<PageKind, &str>> =
+        rustc_hash::FxHashMap::with_capacity_and_hasher(all.len() + builtins.len(), Default::default());
+    for file in builtins {
+        taken.insert(key(file), Err(file));
     }
     let mut out = Vec::new();
     for page in all {
         let output = page.route(site).output();
-        // Slugs are lower-case already: most paths need no lowered copy (20,000 at 1,000 chalets).
-        let lowered = if output.bytes().any(|b| !b.is_ascii() || b.is_ascii_uppercase()) {
-            output.to_lowercase()
-        } else {
-            output
-        };
-        let first = match taken.entry(lowered) {
+        let first = match taken.entry(key(&output)) {
             std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(Some(page));
+                v.insert(Ok(page));
                 continue;
             }
             std::collections::hash_map::Entry::Occupied(o) => *o.get(),
         };
-        let output = page.route(site).output();
+        let first_output = first.map_or_else(str::to_string, |p| p.route(site).output());
+        if lowered(&first_output) != lowered(&output) {
+            continue; // two paths with one hash: not one file
+        }
+        let first = first.ok();
         let Claim::Content { origin, what } = claim(site, page) else {
             continue; // two built-ins never collide; the route tests guard that
         };
