@@ -203,7 +203,9 @@ pub fn decode_keeping_texts<T: serde::de::DeserializeOwned>(path: &Path) -> Opti
     READING.with(|r| *r.borrow_mut() = Some(store));
     // Checked as UTF-8 once, whole: read from bytes, each of its thousands of strings was checked
     // on its own.
-    let value = std::str::from_utf8(json).ok().and_then(|j| serde_json::from_str(j).ok());
+    let value = std::str::from_utf8(json)
+        .ok()
+        .and_then(|j| serde_json::from_str(j).ok());
     READING.with(|r| r.borrow_mut().take());
     value
 }
