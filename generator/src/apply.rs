@@ -16,6 +16,17 @@ pub fn kit_path() -> String {
     format!("{}/kit.json", routes::APPLY_PAGE)
 }
 
+/// The images the market itself shows (sponsors' logos), not the chalets': the application
+/// form's kit carries them so its check finds what `market.yaml` names. Read from the content
+/// folder, which the build has just read them from.
+pub fn market_images(site: &crate::model::Site, content: &std::path::Path) -> BTreeMap<String, Vec<u8>> {
+    site.images
+        .iter()
+        .filter(|i| !i.rel.starts_with("chalets/"))
+        .filter_map(|i| Some((i.rel.clone(), std::fs::read(content.join(&i.rel)).ok()?)))
+        .collect()
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Kit {

@@ -470,7 +470,7 @@ pub fn build_in(
                     &p.market_text,
                     &p.theme,
                     renderer.asset_paths(),
-                    &market_images(&p.site, &opts.content),
+                    &crate::apply::market_images(&p.site, &opts.content),
                 )
                 .to_json()
                 .into_bytes(),
@@ -573,17 +573,6 @@ pub fn build_in(
     // freed beside, not before the report (`chalet build` exits without waiting for it).
     std::thread::spawn(move || drop(p));
     Ok(report)
-}
-
-/// The images the market itself shows (sponsors' logos), not the chalets': the application
-/// form's kit carries them so its check finds what `market.yaml` names. Read from the content
-/// folder, which the build has just read them from.
-fn market_images(site: &Site, content: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
-    site.images
-        .iter()
-        .filter(|i| !i.rel.starts_with("chalets/"))
-        .filter_map(|i| Some((i.rel.clone(), std::fs::read(content.join(&i.rel)).ok()?)))
-        .collect()
 }
 
 /// Every folder the files need, each once, parents before children.
