@@ -281,23 +281,9 @@ fn prepare(
     let settings = site.as_ref().map(|s| s.market.images.clone()).unwrap_or_default();
     // The theme is loaded beside the images' planning (it needs only the market's choice of
     // theme and language); it is used only if the content has no errors.
-    let theme_dirs = (opts.themes_dir(), opts.content.join("templates"));
-    let kept_theme = &mut session.theme;
     let ((mut plan, d), theme) = rayon::join(
         || images::plan(&sources, &opts.content, &settings, &mut index),
-        || {
-            site.as_ref().map(|site| {
-                let m = &site.market;
-                theme::Kept::load(
-                    kept_theme,
-                    &theme_dirs.0,
-                    &m.theme,
-                    &m.theme_origin,
-                    &theme_dirs.1,
-                    m.language,
-                )
-            })
-        },
+        || site.as_ref().map(|site| session.theme(opts, site)),
     );
     diags.extend(d);
     diags.extend(images::checks::warnings(&sources, &plan));
@@ -313,7 +299,8 @@ fn prepare(
     index
         .save(&index_path, plan.images.iter().map(|i| i.rel.as_str()))
         .map_err(BuildError::Io)?;
-    let Some(mut site) = site.filter(|_| !diags.has_errors()) else {
+    // A site is kept only without errors; its theme was loaded whenever there was a site.
+    let (Some(mut site), Some(theme)) = (site.filter(|_| !diags.has_errors()), theme) else {
         return Err(BuildError::Content(diags.sorted()));
     };
     if let Some(base) = &opts.base_url {
@@ -322,7 +309,7 @@ fn prepare(
     if let Some(url) = &opts.checkout_url {
         site.market.checkout_url = Some(url.trim_end_matches('/').to_string());
     }
-    let theme = match theme.unwrap_or_else(|| session.theme(opts, &site)) {
+    let theme = match theme {
         Ok((theme, d)) => {
             diags.extend(d);
             theme

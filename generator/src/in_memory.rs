@@ -78,7 +78,7 @@ pub fn preview(
     let images = plan
         .images
         .iter()
-        .flat_map(|i| i.derivatives().map(|d| (i.names(d).out, i.rel.clone())))
+        .flat_map(|i| i.named().map(|(_, n)| (n.out, i.rel.clone())))
         .collect();
     Ok(Preview { pages, images, diags })
 }

@@ -98,6 +98,7 @@ impl<'a> Manifest<'a> {
     pub fn parse(text: &'a str) -> Option<Manifest<'a>> {
         let mut m = Manifest::default();
         let mut groups_from = None;
+        let mut file_after_group = false;
         let mut offset = 0;
         for line in text.split_inclusive('\n') {
             let start = offset;
@@ -112,12 +113,13 @@ impl<'a> Manifest<'a> {
                 }
                 None => {
                     m.files.insert(rest, hash);
-                    // A file after a group: the groups' lines are not one piece.
-                    groups_from = groups_from.map(|_| usize::MAX);
+                    file_after_group |= groups_from.is_some();
                 }
             }
         }
+        // A file after a group: the groups' lines are not one piece.
         m.group_lines = groups_from
+            .filter(|_| !file_after_group)
             .and_then(|from| text.get(from..))
             .filter(|lines| lines.ends_with('\n'));
         Some(m)

@@ -78,6 +78,11 @@ impl PlannedImage {
         self.modern.iter().chain(std::iter::once(&self.fallback))
     }
 
+    /// Every derivative with its names.
+    pub fn named(&self) -> impl Iterator<Item = (&Derivative, Names)> {
+        self.derivatives().map(|d| (d, self.names(d)))
+    }
+
     /// `d`'s names. Its key is the SHA-256 of its operation — the pipeline's version, the
     /// source's hash, size, format and quality — never a process-dependent hash: the cache
     /// outlives the program.
@@ -435,12 +440,7 @@ impl crate::write::Group for PlannedImage {
     }
 
     fn files(&self) -> Vec<(String, String)> {
-        self.derivatives()
-            .map(|d| {
-                let n = self.names(d);
-                (n.out, n.cache_file)
-            })
-            .collect()
+        self.named().map(|(_, n)| (n.out, n.cache_file)).collect()
     }
 
     /// Its recipe: its files' names and bytes are made from it, so it changes when they do,
@@ -453,18 +453,24 @@ impl crate::write::Group for PlannedImage {
 impl ImagePlan {
     /// The cache files this plan needs, each once (two photos with the same bytes share them).
     pub fn cache_names(&self) -> rustc_hash::FxHashSet<String> {
-        self.images
-            .iter()
-            .flat_map(|i| i.derivatives().map(|d| i.names(d).cache_file))
-            .collect()
+        self.cache_files().collect()
+    }
+
+    /// Every cache file this plan needs, named.
+    fn cache_files(&self) -> impl Iterator<Item = String> {
+        self.images.iter().flat_map(|i| i.named().map(|(_, n)| n.cache_file))
+    }
+
+    /// How many derivatives it has.
+    pub fn derivative_count(&self) -> usize {
+        self.images.iter().map(|i| i.derivatives().count()).sum()
     }
 
     /// How many derivatives it has, and a hash of what their cache files are named from:
     /// equal records, equal cache files ([`Cache::expect`]).
     pub fn cache_record(&self) -> (usize, u128) {
-        self.images.iter().fold((0, 0u128), |(n, h), i| {
-            (n + i.modern.len() + 1, h.wrapping_add(i.cache_recipe()))
-        })
+        let hash = self.images.iter().fold(0u128, |h, i| h.wrapping_add(i.cache_recipe()));
+        (self.derivative_count(), hash)
     }
 
     /// Derivatives not yet in the cache (none, without naming any, when the cache is as the
@@ -473,11 +479,7 @@ impl ImagePlan {
         if cache.settled() {
             return 0;
         }
-        self.images
-            .iter()
-            .flat_map(|i| i.derivatives().map(|d| i.names(d).cache_file))
-            .filter(|name| !cache.contains(name))
-            .count()
+        self.cache_files().filter(|name| !cache.contains(name)).count()
     }
 }
 

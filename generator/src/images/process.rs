@@ -39,7 +39,7 @@ pub fn process(
         .par_iter()
         .map(|img| process_one(img, cache, settings))
         .collect();
-    let total = plan.images.iter().map(|i| i.modern.len() + 1).sum::<usize>();
+    let total = plan.derivative_count();
     let mut report = ProcessReport::default();
     let mut diags = Diagnostics::default();
     // Colours are new only for photos just encoded: the positions are looked up then.
@@ -78,8 +78,8 @@ fn process_one(img: &PlannedImage, cache: &Cache, settings: &ImageSettings) -> R
         });
     }
     let missing: Vec<(&Derivative, String)> = img
-        .derivatives()
-        .map(|d| (d, img.names(d).cache_file))
+        .named()
+        .map(|(d, n)| (d, n.cache_file))
         .filter(|(_, name)| !cache.contains(name))
         .collect();
     if missing.is_empty() && img.info.color.is_some() {

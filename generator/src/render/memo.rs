@@ -169,7 +169,13 @@ impl Memo {
             Err(_) => return full("the incremental state could not be read"),
         };
         let mut lines = text.split_inclusive('\n');
-        let mut header = |expected: &str| lines.next().map(|l| l.trim_end_matches('\n')) == Some(expected);
+        // Where the line being read starts in the text.
+        let mut at = 0;
+        let mut header = |expected: &str| {
+            let line = lines.next().unwrap_or_default();
+            at += line.len();
+            line.trim_end_matches('\n') == expected
+        };
         if !header(FORMAT) || !header(env!("CARGO_PKG_VERSION")) {
             return full("the incremental state is from another version of chalet");
         }
@@ -177,8 +183,6 @@ impl Memo {
             return full("the last build used another theme or other options");
         }
         let mut pages = HashMap::default();
-        let start = text.len() - lines.clone().map(str::len).sum::<usize>();
-        let mut at = start;
         for line in lines {
             let from = at;
             at += line.len();

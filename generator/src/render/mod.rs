@@ -325,12 +325,7 @@ impl<'a> Renderer<'a> {
             .map(String::from)
             .into();
         paths.extend(self.assets.files.iter().map(|(path, _)| path.clone()));
-        paths.extend(
-            images
-                .images
-                .iter()
-                .flat_map(|i| i.derivatives().map(|d| i.names(d).out)),
-        );
+        paths.extend(images.images.iter().flat_map(|i| i.named().map(|(_, n)| n.out)));
         paths
     }
 
