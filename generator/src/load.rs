@@ -37,10 +37,9 @@ pub struct ContentFiles {
     pub texts: BTreeMap<String, SourceFile>,
     pub others: BTreeMap<String, FileMeta>,
     pub refused: Vec<Refused>,
-    /// Size and modification time of every text file, read or not.
+    /// Size and modification time of every text file, read or not: those not in `texts`
+    /// are still to read (by path under `root`).
     pub text_stamps: BTreeMap<String, FileMeta>,
-    /// Text files listed by [`scan`] and not read yet.
-    unread: BTreeMap<String, PathBuf>,
     /// When [`scan`] began, ns since the epoch: a file modified since may have been read in
     /// its new state with its old stamp.
     pub scanned_ns: i128,
@@ -68,20 +67,14 @@ impl ContentFiles {
     /// Reads, in parallel, the text files not read yet that `wanted` accepts.
     pub fn read_texts(&mut self, wanted: impl Fn(&str) -> bool + Sync) {
         use rayon::prelude::*;
-        let mut todo: Vec<(String, PathBuf)> = Vec::new();
-        self.unread.retain(|rel, path| {
-            let take = wanted(rel);
-            if take {
-                todo.push((rel.clone(), std::mem::take(path)));
-            }
-            !take
-        });
+        let todo: Vec<&String> = self
+            .text_stamps
+            .keys()
+            .filter(|rel| wanted(rel) && !self.texts.contains_key(*rel))
+            .collect();
         let read: Vec<(String, Result<String, Refused>)> = todo
             .into_par_iter()
-            .map(|(rel, path)| {
-                let text = read_text(&rel, &path);
-                (rel, text)
-            })
+            .map(|rel| (rel.clone(), read_text(rel, &self.root.join(rel))))
             .collect();
         for (rel, text) in read {
             match text {
@@ -142,7 +135,6 @@ impl ContentFiles {
             let gone = |k: &String| k == &rel || k.starts_with(&under);
             self.text_stamps.retain(|k, _| !gone(k));
             self.texts.retain(|k, _| !gone(k));
-            self.unread.retain(|k, _| !gone(k));
             self.others.retain(|k, _| !gone(k));
             self.refused.retain(|r| !gone(&r.rel));
             if std::fs::symlink_metadata(&path).is_ok() {
@@ -246,15 +238,13 @@ pub fn scan(root: &Path, display_root: &str) -> std::io::Result<ContentFiles> {
     fn merged<V>(top: BTreeMap<String, V>, parts: Vec<BTreeMap<String, V>>) -> BTreeMap<String, V> {
         top.into_iter().chain(parts.into_iter().flatten()).collect()
     }
-    let (mut texts, mut unread, mut others) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut texts, mut others) = (Vec::new(), Vec::new());
     for part in parts {
         files.refused.extend(part.refused);
         texts.push(part.text_stamps);
-        unread.push(part.unread);
         others.push(part.others);
     }
     files.text_stamps = merged(std::mem::take(&mut files.text_stamps), texts);
-    files.unread = merged(std::mem::take(&mut files.unread), unread);
     files.others = merged(std::mem::take(&mut files.others), others);
     Ok(files)
 }
@@ -388,8 +378,7 @@ fn visit(
         if len > MAX_TEXT_BYTES {
             files.refused.push(too_large(rel, len));
         } else {
-            files.text_stamps.insert(rel.clone(), stamp);
-            files.unread.insert(rel, path);
+            files.text_stamps.insert(rel, stamp);
         }
     } else {
         files.others.insert(rel, stamp);
