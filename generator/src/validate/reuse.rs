@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Bumped whenever what an entry holds or how its digests are made changes.
-const FORMAT: &str = concat!("chalet-validated 5 ", env!("CARGO_PKG_VERSION"));
+const FORMAT: &str = concat!("chalet-validated 6 ", env!("CARGO_PKG_VERSION"));
 /// Each entry's file: its texts, then the rest as JSON ([`crate::source::encode_keeping_texts`]).
 const EXT: &str = "entry";
 
@@ -42,8 +42,11 @@ pub struct Entry {
     key: String,
     /// When the build that made it began listing the content folder.
     scanned_ns: i128,
-    /// Every file of the folder (relative to it), sorted, with its stamp.
-    files: Vec<(String, FileMeta)>,
+    /// Every file of the folder (relative to it), sorted, with its stamp: as their digest
+    /// ([`digest`]) and the newest time among them. (The list itself was a sixth of a
+    /// rebuild's memory at 20,000 products, held only to be compared.)
+    stamps: u128,
+    newest_ns: i128,
     #[serde(with = "crate::source::shared")]
     pub(super) chalet: Arc<Chalet>,
     /// The images it references, in its own numbering (as a chalet validated alone has them).
@@ -99,11 +102,13 @@ impl Reuse {
         if diags.iter().any(|d| d.severity == Severity::Error) || images.iter().any(|i| !i.rel.starts_with(&own)) {
             return None;
         }
+        let stamps = stamps(files, folder)?;
         Some(Entry {
             format: FORMAT.to_string(),
             key,
             scanned_ns: files.scanned_ns,
-            files: stamps(files, folder)?,
+            stamps: digest(&stamps),
+            newest_ns: stamps.iter().map(|(_, m)| m.mtime_ns).max().unwrap_or(i128::MIN),
             chalet,
             images: images.to_vec(),
             diags: diags.to_vec(),
@@ -115,6 +120,20 @@ impl Reuse {
 pub(super) fn key(files: &ContentFiles, rules: &MarketRules) -> String {
     let rules = xxhash_rust::xxh3::xxh3_128(format!("{rules:?}").as_bytes());
     format!("{}\n{rules:032x}", files.display_root)
+}
+
+/// The stamps of a folder's files as one hash: equal lists, equal digests; a file added,
+/// removed, renamed, resized or touched changes it.
+fn digest(stamps: &[(String, FileMeta)]) -> u128 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    for (rel, m) in stamps {
+        // The length first: no two lists of names run together into the same bytes.
+        h.update(&(rel.len() as u64).to_le_bytes());
+        h.update(rel.as_bytes());
+        h.update(&m.len.to_le_bytes());
+        h.update(&m.mtime_ns.to_le_bytes());
+    }
+    h.digest128()
 }
 
 /// `chalets/<folder>/…` → `<folder>`.
@@ -186,9 +205,11 @@ impl ChaletMemo {
             .iter()
             .filter_map(|f| {
                 let e = self.memory.get(*f)?;
-                let settled = e.files.iter().all(|(_, m)| m.mtime_ns < e.scanned_ns - RACY_NS);
-                let fresh =
-                    e.format == FORMAT && e.key == key && settled && stamps(files, f).is_some_and(|s| s == e.files);
+                let settled = e.newest_ns < e.scanned_ns - RACY_NS;
+                let fresh = e.format == FORMAT
+                    && e.key == key
+                    && settled
+                    && stamps(files, f).is_some_and(|s| digest(&s) == e.stamps);
                 fresh.then(|| (f.to_string(), e.clone()))
             })
             .collect();
