@@ -124,7 +124,7 @@ fn claim(site: &Site, page: PageKind) -> Claim {
         PageKind::Page(i) => {
             let p = &site.pages[i];
             Claim::Content {
-                origin: at(&p.body.file.display),
+                origin: at(&p.body.file.display()),
                 what: format!("page `{}`", p.slug),
             }
         }
@@ -138,7 +138,7 @@ fn claim(site: &Site, page: PageKind) -> Claim {
         PageKind::Product(ci, pi) => {
             let p = &site.chalets[ci].products[pi];
             Claim::Content {
-                origin: at(&p.description.file.display),
+                origin: at(&p.description.file.display()),
                 what: format!("product `{}`", p.sku),
             }
         }

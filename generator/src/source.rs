@@ -10,10 +10,41 @@ use std::sync::{Arc, OnceLock};
 pub struct SourceFile {
     /// Path relative to the content folder, with `/` separators (`chalets/x/chalet.yaml`).
     pub rel: String,
-    /// What diagnostics print (`content/chalets/x/chalet.yaml`).
-    pub display: String,
+    /// What diagnostics print before `rel` (`content/`), one string shared by every file that
+    /// has it: 20,000 products' copies of the same folder name were a tenth of a rebuild's memory.
+    shown: Shown,
     text: Text,
     line_starts: OnceLock<Vec<usize>>,
+}
+
+/// How a file's path is shown: under a prefix (the content folder as given), or whole when its
+/// path does not end with `rel`.
+#[derive(Clone)]
+enum Shown {
+    Under(Arc<str>),
+    As(Box<str>),
+}
+
+impl Shown {
+    /// `display` split into its prefix before `rel`, the prefix shared with the file before on
+    /// this thread when it is the same (files come folder by folder).
+    fn of(rel: &str, display: &str) -> Shown {
+        thread_local! {
+            static LAST: RefCell<Option<Arc<str>>> = const { RefCell::new(None) };
+        }
+        let Some(prefix) = display.strip_suffix(rel) else {
+            return Shown::As(display.into());
+        };
+        LAST.with(|last| {
+            let mut last = last.borrow_mut();
+            let shared = match last.as_ref() {
+                Some(p) if **p == *prefix => p.clone(),
+                _ => Arc::from(prefix),
+            };
+            *last = Some(shared.clone());
+            Shown::Under(shared)
+        })
+    }
 }
 
 /// A file's text: read from the content folder, or kept in the validation cache and read from
@@ -30,12 +61,21 @@ enum Text {
 }
 
 impl SourceFile {
-    pub fn new(rel: impl Into<String>, display: impl Into<String>, text: String) -> SourceFile {
+    pub fn new(rel: impl Into<String>, display: impl AsRef<str>, text: String) -> SourceFile {
+        let rel = rel.into();
         SourceFile {
-            rel: rel.into(),
-            display: display.into(),
+            shown: Shown::of(&rel, display.as_ref()),
+            rel,
             text: Text::Own(text),
             line_starts: OnceLock::new(),
+        }
+    }
+
+    /// What diagnostics print (`content/chalets/x/chalet.yaml`).
+    pub fn display(&self) -> String {
+        match &self.shown {
+            Shown::Under(prefix) => format!("{prefix}{}", self.rel),
+            Shown::As(whole) => whole.to_string(),
         }
     }
 
@@ -107,7 +147,7 @@ impl std::fmt::Debug for SourceFile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SourceFile")
             .field("rel", &self.rel)
-            .field("display", &self.display)
+            .field("display", &self.display())
             .field("len", &self.len())
             .field("text_xxh3", &format_args!("{:032x}", self.hash()))
             .finish()
@@ -226,7 +266,7 @@ impl serde::Serialize for SourceFile {
                 "source files are kept only by encode_keeping_texts",
             ));
         };
-        (&self.rel, &self.display, offset, text.len(), self.hash()).serialize(s)
+        (&self.rel, &self.display(), offset, text.len(), self.hash()).serialize(s)
     }
 }
 
@@ -242,8 +282,8 @@ impl<'de> serde::Deserialize<'de> for SourceFile {
             return Err(serde::de::Error::custom("a kept text lies outside its entry"));
         }
         Ok(SourceFile {
+            shown: Shown::of(&rel, &display),
             rel,
-            display,
             text: Text::Kept {
                 store,
                 offset,
@@ -282,6 +322,22 @@ mod tests {
         // "çé " is 5 bytes, 3 characters: the x is column 4.
         assert_eq!(f.position(8), (2, 4));
         assert_eq!(f.position(999), (3, 1));
+    }
+
+    #[test]
+    fn a_display_path_is_kept_as_a_shared_prefix_and_shown_whole() {
+        let a = SourceFile::new("chalets/x/a.md", "content/chalets/x/a.md", String::new());
+        let b = SourceFile::new("chalets/y/b.md", "content/chalets/y/b.md", String::new());
+        let odd = SourceFile::new("fr.yaml", "themes/t/i18n/other.yaml", String::new());
+        let bare = SourceFile::new("market.yaml", "market.yaml", String::new());
+        assert_eq!(a.display(), "content/chalets/x/a.md");
+        assert_eq!(b.display(), "content/chalets/y/b.md");
+        assert_eq!(odd.display(), "themes/t/i18n/other.yaml");
+        assert_eq!(bare.display(), "market.yaml");
+        match (&a.shown, &b.shown) {
+            (Shown::Under(p), Shown::Under(q)) => assert!(Arc::ptr_eq(p, q), "one prefix for both"),
+            _ => panic!("both are under `content/`"),
+        }
     }
 
     #[derive(serde::Serialize, serde::Deserialize)]

@@ -194,7 +194,7 @@ fn strings(dir: &Path, language: Language, diags: &mut Diagnostics) -> BTreeMap<
                 let (line, col) = crate::yaml::error_position(&e);
                 diags.push(Diagnostic {
                     severity: Severity::Error,
-                    path: file.display.clone(),
+                    path: file.display(),
                     line,
                     col,
                     message: format!("translations cannot be read: {}", e.without_snippet()),
@@ -220,7 +220,7 @@ fn strings(dir: &Path, language: Language, diags: &mut Diagnostics) -> BTreeMap<
     if !no_mail.is_empty() {
         diags.push(Diagnostic {
             severity: Severity::Warning,
-            path: fr.display.clone(),
+            path: fr.display(),
             line: 1,
             col: 1,
             message: format!(
@@ -238,7 +238,7 @@ fn strings(dir: &Path, language: Language, diags: &mut Diagnostics) -> BTreeMap<
                     let list: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
                     diags.push(Diagnostic {
                         severity: Severity::Warning,
-                        path: file.display.clone(),
+                        path: file.display(),
                         line: 1,
                         col: 1,
                         message: format!(

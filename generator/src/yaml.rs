@@ -191,7 +191,7 @@ pub fn parse(file: &SourceFile, yaml: &str, embed: Embed, diags: &mut Diagnostic
             let (line, col) = error_position(&err);
             diags.push(Diagnostic {
                 severity: Severity::Error,
-                path: file.display.clone(),
+                path: file.display(),
                 line: line + first_line - 1,
                 col,
                 message: format!("this is not valid YAML: {}", yaml_message(&err)),
@@ -308,7 +308,7 @@ impl Reader<'_> {
     /// Where a node is, for diagnostics raised by a later stage.
     pub fn origin(&self, pos: Pos) -> crate::model::Origin {
         crate::model::Origin {
-            path: self.file.display.clone(),
+            path: self.file.display(),
             line: pos.line,
             col: pos.col,
         }
@@ -317,7 +317,7 @@ impl Reader<'_> {
     fn push(&mut self, severity: Severity, pos: Pos, message: String, hint: Option<String>) {
         self.diags.push(Diagnostic {
             severity,
-            path: self.file.display.clone(),
+            path: self.file.display(),
             line: pos.line,
             col: pos.col,
             message,

@@ -494,7 +494,7 @@ fn template_error(theme: &Theme, name: &str, e: &tera::Error) -> Diagnostic {
         .templates
         .iter()
         .find(|t| t.name == name)
-        .map_or_else(|| format!("templates/{name}"), |t| t.file.display.clone());
+        .map_or_else(|| format!("templates/{name}"), |t| t.file.display());
     // The first line is the message; Tera's source excerpt follows and is kept as the hint.
     let mut lines = full.lines().map(|l| l.trim_start_matches("error: "));
     let message = lines.next().unwrap_or("template error").to_string();

@@ -290,7 +290,7 @@ fn validate_one(v: &mut Validator, folder: &str, inner: &[&str], rules: MarketRu
     }
     Some(Chalet {
         slug: slug?,
-        source: file.display.clone(),
+        source: file.display(),
         name: name?,
         artisan: artisan?,
         town: town?,
