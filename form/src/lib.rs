@@ -294,7 +294,7 @@ mod tests {
         let assets = theme
             .statics
             .iter()
-            .map(|s| (s.rel.clone(), chalet::render::asset_path(&s.rel, &s.bytes)))
+            .map(|s| (s.rel.clone(), chalet::render::published_path(&s.rel, &s.sha256)))
             .collect();
         serde_json::to_value(chalet::apply::Kit::new(&market, &theme, &assets, &logos)).expect("kit")
     }

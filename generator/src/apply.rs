@@ -109,7 +109,6 @@ impl Kit {
             statics: Vec::new(),
             strings: self.strings.clone(),
             published: Some(self.assets.clone()),
-            hashed: Default::default(),
         }
     }
 }
@@ -130,21 +129,25 @@ mod tests {
             statics: vec![
                 StaticFile {
                     rel: "style.css".into(),
-                    bytes: b"p{}".to_vec(),
+                    path: "themes/t/static/style.css".into(),
+                    sha256: [7; 32],
                 },
                 StaticFile {
                     rel: "form/chalet-form.wasm".into(),
-                    bytes: vec![0, b'a', b's', b'm'],
+                    path: "themes/t/static/form/chalet-form.wasm".into(),
+                    sha256: [8; 32],
                 },
             ],
             strings: BTreeMap::from([("hello".into(), "bonjour".into())]),
             published: None,
-            hashed: Default::default(),
         };
         let logo = BTreeMap::from([("sponsors/a.png".to_string(), vec![1u8, 2, 3])]);
         let assets = BTreeMap::from([("style.css".to_string(), crate::render::asset_path("style.css", b"p{}"))]);
         let json = Kit::new("name: x\n", &theme, &assets, &logo).to_json();
-        assert!(!json.contains("cDt9"), "the files' bytes stay out of the kit: {json}");
+        assert!(
+            !json.contains("static/") && !json.contains("[7,7"),
+            "the theme's files stay out of the kit, named only as published: {json}"
+        );
         let kit: Kit = serde_json::from_str(&json).expect("kit");
         assert_eq!(kit.market, "name: x\n");
         let back = kit.theme();

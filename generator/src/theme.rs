@@ -16,11 +16,57 @@ pub struct Template {
     pub file: SourceFile,
 }
 
+/// A static file by where it is and the hash of its bytes: its published name carries the
+/// hash, and its bytes are read again only when a build publishes it (the application form's
+/// WebAssembly alone is 4 MB, held through every build when the bytes were kept).
 #[derive(Clone, Debug)]
 pub struct StaticFile {
     /// Path under `static/`, `/`-separated.
     pub rel: String,
-    pub bytes: Vec<u8>,
+    pub path: PathBuf,
+    /// SHA-256 of its bytes when the theme was loaded.
+    pub sha256: [u8; 32],
+}
+
+impl StaticFile {
+    /// Reads and hashes the file a block at a time.
+    fn hashed(rel: String, path: PathBuf) -> std::io::Result<StaticFile> {
+        use sha2::{Digest, Sha256};
+        use std::io::Read;
+        let mut file = std::fs::File::open(&path)?;
+        let mut hasher = Sha256::new();
+        let mut block = vec![0; 64 * 1024];
+        loop {
+            let n = file.read(&mut block)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&block[..n]);
+        }
+        Ok(StaticFile {
+            rel,
+            path,
+            sha256: hasher.finalize().into(),
+        })
+    }
+
+    /// Its bytes, when they are still those it was loaded with.
+    pub fn bytes(&self) -> Result<Vec<u8>, Diagnostic> {
+        use sha2::{Digest, Sha256};
+        let changed = |message: String| Diagnostic {
+            severity: Severity::Error,
+            path: self.path.display().to_string(),
+            line: 1,
+            col: 1,
+            message,
+            hint: Some("build again: this build did not see the file as it is now".into()),
+        };
+        let bytes = std::fs::read(&self.path).map_err(|e| changed(format!("cannot be read: {e}")))?;
+        if <[u8; 32]>::from(Sha256::digest(&bytes)) != self.sha256 {
+            return Err(changed("changed while this build ran".into()));
+        }
+        Ok(bytes)
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -31,12 +77,9 @@ pub struct Theme {
     /// UI strings for the market's language, French filling any gap.
     pub strings: BTreeMap<String, String>,
     /// Where a build published each static file (`style.css` → `assets/style.<hash>.css`),
-    /// for a theme without the files' bytes (the application form's kit); `None`: hashed from
+    /// for a theme without the files (the application form's kit); `None`: named from
     /// `statics`.
     pub published: Option<BTreeMap<String, String>>,
-    /// Each static file's published path, hashed from its bytes once per loaded theme (`serve`
-    /// keeps a theme whose files did not change, and with it these).
-    pub hashed: std::sync::OnceLock<Vec<String>>,
 }
 
 /// What a theme's `static/` folder may publish: styles, scripts, pictures, fonts, the web app
@@ -160,8 +203,8 @@ pub fn load(
             });
             continue;
         }
-        match crate::fs::read(&path) {
-            Ok(bytes) => statics.push(StaticFile { rel, bytes }),
+        match StaticFile::hashed(rel, path.clone()) {
+            Ok(file) => statics.push(file),
             Err(e) => diags.push(io_diag(&path, e)),
         }
     }
@@ -176,7 +219,6 @@ pub fn load(
             statics,
             strings,
             published: None,
-            hashed: Default::default(),
         },
         diags,
     ))
@@ -281,7 +323,7 @@ fn io_diag(path: &Path, e: std::io::Error) -> Diagnostic {
 /// A theme as a build of a `serve` session loaded it: taken again while none of its files (nor
 /// the content's template overrides) changed — same sizes and times, older than the racy window
 /// ([`crate::validate::reuse::RACY_NS`]) when it was loaded — and with it the hashes of its
-/// static files ([`Theme::hashed`]).
+/// static files.
 #[derive(Debug)]
 pub struct Kept {
     key: String,
@@ -341,4 +383,33 @@ pub(crate) fn stamps(dirs: &[PathBuf]) -> std::io::Result<Vec<(PathBuf, u64, i12
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sha2::Digest;
+
+    #[test]
+    fn a_static_file_is_published_only_with_the_bytes_it_was_named_by() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("style.css");
+        // Larger than one block of the hashing loop.
+        let first: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &first).expect("write");
+        let file = StaticFile::hashed("style.css".into(), path.clone()).expect("hash");
+        let expected: [u8; 32] = sha2::Sha256::digest(&first).into();
+        assert_eq!(file.sha256, expected);
+        assert_eq!(
+            crate::render::published_path("style.css", &file.sha256),
+            crate::render::asset_path("style.css", &first)
+        );
+        assert_eq!(file.bytes().expect("same bytes"), first);
+        // Changed after the theme was loaded: its name would lie about it.
+        std::fs::write(&path, b"p{}").expect("write");
+        let e = file.bytes().expect_err("changed");
+        assert!(e.message.contains("changed while this build ran"), "{}", e.message);
+        std::fs::remove_file(&path).expect("rm");
+        assert!(file.bytes().expect_err("gone").message.contains("cannot be read"));
+    }
 }

@@ -387,13 +387,16 @@ impl<'a> Renderer<'a> {
         ];
         // A theme file's published name carries its hash: one the output already holds is the
         // same file (the bytes are not copied again).
-        files.extend(self.assets.files.iter().map(|(path, i)| OutputFile {
-            path: path.clone(),
-            content: match memo.kept_asset(path) {
+        for (path, i) in &self.assets.files {
+            let content = match memo.kept_asset(path) {
                 Some(hash) => Content::Unchanged { hash: hash.to_string() },
-                None => Content::Bytes(self.theme.statics[*i].bytes.clone()),
-            },
-        }));
+                None => Content::Bytes(self.theme.statics[*i].bytes()?),
+            };
+            files.push(OutputFile {
+                path: path.clone(),
+                content,
+            });
+        }
         // The images' derivatives are the write stage's groups, one per photo
         // ([`crate::write::Group`]), not files of their own here.
         Ok(files)
@@ -523,8 +526,12 @@ struct Assets {
 /// bytes, so it can be cached forever; favicons and the like keep their names (browsers ask for
 /// them by name).
 pub fn asset_path(rel: &str, bytes: &[u8]) -> String {
-    let hash = Sha256::digest(bytes);
-    let hex = crate::fs::hex(&hash[..5]);
+    published_path(rel, &Sha256::digest(bytes).into())
+}
+
+/// [`asset_path`] from the bytes' SHA-256.
+pub fn published_path(rel: &str, sha256: &[u8; 32]) -> String {
+    let hex = crate::fs::hex(&sha256[..5]);
     match rel.rsplit_once('.') {
         Some((stem, ext)) if !rel.starts_with("favicon") => format!("{}/{stem}.{hex}.{ext}", routes::ASSETS_DIR),
         _ => rel.to_string(),
@@ -535,18 +542,15 @@ fn assets(theme: &Theme, root: &str) -> Assets {
     // A theme from the form's kit names the files a build already published.
     let (paths, files) = match &theme.published {
         Some(published) => (published.clone(), Vec::new()),
-        None => {
-            let hashed = theme
-                .hashed
-                .get_or_init(|| theme.statics.par_iter().map(|s| asset_path(&s.rel, &s.bytes)).collect());
-            theme
-                .statics
-                .iter()
-                .zip(hashed)
-                .enumerate()
-                .map(|(i, (s, path))| ((s.rel.clone(), path.clone()), (path.clone(), i)))
-                .unzip()
-        }
+        None => theme
+            .statics
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let path = published_path(&s.rel, &s.sha256);
+                ((s.rel.clone(), path.clone()), (path, i))
+            })
+            .unzip(),
     };
     let urls = paths
         .iter()
