@@ -105,21 +105,36 @@ fn references(text: &str) -> Option<Vec<String>> {
     Some(out)
 }
 
-/// The last build's pages, read in place from its state's text: by the hash of each page's
-/// path, its fingerprint and where its path and its file's hash are in the text (21,000 pages
-/// were 42,000 strings on every rebuild).
+/// The last build's pages: by the hash of each page's path, its fingerprint and its file's
+/// hash, sorted (three numbers a page; the state's text and a map of ranges into it were 5 MB
+/// of a rebuild at 21,000 pages). Paths are told apart by their 128-bit hash, as
+/// [`crate::routes::collisions`] tells them apart.
 #[derive(Debug, Default)]
 struct Previous {
-    text: String,
-    pages: HashMap<u128, (u128, std::ops::Range<usize>, std::ops::Range<usize>)>,
+    pages: Vec<(u128, u128, u128)>,
 }
 
 impl Previous {
     /// `page`'s fingerprint and file hash, if the last build made it.
-    fn get(&self, page: &str) -> Option<(u128, &str)> {
-        let (fp, path, hash) = self.pages.get(&xxhash_rust::xxh3::xxh3_128(page.as_bytes()))?;
-        (self.text.get(path.clone()) == Some(page)).then(|| (*fp, &self.text[hash.clone()]))
+    fn get(&self, page: &str) -> Option<(u128, u128)> {
+        let key = xxhash_rust::xxh3::xxh3_128(page.as_bytes());
+        let i = self.pages.binary_search_by_key(&key, |p| p.0).ok()?;
+        let (_, fp, hash) = self.pages[i];
+        Some((fp, hash))
     }
+}
+
+/// A file's hash as the manifest writes it: 32 hexadecimal digits.
+fn hash_text(hash: u128) -> String {
+    let mut text = String::with_capacity(32);
+    chalet_types::encoding::push_hex(&mut text, &hash.to_be_bytes());
+    text
+}
+
+/// [`hash_text`] read back; `None` for anything else.
+fn hash_value(text: &str) -> Option<u128> {
+    let digits = text.len() == 32 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    digits.then(|| u128::from_str_radix(text, 16).ok()).flatten()
 }
 
 /// What the last build of this output folder left: each page's fingerprint and file hash.
@@ -168,25 +183,16 @@ impl Memo {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return full("no incremental state yet"),
             Err(_) => return full("the incremental state could not be read"),
         };
-        let mut lines = text.split_inclusive('\n');
-        // Where the line being read starts in the text.
-        let mut at = 0;
-        let mut header = |expected: &str| {
-            let line = lines.next().unwrap_or_default();
-            at += line.len();
-            line.trim_end_matches('\n') == expected
-        };
+        let mut lines = text.lines();
+        let mut header = |expected: &str| lines.next() == Some(expected);
         if !header(FORMAT) || !header(env!("CARGO_PKG_VERSION")) {
             return full("the incremental state is from another version of chalet");
         }
         if !header(options) {
             return full("the last build used another theme or other options");
         }
-        let mut pages = HashMap::default();
+        let mut pages = Vec::with_capacity(text.bytes().filter(|&b| b == b'\n').count());
         for line in lines {
-            let from = at;
-            at += line.len();
-            let line = line.trim_end_matches('\n');
             let mut parts = line.splitn(3, '\t');
             let (Some(fp_text), Some(hash), Some(page)) = (parts.next(), parts.next(), parts.next()) else {
                 return full("the incremental state is damaged");
@@ -194,18 +200,17 @@ impl Memo {
             let Ok(fp) = u128::from_str_radix(fp_text, 16) else {
                 return full("the incremental state is damaged");
             };
-            // A page whose file changed since (or is gone) is simply not remembered.
-            if manifest.get(page) == Some(hash) {
-                let hash_at = from + fp_text.len() + 1;
-                let page_at = hash_at + hash.len() + 1;
-                pages.insert(
-                    xxhash_rust::xxh3::xxh3_128(page.as_bytes()),
-                    (fp, page_at..page_at + page.len(), hash_at..hash_at + hash.len()),
-                );
+            // A page whose file changed since (or is gone) is simply not remembered; nor is one
+            // whose hash is not the 32 digits this program writes ([`hash_text`]).
+            if manifest.get(page) == Some(hash)
+                && let Some(hash) = hash_value(hash)
+            {
+                pages.push((xxhash_rust::xxh3::xxh3_128(page.as_bytes()), fp, hash));
             }
         }
+        pages.sort_unstable_by_key(|p| p.0);
         Memo {
-            previous: Previous { text, pages },
+            previous: Previous { pages },
             full: None,
             now: Mutex::default(),
             lists: read_lists(&state_path(cache_dir, out, "lists"), options, manifest),
@@ -235,10 +240,10 @@ impl Memo {
     }
 
     /// The hash of the file `page` became last time, if its fingerprint is unchanged.
-    pub fn reuse(&self, page: &str, fp: u128) -> Option<&str> {
+    pub fn reuse(&self, page: &str, fp: u128) -> Option<String> {
         self.record(page, fp);
         match self.previous.get(page) {
-            Some((old, hash)) if self.full.is_none() && old == fp => Some(hash),
+            Some((old, hash)) if self.full.is_none() && old == fp => Some(hash_text(hash)),
             _ => None,
         }
     }
@@ -338,7 +343,8 @@ mod tests {
     fn a_page_is_reused_only_with_its_fingerprint_its_file_and_the_same_options() {
         let dir = tempfile::tempdir().expect("tmp");
         let out = dir.path().join("dist");
-        let written = [("a/index.html", "h1"), ("b/index.html", "h2")];
+        let (h1, h2) = (hash_text(0x11 << 100), hash_text(0xab));
+        let written = [("a/index.html", h1.as_str()), ("b/index.html", h2.as_str())];
         let text = manifest(&written);
         let files = Manifest::parse(&text).expect("manifest");
         let hashes: HashMap<String, String> = written.iter().map(|(p, h)| (p.to_string(), h.to_string())).collect();
@@ -350,14 +356,36 @@ mod tests {
 
         let memo = Memo::open(dir.path(), &out, "theme=default", Some(&files));
         assert_eq!(memo.full, None);
-        assert_eq!(memo.reuse("a/index.html", 1), Some("h1"));
+        assert_eq!(memo.reuse("a/index.html", 1), Some(h1.clone()));
         assert_eq!(memo.reuse("b/index.html", 3), None, "its inputs changed");
+        assert_eq!(memo.reuse("c/index.html", 1), None, "not made last time");
         // The file in the output is not the one remembered (edited by hand, rebuilt elsewhere).
-        let edited = manifest(&[("a/index.html", "other"), ("b/index.html", "h2")]);
+        let edited = manifest(&[("a/index.html", &hash_text(7)), ("b/index.html", &h2)]);
         let edited = Manifest::parse(&edited).expect("manifest");
         let memo = Memo::open(dir.path(), &out, "theme=default", Some(&edited));
         assert_eq!(memo.reuse("a/index.html", 1), None);
-        assert_eq!(memo.reuse("b/index.html", 2), Some("h2"));
+        assert_eq!(memo.reuse("b/index.html", 2), Some(h2.clone()));
+        // A hash not as this program writes it is not taken (it could not be written back).
+        for odd in [h2.to_uppercase(), format!("+{}", &h2[1..]), h2[1..].to_string()] {
+            let odd_written = [("a/index.html", h1.as_str()), ("b/index.html", odd.as_str())];
+            let odd_files = manifest(&odd_written);
+            let odd_files = Manifest::parse(&odd_files).expect("manifest");
+            let hashes = odd_written
+                .iter()
+                .map(|(p, h)| (p.to_string(), h.to_string()))
+                .collect();
+            let memo = Memo::open(dir.path(), &out, "theme=default", Some(&odd_files));
+            memo.record("a/index.html", 1);
+            memo.record("b/index.html", 2);
+            memo.save(dir.path(), &out, "theme=default", &hashes).expect("saved");
+            let memo = Memo::open(dir.path(), &out, "theme=default", Some(&odd_files));
+            assert_eq!(memo.reuse("b/index.html", 2), None, "{odd}");
+            assert_eq!(memo.reuse("a/index.html", 1), Some(h1.clone()));
+        }
+        let again = Memo::open(dir.path(), &out, "theme=default", Some(&files));
+        again.record("a/index.html", 1);
+        again.record("b/index.html", 2);
+        again.save(dir.path(), &out, "theme=default", &hashes).expect("saved");
         // Any doubt renders everything, and says why.
         let other = Memo::open(dir.path(), &out, "theme=night", Some(&files));
         assert_eq!(

@@ -170,7 +170,7 @@ impl<'a> Renderer<'a> {
         let unchanged = |fp: u128| {
             memo.reuse(&path, fp).map(|hash| OutputFile {
                 path: path.clone(),
-                content: Content::Unchanged { hash: hash.to_string() },
+                content: Content::Unchanged { hash },
             })
         };
         // Chalet and product pages — nearly all of them — are recognised from the model,
