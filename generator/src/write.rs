@@ -33,7 +33,7 @@ pub struct WriteReport {
     pub deleted: usize,
     /// Every file of the site but the groups' with its content hash (what the manifest
     /// records for it).
-    pub hashes: HashMap<String, String>,
+    pub hashes: HashMap<String, u128>,
     /// The files written or deleted, `/`-separated: what a browser showing them must reload.
     pub changed: Vec<String>,
 }
@@ -74,12 +74,27 @@ fn manifest_name(name: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// The content hash a file is tracked by: xxh3 of the bytes (fast, and stable across runs
-/// and machines).
-fn content_hash(c: &Content) -> String {
+/// and machines). Held as a number; written as [`hash_text`].
+fn content_hash(c: &Content) -> u128 {
     match c {
-        Content::Bytes(b) => format!("{:032x}", xxhash_rust::xxh3::xxh3_128(b)),
-        Content::Unchanged { hash } => hash.clone(),
+        Content::Bytes(b) => xxhash_rust::xxh3::xxh3_128(b),
+        Content::Unchanged { hash } => *hash,
     }
+}
+
+/// A file's hash as the manifest and the incremental state write it: 32 lower-case
+/// hexadecimal digits.
+pub fn hash_text(hash: u128) -> String {
+    let mut text = String::with_capacity(32);
+    chalet_types::encoding::push_hex(&mut text, &hash.to_be_bytes());
+    text
+}
+
+/// [`hash_text`] read back; `None` for anything else (upper case, a sign, fewer digits): such
+/// a hash could not be written back as it was, so it is never taken for one this program wrote.
+pub fn hash_value(text: &str) -> Option<u128> {
+    let digits = text.len() == 32 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    digits.then(|| u128::from_str_radix(text, 16).ok()).flatten()
 }
 
 /// The output folder's manifest, read in place: each file's content hash by path, and each
@@ -149,7 +164,7 @@ impl<'a> Manifest<'a> {
 
 /// Whether a manifest's hash (hex) is `hash`.
 fn same_hash(text: &str, hash: u128) -> bool {
-    u128::from_str_radix(text, 16).ok() == Some(hash)
+    hash_value(text) == Some(hash)
 }
 
 /// The output folder's manifest as text, for [`Manifest::parse`].
@@ -160,16 +175,17 @@ pub fn read_manifest(out: &Path) -> Option<String> {
 /// `old`: the manifest the output had, whose lines of unchanged groups are copied, not made
 /// again; `changed`: the groups it does not hold as they are.
 fn manifest_text<G: Group>(
-    entries: &[(String, String)],
+    entries: &[(String, u128)],
     groups: &[G],
     hashes: &[u128],
     old: Option<(&Manifest, &[usize])>,
 ) -> String {
-    let mut sorted: Vec<&(String, String)> = entries.iter().collect();
-    sorted.sort_unstable();
+    let mut sorted: Vec<&(String, u128)> = entries.iter().collect();
+    sorted.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let mut text = String::with_capacity(entries.len() * 80 + groups.len() * 400);
     for (p, h) in sorted {
-        for part in [h, "\t", p, "\n"] {
+        chalet_types::encoding::push_hex(&mut text, &h.to_be_bytes());
+        for part in ["\t", p, "\n"] {
             text.push_str(part);
         }
     }
@@ -254,7 +270,7 @@ where
 /// Collects per-file outcomes from the parallel stream.
 #[derive(Default)]
 struct Collected {
-    entries: Vec<(String, String)>,
+    entries: Vec<(String, u128)>,
     /// Each file put aside, with the name it was staged under.
     changed: Vec<(String, usize)>,
     problems: Diagnostics,
@@ -272,7 +288,7 @@ impl Collected {
 fn collect<I, F>(files: I, counter: &AtomicUsize, keep: F) -> Result<Collected, WriteError>
 where
     I: ParallelIterator<Item = Result<OutputFile, Diagnostic>>,
-    F: Fn(usize, &OutputFile, &str) -> io::Result<bool> + Sync + Send,
+    F: Fn(usize, &OutputFile, u128) -> io::Result<bool> + Sync + Send,
 {
     // Each worker collects on its own, merged at the end: a site of 40,000 files (with photos'
     // derivatives) took a lock per file.
@@ -282,7 +298,7 @@ where
                 Ok(f) => {
                     let hash = content_hash(&f.content);
                     let n = counter.fetch_add(1, Ordering::Relaxed);
-                    if keep(n, &f, &hash)? {
+                    if keep(n, &f, hash)? {
                         acc.changed.push((f.path.clone(), n));
                     }
                     acc.entries.push((f.path, hash));
@@ -398,7 +414,7 @@ where
     let counter = AtomicUsize::new(0);
     let c = collect(files, &counter, |n, f, hash| {
         // The manifest is trusted (no `stat` per file): deleting `out` forces a full write.
-        if old.get(&f.path).is_some_and(|h| h == hash) {
+        if old.get(&f.path).is_some_and(|h| same_hash(h, hash)) {
             return Ok(false);
         }
         put(out, &f.path, &staging.join(n.to_string()), &f.content).map(|()| true)
@@ -467,7 +483,7 @@ where
 /// group's, a photo moves from one chalet to another with its name).
 fn stale_files<'a, G: Group>(
     old: &Manifest<'a>,
-    entries: &[(String, String)],
+    entries: &[(String, u128)],
     groups: &[G],
     moved: &[usize],
 ) -> Vec<&'a str> {
@@ -567,6 +583,27 @@ mod tests {
             path: path.to_string(),
             content: Content::Bytes(b"<p>page</p>".to_vec()),
         })
+    }
+
+    #[test]
+    fn a_hash_is_written_as_32_digits_and_read_back_only_so() {
+        for h in [0, 1, 0xab, u128::MAX, 0x11 << 100] {
+            let text = hash_text(h);
+            assert_eq!(text.len(), 32);
+            assert_eq!(hash_value(&text), Some(h));
+            assert!(same_hash(&text, h));
+        }
+        let ab = hash_text(0xab);
+        for odd in [
+            ab.to_uppercase(),
+            format!("+{}", &ab[1..]),
+            ab[1..].to_string(),
+            format!("{ab}0"),
+            String::new(),
+        ] {
+            assert_eq!(hash_value(&odd), None, "{odd}");
+            assert!(!same_hash(&odd, 0xab), "{odd}");
+        }
     }
 
     #[test]

@@ -34,14 +34,18 @@ pub struct ListState {
     /// Each chalet, in the site's order: slug, whole fingerprint, its parts.
     pub chalets: Vec<(String, u128, Parts)>,
     /// Each file's hash as written (`None`: unknown, so it is made again).
-    pub files: [Option<String>; 3],
+    pub files: [Option<u128>; 3],
 }
 
 impl ListState {
     /// The text kept between builds: the global key, the files' hashes, a line per chalet.
     pub fn to_text(&self) -> String {
         let mut out = format!("{:032x}\n", self.global);
-        let files: Vec<&str> = self.files.iter().map(|f| f.as_deref().unwrap_or("-")).collect();
+        let files: Vec<String> = self
+            .files
+            .iter()
+            .map(|f| f.map_or_else(|| "-".to_string(), crate::write::hash_text))
+            .collect();
         out.push_str(&files.join("\t"));
         out.push('\n');
         for (slug, whole, parts) in &self.chalets {
@@ -57,12 +61,18 @@ impl ListState {
     pub fn from_text<'a>(mut lines: impl Iterator<Item = &'a str>) -> Option<ListState> {
         let hex = |s: &str| u128::from_str_radix(s, 16).ok();
         let global = hex(lines.next()?)?;
-        let files: Vec<Option<String>> = lines
+        let files: Vec<Option<u128>> = lines
             .next()?
             .split('\t')
-            .map(|f| (f != "-").then(|| f.to_string()))
-            .collect();
-        let files: [Option<String>; 3] = files.try_into().ok()?;
+            .map(|f| {
+                if f == "-" {
+                    Some(None)
+                } else {
+                    crate::write::hash_value(f).map(Some)
+                }
+            })
+            .collect::<Option<_>>()?;
+        let files: [Option<u128>; 3] = files.try_into().ok()?;
         let mut chalets = Vec::new();
         for line in lines {
             let f: Vec<&str> = line.split('\t').collect();
@@ -75,7 +85,7 @@ impl ListState {
     }
 
     /// The hash `file` (an index into [`FILES`]) had when made from the same inputs as `now`'s.
-    pub fn unchanged(&self, now: &ListState, file: usize) -> Option<&str> {
+    pub fn unchanged(&self, now: &ListState, file: usize) -> Option<u128> {
         let same = self.global == now.global
             && self.chalets.len() == now.chalets.len()
             && self
@@ -83,7 +93,7 @@ impl ListState {
                 .iter()
                 .zip(&now.chalets)
                 .all(|(a, b)| a.0 == b.0 && a.2[file] == b.2[file]);
-        self.files[file].as_deref().filter(|_| same)
+        self.files[file].filter(|_| same)
     }
 }
 
@@ -162,18 +172,18 @@ mod tests {
         let state = |global, chalets: &[(&str, u128, Parts)]| ListState {
             global,
             chalets: chalets.iter().map(|(s, w, p)| (s.to_string(), *w, *p)).collect(),
-            files: [Some("s".into()), Some("q".into()), None],
+            files: [Some(0x5), Some(0xaf << 64), None],
         };
         let before = state(1, &[("a", 10, [1, 2, 3]), ("b", 20, [4, 5, 6])]);
         assert_eq!(ListState::from_text(before.to_text().lines()), Some(before.clone()));
         // b's description edited: its whole fingerprint changed, none of its parts.
         let edited = state(1, &[("a", 10, [1, 2, 3]), ("b", 21, [4, 5, 6])]);
-        assert_eq!(before.unchanged(&edited, 0), Some("s"));
-        assert_eq!(before.unchanged(&edited, 1), Some("q"));
+        assert_eq!(before.unchanged(&edited, 0), Some(0x5));
+        assert_eq!(before.unchanged(&edited, 1), Some(0xaf << 64));
         assert_eq!(before.unchanged(&edited, 2), None, "unknown file: made again");
         // b's price: the search index and the catalogue change, not the sitemap.
         let priced = state(1, &[("a", 10, [1, 2, 3]), ("b", 22, [4, 7, 8])]);
-        assert_eq!(before.unchanged(&priced, 0), Some("s"));
+        assert_eq!(before.unchanged(&priced, 0), Some(0x5));
         assert_eq!(before.unchanged(&priced, 1), None);
         for other in [
             state(2, &[("a", 10, [1, 2, 3]), ("b", 20, [4, 5, 6])]),

@@ -17,7 +17,7 @@
 
 use super::lists::{FILES, ListState};
 pub use crate::fingerprint::Fingerprint;
-use crate::write::Manifest;
+use crate::write::{Manifest, hash_value};
 use rustc_hash::FxHashMap as HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -124,19 +124,6 @@ impl Previous {
     }
 }
 
-/// A file's hash as the manifest writes it: 32 hexadecimal digits.
-fn hash_text(hash: u128) -> String {
-    let mut text = String::with_capacity(32);
-    chalet_types::encoding::push_hex(&mut text, &hash.to_be_bytes());
-    text
-}
-
-/// [`hash_text`] read back; `None` for anything else.
-fn hash_value(text: &str) -> Option<u128> {
-    let digits = text.len() == 32 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-    digits.then(|| u128::from_str_radix(text, 16).ok()).flatten()
-}
-
 /// What the last build of this output folder left: each page's fingerprint and file hash.
 #[derive(Debug, Default)]
 pub struct Memo {
@@ -150,7 +137,7 @@ pub struct Memo {
     lists: Option<ListState>,
     lists_now: Mutex<Option<ListState>>,
     /// The theme files the output holds (`assets/…`, named by their hash), with their hashes.
-    assets: HashMap<String, String>,
+    assets: HashMap<String, u128>,
 }
 
 impl Memo {
@@ -166,13 +153,13 @@ impl Memo {
         let Some(manifest) = manifest else {
             return full(FIRST_BUILD);
         };
-        let assets: HashMap<String, String> = manifest
+        let assets: HashMap<String, u128> = manifest
             .files()
             .filter(|(path, _)| {
                 path.strip_prefix(chalet_types::routes::ASSETS_DIR)
                     .is_some_and(|rest| rest.starts_with('/'))
             })
-            .map(|(p, h)| (p.to_string(), h.to_string()))
+            .filter_map(|(p, h)| Some((p.to_string(), hash_value(h)?)))
             .collect();
         let full = |why: &str| Memo {
             assets: assets.clone(),
@@ -201,7 +188,7 @@ impl Memo {
                 return full("the incremental state is damaged");
             };
             // A page whose file changed since (or is gone) is simply not remembered; nor is one
-            // whose hash is not the 32 digits this program writes ([`hash_text`]).
+            // whose hash is not the 32 digits this program writes ([`hash_value`]).
             if manifest.get(page) == Some(hash)
                 && let Some(hash) = hash_value(hash)
             {
@@ -220,8 +207,8 @@ impl Memo {
     }
 
     /// The hash of the theme file the output holds at `path`, if it does.
-    pub fn kept_asset(&self, path: &str) -> Option<&str> {
-        self.assets.get(path).map(String::as_str)
+    pub fn kept_asset(&self, path: &str) -> Option<u128> {
+        self.assets.get(path).copied()
     }
 
     /// What the last build made the lists from (see [`super::lists`]).
@@ -240,10 +227,10 @@ impl Memo {
     }
 
     /// The hash of the file `page` became last time, if its fingerprint is unchanged.
-    pub fn reuse(&self, page: &str, fp: u128) -> Option<String> {
+    pub fn reuse(&self, page: &str, fp: u128) -> Option<u128> {
         self.record(page, fp);
         match self.previous.get(page) {
-            Some((old, hash)) if self.full.is_none() && old == fp => Some(hash_text(hash)),
+            Some((old, hash)) if self.full.is_none() && old == fp => Some(hash),
             _ => None,
         }
     }
@@ -263,7 +250,7 @@ impl Memo {
         cache_dir: &Path,
         out: &Path,
         options: &str,
-        written: &HashMap<String, String>,
+        written: &HashMap<String, u128>,
     ) -> std::io::Result<()> {
         let mut pages = self.now.into_inner().unwrap_or_else(|e| e.into_inner());
         pages.sort_unstable();
@@ -274,7 +261,9 @@ impl Memo {
         for (page, fp) in pages {
             if let Some(hash) = written.get(&page) {
                 chalet_types::encoding::push_hex(&mut text, &fp.to_be_bytes());
-                for part in ["\t", hash, "\t", &page, "\n"] {
+                text.push('\t');
+                chalet_types::encoding::push_hex(&mut text, &hash.to_be_bytes());
+                for part in ["\t", &page, "\n"] {
                     text.push_str(part);
                 }
             }
@@ -285,7 +274,7 @@ impl Memo {
         match self.lists_now.into_inner().unwrap_or_else(|e| e.into_inner()) {
             Some(mut lists) => {
                 for (file, hash) in FILES.iter().zip(lists.files.iter_mut()) {
-                    *hash = written.get(*file).cloned();
+                    *hash = written.get(*file).copied();
                 }
                 let text = format!(
                     "{LISTS_FORMAT}\n{}\n{options}\n{}",
@@ -315,7 +304,7 @@ fn read_lists(path: &Path, options: &str, manifest: &Manifest) -> Option<ListSta
     }
     let mut state = ListState::from_text(lines)?;
     for (file, hash) in FILES.iter().zip(state.files.iter_mut()) {
-        if manifest.get(file) != hash.as_deref() {
+        if manifest.get(file).and_then(hash_value) != *hash {
             *hash = None;
         }
     }
@@ -333,21 +322,25 @@ pub(crate) fn state_path(cache_dir: &Path, out: &Path, kind: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::write::hash_text;
 
     /// The manifest's text for these files (path, hash).
-    fn manifest(entries: &[(&str, &str)]) -> String {
-        entries.iter().map(|(p, h)| format!("{h}\t{p}\n")).collect()
+    fn manifest(entries: &[(&str, u128)]) -> String {
+        entries
+            .iter()
+            .map(|(p, h)| format!("{}\t{p}\n", hash_text(*h)))
+            .collect()
     }
 
     #[test]
     fn a_page_is_reused_only_with_its_fingerprint_its_file_and_the_same_options() {
         let dir = tempfile::tempdir().expect("tmp");
         let out = dir.path().join("dist");
-        let (h1, h2) = (hash_text(0x11 << 100), hash_text(0xab));
-        let written = [("a/index.html", h1.as_str()), ("b/index.html", h2.as_str())];
+        let (h1, h2) = (0x11 << 100, 0xab);
+        let written = [("a/index.html", h1), ("b/index.html", h2)];
         let text = manifest(&written);
         let files = Manifest::parse(&text).expect("manifest");
-        let hashes: HashMap<String, String> = written.iter().map(|(p, h)| (p.to_string(), h.to_string())).collect();
+        let hashes: HashMap<String, u128> = written.iter().map(|(p, h)| (p.to_string(), *h)).collect();
         let first = Memo::open(dir.path(), &out, "theme=default", Some(&files));
         assert_eq!(first.full.as_deref(), Some("no incremental state yet"));
         assert_eq!(first.reuse("a/index.html", 1), None);
@@ -356,36 +349,28 @@ mod tests {
 
         let memo = Memo::open(dir.path(), &out, "theme=default", Some(&files));
         assert_eq!(memo.full, None);
-        assert_eq!(memo.reuse("a/index.html", 1), Some(h1.clone()));
+        assert_eq!(memo.reuse("a/index.html", 1), Some(h1));
         assert_eq!(memo.reuse("b/index.html", 3), None, "its inputs changed");
         assert_eq!(memo.reuse("c/index.html", 1), None, "not made last time");
         // The file in the output is not the one remembered (edited by hand, rebuilt elsewhere).
-        let edited = manifest(&[("a/index.html", &hash_text(7)), ("b/index.html", &h2)]);
+        let edited = manifest(&[("a/index.html", 7), ("b/index.html", h2)]);
         let edited = Manifest::parse(&edited).expect("manifest");
         let memo = Memo::open(dir.path(), &out, "theme=default", Some(&edited));
         assert_eq!(memo.reuse("a/index.html", 1), None);
-        assert_eq!(memo.reuse("b/index.html", 2), Some(h2.clone()));
-        // A hash not as this program writes it is not taken (it could not be written back).
-        for odd in [h2.to_uppercase(), format!("+{}", &h2[1..]), h2[1..].to_string()] {
-            let odd_written = [("a/index.html", h1.as_str()), ("b/index.html", odd.as_str())];
-            let odd_files = manifest(&odd_written);
+        assert_eq!(memo.reuse("b/index.html", 2), Some(h2));
+        // A hash in the output's manifest not as this program writes it is not taken.
+        let h2_text = hash_text(h2);
+        for odd in [
+            h2_text.to_uppercase(),
+            format!("+{}", &h2_text[1..]),
+            h2_text[1..].to_string(),
+        ] {
+            let odd_files = format!("{}\ta/index.html\n{odd}\tb/index.html\n", hash_text(h1));
             let odd_files = Manifest::parse(&odd_files).expect("manifest");
-            let hashes = odd_written
-                .iter()
-                .map(|(p, h)| (p.to_string(), h.to_string()))
-                .collect();
-            let memo = Memo::open(dir.path(), &out, "theme=default", Some(&odd_files));
-            memo.record("a/index.html", 1);
-            memo.record("b/index.html", 2);
-            memo.save(dir.path(), &out, "theme=default", &hashes).expect("saved");
             let memo = Memo::open(dir.path(), &out, "theme=default", Some(&odd_files));
             assert_eq!(memo.reuse("b/index.html", 2), None, "{odd}");
-            assert_eq!(memo.reuse("a/index.html", 1), Some(h1.clone()));
+            assert_eq!(memo.reuse("a/index.html", 1), Some(h1));
         }
-        let again = Memo::open(dir.path(), &out, "theme=default", Some(&files));
-        again.record("a/index.html", 1);
-        again.record("b/index.html", 2);
-        again.save(dir.path(), &out, "theme=default", &hashes).expect("saved");
         // Any doubt renders everything, and says why.
         let other = Memo::open(dir.path(), &out, "theme=night", Some(&files));
         assert_eq!(

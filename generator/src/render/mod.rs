@@ -40,7 +40,7 @@ pub enum Content {
     /// A page whose inputs did not change since the last build: the output folder already
     /// holds it, with this hash (see [`memo`]).
     Unchanged {
-        hash: String,
+        hash: u128,
     },
 }
 
@@ -339,7 +339,7 @@ impl<'a> Renderer<'a> {
         let make = |file: usize, f: &(dyn Fn() -> Result<String, Diagnostic> + Sync)| match kept(file) {
             Some(hash) => Ok(OutputFile {
                 path: lists::FILES[file].to_string(),
-                content: Content::Unchanged { hash: hash.to_string() },
+                content: Content::Unchanged { hash },
             }),
             None => f().map(|text| bytes(lists::FILES[file], text)),
         };
@@ -389,7 +389,7 @@ impl<'a> Renderer<'a> {
         // same file (the bytes are not copied again).
         for (path, i) in &self.assets.files {
             let content = match memo.kept_asset(path) {
-                Some(hash) => Content::Unchanged { hash: hash.to_string() },
+                Some(hash) => Content::Unchanged { hash },
                 None => Content::Bytes(self.theme.statics[*i].bytes()?),
             };
             files.push(OutputFile {
