@@ -17,6 +17,10 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+mod manifest;
+pub use manifest::{Manifest, hash_text, hash_value, read_manifest};
+use manifest::{manifest_name, manifest_text, same_hash};
+
 pub const MANIFEST: &str = ".chalet-manifest";
 
 #[derive(Debug)]
@@ -63,16 +67,6 @@ pub trait Group: Sync {
     }
 }
 
-/// A group's name as the manifest holds it: one line, its fields apart (a photo's file name
-/// may hold a tab).
-fn manifest_name(name: &str) -> std::borrow::Cow<'_, str> {
-    if name.contains(|c: char| c.is_control()) {
-        name.escape_default().to_string().into()
-    } else {
-        name.into()
-    }
-}
-
 /// The content hash a file is tracked by: xxh3 of the bytes (fast, and stable across runs
 /// and machines). Held as a number; written as [`hash_text`].
 fn content_hash(c: &Content) -> u128 {
@@ -80,149 +74,6 @@ fn content_hash(c: &Content) -> u128 {
         Content::Bytes(b) => xxhash_rust::xxh3::xxh3_128(b),
         Content::Unchanged { hash } => *hash,
     }
-}
-
-/// A file's hash as the manifest and the incremental state write it: 32 lower-case
-/// hexadecimal digits.
-pub fn hash_text(hash: u128) -> String {
-    let mut text = String::with_capacity(32);
-    chalet_types::encoding::push_hex(&mut text, &hash.to_be_bytes());
-    text
-}
-
-/// [`hash_text`] read back; `None` for anything else (upper case, a sign, fewer digits): such
-/// a hash could not be written back as it was, so it is never taken for one this program wrote.
-pub fn hash_value(text: &str) -> Option<u128> {
-    let digits = text.len() == 32 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-    digits.then(|| u128::from_str_radix(text, 16).ok()).flatten()
-}
-
-/// The output folder's manifest, read in place: each file's content hash by path, and each
-/// group's hash and paths by name.
-#[derive(Debug, Default)]
-pub struct Manifest<'a> {
-    files: HashMap<&'a str, &'a str>,
-    groups: HashMap<&'a str, (&'a str, &'a str)>,
-    /// The groups' lines, when they end the text one after the other (as this program writes
-    /// them): a build whose groups are all as they were copies them whole.
-    group_lines: Option<&'a str>,
-}
-
-impl<'a> Manifest<'a> {
-    /// `None` for a damaged manifest (a line without its hash): the output is written whole.
-    pub fn parse(text: &'a str) -> Option<Manifest<'a>> {
-        let mut m = Manifest::default();
-        let mut groups_from = None;
-        let mut file_after_group = false;
-        let mut offset = 0;
-        for line in text.split_inclusive('\n') {
-            let start = offset;
-            offset += line.len();
-            let line = line.strip_suffix('\n').unwrap_or(line);
-            let (hash, rest) = line.split_once('\t')?;
-            match rest.strip_prefix('@') {
-                Some(group) => {
-                    let (name, paths) = group.split_once('\t')?;
-                    m.groups.insert(name, (hash, paths));
-                    groups_from.get_or_insert(start);
-                }
-                None => {
-                    m.files.insert(rest, hash);
-                    file_after_group |= groups_from.is_some();
-                }
-            }
-        }
-        // A file after a group: the groups' lines are not one piece.
-        m.group_lines = groups_from
-            .filter(|_| !file_after_group)
-            .and_then(|from| text.get(from..))
-            .filter(|lines| lines.ends_with('\n'));
-        Some(m)
-    }
-
-    /// Whether it records exactly `count` groups when none of them changed (`changed` holds the
-    /// groups it does not record with their hash): each other was found here by its name, names
-    /// are unique, so equal counts leave no group of its own gone.
-    fn same_groups(&self, count: usize, changed: &[usize]) -> bool {
-        changed.is_empty() && count == self.groups.len()
-    }
-
-    /// The hash of the file at `path`, when the output holds it (a group's files are not here).
-    pub fn get(&self, path: &str) -> Option<&'a str> {
-        self.files.get(path).copied()
-    }
-
-    /// Every file but the groups', with its hash.
-    pub fn files(&self) -> impl Iterator<Item = (&'a str, &'a str)> + '_ {
-        self.files.iter().map(|(p, h)| (*p, *h))
-    }
-
-    fn group(&self, name: &str) -> Option<(&'a str, &'a str)> {
-        self.groups.get(name).copied()
-    }
-}
-
-/// Whether a manifest's hash (hex) is `hash`.
-fn same_hash(text: &str, hash: u128) -> bool {
-    hash_value(text) == Some(hash)
-}
-
-/// The output folder's manifest as text, for [`Manifest::parse`].
-pub fn read_manifest(out: &Path) -> Option<String> {
-    std::fs::read_to_string(out.join(MANIFEST)).ok()
-}
-
-/// `old`: the manifest the output had, whose lines of unchanged groups are copied, not made
-/// again; `changed`: the groups it does not hold as they are.
-fn manifest_text<G: Group>(
-    entries: &[(String, u128)],
-    groups: &[G],
-    hashes: &[u128],
-    old: Option<(&Manifest, &[usize])>,
-) -> String {
-    let mut sorted: Vec<&(String, u128)> = entries.iter().collect();
-    sorted.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    let mut text = String::with_capacity(entries.len() * 80 + groups.len() * 400);
-    for (p, h) in sorted {
-        chalet_types::encoding::push_hex(&mut text, &h.to_be_bytes());
-        for part in ["\t", p, "\n"] {
-            text.push_str(part);
-        }
-    }
-    // Every group as it was: their lines are the old ones, in the same order.
-    if let Some(lines) = old
-        .filter(|(m, changed)| m.same_groups(groups.len(), changed))
-        .and_then(|(m, _)| m.group_lines)
-    {
-        text.push_str(lines);
-        return text;
-    }
-    let old = old.map(|(m, _)| m);
-    let mut order: Vec<usize> = (0..groups.len()).collect();
-    order.sort_unstable_by_key(|&i| groups[i].name());
-    for i in order {
-        let name = manifest_name(groups[i].name());
-        chalet_types::encoding::push_hex(&mut text, &hashes[i].to_be_bytes());
-        for part in ["\t@", &name, "\t"] {
-            text.push_str(part);
-        }
-        match old
-            .and_then(|m| m.group(&name))
-            .filter(|(h, _)| same_hash(h, hashes[i]))
-        {
-            Some((_, paths)) => text.push_str(paths),
-            None => {
-                for (n, (path, _)) in groups[i].files().iter().enumerate() {
-                    if n > 0 {
-                        text.push(' ');
-                    }
-                    text.push_str(path);
-                }
-            }
-        }
-        text.push('\n');
-    }
-    text
 }
 
 /// Writes the site: `files`, and the `groups`' files linked from the folder `linked_from`.
@@ -492,8 +343,8 @@ fn stale_files<'a, G: Group>(
     if !old.same_groups(groups.len(), moved) {
         let kept: HashSet<std::borrow::Cow<str>> = groups.iter().map(|g| manifest_name(g.name())).collect();
         let changed: HashSet<std::borrow::Cow<str>> = moved.iter().map(|&i| manifest_name(groups[i].name())).collect();
-        for (name, (_, paths)) in &old.groups {
-            if !kept.contains(*name) || changed.contains(*name) {
+        for (name, paths) in old.groups() {
+            if !kept.contains(name) || changed.contains(name) {
                 candidates.extend(paths.split(' ').filter(|p| !p.is_empty()));
             }
         }
@@ -583,27 +434,6 @@ mod tests {
             path: path.to_string(),
             content: Content::Bytes(b"<p>page</p>".to_vec()),
         })
-    }
-
-    #[test]
-    fn a_hash_is_written_as_32_digits_and_read_back_only_so() {
-        for h in [0, 1, 0xab, u128::MAX, 0x11 << 100] {
-            let text = hash_text(h);
-            assert_eq!(text.len(), 32);
-            assert_eq!(hash_value(&text), Some(h));
-            assert!(same_hash(&text, h));
-        }
-        let ab = hash_text(0xab);
-        for odd in [
-            ab.to_uppercase(),
-            format!("+{}", &ab[1..]),
-            ab[1..].to_string(),
-            format!("{ab}0"),
-            String::new(),
-        ] {
-            assert_eq!(hash_value(&odd), None, "{odd}");
-            assert!(!same_hash(&odd, 0xab), "{odd}");
-        }
     }
 
     #[test]
