@@ -9,6 +9,7 @@
 use crate::source::SourceFile;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Text files larger than this are refused: no honest chalet description needs a megabyte.
 pub const MAX_TEXT_BYTES: u64 = 1024 * 1024;
@@ -34,7 +35,8 @@ pub struct ContentFiles {
     pub root: PathBuf,
     /// How the content folder is shown in diagnostics (`content`).
     pub display_root: String,
-    pub texts: BTreeMap<String, SourceFile>,
+    /// Shared with the model made from them (a chalet's Markdown), not copied into it.
+    pub texts: BTreeMap<String, Arc<SourceFile>>,
     pub others: BTreeMap<String, FileMeta>,
     pub refused: Vec<Refused>,
     /// Size and modification time of every text file, read or not: those not in `texts`
@@ -80,7 +82,7 @@ impl ContentFiles {
             match text {
                 Ok(text) => {
                     let display = self.display(&rel);
-                    self.texts.insert(rel.clone(), SourceFile::new(rel, display, text));
+                    self.texts.insert(rel.clone(), Arc::new(SourceFile::new(rel, display, text)));
                 }
                 Err(refused) => {
                     self.text_stamps.remove(&rel);
@@ -180,7 +182,7 @@ pub fn from_memory(display_root: &str, texts: Vec<(String, String)>, others: Vec
         }
         files.text_stamps.insert(rel.clone(), FileMeta { len, mtime_ns: 0 });
         let display = files.display(&rel);
-        files.texts.insert(rel.clone(), SourceFile::new(rel, display, text));
+        files.texts.insert(rel.clone(), Arc::new(SourceFile::new(rel, display, text)));
     }
     for (rel, len) in others {
         files.others.insert(rel, FileMeta { len, mtime_ns: 0 });

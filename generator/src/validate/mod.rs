@@ -152,7 +152,7 @@ impl<'a> Validator<'a> {
         });
     }
 
-    fn text(&self, rel: &str) -> Option<&'a SourceFile> {
+    fn text(&self, rel: &str) -> Option<&'a Arc<SourceFile>> {
         self.files.texts.get(rel)
     }
 
@@ -162,7 +162,7 @@ impl<'a> Validator<'a> {
     }
 
     /// Splits a Markdown file; returns its front matter tree and its body.
-    fn markdown_file(&mut self, file: &'a SourceFile, example: &str) -> Option<(Node, Markdown)> {
+    fn markdown_file(&mut self, file: &'a Arc<SourceFile>, example: &str) -> Option<(Node, Markdown)> {
         let split = match frontmatter::split(file.text()) {
             Ok(s) => s,
             Err(frontmatter::SplitError::Missing) => {
@@ -195,7 +195,9 @@ impl<'a> Validator<'a> {
     }
 
     /// A Markdown text with its images resolved relative to its file.
-    fn markdown_body(&mut self, file: &SourceFile, offset: usize, len: usize) -> Markdown {
+    /// The model shares the listing's file (a clone of every text was half a clean build's
+    /// texts in memory, and all of `serve`'s).
+    fn markdown_body(&mut self, file: &Arc<SourceFile>, offset: usize, len: usize) -> Markdown {
         let text = &file.text()[offset..offset + len];
         let mut images = Vec::new();
         // Too deep or too many images: refused here, never rendered (rendering such text is
@@ -215,7 +217,7 @@ impl<'a> Validator<'a> {
             }
         }
         Markdown {
-            file: Arc::new(file.clone()),
+            file: file.clone(),
             offset,
             len,
             images,
