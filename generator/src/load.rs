@@ -82,7 +82,8 @@ impl ContentFiles {
             match text {
                 Ok(text) => {
                     let display = self.display(&rel);
-                    self.texts.insert(rel.clone(), Arc::new(SourceFile::new(rel, display, text)));
+                    self.texts
+                        .insert(rel.clone(), Arc::new(SourceFile::new(rel, display, text)));
                 }
                 Err(refused) => {
                     self.text_stamps.remove(&rel);
@@ -182,7 +183,9 @@ pub fn from_memory(display_root: &str, texts: Vec<(String, String)>, others: Vec
         }
         files.text_stamps.insert(rel.clone(), FileMeta { len, mtime_ns: 0 });
         let display = files.display(&rel);
-        files.texts.insert(rel.clone(), Arc::new(SourceFile::new(rel, display, text)));
+        files
+            .texts
+            .insert(rel.clone(), Arc::new(SourceFile::new(rel, display, text)));
     }
     for (rel, len) in others {
         files.others.insert(rel, FileMeta { len, mtime_ns: 0 });

@@ -11,7 +11,7 @@ pub mod lists;
 pub mod memo;
 pub mod view;
 
-use crate::catalogue::catalogue;
+use crate::catalogue::catalogue_json;
 use crate::diagnostic::{Diagnostic, Diagnostics, Severity};
 use crate::images::ImagePlan;
 use crate::model::{ImageId, Site};
@@ -355,16 +355,14 @@ impl<'a> Renderer<'a> {
         // A catalogue that cannot be written must stop the build: an empty one would withdraw
         // every product from sale when published.
         let catalogue = || {
-            serde_json::to_string_pretty(&catalogue(site, &self.theme.strings))
-                .map(|text| text + "\n")
-                .map_err(|e| Diagnostic {
-                    severity: Severity::Error,
-                    path: routes::CATALOGUE.to_string(),
-                    line: 1,
-                    col: 1,
-                    message: format!("the catalogue could not be written: {e}"),
-                    hint: None,
-                })
+            catalogue_json(site, &self.theme.strings).map_err(|e| Diagnostic {
+                severity: Severity::Error,
+                path: routes::CATALOGUE.to_string(),
+                line: 1,
+                col: 1,
+                message: format!("the catalogue could not be written: {e}"),
+                hint: None,
+            })
         };
         let search = || {
             site.chalets.iter().try_for_each(|c| c.readable())?;
