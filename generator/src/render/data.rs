@@ -119,12 +119,23 @@ pub fn script_config(views: &Views, strings: &BTreeMap<String, String>) -> Strin
 /// chalet, artisan, town, category, tags). Accents are folded by the script, not here, so
 /// results can show the names as written.
 pub fn search_index(site: &Site, views: &Views) -> String {
-    let mut entries: Vec<SearchEntry> = Vec::with_capacity(site.product_count() + site.chalets.len());
-    for c in site.chalets.iter() {
-        entries.extend(search_entries(views, c));
+    /// The entries, one chalet's at a time as they are written (not 21,000 held at once).
+    struct All<'s, 'v>(&'s Site, &'s Views<'v>);
+    impl serde::Serialize for All<'_, '_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeSeq;
+            let All(site, views) = self;
+            let mut seq = s.serialize_seq(Some(site.product_count() + site.chalets.len()))?;
+            for c in site.chalets.iter() {
+                for entry in search_entries(views, c) {
+                    seq.serialize_element(&entry)?;
+                }
+            }
+            seq.end()
+        }
     }
     // Plain data: serialising it cannot fail.
-    serde_json::to_string(&entries).unwrap_or_default()
+    serde_json::to_string(&All(site, views)).unwrap_or_default()
 }
 
 /// One entry of the search index, typed rather than a `json!` map (a third of the time at 3,000

@@ -148,8 +148,10 @@ fn the_script_config_and_search_index_describe_the_market() {
         "js_ strings reach the script without their prefix"
     );
 
-    let index: serde_json::Value =
-        serde_json::from_str(&read(&tmp.path().join("dist/search.json"))).expect("search.json");
+    let index_text = read(&tmp.path().join("dist/search.json"));
+    let index: serde_json::Value = serde_json::from_str(&index_text).expect("search.json");
+    // Compact, each entry's keys in order: the file is its own value written again.
+    assert_eq!(index_text, serde_json::to_string(&index).expect("json"));
     let entries = index.as_array().expect("array");
     let sapin = entries
         .iter()
