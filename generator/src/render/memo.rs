@@ -130,8 +130,9 @@ pub struct Memo {
     previous: Previous,
     /// Why everything is rendered this time; `None` when the previous pages can be reused.
     pub full: Option<String>,
-    /// Filled while rendering: each page's path and fingerprint.
-    now: Mutex<Vec<(String, u128)>>,
+    /// Filled while rendering: each page's path (by its hash, as [`Previous`] keys it) and
+    /// fingerprint; the paths themselves are the written files' ([`Memo::save`]).
+    now: Mutex<Vec<(u128, u128)>>,
     /// What the last build made the market's lists from, with the files' hashes still in the
     /// output; `None` when there is nothing to compare with.
     lists: Option<ListState>,
@@ -239,7 +240,7 @@ impl Memo {
         self.now
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push((page.to_string(), fp));
+            .push((xxhash_rust::xxh3::xxh3_128(page.as_bytes()), fp));
     }
 
     /// Keeps this build's fingerprints with the hashes its files were written with. Called only
@@ -252,20 +253,29 @@ impl Memo {
         options: &str,
         written: &HashMap<String, u128>,
     ) -> std::io::Result<()> {
-        let mut pages = self.now.into_inner().unwrap_or_else(|e| e.into_inner());
+        let mut fps = self.now.into_inner().unwrap_or_else(|e| e.into_inner());
+        fps.sort_unstable();
+        // Each written file that is a page, with its fingerprint, by path.
+        let mut pages: Vec<(&str, u128, u128)> = written
+            .iter()
+            .filter_map(|(path, hash)| {
+                let key = xxhash_rust::xxh3::xxh3_128(path.as_bytes());
+                let i = fps.binary_search_by_key(&key, |f| f.0).ok()?;
+                Some((path.as_str(), fps[i].1, *hash))
+            })
+            .collect();
+        drop(fps);
         pages.sort_unstable();
         let mut text = format!("{FORMAT}\n{}\n{options}\n", env!("CARGO_PKG_VERSION"));
-        // One line of ~110 bytes per page, written in place: a `format!` each was a third of
-        // it, then `{:032x}` half of what was left (21,000 pages).
-        text.reserve(pages.len() * 112);
-        for (page, fp) in pages {
-            if let Some(hash) = written.get(&page) {
-                chalet_types::encoding::push_hex(&mut text, &fp.to_be_bytes());
-                text.push('\t');
-                chalet_types::encoding::push_hex(&mut text, &hash.to_be_bytes());
-                for part in ["\t", &page, "\n"] {
-                    text.push_str(part);
-                }
+        // One line a page, written in place: a `format!` each was a third of it, then
+        // `{:032x}` half of what was left (21,000 pages).
+        text.reserve(pages.iter().map(|(page, _, _)| 32 + 1 + 32 + 1 + page.len() + 1).sum());
+        for (page, fp, hash) in pages {
+            chalet_types::encoding::push_hex(&mut text, &fp.to_be_bytes());
+            text.push('\t');
+            chalet_types::encoding::push_hex(&mut text, &hash.to_be_bytes());
+            for part in ["\t", page, "\n"] {
+                text.push_str(part);
             }
         }
         crate::fs::create_dir_all(cache_dir)?;
