@@ -1,8 +1,9 @@
 //! Every image the content references goes through this one pipeline:
 //!
 //! 1. [`plan`] — for each source: its content hash, oriented size and alpha (from the
-//!    [`index`] when the file is unchanged, otherwise from its header — pixels are never decoded
-//!    here, and anything over the pixel limit is refused before a decoder could allocate it);
+//!    [`index`] when the file is unchanged, otherwise from its header ([`inspect`]) — pixels are
+//!    never decoded here, and anything over the pixel limit is refused before a decoder could
+//!    allocate it);
 //!    then every derivative's width, format, cache key and URL. Templates get all of it.
 //! 2. [`process`] — derivatives missing from the [`cache`] are made in parallel (one decoded
 //!    source per core at a time, so memory stays bounded): EXIF orientation applied, metadata
@@ -14,6 +15,7 @@
 pub mod cache;
 pub mod checks;
 pub mod index;
+pub mod inspect;
 pub mod plan;
 #[cfg(feature = "native")]
 pub mod process;
