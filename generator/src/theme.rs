@@ -32,17 +32,9 @@ impl StaticFile {
     /// Reads and hashes the file a block at a time.
     fn hashed(rel: String, path: PathBuf) -> std::io::Result<StaticFile> {
         use sha2::{Digest, Sha256};
-        use std::io::Read;
-        let mut file = std::fs::File::open(&path)?;
+        let mut file = std::io::BufReader::with_capacity(64 * 1024, std::fs::File::open(&path)?);
         let mut hasher = Sha256::new();
-        let mut block = vec![0; 64 * 1024];
-        loop {
-            let n = file.read(&mut block)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&block[..n]);
-        }
+        std::io::copy(&mut file, &mut hasher)?;
         Ok(StaticFile {
             rel,
             path,

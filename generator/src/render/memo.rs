@@ -107,21 +107,26 @@ fn references(text: &str) -> Option<Vec<String>> {
 
 /// The last build's pages: by the hash of each page's path, its fingerprint and its file's
 /// hash, sorted (three numbers a page; the state's text and a map of ranges into it were 5 MB
-/// of a rebuild at 21,000 pages). Paths are told apart by their 128-bit hash, as
-/// [`crate::routes::collisions`] tells them apart.
+/// of a rebuild at 21,000 pages). Paths are told apart by their 128-bit xxh3 alone: two of a
+/// market's paths sharing one is not a risk worth keeping every path for.
 #[derive(Debug, Default)]
 struct Previous {
     pages: Vec<(u128, u128, u128)>,
 }
 
 impl Previous {
-    /// `page`'s fingerprint and file hash, if the last build made it.
-    fn get(&self, page: &str) -> Option<(u128, u128)> {
-        let key = xxhash_rust::xxh3::xxh3_128(page.as_bytes());
+    /// The fingerprint and file hash of the page whose path hashes to `key` ([`path_key`]), if
+    /// the last build made it.
+    fn get(&self, key: u128) -> Option<(u128, u128)> {
         let i = self.pages.binary_search_by_key(&key, |p| p.0).ok()?;
         let (_, fp, hash) = self.pages[i];
         Some((fp, hash))
     }
+}
+
+/// What a page's path is known by in the state: its xxh3-128.
+fn path_key(page: &str) -> u128 {
+    xxhash_rust::xxh3::xxh3_128(page.as_bytes())
 }
 
 /// What the last build of this output folder left: each page's fingerprint and file hash.
@@ -193,7 +198,7 @@ impl Memo {
             if manifest.get(page) == Some(hash)
                 && let Some(hash) = hash_value(hash)
             {
-                pages.push((xxhash_rust::xxh3::xxh3_128(page.as_bytes()), fp, hash));
+                pages.push((path_key(page), fp, hash));
             }
         }
         pages.sort_unstable_by_key(|p| p.0);
@@ -228,19 +233,14 @@ impl Memo {
     }
 
     /// The hash of the file `page` became last time, if its fingerprint is unchanged.
+    /// Either way, `page` is recorded with `fp` for the next build.
     pub fn reuse(&self, page: &str, fp: u128) -> Option<u128> {
-        self.record(page, fp);
-        match self.previous.get(page) {
+        let key = path_key(page);
+        self.now.lock().unwrap_or_else(|e| e.into_inner()).push((key, fp));
+        match self.previous.get(key) {
             Some((old, hash)) if self.full.is_none() && old == fp => Some(hash),
             _ => None,
         }
-    }
-
-    pub fn record(&self, page: &str, fp: u128) {
-        self.now
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((xxhash_rust::xxh3::xxh3_128(page.as_bytes()), fp));
     }
 
     /// Keeps this build's fingerprints with the hashes its files were written with. Called only
@@ -259,8 +259,7 @@ impl Memo {
         let mut pages: Vec<(&str, u128, u128)> = written
             .iter()
             .filter_map(|(path, hash)| {
-                let key = xxhash_rust::xxh3::xxh3_128(path.as_bytes());
-                let i = fps.binary_search_by_key(&key, |f| f.0).ok()?;
+                let i = fps.binary_search_by_key(&path_key(path), |f| f.0).ok()?;
                 Some((path.as_str(), fps[i].1, *hash))
             })
             .collect();
