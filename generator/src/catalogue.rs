@@ -1,7 +1,8 @@
 //! `catalogue.json`: what the checkout function publishes to its table. Built from the typed
 //! site with the shared crate's types, sorted by SKU so the file is byte-stable.
 
-use crate::model::{Chalet, Product, Site};
+use crate::diagnostic::Diagnostic;
+use crate::model::{Chalet, Contents, Product, Site};
 use chalet_types::{Catalogue, CatalogueItem, CatalogueMarket, FulfilmentOptions, OrganiserContact, Route};
 use serde::ser::{Serialize, SerializeSeq, Serializer};
 use std::collections::BTreeMap;
@@ -10,7 +11,11 @@ use std::collections::BTreeMap;
 /// build itself streams it).
 #[cfg(test)]
 pub fn catalogue(site: &Site, strings: &BTreeMap<String, String>) -> Catalogue {
-    let mut items: Vec<CatalogueItem> = site.chalets.iter().flat_map(|c| chalet_items(site, c)).collect();
+    let mut items: Vec<CatalogueItem> = site
+        .chalets
+        .iter()
+        .flat_map(|c| chalet_items(site, c, &c.read_contents().expect("contents")))
+        .collect();
     items.sort_by(|a, b| a.sku.cmp(&b.sku));
     Catalogue {
         version: Catalogue::VERSION,
@@ -21,9 +26,10 @@ pub fn catalogue(site: &Site, strings: &BTreeMap<String, String>) -> Catalogue {
 
 /// `catalogue.json` (pretty, one newline at the end), with the theme's `mail_*` strings (prefix
 /// dropped) for the receipts the function sends — one place translates the site and its
-/// e-mails. Each item is made only as it is written: at 20,000 products the list of items was
-/// 12 MB held beside the 14 MB of text it became.
-pub fn catalogue_json(site: &Site, strings: &BTreeMap<String, String>) -> serde_json::Result<String> {
+/// e-mails. Each item is made only as it is written, one chalet's contents read at a time: at
+/// 20,000 products the list of items was 12 MB held beside the 14 MB of text it became.
+/// `Err` when a chalet's contents cannot be read back ([`Chalet::read_contents`]).
+pub fn catalogue_json(site: &Site, strings: &BTreeMap<String, String>) -> Result<String, Diagnostic> {
     /// [`Catalogue`]'s fields, in its order, its items made one at a time.
     #[derive(serde::Serialize)]
     struct Streamed<'a> {
@@ -33,30 +39,53 @@ pub fn catalogue_json(site: &Site, strings: &BTreeMap<String, String>) -> serde_
     }
     struct Items<'a> {
         site: &'a Site,
-        /// (chalet, product) in SKU order: the file is byte-stable.
-        order: Vec<(&'a Chalet, &'a Product)>,
+        /// The chalets in SKU order (a chalet's SKUs all begin with its slug, so its items sort
+        /// together): the file is byte-stable.
+        order: Vec<&'a Chalet>,
+        /// Why a chalet's items could not be written.
+        failed: std::cell::Cell<Option<Diagnostic>>,
     }
     impl Serialize for Items<'_> {
         fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            let mut seq = s.serialize_seq(Some(self.order.len()))?;
-            for (c, p) in &self.order {
-                seq.serialize_element(&item(self.site, c, p))?;
+            let count = self.order.iter().map(|c| c.items.len()).sum();
+            let mut seq = s.serialize_seq(Some(count))?;
+            for c in &self.order {
+                let contents = c.read_contents().map_err(|d| {
+                    let message = d.message.clone();
+                    self.failed.set(Some(d));
+                    serde::ser::Error::custom(message)
+                })?;
+                let mut products: Vec<&Product> = contents.products.iter().collect();
+                products.sort_by(|a, b| a.sku.cmp(&b.sku));
+                for p in products {
+                    seq.serialize_element(&item(self.site, c, p))?;
+                }
             }
             seq.end()
         }
     }
-    let mut order: Vec<(&Chalet, &Product)> = site
-        .chalets
-        .iter()
-        .flat_map(|c| c.products.iter().map(move |p| (&**c, p)))
-        .collect();
-    order.sort_by(|a, b| a.1.sku.cmp(&b.1.sku));
+    let mut order: Vec<&Chalet> = site.chalets.iter().map(|c| &**c).collect();
+    order.sort_by(|a, b| a.slug.cmp(&b.slug));
     let streamed = Streamed {
         version: Catalogue::VERSION,
         market: market(site, strings),
-        items: Items { site, order },
+        items: Items {
+            site,
+            order,
+            failed: Default::default(),
+        },
     };
-    serde_json::to_string_pretty(&streamed).map(|text| text + "\n")
+    match serde_json::to_string_pretty(&streamed) {
+        Ok(text) => Ok(text + "\n"),
+        Err(e) => Err(streamed.items.failed.into_inner().unwrap_or_else(|| Diagnostic {
+            severity: crate::diagnostic::Severity::Error,
+            path: chalet_types::routes::CATALOGUE.to_string(),
+            line: 1,
+            col: 1,
+            message: format!("the catalogue could not be written: {e}"),
+            hint: None,
+        })),
+    }
 }
 
 fn market(site: &Site, strings: &BTreeMap<String, String>) -> CatalogueMarket {
@@ -81,8 +110,8 @@ fn market(site: &Site, strings: &BTreeMap<String, String>) -> CatalogueMarket {
 /// One chalet's items, in its products' order: all the catalogue holds of that chalet (its
 /// items sort together by SKU, which starts with the chalet), so a build can tell from these
 /// alone whether the catalogue changed ([`crate::render`]'s lists).
-pub fn chalet_items(site: &Site, c: &Chalet) -> Vec<CatalogueItem> {
-    c.products.iter().map(|p| item(site, c, p)).collect()
+pub fn chalet_items(site: &Site, c: &Chalet, contents: &Contents) -> Vec<CatalogueItem> {
+    contents.products.iter().map(|p| item(site, c, p)).collect()
 }
 
 fn item(site: &Site, c: &Chalet, p: &Product) -> CatalogueItem {
@@ -130,6 +159,7 @@ mod tests {
             whole.items.len()
         );
         let text = catalogue_json(&site, &strings).expect("json");
+        assert!(text.ends_with("}\n"));
         assert_eq!(text, serde_json::to_string_pretty(&whole).expect("json") + "\n");
         let back: Catalogue = serde_json::from_str(&text).expect("a catalogue");
         assert_eq!(back, whole);

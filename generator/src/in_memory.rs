@@ -59,8 +59,7 @@ pub fn preview(
     let mut pages = Vec::new();
     let mut errors = Diagnostics::default();
     for (ci, c) in site.chalets.iter().enumerate() {
-        let kinds =
-            std::iter::once(PageKind::Chalet(ci)).chain((0..c.products.len()).map(|pi| PageKind::Product(ci, pi)));
+        let kinds = std::iter::once(PageKind::Chalet(ci)).chain((0..c.items.len()).map(|pi| PageKind::Product(ci, pi)));
         for kind in kinds {
             match renderer.render_page(kind) {
                 Ok(OutputFile {

@@ -4,7 +4,7 @@
 use chalet_types::legal::{Allergen, NetQuantity, WithdrawalExemption};
 use chalet_types::{Currency, Date, Kind, Language, Money, Personalisation, Shipping, SiteUrl, Sku, Slug, Stock};
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::fingerprint::Fingerprint;
 use crate::source::SourceFile;
@@ -199,9 +199,6 @@ pub struct Product {
     /// What the shopper is asked per basket line (`personalisation:`).
     pub personalisation: Option<Personalisation>,
     pub description: Markdown,
-    /// A hash of everything above, its images by their place in its chalet's own list: see
-    /// [`Chalet::digest`].
-    pub digest: u128,
 }
 
 impl Product {
@@ -223,11 +220,85 @@ impl Product {
             voucher: _,
             personalisation: _,
             description,
-            digest: _,
         } = self;
         let mut ids: Vec<_> = images.iter().map(|i| i.id).collect();
         ids.extend(description.images.iter().map(|(_, id)| *id));
         ids
+    }
+}
+
+/// A product as every build needs it, whether or not one of its pages is made: its SKU (its
+/// page's address), its digest and its images. Its [`Product`] is in its chalet's [`Contents`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Item {
+    pub sku: Sku,
+    /// A hash of the product as validation made it, its images by their place in its chalet's
+    /// own list: see [`Chalet::digest`].
+    pub digest: u128,
+    pub images: Vec<ImageId>,
+}
+
+/// What only a chalet's own pages and the market's lists read: its `about` text and its
+/// products. A chalet taken from an earlier build leaves them in the validation cache until
+/// they are asked for ([`Chalet::contents`]): at 20,000 products, a rebuild after one edit held
+/// 14 MB of products it did not show.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Contents {
+    pub about: Option<Markdown>,
+    /// Read back at its exact length: a list read from JSON grows by doubling.
+    #[serde(deserialize_with = "exact_length")]
+    pub products: Vec<Product>,
+}
+
+impl Contents {
+    /// Renumbers its images (`ids`: the site's id of each of the chalet's own).
+    fn remap(&mut self, ids: &[ImageId]) {
+        let map = |id: &mut ImageId| *id = ids[*id];
+        if let Some(about) = &mut self.about {
+            about.images.iter_mut().for_each(|(_, id)| map(id));
+        }
+        for p in &mut self.products {
+            p.images.iter_mut().for_each(|i| map(&mut i.id));
+            p.description.images.iter_mut().for_each(|(_, id)| map(id));
+        }
+    }
+}
+
+/// A chalet's [`Contents`]: held, or left in the validation cache and read when asked.
+#[derive(Clone, Debug, Default)]
+pub enum Body {
+    Held(Arc<Contents>),
+    Kept(Arc<KeptContents>),
+    /// A chalet read back without its body: never rendered (an error, not a panic).
+    #[default]
+    Missing,
+}
+
+/// The contents of a chalet taken from the validation cache.
+#[derive(Debug)]
+pub struct KeptContents {
+    body: crate::source::KeptBody,
+    /// The site's id of each of the chalet's own images (empty: the same numbering).
+    ids: Vec<ImageId>,
+    /// Once one of its pages asked ([`Chalet::contents`]).
+    loaded: OnceLock<Result<Arc<Contents>, String>>,
+}
+
+impl KeptContents {
+    #[cfg(test)]
+    pub fn is_loaded(&self) -> bool {
+        self.loaded.get().is_some()
+    }
+
+    fn read(&self) -> Result<Arc<Contents>, String> {
+        if let Some(loaded) = self.loaded.get() {
+            return loaded.clone();
+        }
+        let mut contents: Contents = self.body.decode()?;
+        if !self.ids.is_empty() {
+            contents.remap(&self.ids);
+        }
+        Ok(Arc::new(contents))
     }
 }
 
@@ -252,11 +323,12 @@ pub struct Chalet {
     /// Its Stripe connected account (`payouts: { stripe_account: acct_… }`): never shown on the
     /// site, only handed to the checkout function.
     pub stripe_account: Option<String>,
-    pub about: Option<Markdown>,
-    /// Read back from the validation cache at its exact length: a list read from JSON grows by
-    /// doubling, and 20 products held room for 32 (at 20,000 products, 4 MB of a rebuild).
+    /// The images its `about` text shows.
+    pub about_images: Vec<ImageId>,
+    /// Its products as routes, fingerprints and cards need them; the products themselves are in
+    /// its [`Contents`], in the same order.
     #[serde(deserialize_with = "exact_length")]
-    pub products: Vec<Product>,
+    pub items: Vec<Item>,
     /// A hash of everything above as validation made it, its images by their place in the
     /// chalet's own list (before they are numbered across the site): what the incremental
     /// build compares, kept with a chalet taken from the last build instead of hashing it again.
@@ -264,6 +336,9 @@ pub struct Chalet {
     /// The same for what a product page shows of its chalet: everything but `about` and the
     /// products (of which only the number).
     pub head: u128,
+    /// Its contents; set by [`Chalet::sealed`] or [`Chalet::keep_in`].
+    #[serde(skip)]
+    pub(crate) body: Body,
 }
 
 fn exact_length<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
@@ -273,39 +348,127 @@ fn exact_length<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> 
 }
 
 impl Chalet {
-    /// `Err` when a text it shows cannot be had as it was validated: a chalet taken from the
-    /// validation cache reads its texts back only when a page shows them, and another build
-    /// may have replaced them meanwhile ([`SourceFile::readable`]).
-    pub fn readable(&self) -> Result<(), crate::diagnostic::Diagnostic> {
-        let files = self.about.iter().chain(self.products.iter().map(|p| &p.description));
-        for md in files {
-            if let Err(message) = md.file.readable() {
-                return Err(crate::diagnostic::Diagnostic {
-                    severity: crate::diagnostic::Severity::Error,
-                    path: md.file.display(),
-                    line: 1,
-                    col: 1,
-                    message,
-                    hint: Some("build again: this build did not see the file as it is now".into()),
-                });
-            }
+    /// Its contents for a page: read back from the validation cache the first time for a kept
+    /// chalet, and kept for its other pages. `Err` when they, or a text they show, cannot be
+    /// had as they were validated (another build replaced them meanwhile).
+    pub fn contents(&self) -> Result<Arc<Contents>, crate::diagnostic::Diagnostic> {
+        let contents = match &self.body {
+            Body::Kept(kept) => kept.loaded.get_or_init(|| kept.read()).clone(),
+            _ => self.read(),
         }
-        Ok(())
+        .map_err(|message| self.unreadable(&self.source, message))?;
+        let files = contents
+            .about
+            .iter()
+            .chain(contents.products.iter().map(|p| &p.description));
+        for md in files {
+            md.file
+                .readable()
+                .map_err(|message| self.unreadable(&md.file.display(), message))?;
+        }
+        Ok(contents)
     }
 
-    /// Sets [`Chalet::digest`], [`Chalet::head`] and each [`Product::digest`] as validation
-    /// leaves the chalet, `images` being its own list (what its image ids index): `Debug`
-    /// forms (derived everywhere, so no field can be forgotten) and the files the images are.
-    /// The whole is hashed from the head, `about` and the products' digests, so no text is
-    /// formatted twice.
-    pub fn seal(&mut self, images: &[ImageSource]) {
-        let rels = |ids: Vec<ImageId>| -> Vec<&str> { ids.into_iter().map(|id| images[id].rel.as_str()).collect() };
-        for p in &mut self.products {
-            let mut f = Fingerprint::default();
-            f.add_debug(p);
-            f.add_debug(&rels(p.image_ids()));
-            p.digest = f.finish();
+    /// Its contents for the market's lists, which read every chalet once and no text: a kept
+    /// chalet's are read and let go.
+    pub fn read_contents(&self) -> Result<Arc<Contents>, crate::diagnostic::Diagnostic> {
+        self.read().map_err(|message| self.unreadable(&self.source, message))
+    }
+
+    fn read(&self) -> Result<Arc<Contents>, String> {
+        match &self.body {
+            Body::Held(contents) => Ok(contents.clone()),
+            Body::Kept(kept) => kept.read(),
+            Body::Missing => Err("was read back without its products".into()),
         }
+    }
+
+    fn unreadable(&self, path: &str, message: String) -> crate::diagnostic::Diagnostic {
+        crate::diagnostic::Diagnostic {
+            severity: crate::diagnostic::Severity::Error,
+            path: path.to_string(),
+            line: 1,
+            col: 1,
+            message,
+            hint: Some("build again: this build did not see the file as it is now".into()),
+        }
+    }
+
+    /// Its contents when this build validated it (what the validation cache keeps).
+    pub fn held(&self) -> Option<&Contents> {
+        match &self.body {
+            Body::Held(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// A chalet read back from the validation cache gets its contents from there.
+    pub fn keep_in(&mut self, body: crate::source::KeptBody) {
+        self.body = Body::Kept(Arc::new(KeptContents {
+            body,
+            ids: Vec::new(),
+            loaded: OnceLock::new(),
+        }));
+    }
+
+    /// Renumbers its images into the site's (`ids`: the site's id of each of its own); a kept
+    /// chalet's contents are renumbered when read.
+    pub fn remap(&mut self, ids: &[ImageId]) {
+        let map = |id: &mut ImageId| *id = ids[*id];
+        self.cover
+            .iter_mut()
+            .chain(self.logo.iter_mut())
+            .for_each(|i| map(&mut i.id));
+        self.about_images.iter_mut().for_each(map);
+        for item in &mut self.items {
+            item.images.iter_mut().for_each(map);
+        }
+        match &mut self.body {
+            Body::Held(contents) => Arc::make_mut(contents).remap(ids),
+            Body::Kept(kept) => {
+                // Its own numbering, or one given by an earlier build of this process: composed.
+                let ids = if kept.ids.is_empty() {
+                    ids.to_vec()
+                } else {
+                    kept.ids.iter().map(|&i| ids[i]).collect()
+                };
+                let body = crate::source::KeptBody::clone(&kept.body);
+                *kept = Arc::new(KeptContents {
+                    body,
+                    ids,
+                    loaded: OnceLock::new(),
+                });
+            }
+            Body::Missing => {}
+        }
+    }
+
+    /// A chalet as validation makes it, `images` being its own list (what its image ids index):
+    /// its items and digests set. Each digest hashes `Debug` forms (derived everywhere, so no
+    /// field can be forgotten) and the files the images are. The whole is hashed from the
+    /// head, `about` and the products' digests, so no text is formatted twice.
+    pub fn sealed(mut self, contents: Contents, images: &[ImageSource]) -> Chalet {
+        let rels = |ids: &[ImageId]| -> Vec<&str> { ids.iter().map(|&id| images[id].rel.as_str()).collect() };
+        self.items = contents
+            .products
+            .iter()
+            .map(|p| {
+                let ids = p.image_ids();
+                let mut f = Fingerprint::default();
+                f.add_debug(p);
+                f.add_debug(&rels(&ids));
+                Item {
+                    sku: p.sku.clone(),
+                    digest: f.finish(),
+                    images: ids,
+                }
+            })
+            .collect();
+        self.about_images = contents
+            .about
+            .iter()
+            .flat_map(|a| a.images.iter().map(|(_, id)| *id))
+            .collect();
         let Chalet {
             slug,
             source,
@@ -322,11 +485,12 @@ impl Chalet {
             shipping,
             ship_countries,
             stripe_account,
-            about,
-            products,
+            about_images: _,
+            items,
             digest: _,
             head: _,
-        } = &*self;
+            body: _,
+        } = &self;
         let mut f = Fingerprint::default();
         f.add_debug(&(
             (slug, source, name, artisan, town, category, tagline, cover, logo),
@@ -337,20 +501,22 @@ impl Chalet {
                 shipping,
                 ship_countries,
                 stripe_account,
-                products.len(),
+                items.len(),
             ),
         ));
-        f.add_debug(&rels(self.head_image_ids()));
+        f.add_debug(&rels(&self.head_image_ids()));
         let head = f.finish();
         let mut f = Fingerprint::default();
         f.add(&head.to_le_bytes());
-        f.add_debug(about);
-        for p in products {
-            f.add(&p.digest.to_le_bytes());
+        f.add_debug(&contents.about);
+        for item in items {
+            f.add(&item.digest.to_le_bytes());
         }
-        f.add_debug(&rels(self.image_ids()));
+        f.add_debug(&rels(&self.image_ids()));
         self.digest = f.finish();
         self.head = head;
+        self.body = Body::Held(Arc::new(contents));
+        self
     }
 
     /// The images of what a product page shows of the chalet (see [`Chalet::head`]).
@@ -377,15 +543,16 @@ impl Chalet {
             shipping: _,
             ship_countries: _,
             stripe_account: _,
-            about,
-            products,
+            about_images,
+            items,
             digest: _,
             head: _,
+            body: _,
         } = self;
         let mut ids = self.head_image_ids();
-        ids.extend(about.iter().flat_map(|a| a.images.iter().map(|(_, id)| *id)));
-        for p in products {
-            ids.extend(p.image_ids());
+        ids.extend(about_images);
+        for item in items {
+            ids.extend(&item.images);
         }
         ids
     }
@@ -411,6 +578,6 @@ pub struct Site {
 
 impl Site {
     pub fn product_count(&self) -> usize {
-        self.chalets.iter().map(|c| c.products.len()).sum()
+        self.chalets.iter().map(|c| c.items.len()).sum()
     }
 }

@@ -29,7 +29,7 @@ impl PageKind {
             PageKind::Category(i) => Route::Category(&site.market.categories[i].slug),
             PageKind::Page(i) => Route::Page(&site.pages[i].slug),
             PageKind::Chalet(ci) => Route::Chalet(&site.chalets[ci].slug),
-            PageKind::Product(ci, pi) => Route::Product(&site.chalets[ci].products[pi].sku),
+            PageKind::Product(ci, pi) => Route::Product(&site.chalets[ci].items[pi].sku),
         }
     }
 
@@ -92,7 +92,7 @@ pub fn pages(site: &Site, has_template: impl Fn(&str) -> bool) -> Vec<PageKind> 
     pages.extend((0..site.pages.len()).map(PageKind::Page));
     for (ci, c) in site.chalets.iter().enumerate() {
         pages.push(PageKind::Chalet(ci));
-        pages.extend((0..c.products.len()).map(|pi| PageKind::Product(ci, pi)));
+        pages.extend((0..c.items.len()).map(|pi| PageKind::Product(ci, pi)));
     }
     pages
 }
@@ -136,10 +136,15 @@ fn claim(site: &Site, page: PageKind) -> Claim {
             }
         }
         PageKind::Product(ci, pi) => {
-            let p = &site.chalets[ci].products[pi];
+            // Its file is in its chalet's contents (read only now, when two paths meet).
+            let c = &site.chalets[ci];
+            let file = c
+                .read_contents()
+                .ok()
+                .map(|b| b.products[pi].description.file.display());
             Claim::Content {
-                origin: at(&p.description.file.display()),
-                what: format!("product `{}`", p.sku),
+                origin: at(file.as_deref().unwrap_or(&c.source)),
+                what: format!("product `{}`", c.items[pi].sku),
             }
         }
         _ => Claim::Builtin("a page of the market"),

@@ -155,9 +155,9 @@ impl std::fmt::Debug for SourceFile {
 }
 
 /// The texts of one validation-cache entry ([`encode_keeping_texts`]): the entry's file
-/// begins with them, its model only points into them. A rebuild takes back a thousand
-/// chalets without reading their texts, and reads one chalet's only when one of its pages is
-/// rendered; the texts of every chalet held at once were most of a rebuild's memory.
+/// begins with them, its model only points into them. A rebuild reads one chalet's texts only
+/// when one of its pages is rendered; the texts of every chalet held at once were most of a
+/// rebuild's memory.
 #[derive(Debug)]
 pub struct KeptTexts {
     path: PathBuf,
@@ -186,61 +186,115 @@ impl KeptTexts {
 thread_local! {
     /// While [`encode_keeping_texts`] runs: the texts met so far.
     static WRITING: RefCell<Option<String>> = const { RefCell::new(None) };
-    /// While [`decode_keeping_texts`] runs: where the texts are.
+    /// While a kept value is decoded: where its texts are.
     static READING: RefCell<Option<Arc<KeptTexts>>> = const { RefCell::new(None) };
 }
 
-/// Length of the end of an encoded entry: its texts' length and hash.
-const TAIL: usize = 8 + 16;
+/// Length of the end of an encoded entry: its texts' and its body's lengths and hashes.
+const TAIL: usize = 8 + 8 + 16 + 16;
 
-/// `value` as the validation cache keeps it: its source files' texts one after the other,
-/// then its JSON (each text as its offset, length and hash), then the texts' length and hash.
-/// Texts first, so a file written again with the same texts keeps them at the same place.
-pub fn encode_keeping_texts<T: serde::Serialize>(value: &T) -> serde_json::Result<Vec<u8>> {
+/// The body of a validation-cache entry ([`encode_keeping_texts`]), left in its file until
+/// asked for: a rebuild takes back a thousand chalets by their heads, and reads a chalet's
+/// products only when one of its pages or lists is made.
+#[derive(Clone, Debug)]
+pub struct KeptBody {
+    texts: Arc<KeptTexts>,
+    len: usize,
+    hash: u128,
+}
+
+impl KeptBody {
+    /// The body as it was kept; `Err(why)` when its file no longer holds it (replaced by
+    /// another build since this one read the head).
+    pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Result<T, String> {
+        use std::io::{Read, Seek, SeekFrom};
+        let gone = || {
+            format!(
+                "changed while this build ran (its validated copy in {} is gone)",
+                self.texts.path.display()
+            )
+        };
+        let mut bytes = vec![0; self.len];
+        let mut file = std::fs::File::open(&self.texts.path).map_err(|_| gone())?;
+        file.seek(SeekFrom::Start(self.texts.len as u64)).map_err(|_| gone())?;
+        file.read_exact(&mut bytes).map_err(|_| gone())?;
+        if xxhash_rust::xxh3::xxh3_128(&bytes) != self.hash {
+            return Err(gone());
+        }
+        decode_with(&self.texts, &bytes).ok_or_else(gone)
+    }
+}
+
+/// `head` and `body` as the validation cache keeps them: the texts of their source files one
+/// after the other, then the body's JSON and the head's (each text as its offset, length and
+/// hash), then the lengths and hashes of the texts and the body. Texts first, so a file written
+/// again with the same texts keeps them at the same place; the head last, so reading it takes
+/// one read of the file's end.
+pub fn encode_keeping_texts<B: serde::Serialize, H: serde::Serialize>(
+    body: &B,
+    head: &H,
+) -> serde_json::Result<Vec<u8>> {
     WRITING.with(|w| *w.borrow_mut() = Some(String::new()));
-    let json = serde_json::to_vec(value);
+    let json = serde_json::to_vec(body).and_then(|b| Ok((b, serde_json::to_vec(head)?)));
     let texts = WRITING.with(|w| w.borrow_mut().take()).unwrap_or_default();
-    let json = json?;
-    let mut out = Vec::with_capacity(texts.len() + json.len() + TAIL);
+    let (body, head) = json?;
+    let mut out = Vec::with_capacity(texts.len() + body.len() + head.len() + TAIL);
     out.extend_from_slice(texts.as_bytes());
-    out.extend_from_slice(&json);
+    out.extend_from_slice(&body);
+    out.extend_from_slice(&head);
     out.extend_from_slice(&(texts.len() as u64).to_le_bytes());
+    out.extend_from_slice(&(body.len() as u64).to_le_bytes());
     out.extend_from_slice(&xxhash_rust::xxh3::xxh3_128(texts.as_bytes()).to_le_bytes());
+    out.extend_from_slice(&xxhash_rust::xxh3::xxh3_128(&body).to_le_bytes());
     Ok(out)
 }
 
-/// Reads back what [`encode_keeping_texts`] wrote to `path`, without its texts: its source
-/// files read them from `path` when first asked. `None` for anything unreadable or foreign.
-pub fn decode_keeping_texts<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {
+/// Reads back the head [`encode_keeping_texts`] wrote to `path`, with where its body is:
+/// neither the body nor any text is read (source files read theirs from `path` when first
+/// asked). `None` for anything unreadable or foreign.
+pub fn decode_keeping_texts<H: serde::de::DeserializeOwned>(path: &Path) -> Option<(H, KeptBody)> {
     use std::io::{Read, Seek, SeekFrom};
     let mut file = std::fs::File::open(path).ok()?;
     let size = usize::try_from(file.metadata().ok()?.len()).ok()?;
-    // Most entries' model is under 16 KB: one read takes it with the tail.
+    // Most entries' head is under 16 KB: one read takes it with the tail.
     let guess = size.min(16 * 1024);
     let mut end = vec![0; guess];
     file.seek(SeekFrom::Start((size - guess) as u64)).ok()?;
     file.read_exact(&mut end).ok()?;
     let tail = end.get(guess.checked_sub(TAIL)?..)?;
-    let len = usize::try_from(u64::from_le_bytes(tail[..8].try_into().ok()?)).ok()?;
-    let hash = u128::from_le_bytes(tail[8..].try_into().ok()?);
-    let json_len = size.checked_sub(len)?.checked_sub(TAIL)?;
+    let number = |at: usize| usize::try_from(u64::from_le_bytes(tail[at..at + 8].try_into().ok()?)).ok();
+    let (len, body_len) = (number(0)?, number(8)?);
+    let hash = u128::from_le_bytes(tail[16..32].try_into().ok()?);
+    let body_hash = u128::from_le_bytes(tail[32..48].try_into().ok()?);
+    let head_len = size.checked_sub(TAIL)?.checked_sub(len)?.checked_sub(body_len)?;
     let longer;
-    let json: &[u8] = if json_len + TAIL <= guess {
-        &end[guess - TAIL - json_len..guess - TAIL]
+    let json: &[u8] = if head_len + TAIL <= guess {
+        &end[guess - TAIL - head_len..guess - TAIL]
     } else {
-        let mut bytes = vec![0; json_len];
-        file.seek(SeekFrom::Start(len as u64)).ok()?;
+        let mut bytes = vec![0; head_len];
+        file.seek(SeekFrom::Start((len + body_len) as u64)).ok()?;
         file.read_exact(&mut bytes).ok()?;
         longer = bytes;
         &longer
     };
-    let store = Arc::new(KeptTexts {
+    let texts = Arc::new(KeptTexts {
         path: path.to_path_buf(),
         len,
         hash,
         loaded: OnceLock::new(),
     });
-    READING.with(|r| *r.borrow_mut() = Some(store));
+    let head = decode_with(&texts, json)?;
+    let body = KeptBody {
+        texts,
+        len: body_len,
+        hash: body_hash,
+    };
+    Some((head, body))
+}
+
+/// `json` decoded, its source files' texts in `texts`.
+fn decode_with<T: serde::de::DeserializeOwned>(texts: &Arc<KeptTexts>, json: &[u8]) -> Option<T> {
+    READING.with(|r| *r.borrow_mut() = Some(texts.clone()));
     // Checked as UTF-8 once, whole: read from bytes, each of its thousands of strings was checked
     // on its own.
     let value = std::str::from_utf8(json)
@@ -340,67 +394,69 @@ mod tests {
         }
     }
 
-    #[derive(serde::Serialize, serde::Deserialize)]
-    struct Kept {
-        stamp: u64,
-        files: Vec<SourceFile>,
-    }
-
-    fn kept(stamp: u64, texts: &[&str]) -> Kept {
-        let files = texts
+    /// An entry's body, as a test keeps it: files only.
+    fn files(texts: &[&str]) -> Vec<SourceFile> {
+        texts
             .iter()
             .enumerate()
             .map(|(i, t)| SourceFile::new(format!("f{i}.md"), format!("content/f{i}.md"), t.to_string()))
-            .collect();
-        Kept { stamp, files }
+            .collect()
+    }
+
+    fn write(path: &Path, stamp: u64, texts: &[&str]) {
+        std::fs::write(path, encode_keeping_texts(&files(texts), &stamp).expect("encode")).expect("write");
+    }
+
+    fn read(path: &Path) -> (u64, KeptBody) {
+        decode_keeping_texts(path).expect("decode")
     }
 
     #[test]
     fn kept_texts_are_read_back_only_when_asked_and_only_as_they_were_kept() {
         let dir = tempfile::tempdir().expect("tmp");
         let path = dir.path().join("x.entry");
-        let original = kept(1, &["ab\nçé x\n", "", "second"]);
-        std::fs::write(&path, encode_keeping_texts(&original).expect("encode")).expect("write");
-        let back: Kept = decode_keeping_texts(&path).expect("decode");
+        let original = files(&["ab\nçé x\n", "", "second"]);
+        write(&path, 1, &["ab\nçé x\n", "", "second"]);
+        let (stamp, body) = read(&path);
+        assert_eq!(stamp, 1);
+        let back: Vec<SourceFile> = body.decode().expect("the body as kept");
         // Nothing read yet: the model alone describes each text as the original does.
-        for (a, b) in original.files.iter().zip(&back.files) {
+        for (a, b) in original.iter().zip(&back) {
             assert_eq!(format!("{a:?}"), format!("{b:?}"));
         }
-        assert!(back.files.iter().all(|f| f.is_kept_unread()));
-        assert_eq!(back.files[0].text(), "ab\nçé x\n");
-        assert_eq!(back.files[0].position(8), (2, 4));
-        assert_eq!(back.files[1].text(), "");
-        assert_eq!(back.files[2].text(), "second");
-        assert!(back.files[2].readable().is_ok());
+        assert!(back.iter().all(|f| f.is_kept_unread()));
+        assert_eq!(back[0].text(), "ab\nçé x\n");
+        assert_eq!(back[0].position(8), (2, 4));
+        assert_eq!(back[1].text(), "");
+        assert_eq!(back[2].text(), "second");
+        assert!(back[2].readable().is_ok());
 
-        // Written again with the same texts (another build's stamp): still the same texts.
-        let again: Kept = decode_keeping_texts(&path).expect("decode");
-        std::fs::write(
-            &path,
-            encode_keeping_texts(&kept(22_222, &["ab\nçé x\n", "", "second"])).expect("encode"),
-        )
-        .expect("write");
-        assert_eq!(again.files[2].text(), "second");
+        // Written again with the same texts (another build's stamp): the same body and texts.
+        let (_, again) = read(&path);
+        let again_files: Vec<SourceFile> = again.decode().expect("body");
+        write(&path, 22_222, &["ab\nçé x\n", "", "second"]);
+        assert_eq!(again_files[2].text(), "second");
+        assert!(again.decode::<Vec<SourceFile>>().is_ok());
         // Replaced by other texts before they were read: refused, never mixed up.
-        let stale: Kept = decode_keeping_texts(&path).expect("decode");
-        std::fs::write(
-            &path,
-            encode_keeping_texts(&kept(3, &["AB\nÇÉ X\n", "", "SECOND"])).expect("encode"),
-        )
-        .expect("write");
-        assert!(stale.files[0].readable().is_err());
-        assert_eq!(stale.files[2].text(), "");
-        // A model longer than the first read of the file's end (16 KB) is read whole.
+        let (_, stale_body) = read(&path);
+        let stale: Vec<SourceFile> = stale_body.decode().expect("body");
+        write(&path, 3, &["AB\nÇÉ X\n", "", "SECOND"]);
+        assert!(stale[0].readable().is_err());
+        assert_eq!(stale[2].text(), "");
+        // …and so is a body not yet read whose file now holds another.
+        let err = stale_body.decode::<Vec<SourceFile>>().expect_err("another body");
+        assert!(err.contains("changed while this build ran"), "{err}");
+        // A head longer than the first read of the file's end (16 KB) is read whole.
         let many: Vec<String> = (0..400).map(|i| format!("text {i}")).collect();
-        let big = kept(4, &many.iter().map(String::as_str).collect::<Vec<_>>());
-        std::fs::write(&path, encode_keeping_texts(&big).expect("encode")).expect("write");
+        let big = files(&many.iter().map(String::as_str).collect::<Vec<_>>());
+        std::fs::write(&path, encode_keeping_texts(&0u8, &big).expect("encode")).expect("write");
         assert!(std::fs::metadata(&path).expect("meta").len() > 20 * 1024);
-        let back: Kept = decode_keeping_texts(&path).expect("decode");
-        assert_eq!(back.files.len(), 400);
-        assert_eq!(back.files[399].text(), "text 399");
+        let (back, _): (Vec<SourceFile>, KeptBody) = decode_keeping_texts(&path).expect("decode");
+        assert_eq!(back.len(), 400);
+        assert_eq!(back[399].text(), "text 399");
         // Damaged or foreign files are not entries.
         std::fs::write(&path, b"{}").expect("write");
-        assert!(decode_keeping_texts::<Kept>(&path).is_none());
+        assert!(decode_keeping_texts::<u64>(&path).is_none());
         // A source file is kept only with its texts.
         assert!(serde_json::to_string(&original).is_err());
     }

@@ -118,24 +118,50 @@ pub fn script_config(views: &Views, strings: &BTreeMap<String, String>) -> Strin
 /// The search index: every chalet and product with the words a shopper may type (names,
 /// chalet, artisan, town, category, tags). Accents are folded by the script, not here, so
 /// results can show the names as written.
-pub fn search_index(site: &Site, views: &Views) -> String {
-    /// The entries, one chalet's at a time as they are written (not 21,000 held at once).
-    struct All<'s, 'v>(&'s Site, &'s Views<'v>);
+/// `Err` when a chalet's contents cannot be read back ([`crate::model::Chalet::read_contents`]).
+pub fn search_index(site: &Site, views: &Views) -> Result<String, crate::diagnostic::Diagnostic> {
+    /// The entries, one chalet's at a time as they are written (not 21,000 held at once), its
+    /// contents read only for that.
+    struct All<'s, 'v> {
+        site: &'s Site,
+        views: &'s Views<'v>,
+        failed: std::cell::Cell<Option<crate::diagnostic::Diagnostic>>,
+    }
     impl serde::Serialize for All<'_, '_> {
         fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
             use serde::ser::SerializeSeq;
-            let All(site, views) = self;
-            let mut seq = s.serialize_seq(Some(site.product_count() + site.chalets.len()))?;
-            for c in site.chalets.iter() {
-                for entry in search_entries(views, c) {
+            let mut seq = s.serialize_seq(Some(self.site.product_count() + self.site.chalets.len()))?;
+            for c in self.site.chalets.iter() {
+                let contents = c.read_contents().map_err(|d| {
+                    let message = d.message.clone();
+                    self.failed.set(Some(d));
+                    serde::ser::Error::custom(message)
+                })?;
+                for entry in search_entries(self.views, c, &contents) {
                     seq.serialize_element(&entry)?;
                 }
             }
             seq.end()
         }
     }
-    // Plain data: serialising it cannot fail.
-    serde_json::to_string(&All(site, views)).unwrap_or_default()
+    let all = All {
+        site,
+        views,
+        failed: Default::default(),
+    };
+    // Plain data: only a chalet's contents can fail.
+    serde_json::to_string(&all).map_err(|e| {
+        all.failed
+            .into_inner()
+            .unwrap_or_else(|| crate::diagnostic::Diagnostic {
+                severity: crate::diagnostic::Severity::Error,
+                path: chalet_types::routes::SEARCH_INDEX.to_string(),
+                line: 1,
+                col: 1,
+                message: format!("the search index could not be written: {e}"),
+                hint: None,
+            })
+    })
 }
 
 /// One entry of the search index, typed rather than a `json!` map (a third of the time at 3,000
@@ -150,16 +176,20 @@ pub struct SearchEntry<'a> {
 
 /// A chalet's entries in the search index: itself, then its products. The index is these,
 /// chalet after chalet.
-pub fn search_entries<'a>(views: &Views, c: &'a crate::model::Chalet) -> Vec<SearchEntry<'a>> {
+pub fn search_entries<'a>(
+    views: &Views,
+    c: &'a crate::model::Chalet,
+    contents: &'a crate::model::Contents,
+) -> Vec<SearchEntry<'a>> {
     let category = views.category_name(c.category.as_str());
-    let mut entries = Vec::with_capacity(c.products.len() + 1);
+    let mut entries = Vec::with_capacity(contents.products.len() + 1);
     entries.push(SearchEntry {
         n: &c.name,
         d: format!("{} · {}", c.artisan, c.town),
         k: format!("{} {} {}", category, c.tagline.as_deref().unwrap_or(""), c.artisan),
         u: views.chalet_url(c),
     });
-    for p in &c.products {
+    for p in &contents.products {
         entries.push(SearchEntry {
             n: &p.name,
             d: format!("{} · {}", c.name, views.money(p.price)),

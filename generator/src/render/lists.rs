@@ -15,6 +15,7 @@
 
 use super::Renderer;
 use super::memo::Fingerprint;
+use crate::diagnostic::Diagnostic;
 use crate::routes::PageKind;
 use chalet_types::routes;
 use rayon::prelude::*;
@@ -99,7 +100,8 @@ impl ListState {
 
 impl Renderer<'_> {
     /// What the lists are made from in this build, taking unchanged chalets' parts from `prev`.
-    pub(super) fn list_state(&self, prev: Option<&ListState>) -> ListState {
+    /// `Err` when a changed chalet's contents cannot be read back (see [`crate::model::Chalet::read_contents`]).
+    pub(super) fn list_state(&self, prev: Option<&ListState>) -> Result<ListState, Diagnostic> {
         let global = self.lists_global();
         // Parts made under other market-wide values are not comparable: all are made again.
         let prev = prev.filter(|p| p.global == global);
@@ -111,7 +113,7 @@ impl Renderer<'_> {
                     .collect()
             })
             .unwrap_or_default();
-        let chalets = self
+        let chalets: Result<Vec<_>, Diagnostic> = self
             .site
             .chalets
             .par_iter()
@@ -120,16 +122,16 @@ impl Renderer<'_> {
                 let whole = self.chalet_fps[ci].whole;
                 let parts = match known.get(c.slug.as_str()) {
                     Some((w, parts)) if *w == whole => *parts,
-                    _ => self.parts(ci),
+                    _ => self.parts(ci)?,
                 };
-                (c.slug.to_string(), whole, parts)
+                Ok((c.slug.to_string(), whole, parts))
             })
             .collect();
-        ListState {
+        Ok(ListState {
             global,
-            chalets,
+            chalets: chalets?,
             files: Default::default(),
-        }
+        })
     }
 
     /// Everything market-wide (the values every page sees) and the sitemap's other pages.
@@ -146,20 +148,20 @@ impl Renderer<'_> {
     }
 
     /// One chalet's part of each list, hashed, made as the whole files make them.
-    fn parts(&self, ci: usize) -> Parts {
+    fn parts(&self, ci: usize) -> Result<Parts, Diagnostic> {
         let c = &self.site.chalets[ci];
         let base = &self.site.market.base_url;
         let mut sitemap = Fingerprint::default();
-        let pages =
-            std::iter::once(PageKind::Chalet(ci)).chain((0..c.products.len()).map(|pi| PageKind::Product(ci, pi)));
+        let pages = std::iter::once(PageKind::Chalet(ci)).chain((0..c.items.len()).map(|pi| PageKind::Product(ci, pi)));
         for page in pages.filter(|p| p.in_sitemap()) {
             sitemap.add(base.join(&self.url_rel(page)).as_bytes());
         }
+        let contents = c.read_contents()?;
         let mut search = Fingerprint::default();
-        search.add_json(&super::data::search_entries(&self.views, c));
+        search.add_json(&super::data::search_entries(&self.views, c, &contents));
         let mut catalogue = Fingerprint::default();
-        catalogue.add_json(&crate::catalogue::chalet_items(self.site, c));
-        [sitemap.finish(), search.finish(), catalogue.finish()]
+        catalogue.add_json(&crate::catalogue::chalet_items(self.site, c, &contents));
+        Ok([sitemap.finish(), search.finish(), catalogue.finish()])
     }
 }
 

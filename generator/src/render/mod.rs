@@ -111,9 +111,9 @@ impl<'a> Renderer<'a> {
                 whole: with_images(c.digest, c.image_ids()),
                 head: with_images(c.head, c.head_image_ids()),
                 products: c
-                    .products
+                    .items
                     .iter()
-                    .map(|p| with_images(p.digest, p.image_ids()))
+                    .map(|p| with_images(p.digest, p.images.clone()))
                     .collect(),
             })
             .collect();
@@ -179,12 +179,9 @@ impl<'a> Renderer<'a> {
         if let Some(file) = source.and_then(unchanged) {
             return Ok(file);
         }
-        if let PageKind::Chalet(ci) | PageKind::Product(ci, _) = page {
-            self.site.chalets[ci].readable()?;
-        }
         // Only the others' contexts need hashing.
         let fingerprint = source.is_none().then(|| self.page_base(page.template()));
-        let (template, context) = self.context(page, fingerprint);
+        let (template, context) = self.context(page, fingerprint)?;
         if let Some(file) = context.fingerprint.as_ref().and_then(|fp| unchanged(fp.finish())) {
             return Ok(file);
         }
@@ -230,7 +227,13 @@ impl<'a> Renderer<'a> {
     }
 
     /// The page's template context; with `fingerprint`, every value is hashed into it too.
-    fn context(&self, page: PageKind, fingerprint: Option<memo::Fingerprint>) -> (&'static str, PageContext) {
+    /// `Err` when the contents of a chalet it shows cannot be read back
+    /// ([`crate::model::Chalet::contents`]).
+    fn context(
+        &self,
+        page: PageKind,
+        fingerprint: Option<memo::Fingerprint>,
+    ) -> Result<(&'static str, PageContext), Diagnostic> {
         let (site, views) = (self.site, &self.views);
         let rel = self.url_rel(page);
         let template = page.template();
@@ -268,12 +271,13 @@ impl<'a> Renderer<'a> {
                 ctx.insert("description", description);
             }
             PageKind::Chalet(ci) => {
-                ctx.insert("chalet", views.chalet(&site.chalets[ci]));
+                let c = &site.chalets[ci];
+                ctx.insert("chalet", views.chalet(c, &*c.contents()?));
             }
             PageKind::Product(ci, pi) => {
                 let c = &site.chalets[ci];
                 let card = views.chalet_card(c);
-                let product = views.product(c, &c.products[pi]);
+                let product = views.product(c, &c.contents()?.products[pi]);
                 ctx.insert(
                     "json_ld",
                     data::product_ld(&product, &card, &canonical, site.market.currency),
@@ -282,18 +286,21 @@ impl<'a> Renderer<'a> {
                 ctx.insert("chalet_pickup", &c.pickup);
                 ctx.insert("chalet_shipping", views.shipping(c));
                 ctx.insert("product", product);
-                ctx.insert("neighbours", self.neighbours(ci, pi));
+                ctx.insert("neighbours", self.neighbours(ci, pi)?);
             }
         }
-        (template, ctx)
+        Ok((template, ctx))
     }
 
     /// Up to [`NEIGHBOURS`] other products' cards: see [`Renderer::neighbour_ids`].
-    fn neighbours(&self, ci: usize, pi: usize) -> Vec<view::ProductCard> {
+    fn neighbours(&self, ci: usize, pi: usize) -> Result<Vec<view::ProductCard>, Diagnostic> {
         let chalets = &self.site.chalets;
         self.neighbour_ids(ci, pi)
             .into_iter()
-            .map(|(cj, pj)| self.views.product_card(&chalets[cj], &chalets[cj].products[pj]))
+            .map(|(cj, pj)| {
+                let c = &chalets[cj];
+                Ok(self.views.product_card(c, &c.contents()?.products[pj]))
+            })
             .collect()
     }
 
@@ -302,7 +309,7 @@ impl<'a> Renderer<'a> {
     fn neighbour_ids(&self, ci: usize, pi: usize) -> Vec<(usize, usize)> {
         let chalets = &self.site.chalets;
         let c = &chalets[ci];
-        let mut out: Vec<_> = (0..c.products.len())
+        let mut out: Vec<_> = (0..c.items.len())
             .filter(|&j| j != pi)
             .map(|j| (ci, j))
             .take(NEIGHBOURS)
@@ -311,7 +318,7 @@ impl<'a> Renderer<'a> {
             let others = chalets
                 .iter()
                 .enumerate()
-                .filter(|(_, o)| o.category == c.category && o.slug != c.slug && !o.products.is_empty());
+                .filter(|(_, o)| o.category == c.category && o.slug != c.slug && !o.items.is_empty());
             out.extend(others.map(|(cj, _)| (cj, 0)).take(NEIGHBOURS - out.len()));
         }
         out
@@ -334,7 +341,7 @@ impl<'a> Renderer<'a> {
     pub fn other_files(&self, memo: &memo::Memo) -> Result<Vec<OutputFile>, Diagnostic> {
         let site = self.site;
         let base = &site.market.base_url;
-        let lists = self.list_state(memo.lists());
+        let lists = self.list_state(memo.lists())?;
         let kept = |file: usize| memo.lists().and_then(|prev| prev.unchanged(&lists, file));
         let make = |file: usize, f: &(dyn Fn() -> Result<String, Diagnostic> + Sync)| match kept(file) {
             Some(hash) => Ok(OutputFile {
@@ -354,20 +361,8 @@ impl<'a> Renderer<'a> {
         };
         // A catalogue that cannot be written must stop the build: an empty one would withdraw
         // every product from sale when published.
-        let catalogue = || {
-            catalogue_json(site, &self.theme.strings).map_err(|e| Diagnostic {
-                severity: Severity::Error,
-                path: routes::CATALOGUE.to_string(),
-                line: 1,
-                col: 1,
-                message: format!("the catalogue could not be written: {e}"),
-                hint: None,
-            })
-        };
-        let search = || {
-            site.chalets.iter().try_for_each(|c| c.readable())?;
-            Ok(data::search_index(site, &self.views))
-        };
+        let catalogue = || catalogue_json(site, &self.theme.strings);
+        let search = || data::search_index(site, &self.views);
         // Each walks the whole market, apart from the others: side by side, they cost one.
         let (sitemap, (search, catalogue)) = rayon::join(
             || make(0, &sitemap),

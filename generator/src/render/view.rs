@@ -4,7 +4,7 @@
 use crate::i18n::{date_range, long_date, og_locale};
 use crate::images::ImagePlan;
 use crate::markdown::{self, escape};
-use crate::model::{Chalet, Image, Markdown, Product, Site};
+use crate::model::{Chalet, Contents, Image, Markdown, Product, Site};
 use chalet_types::routes::{self, Route};
 use chalet_types::{Availability, Kind, Language, MAX_QUANTITY, Money};
 use pulldown_cmark::HeadingLevel;
@@ -396,20 +396,20 @@ impl<'a> Views<'a> {
             category_url,
             cover: c.cover.as_ref().map(|i| self.image(i, &c.name)),
             logo: c.logo.as_ref().map(|i| self.image(i, &c.name)),
-            product_count: c.products.len(),
+            product_count: c.items.len(),
             variant: variant(c.slug.as_str()),
         }
     }
 
-    pub fn chalet(&self, c: &Chalet) -> ChaletView {
+    pub fn chalet(&self, c: &Chalet, contents: &Contents) -> ChaletView {
         ChaletView {
             card: self.chalet_card(c),
-            about_html: c
+            about_html: contents
                 .about
                 .as_ref()
                 .map(|a| self.markdown(a, HeadingLevel::H3))
                 .unwrap_or_default(),
-            summary: c
+            summary: contents
                 .about
                 .as_ref()
                 .map(|a| markdown::summary(a.text(), 155))
@@ -426,7 +426,7 @@ impl<'a> Views<'a> {
                 enterprise_number: t.enterprise_number.clone(),
                 address: t.address.clone(),
             }),
-            products: c.products.iter().map(|p| self.product_card(c, p)).collect(),
+            products: contents.products.iter().map(|p| self.product_card(c, p)).collect(),
             cover_url: c.cover.as_ref().map(|i| self.absolute(&self.image_view(i.id).src)),
         }
     }

@@ -4,7 +4,7 @@ use super::Validator;
 use super::market::{absolute_url, category_hint, email};
 use super::reuse::{Entry, Reuse};
 use crate::diagnostic::Severity;
-use crate::model::{Category, Chalet, Contact, Image, ImageId, ImageRole, Product, Voucher};
+use crate::model::{Category, Chalet, Contact, Contents, Image, ImageId, ImageRole, Product, Voucher};
 use crate::yaml::{Fields, Node, Pos, Reader, Value, slug_hint};
 use chalet_types::{Kind, Personalisation, Shipping, Sku, Slug, Stock};
 use rayon::prelude::*;
@@ -106,10 +106,7 @@ pub(super) fn validate_all(
                 local.diags = diags.into();
                 return (Some(chalet), local, None);
             }
-            let chalet = validate_one(&mut local, folder, inner, rules).map(|mut c| {
-                c.seal(&local.images);
-                Arc::new(c)
-            });
+            let chalet = validate_one(&mut local, folder, inner, rules).map(Arc::new);
             let diags: Vec<_> = local.diags.iter().cloned().collect();
             let entry = reuse.entry(files, folder, &chalet, &local.images, &diags);
             (chalet, local, entry)
@@ -129,24 +126,12 @@ pub(super) fn validate_all(
             // The chalet's own numbering is often the site's (no images, or the first chalet
             // with some): then the chalet is shared as it is, not copied.
             if ids.iter().enumerate().any(|(local, &site)| local != site) {
-                remap_images(Arc::make_mut(&mut c), &ids);
+                Arc::make_mut(&mut c).remap(&ids);
             }
             out.push(c);
         }
     }
     (out, fresh)
-}
-
-fn remap_images(c: &mut Chalet, ids: &[ImageId]) {
-    let map = |id: &mut ImageId| *id = ids[*id];
-    c.cover.iter_mut().chain(c.logo.iter_mut()).for_each(|i| map(&mut i.id));
-    if let Some(about) = &mut c.about {
-        about.images.iter_mut().for_each(|(_, id)| map(id));
-    }
-    for p in &mut c.products {
-        p.images.iter_mut().for_each(|i| map(&mut i.id));
-        p.description.images.iter_mut().for_each(|(_, id)| map(id));
-    }
 }
 
 fn validate_one(v: &mut Validator, folder: &str, inner: &[&str], rules: MarketRules) -> Option<Chalet> {
@@ -288,27 +273,31 @@ fn validate_one(v: &mut Validator, folder: &str, inner: &[&str], rules: MarketRu
         );
         return None;
     }
-    Some(Chalet {
-        slug: slug?,
-        source: file.display(),
-        name: name?,
-        artisan: artisan?,
-        town: town?,
-        category: category?,
-        tagline,
-        cover,
-        logo,
-        contact,
-        trader,
-        pickup,
-        shipping,
-        ship_countries,
-        stripe_account,
-        about,
-        products,
-        digest: 0,
-        head: 0,
-    })
+    Some(
+        Chalet {
+            slug: slug?,
+            source: file.display(),
+            name: name?,
+            artisan: artisan?,
+            town: town?,
+            category: category?,
+            tagline,
+            cover,
+            logo,
+            contact,
+            trader,
+            pickup,
+            shipping,
+            ship_countries,
+            stripe_account,
+            about_images: Vec::new(),
+            items: Vec::new(),
+            digest: 0,
+            head: 0,
+            body: Default::default(),
+        }
+        .sealed(Contents { about, products }, &v.images),
+    )
 }
 
 /// The name a text file of a chalet folder probably meant, when it is not exactly one the
@@ -555,7 +544,6 @@ fn product(v: &mut Validator, rel: &str, stem: &str, seller: Seller, rules: Mark
         voucher,
         personalisation,
         description,
-        digest: 0,
     })
 }
 

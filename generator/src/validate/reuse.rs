@@ -27,8 +27,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Bumped whenever what an entry holds or how its digests are made changes.
-const FORMAT: &str = concat!("chalet-validated 6 ", env!("CARGO_PKG_VERSION"));
-/// Each entry's file: its texts, then the rest as JSON ([`crate::source::encode_keeping_texts`]).
+const FORMAT: &str = concat!("chalet-validated 7 ", env!("CARGO_PKG_VERSION"));
+/// Each entry's file: its texts, the chalet's contents, then the rest
+/// ([`crate::source::encode_keeping_texts`]): a lookup reads only the rest.
 const EXT: &str = "entry";
 
 /// File times are only as fine as their file system's clock: a few milliseconds on Linux,
@@ -47,6 +48,7 @@ pub struct Entry {
     /// rebuild's memory at 20,000 products, held only to be compared.)
     stamps: u128,
     newest_ns: i128,
+    /// Its contents are left in the entry's file ([`Chalet::contents`]).
     #[serde(with = "crate::source::shared")]
     pub(super) chalet: Arc<Chalet>,
     /// The images it references, in its own numbering (as a chalet validated alone has them).
@@ -196,7 +198,9 @@ impl ChaletMemo {
         let read: Vec<(String, Entry)> = missing
             .par_iter()
             .filter_map(|f| {
-                let entry: Entry = crate::source::decode_keeping_texts(&self.dir.join(format!("{f}.{EXT}")))?;
+                let (mut entry, body): (Entry, _) =
+                    crate::source::decode_keeping_texts(&self.dir.join(format!("{f}.{EXT}")))?;
+                Arc::get_mut(&mut entry.chalet)?.keep_in(body);
                 Some((f.to_string(), entry))
             })
             .collect();
@@ -239,7 +243,8 @@ impl ChaletMemo {
         self.released.retain(|f| present.contains(f.as_str()));
         if !fresh.is_empty() && std::fs::create_dir_all(&self.dir).is_ok() {
             fresh.par_iter().for_each(|(folder, entry)| {
-                if let Ok(bytes) = crate::source::encode_keeping_texts(entry) {
+                let Some(contents) = entry.chalet.held() else { return };
+                if let Ok(bytes) = crate::source::encode_keeping_texts(contents, entry) {
                     let _ = crate::fs::write_atomic(&self.dir.join(format!("{folder}.{EXT}")), &bytes);
                 }
             });
@@ -258,5 +263,71 @@ impl ChaletMemo {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Body;
+
+    /// The example market, validated once afresh and once from the entries that build kept.
+    #[test]
+    fn a_kept_chalet_is_taken_by_its_head_and_reads_its_contents_only_when_asked() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../content");
+        let mut files = crate::load::load(&root, "content").expect("example content");
+        // As if listed well after its files were written (a checkout may be seconds old).
+        files.scanned_ns += 10 * RACY_NS;
+        let cache = tempfile::tempdir().expect("tmp");
+        let mut memo = ChaletMemo::new(cache.path(), &root);
+        let nothing = memo.lookup(&files);
+        assert!(nothing.is_empty(), "nothing kept yet");
+        let fresh = super::super::validate_reusing(&files, nothing);
+        let site = fresh.site.as_ref().expect("the example market validates");
+        memo.keep(&files, fresh.fresh);
+
+        // Another process: the entries are read from disk, their heads only.
+        let mut memo = ChaletMemo::new(cache.path(), &root);
+        let reuse = memo.lookup(&files);
+        assert_eq!(reuse.len(), site.chalets.len(), "every chalet is taken back");
+        memo.release();
+        let again = super::super::validate_reusing(&files, reuse);
+        let kept = again.site.expect("validates");
+        assert_eq!(format!("{:?}", kept.images), format!("{:?}", site.images));
+        for (a, b) in site.chalets.iter().zip(&kept.chalets) {
+            assert!(
+                matches!(&b.body, Body::Kept(k) if !k.is_loaded()),
+                "{}: not read",
+                b.slug
+            );
+            assert_eq!((a.digest, a.head, a.image_ids()), (b.digest, b.head, b.image_ids()));
+            // Read, the contents are those validated, images numbered as the site's.
+            let (x, y) = (a.contents().expect("held"), b.contents().expect("kept"));
+            assert_eq!(format!("{x:?}"), format!("{y:?}"));
+            assert!(
+                matches!(&b.body, Body::Kept(k) if k.is_loaded()),
+                "kept for its other pages"
+            );
+        }
+        assert!(site.images.len() > 1 && kept.chalets.iter().any(|c| !c.image_ids().is_empty()));
+
+        // An entry replaced by another build before its contents were read: an error that
+        // says so, not another chalet's products.
+        let mut memo = ChaletMemo::new(cache.path(), &root);
+        let reuse = memo.lookup(&files);
+        let again = super::super::validate_reusing(&files, reuse).site.expect("validates");
+        let entries: Vec<PathBuf> = (0..2)
+            .map(|i| memo.dir().join(format!("{}.{EXT}", again.chalets[i].slug)))
+            .collect();
+        std::fs::copy(&entries[1], &entries[0]).expect("replace");
+        for e in [
+            again.chalets[0].contents().err(),
+            again.chalets[0].read_contents().err(),
+        ] {
+            let e = e.expect("refused");
+            assert!(e.message.contains("changed while this build ran"), "{}", e.message);
+            assert!(e.hint.as_deref().is_some_and(|h| h.contains("build again")));
+        }
+        assert!(again.chalets[1].contents().is_ok());
     }
 }
