@@ -94,17 +94,42 @@ pub fn files_under(dir: &Path) -> io::Result<Vec<(String, PathBuf)>> {
 /// Writes `bytes` to a temp file beside `path`, then renames it into place, so a reader never
 /// sees half a file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let tmp = temp_beside(path);
+    write(&tmp, bytes)?;
+    rename(&tmp, path)
+}
+
+/// [`write_atomic`] for what `fill` writes, through a buffer: a file of megabytes (the output's
+/// manifest, the pages' state) is never held whole in memory. A failed `fill` leaves `path` as
+/// it was.
+pub fn write_atomic_with(path: &Path, fill: impl FnOnce(&mut dyn io::Write) -> io::Result<()>) -> io::Result<()> {
+    if let Some(parent) = path.parent() {
+        create_dir_all(parent)?;
+    }
+    let tmp = temp_beside(path);
+    let written = std::fs::File::create(&tmp).and_then(|file| {
+        let mut w = io::BufWriter::with_capacity(64 * 1024, file);
+        fill(&mut w)?;
+        w.into_inner().map(drop).map_err(io::IntoInnerError::into_error)
+    });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(named(e, path));
+    }
+    rename(&tmp, path)
+}
+
+/// A temp file's name beside `path`, this process's and thread's own.
+fn temp_beside(path: &Path) -> PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = path.with_file_name(format!(
+    path.with_file_name(format!(
         ".{name}.tmp-{}-{:?}",
         std::process::id(),
         std::thread::current().id()
-    ));
-    write(&tmp, bytes)?;
-    rename(&tmp, path)
+    ))
 }
 
 /// Now, in nanoseconds since the epoch: what file times are compared with.
@@ -126,4 +151,33 @@ pub use chalet_types::hex;
 
 pub fn named(e: io::Error, path: &Path) -> io::Error {
     io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_written_through_a_buffer_replaces_the_old_one_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("deep/state");
+        // Larger than the buffer: written in several pieces, seen only whole.
+        let line = "0123456789abcdef".repeat(8);
+        write_atomic_with(&path, |w| (0..1000).try_for_each(|_| writeln!(w, "{line}"))).expect("write");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert_eq!(text.len(), 1000 * (line.len() + 1));
+        // A writer that fails half-way leaves the last file as it was, and no temp file.
+        let err = write_atomic_with(&path, |w| {
+            w.write_all(b"half")?;
+            Err(io::Error::other("disk full"))
+        })
+        .expect_err("failed");
+        assert!(err.to_string().contains("state"), "names the file: {err}");
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), text);
+        let left: Vec<_> = std::fs::read_dir(path.parent().expect("dir"))
+            .expect("list")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(left, ["state"]);
+    }
 }

@@ -133,20 +133,24 @@ pub fn replay(opts: &BuildOptions, inputs: &Inputs, started: Instant) -> Option<
     if !inputs.settled {
         return None;
     }
-    let text = std::fs::read_to_string(record_path(opts)).ok()?;
-    let mut lines = text.splitn(5, '\n');
-    let hex = |l: Option<&str>| l.and_then(|l| u128::from_str_radix(l, 16).ok());
-    if lines.next() != Some(FORMAT)
-        || hex(lines.next()) != Some(inputs.hash)
-        || hex(lines.next()) != Some(outputs(opts))
-    {
+    // The header first: the warnings (a megabyte at 20,000 products) are read only when the
+    // record is this build's.
+    let mut reader = std::io::BufReader::new(std::fs::File::open(record_path(opts)).ok()?);
+    let mut line = String::new();
+    let mut next = || {
+        line.clear();
+        std::io::BufRead::read_line(&mut reader, &mut line).ok()?;
+        Some(line.trim_end_matches('\n').to_string())
+    };
+    let hex = |l: Option<String>| l.and_then(|l| u128::from_str_radix(&l, 16).ok());
+    if next().as_deref() != Some(FORMAT) || hex(next()) != Some(inputs.hash) || hex(next()) != Some(outputs(opts)) {
         return None;
     }
-    let counts: Vec<usize> = lines.next()?.split(' ').filter_map(|n| n.parse().ok()).collect();
+    let counts: Vec<usize> = next()?.split(' ').filter_map(|n| n.parse().ok()).collect();
     let [chalets, products, pages, images] = counts[..] else {
         return None;
     };
-    let warnings: Vec<Diagnostic> = serde_json::from_str(lines.next()?).ok()?;
+    let warnings: Vec<Diagnostic> = serde_json::from_reader(reader).ok()?;
     Some(BuildReport {
         chalets,
         products,
@@ -174,19 +178,20 @@ pub fn record(opts: &BuildOptions, inputs: &Inputs, report: &BuildReport) {
         let _ = std::fs::remove_file(&path);
         return;
     }
-    let Ok(warnings) = serde_json::to_string(&report.warnings) else {
-        return;
-    };
-    let text = format!(
-        "{FORMAT}\n{:032x}\n{:032x}\n{} {} {} {}\n{warnings}",
-        inputs.hash,
-        outputs(opts),
-        report.chalets,
-        report.products,
-        report.pages,
-        report.images
-    );
-    if crate::fs::write_atomic(&path, text.as_bytes()).is_err() {
+    let written = crate::fs::write_atomic_with(&path, |w| {
+        write!(
+            w,
+            "{FORMAT}\n{:032x}\n{:032x}\n{} {} {} {}\n",
+            inputs.hash,
+            outputs(opts),
+            report.chalets,
+            report.products,
+            report.pages,
+            report.images
+        )?;
+        serde_json::to_writer(w, &report.warnings).map_err(std::io::Error::other)
+    });
+    if written.is_err() {
         let _ = std::fs::remove_file(&path);
     }
 }

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 mod manifest;
 pub use manifest::{Manifest, hash_text, hash_value, read_manifest};
-use manifest::{manifest_name, manifest_text, same_hash};
+use manifest::{manifest_name, same_hash, write_manifest};
 
 pub const MANIFEST: &str = ".chalet-manifest";
 
@@ -226,10 +226,9 @@ where
     })
     .map_err(WriteError::Io)?;
     let hashes: Vec<u128> = groups.par_iter().map(Group::hash).collect();
-    crate::fs::write(
-        &staging.join(MANIFEST),
-        manifest_text(&c.entries, groups, &hashes, None).as_bytes(),
-    )
+    crate::fs::write_atomic_with(&staging.join(MANIFEST), |w| {
+        write_manifest(w, &c.entries, groups, &hashes, None)
+    })
     .map_err(WriteError::Io)?;
     let retired = staging.with_extension("old");
     if out.exists() {
@@ -313,10 +312,9 @@ where
             dir = d.parent();
         }
     }
-    crate::fs::write_atomic(
-        &out.join(MANIFEST),
-        manifest_text(&c.entries, groups, &hashes, Some((old, &moved))).as_bytes(),
-    )
+    crate::fs::write_atomic_with(&out.join(MANIFEST), |w| {
+        write_manifest(w, &c.entries, groups, &hashes, Some((old, &moved)))
+    })
     .map_err(WriteError::Io)?;
     let written = changed.len();
     let mut changed: Vec<String> = changed.into_iter().map(|(p, _)| p).collect();

@@ -171,21 +171,44 @@ impl Memo {
             assets: assets.clone(),
             ..full(why)
         };
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
+        // Read a line at a time: the whole text was 2.6 MB at 21,000 pages, held only to be parsed.
+        let file = match std::fs::File::open(&path) {
+            Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return full("no incremental state yet"),
             Err(_) => return full("the incremental state could not be read"),
         };
-        let mut lines = text.lines();
-        let mut header = |expected: &str| lines.next() == Some(expected);
-        if !header(FORMAT) || !header(env!("CARGO_PKG_VERSION")) {
-            return full("the incremental state is from another version of chalet");
+        let size = file.metadata().map_or(0, |m| m.len() as usize);
+        let mut reader = std::io::BufReader::with_capacity(64 * 1024, file);
+        let mut line = String::new();
+        let mut next = |line: &mut String| -> Option<bool> {
+            line.clear();
+            match std::io::BufRead::read_line(&mut reader, line) {
+                Ok(0) => Some(false),
+                Ok(_) if line.ends_with('\n') => {
+                    line.pop();
+                    Some(true)
+                }
+                // Cut short, or not text: not as this program writes it.
+                _ => None,
+            }
+        };
+        for expected in [FORMAT, env!("CARGO_PKG_VERSION")] {
+            if next(&mut line) != Some(true) || line != expected {
+                return full("the incremental state is from another version of chalet");
+            }
         }
-        if !header(options) {
+        if next(&mut line) != Some(true) || line != options {
             return full("the last build used another theme or other options");
         }
-        let mut pages = Vec::with_capacity(text.bytes().filter(|&b| b == b'\n').count());
-        for line in lines {
+        // A line is at least 68 bytes (two hashes, two tabs, a path, a newline): room for every
+        // page, never grown by doubling (what is reserved and not used is never touched).
+        let mut pages = Vec::with_capacity(size / 68);
+        loop {
+            match next(&mut line) {
+                Some(true) => {}
+                Some(false) => break,
+                None => return full("the incremental state is damaged"),
+            }
             let mut parts = line.splitn(3, '\t');
             let (Some(fp_text), Some(hash), Some(page)) = (parts.next(), parts.next(), parts.next()) else {
                 return full("the incremental state is damaged");
@@ -265,20 +288,23 @@ impl Memo {
             .collect();
         drop(fps);
         pages.sort_unstable();
-        let mut text = format!("{FORMAT}\n{}\n{options}\n", env!("CARGO_PKG_VERSION"));
-        // One line a page, written in place: a `format!` each was a third of it, then
-        // `{:032x}` half of what was left (21,000 pages).
-        text.reserve(pages.iter().map(|(page, _, _)| 32 + 1 + 32 + 1 + page.len() + 1).sum());
-        for (page, fp, hash) in pages {
-            chalet_types::encoding::push_hex(&mut text, &fp.to_be_bytes());
-            text.push('\t');
-            chalet_types::encoding::push_hex(&mut text, &hash.to_be_bytes());
-            for part in ["\t", page, "\n"] {
-                text.push_str(part);
+        // One line a page, written in place through a buffer: a `format!` each was a third of
+        // it, then `{:032x}` half of what was left; the whole text, 2.6 MB held at 21,000 pages.
+        crate::fs::write_atomic_with(&state_path(cache_dir, out, "pages"), |w| {
+            write!(w, "{FORMAT}\n{}\n{options}\n", env!("CARGO_PKG_VERSION"))?;
+            let mut line = String::with_capacity(256);
+            for (page, fp, hash) in pages {
+                line.clear();
+                chalet_types::encoding::push_hex(&mut line, &fp.to_be_bytes());
+                line.push('\t');
+                chalet_types::encoding::push_hex(&mut line, &hash.to_be_bytes());
+                for part in ["\t", page, "\n"] {
+                    line.push_str(part);
+                }
+                w.write_all(line.as_bytes())?;
             }
-        }
-        crate::fs::create_dir_all(cache_dir)?;
-        crate::fs::write_atomic(&state_path(cache_dir, out, "pages"), text.as_bytes())?;
+            Ok(())
+        })?;
         let lists_path = state_path(cache_dir, out, "lists");
         match self.lists_now.into_inner().unwrap_or_else(|e| e.into_inner()) {
             Some(mut lists) => {

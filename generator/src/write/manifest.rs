@@ -111,59 +111,63 @@ pub fn read_manifest(out: &Path) -> Option<String> {
     std::fs::read_to_string(out.join(MANIFEST)).ok()
 }
 
+/// Writes the manifest to `w`, a line at a time (at 21,000 pages it is 2 MB: never held whole).
 /// `old`: the manifest the output had, whose lines of unchanged groups are copied, not made
 /// again; `changed`: the groups it does not hold as they are.
-pub(super) fn manifest_text<G: Group>(
+pub(super) fn write_manifest<G: Group>(
+    w: &mut dyn std::io::Write,
     entries: &[(String, u128)],
     groups: &[G],
     hashes: &[u128],
     old: Option<(&Manifest, &[usize])>,
-) -> String {
+) -> std::io::Result<()> {
     let mut sorted: Vec<&(String, u128)> = entries.iter().collect();
     sorted.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    // Sized once: at 21,000 pages, a guess of 80 bytes a line grew it to twice its length.
-    let files: usize = entries.iter().map(|(p, _)| 32 + 1 + p.len() + 1).sum();
     let kept_groups = old
         .filter(|(m, changed)| m.same_groups(groups.len(), changed))
         .and_then(|(m, _)| m.group_lines);
-    let mut text = String::with_capacity(files + kept_groups.map_or(groups.len() * 400, str::len));
+    let mut hex = String::with_capacity(32);
+    let mut put_hex = |w: &mut dyn std::io::Write, h: u128| {
+        hex.clear();
+        chalet_types::encoding::push_hex(&mut hex, &h.to_be_bytes());
+        w.write_all(hex.as_bytes())
+    };
     for (p, h) in sorted {
-        chalet_types::encoding::push_hex(&mut text, &h.to_be_bytes());
+        put_hex(w, *h)?;
         for part in ["\t", p, "\n"] {
-            text.push_str(part);
+            w.write_all(part.as_bytes())?;
         }
     }
     // Every group as it was: their lines are the old ones, in the same order.
     if let Some(lines) = kept_groups {
-        text.push_str(lines);
-        return text;
+        return w.write_all(lines.as_bytes());
     }
     let old = old.map(|(m, _)| m);
     let mut order: Vec<usize> = (0..groups.len()).collect();
     order.sort_unstable_by_key(|&i| groups[i].name());
     for i in order {
         let name = manifest_name(groups[i].name());
-        chalet_types::encoding::push_hex(&mut text, &hashes[i].to_be_bytes());
+        put_hex(w, hashes[i])?;
         for part in ["\t@", &name, "\t"] {
-            text.push_str(part);
+            w.write_all(part.as_bytes())?;
         }
         match old
             .and_then(|m| m.group(&name))
             .filter(|(h, _)| same_hash(h, hashes[i]))
         {
-            Some((_, paths)) => text.push_str(paths),
+            Some((_, paths)) => w.write_all(paths.as_bytes())?,
             None => {
                 for (n, (path, _)) in groups[i].files().iter().enumerate() {
                     if n > 0 {
-                        text.push(' ');
+                        w.write_all(b" ")?;
                     }
-                    text.push_str(path);
+                    w.write_all(path.as_bytes())?;
                 }
             }
         }
-        text.push('\n');
+        w.write_all(b"\n")?;
     }
-    text
+    Ok(())
 }
 
 #[cfg(test)]
