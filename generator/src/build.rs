@@ -444,6 +444,7 @@ pub fn build_in(
     p.timings.push(("views", t.elapsed()));
     let t = Instant::now();
     let pages = renderer.pages().len();
+    memo.expect_pages(pages);
     // The application form's kit, when the market has the form's page.
     let kit = p
         .site

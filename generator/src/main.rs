@@ -3,7 +3,7 @@
 
 use chalet::build::{BuildError, BuildOptions, BuildReport};
 use chalet::deploy::aws::{DeployOptions, deploy};
-use chalet::diagnostic::report;
+use chalet::diagnostic::write_report;
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -292,7 +292,7 @@ fn import(opts: chalet::import::ImportOptions) -> ExitCode {
     match result {
         Ok(done) => {
             if !done.warnings.is_empty() {
-                eprint!("{}", report(&done.warnings));
+                let _ = write_report(&done.warnings, &mut std::io::stderr().lock());
             }
             for change in &done.changes {
                 println!("  {change}");
@@ -307,13 +307,13 @@ fn import(opts: chalet::import::ImportOptions) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(ImportError::Refused(diags)) => {
-            eprint!("{}", report(&diags));
+            let _ = write_report(&diags, &mut std::io::stderr().lock());
             eprintln!("Nothing was imported: the content folder is unchanged.");
             ExitCode::from(1)
         }
         Err(e @ ImportError::ContentBroken(_)) => {
             if let ImportError::ContentBroken(diags) = &e {
-                eprint!("{}", report(diags));
+                let _ = write_report(diags, &mut std::io::stderr().lock());
             }
             eprintln!("error: {e}");
             ExitCode::from(1)
@@ -338,7 +338,7 @@ fn print_result(result: &Result<BuildReport, BuildError>, what: &str) -> u8 {
     match result {
         Ok(r) => {
             if !r.warnings.is_empty() {
-                eprint!("{}", report(&r.warnings));
+                let _ = write_report(&r.warnings, &mut std::io::stderr().lock());
             }
             for (stage, t) in &r.timings {
                 if std::env::var_os("CHALET_TIMINGS").is_some() {
@@ -358,7 +358,7 @@ fn print_result(result: &Result<BuildReport, BuildError>, what: &str) -> u8 {
             0
         }
         Err(BuildError::Content(diags)) => {
-            eprint!("{}", report(diags));
+            let _ = write_report(diags, &mut std::io::stderr().lock());
             eprintln!("Nothing was written: fix the problems above and build again.");
             1
         }

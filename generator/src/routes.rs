@@ -169,27 +169,41 @@ pub fn collisions(site: &Site) -> Vec<Diagnostic> {
             output.into()
         }
     }
-    let key = |output: &str| xxhash_rust::xxh3::xxh3_128(lowered(output).as_bytes());
+    let key = |output: &str| xxhash_rust::xxh3::xxh3_64(lowered(output).as_bytes());
     let builtins = [routes::SITEMAP, routes::ROBOTS, routes::CATALOGUE, routes::SEARCH_INDEX];
-    let mut taken: rustc_hash::FxHashMap<u128, Result<PageKind, &str>> =
-        rustc_hash::FxHashMap::with_capacity_and_hasher(all.len() + builtins.len(), Default::default());
-    for file in builtins {
-        taken.insert(key(file), Err(file));
-    }
-    let mut out = Vec::new();
-    for page in all {
-        let output = page.route(site).output();
-        let first = match taken.entry(key(&output)) {
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(Ok(page));
-                continue;
-            }
-            std::collections::hash_map::Entry::Occupied(o) => *o.get(),
-        };
-        let first_output = first.map_or_else(str::to_string, |p| p.route(site).output());
-        if lowered(&first_output) != lowered(&output) {
-            continue; // two paths with one hash: not one file
+    // Every claim as (hash of its lowered path, its place: the built-in files first, then the
+    // pages in order), sorted: claims on one file sit together, the first writer first. (A
+    // map from hash to claim was 1.6 MB at 21,000 pages; this is a third of it.)
+    let claimant = |i: usize| -> Result<PageKind, &str> {
+        match i.checked_sub(builtins.len()) {
+            Some(p) => Ok(all[p]),
+            None => Err(builtins[i]),
         }
+    };
+    let output_of = |c: Result<PageKind, &str>| c.map_or_else(str::to_string, |p| p.route(site).output());
+    let mut keys: Vec<(u64, u32)> = builtins
+        .iter()
+        .map(|f| f.to_string())
+        .chain(all.iter().map(|p| p.route(site).output()))
+        .enumerate()
+        .map(|(i, output)| (key(&output), i as u32))
+        .collect();
+    keys.sort_unstable();
+    let mut out = Vec::new();
+    for (n, &(k, i)) in keys.iter().enumerate() {
+        let earlier = keys[..n].iter().rev().take_while(|(e, _)| *e == k);
+        let Some(Ok(page)) = (n > 0 && keys[n - 1].0 == k).then(|| claimant(i as usize)) else {
+            continue;
+        };
+        let output = page.route(site).output();
+        // Two paths with one hash are not one file: the first earlier claim on this very file.
+        let Some(first) = earlier
+            .map(|&(_, j)| claimant(j as usize))
+            .filter(|c| lowered(&output_of(*c)) == lowered(&output))
+            .last()
+        else {
+            continue;
+        };
         let first = first.ok();
         let Claim::Content { origin, what } = claim(site, page) else {
             continue; // two built-ins never collide; the route tests guard that
