@@ -132,7 +132,7 @@ fn item(site: &Site, c: &Chalet, p: &Product) -> CatalogueItem {
             pickup_at: c.pickup.clone(),
             ship_countries: c.ship_countries.clone(),
         },
-        url: site.market.base_url.join(&Route::Product(&p.sku).path()),
+        url: site.market.base_url.join(&Route::product(&p.sku).path()),
         voucher_valid_until: p.voucher.as_ref().and_then(|v| v.valid_until),
         voucher_terms: p.voucher.as_ref().and_then(|v| v.terms.clone()),
         personalisation: p.personalisation.clone(),

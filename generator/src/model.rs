@@ -227,15 +227,16 @@ impl Product {
     }
 }
 
-/// A product as every build needs it, whether or not one of its pages is made: its SKU (its
-/// page's address), its digest and its images. Its [`Product`] is in its chalet's [`Contents`].
+/// A product as every build needs it, whether or not one of its pages is made: its slug (with
+/// its chalet's, its SKU and its page's address), its digest and its images. Its [`Product`] is
+/// in its chalet's [`Contents`]. (At 20,000 products, a whole SKU and a list each were 1 MB.)
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Item {
-    pub sku: Sku,
+    pub product: Slug,
     /// A hash of the product as validation made it, its images by their place in its chalet's
     /// own list: see [`Chalet::digest`].
     pub digest: u128,
-    pub images: Vec<ImageId>,
+    pub images: Box<[ImageId]>,
 }
 
 /// What only a chalet's own pages and the market's lists read: its `about` text and its
@@ -458,9 +459,9 @@ impl Chalet {
                 f.add_debug(p);
                 f.add_debug(&rels(&ids));
                 Item {
-                    sku: p.sku.clone(),
+                    product: p.sku.product.clone(),
                     digest: f.finish(),
-                    images: ids,
+                    images: ids.into(),
                 }
             })
             .collect();

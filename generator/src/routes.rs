@@ -29,7 +29,13 @@ impl PageKind {
             PageKind::Category(i) => Route::Category(&site.market.categories[i].slug),
             PageKind::Page(i) => Route::Page(&site.pages[i].slug),
             PageKind::Chalet(ci) => Route::Chalet(&site.chalets[ci].slug),
-            PageKind::Product(ci, pi) => Route::Product(&site.chalets[ci].items[pi].sku),
+            PageKind::Product(ci, pi) => {
+                let c = &site.chalets[ci];
+                Route::Product {
+                    chalet: &c.slug,
+                    product: &c.items[pi].product,
+                }
+            }
         }
     }
 
@@ -144,7 +150,7 @@ fn claim(site: &Site, page: PageKind) -> Claim {
                 .map(|b| b.products[pi].description.file.display());
             Claim::Content {
                 origin: at(file.as_deref().unwrap_or(&c.source)),
-                what: format!("product `{}`", c.items[pi].sku),
+                what: format!("product `{}/{}`", c.slug, c.items[pi].product),
             }
         }
         _ => Claim::Builtin("a page of the market"),

@@ -94,7 +94,11 @@ pub enum Route<'a> {
     Category(&'a Slug),
     Page(&'a Slug),
     Chalet(&'a Slug),
-    Product(&'a Sku),
+    /// A product's page, by its chalet's slug and its own (what its SKU is made of).
+    Product {
+        chalet: &'a Slug,
+        product: &'a Slug,
+    },
 }
 
 /// `chalets/<chalet>/`; with `"{chalet}"` it is the template the theme's script fills in.
@@ -105,6 +109,16 @@ pub fn chalet_path(chalet: &str) -> String {
 /// `chalets/<chalet>/<product>/`.
 pub fn product_path(chalet: &str, product: &str) -> String {
     format!("{CHALETS}/{chalet}/{product}/")
+}
+
+impl<'a> Route<'a> {
+    /// The page of the product `sku`.
+    pub fn product(sku: &'a Sku) -> Route<'a> {
+        Route::Product {
+            chalet: &sku.chalet,
+            product: &sku.product,
+        }
+    }
 }
 
 impl Route<'_> {
@@ -140,7 +154,7 @@ impl Route<'_> {
             Route::Category(c) => format!("{CATEGORIES}/{c}/"),
             Route::Page(p) => format!("{p}/"),
             Route::Chalet(c) => chalet_path(c.as_str()),
-            Route::Product(sku) => product_path(sku.chalet.as_str(), sku.product.as_str()),
+            Route::Product { chalet, product } => product_path(chalet.as_str(), product.as_str()),
         }
     }
 
@@ -456,7 +470,7 @@ mod tests {
         assert_eq!(Route::Home.output(), "index.html");
         assert_eq!(Route::NotFound.output(), "404.html");
         assert_eq!(Route::Chalet(&c).output(), "chalets/atelier/index.html");
-        assert_eq!(Route::Product(&sku).path(), "chalets/atelier/bougie/");
+        assert_eq!(Route::product(&sku).path(), "chalets/atelier/bougie/");
         assert_eq!(chalet_path("{chalet}"), "chalets/{chalet}/");
         for fixed in Route::FIXED {
             let first = fixed.path().split(['/', '.']).next().unwrap_or("").to_string();

@@ -306,22 +306,7 @@ impl<'a> Views<'a> {
 
     pub fn market(&self) -> MarketView {
         let m = &self.site.market;
-        let categories = m
-            .categories
-            .iter()
-            .map(|c| CategoryView {
-                slug: c.slug.to_string(),
-                name: c.name.clone(),
-                url: self.url(&Route::Category(&c.slug).path()),
-                chalets: self
-                    .site
-                    .chalets
-                    .iter()
-                    .filter(|ch| ch.category == c.slug)
-                    .map(|ch| self.chalet_card(ch))
-                    .collect(),
-            })
-            .collect();
+        let categories = m.categories.iter().map(|c| self.category(c)).collect();
         MarketView {
             name: m.name.clone(),
             tagline: m.tagline.clone(),
@@ -364,6 +349,22 @@ impl<'a> Views<'a> {
         }
     }
 
+    /// A category with the cards of its chalets.
+    pub fn category(&self, c: &crate::model::Category) -> CategoryView {
+        CategoryView {
+            slug: c.slug.to_string(),
+            name: c.name.clone(),
+            url: self.url(&Route::Category(&c.slug).path()),
+            chalets: self
+                .site
+                .chalets
+                .iter()
+                .filter(|ch| ch.category == c.slug)
+                .map(|ch| self.chalet_card(ch))
+                .collect(),
+        }
+    }
+
     /// A category's display name (its slug if the market does not declare it).
     pub fn category_name<'s>(&'s self, slug: &'s str) -> &'s str {
         let categories = &self.site.market.categories;
@@ -378,7 +379,7 @@ impl<'a> Views<'a> {
     }
 
     pub fn product_url(&self, p: &Product) -> String {
-        self.url(&Route::Product(&p.sku).path())
+        self.url(&Route::product(&p.sku).path())
     }
 
     pub fn chalet_card(&self, c: &Chalet) -> ChaletCard {

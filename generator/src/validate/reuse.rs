@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Bumped whenever what an entry holds or how its digests are made changes.
-const FORMAT: &str = concat!("chalet-validated 7 ", env!("CARGO_PKG_VERSION"));
+const FORMAT: &str = concat!("chalet-validated 8 ", env!("CARGO_PKG_VERSION"));
 /// Each entry's file: its texts, the chalet's contents, then the rest
 /// ([`crate::source::encode_keeping_texts`]): a lookup reads only the rest.
 const EXT: &str = "entry";
