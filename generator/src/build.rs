@@ -5,7 +5,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::images::{self, ImagePlan, cache::Cache, index::SourceIndex};
 use crate::load::{self, ContentFiles};
 use crate::model::Site;
-use crate::render::{Content, OutputFile, Renderer, memo::Memo};
+use crate::render::{Content, OutputFile, PageKind, Renderer, memo::Memo};
 use crate::{theme, validate, write};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -432,7 +432,7 @@ pub fn build_in(
     }
     // The views and the last build's state are independent: made side by side.
     let manifest_text = manifest_read.join().unwrap_or_default();
-    let (renderer, (manifest, memo)) = rayon::join(
+    let (renderer, (manifest, mut memo)) = rayon::join(
         || Renderer::new(&p.site, &p.theme, &p.plan),
         || {
             let manifest = manifest_text.as_deref().and_then(write::Manifest::parse);
@@ -441,10 +441,19 @@ pub fn build_in(
         },
     );
     let renderer = renderer.map_err(|d| fail(&p.warnings, d))?;
+    // The chalets whose pages are taken whole from the output: not even listed below.
+    let kept = memo.settle(renderer.units(), manifest.as_ref(), &options);
     p.timings.push(("views", t.elapsed()));
     let t = Instant::now();
     let pages = renderer.pages().len();
-    memo.expect_pages(pages);
+    let to_make: Vec<PageKind> = renderer
+        .pages()
+        .iter()
+        .copied()
+        .filter(|page| page.chalet().is_none_or(|ci| kept[ci].is_none()))
+        .collect();
+    memo.expect_pages(to_make.len());
+    let kept: Vec<write::KeptUnit> = kept.into_iter().flatten().collect();
     // The application form's kit, when the market has the form's page.
     let kit = p
         .site
@@ -492,8 +501,7 @@ pub fn build_in(
             }
         })
         .chain(rayon::iter::once(kit.clone()).flat_map_iter(|k| k.map(Ok)));
-    let stream = renderer
-        .pages()
+    let stream = to_make
         .par_iter()
         .map(|page| {
             let file = renderer.render_page_with(*page, &memo)?;
@@ -508,6 +516,7 @@ pub fn build_in(
         manifest.as_ref(),
         folders,
         stream,
+        &kept,
         &p.plan.images,
         &p.cache.dir,
     ) {

@@ -39,6 +39,14 @@ impl PageKind {
         }
     }
 
+    /// The chalet whose unit it belongs to: its page and its products'.
+    pub fn chalet(self) -> Option<usize> {
+        match self {
+            PageKind::Chalet(ci) | PageKind::Product(ci, _) => Some(ci),
+            _ => None,
+        }
+    }
+
     /// The template that renders it.
     pub fn template(self) -> &'static str {
         match self {

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 mod manifest;
-pub use manifest::{Manifest, hash_text, hash_value, read_manifest};
+pub use manifest::{KeptUnit, LinesDigest, Manifest, hash_text, hash_value, read_manifest, unit_of};
 use manifest::{manifest_name, same_hash, write_manifest};
 
 pub const MANIFEST: &str = ".chalet-manifest";
@@ -60,6 +60,15 @@ impl Hashes {
 
     pub fn contains(&self, path: &str) -> bool {
         self.get(path).is_some()
+    }
+
+    /// The files whose path begins with `prefix`, in path order.
+    pub fn under<'s>(&'s self, prefix: &'s str) -> impl Iterator<Item = (&'s str, u128)> {
+        let from = self.0.partition_point(|(p, _)| p.as_str() < prefix);
+        self.0[from..]
+            .iter()
+            .take_while(move |(p, _)| p.starts_with(prefix))
+            .map(|(p, h)| (p.as_str(), *h))
     }
 
     /// In path order.
@@ -115,6 +124,7 @@ pub fn write_site<I, G>(
     manifest: Option<&Manifest>,
     folders: impl FnOnce() -> Vec<String>,
     files: I,
+    kept: &[KeptUnit],
     groups: &[G],
     linked_from: &Path,
 ) -> Result<WriteReport, WriteError>
@@ -142,7 +152,7 @@ where
     crate::fs::create_dir_all(&staging).map_err(WriteError::Io)?;
     let result = match manifest {
         None => write_whole(out, &staging, &folders(), files, (groups, linked_from)),
-        Some(old) => write_changes(out, &staging, old, files, (groups, linked_from)),
+        Some(old) => write_changes(out, &staging, old, files, kept, (groups, linked_from)),
     };
     let _ = crate::fs::remove_dir_all(&staging);
     result
@@ -269,7 +279,7 @@ where
     let mut changed: Vec<String> = c.entries.iter().map(|(p, _)| p.clone()).collect();
     let entries = Hashes::new(c.entries);
     crate::fs::write_atomic_with(&staging.join(MANIFEST), |w| {
-        write_manifest(w, entries.files(), groups, &hashes, None)
+        write_manifest(w, entries.files(), &[], groups, &hashes, None)
     })
     .map_err(WriteError::Io)?;
     let retired = staging.with_extension("old");
@@ -291,11 +301,13 @@ where
 }
 
 /// Later builds: only changed files are staged, then renamed into place; stale ones deleted.
+/// The `kept` chalets' pages are not in `files`: the output keeps them as they are.
 fn write_changes<I, G>(
     out: &Path,
     staging: &Path,
     old: &Manifest,
     files: I,
+    kept: &[KeptUnit],
     linked: Groups<G>,
 ) -> Result<WriteReport, WriteError>
 where
@@ -326,7 +338,10 @@ where
         .map_err(WriteError::Io)?,
     );
     let entries = Hashes::new(c.entries);
-    let stale = stale_files(old, &entries, groups, &moved);
+    let mut kept = kept.to_vec();
+    kept.sort_unstable_by(|a, b| a.prefix.cmp(&b.prefix));
+    let kept_slugs: HashSet<&str> = kept.iter().map(|u| u.slug).collect();
+    let stale = stale_files(old, &entries, &kept_slugs, groups, &moved);
     if changed.is_empty() && stale.is_empty() {
         return Ok(WriteReport {
             hashes: entries,
@@ -355,7 +370,7 @@ where
         }
     }
     crate::fs::write_atomic_with(&out.join(MANIFEST), |w| {
-        write_manifest(w, entries.files(), groups, &hashes, Some((old, &moved)))
+        write_manifest(w, entries.files(), &kept, groups, &hashes, Some((old, &moved)))
     })
     .map_err(WriteError::Io)?;
     let written = changed.len();
@@ -372,8 +387,15 @@ where
 /// The files the last build left that this one does not make: files no longer produced, and
 /// the files of groups gone or changed — unless this build makes them too (a file becomes a
 /// group's, a photo moves from one chalet to another with its name).
-fn stale_files<'a, G: Group>(old: &Manifest<'a>, new_files: &Hashes, groups: &[G], moved: &[usize]) -> Vec<&'a str> {
-    let mut candidates: Vec<&'a str> = old.files().map(|(p, _)| p).filter(|p| !new_files.contains(p)).collect();
+fn stale_files<'a, G: Group>(
+    old: &Manifest<'a>,
+    new_files: &Hashes,
+    kept: &HashSet<&str>,
+    groups: &[G],
+    moved: &[usize],
+) -> Vec<&'a str> {
+    let made = |p: &str| new_files.contains(p) || unit_of(p).is_some_and(|slug| kept.contains(slug));
+    let mut candidates: Vec<&'a str> = old.files().map(|(p, _)| p).filter(|p| !made(p)).collect();
     if !old.same_groups(groups.len(), moved) {
         let kept: HashSet<std::borrow::Cow<str>> = groups.iter().map(|g| manifest_name(g.name())).collect();
         let changed: HashSet<std::borrow::Cow<str>> = moved.iter().map(|&i| manifest_name(groups[i].name())).collect();
@@ -387,13 +409,13 @@ fn stale_files<'a, G: Group>(old: &Manifest<'a>, new_files: &Hashes, groups: &[G
         return candidates;
     }
     // Only now every group's files: a rebuild that changed no photo never names them.
-    let made: HashSet<String> = groups
+    let made_by_groups: HashSet<String> = groups
         .par_iter()
         .flat_map_iter(|g| g.files().into_iter().map(|(p, _)| p))
         .collect();
     candidates.sort_unstable();
     candidates.dedup();
-    candidates.retain(|p| !made.contains(*p) && !new_files.contains(p));
+    candidates.retain(|p| !made_by_groups.contains(*p) && !made(p));
     candidates
 }
 
@@ -483,7 +505,7 @@ mod tests {
             let manifest = text.as_deref().and_then(Manifest::parse);
             let folders = || vec!["images".to_string()];
             let pages = rayon::iter::once(page("index.html"));
-            write_site(&out, manifest.as_ref(), folders, pages, groups, &cache).expect("written")
+            write_site(&out, manifest.as_ref(), folders, pages, &[], groups, &cache).expect("written")
         };
         let a = || {
             Photo(
@@ -545,6 +567,7 @@ mod tests {
                 manifest.as_ref(),
                 || vec!["images".to_string()],
                 pages,
+                &[],
                 groups,
                 &cache,
             )

@@ -8,7 +8,7 @@ use crate::{Sku, Slug};
 use std::fmt;
 
 /// Where chalet pages live: `chalets/<chalet>/`, products below them.
-const CHALETS: &str = "chalets";
+pub const CHALETS: &str = "chalets";
 const CATEGORIES: &str = "categories";
 const SPONSORS: &str = "sponsors";
 const BASKET: &str = "basket";

@@ -15,15 +15,17 @@
 //! any doubt — no state, another version of chalet, other options, a damaged file, an output
 //! folder rebuilt by hand — renders everything and says why.
 
+mod units;
+
 use super::lists::{FILES, ListState};
 pub use crate::fingerprint::Fingerprint;
-use crate::write::{Hashes, Manifest, hash_value};
-use rustc_hash::FxHashMap as HashMap;
+use crate::write::{Hashes, KeptUnit, Manifest, hash_value};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// Bumped whenever what a fingerprint covers changes; a state file of another format is ignored.
-const FORMAT: &str = "chalet-pages 1";
+const FORMAT: &str = "chalet-pages 2";
 /// The same for the lists' state ([`super::lists`]).
 const LISTS_FORMAT: &str = "chalet-lists 1";
 
@@ -144,6 +146,13 @@ pub struct Memo {
     lists_now: Mutex<Option<ListState>>,
     /// The theme files the output holds (`assets/…`, named by their hash), with their hashes.
     assets: HashMap<String, u128>,
+    /// The last build's pages' state, its header checked: read when the units taken whole are
+    /// known ([`Memo::settle`]), and again to keep their lines ([`Memo::save`]).
+    pages_file: Option<PathBuf>,
+    /// The last build's units: slug → (fingerprint, digest of its lines) ([`units`]).
+    units_before: HashMap<String, (u128, u128)>,
+    /// This build's units: slug, fingerprint, whether it is taken whole.
+    units_now: Vec<(String, u128, bool)>,
 }
 
 impl Memo {
@@ -171,68 +180,69 @@ impl Memo {
             assets: assets.clone(),
             ..full(why)
         };
-        // Read a line at a time: the whole text was 2.6 MB at 21,000 pages, held only to be parsed.
-        let file = match std::fs::File::open(&path) {
-            Ok(f) => f,
+        // Only the header now: the pages' lines are read once the chalets taken whole are known.
+        let mut lines = match units::Lines::open(&path) {
+            Ok(l) => l,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return full("no incremental state yet"),
             Err(_) => return full("the incremental state could not be read"),
         };
-        let size = file.metadata().map_or(0, |m| m.len() as usize);
-        let mut reader = std::io::BufReader::with_capacity(64 * 1024, file);
-        let mut line = String::new();
-        let mut next = |line: &mut String| -> Option<bool> {
-            line.clear();
-            match std::io::BufRead::read_line(&mut reader, line) {
-                Ok(0) => Some(false),
-                Ok(_) if line.ends_with('\n') => {
-                    line.pop();
-                    Some(true)
-                }
-                // Cut short, or not text: not as this program writes it.
-                _ => None,
-            }
-        };
-        for expected in [FORMAT, env!("CARGO_PKG_VERSION")] {
-            if next(&mut line) != Some(true) || line != expected {
-                return full("the incremental state is from another version of chalet");
-            }
+        if let Err(why) = lines.header(FORMAT, options) {
+            return full(why);
         }
-        if next(&mut line) != Some(true) || line != options {
-            return full("the last build used another theme or other options");
-        }
-        // A line is at least 68 bytes (two hashes, two tabs, a path, a newline): room for every
-        // page, never grown by doubling (what is reserved and not used is never touched).
-        let mut pages = Vec::with_capacity(size / 68);
-        loop {
-            match next(&mut line) {
-                Some(true) => {}
-                Some(false) => break,
-                None => return full("the incremental state is damaged"),
-            }
-            let mut parts = line.splitn(3, '\t');
-            let (Some(fp_text), Some(hash), Some(page)) = (parts.next(), parts.next(), parts.next()) else {
-                return full("the incremental state is damaged");
-            };
-            let Ok(fp) = u128::from_str_radix(fp_text, 16) else {
-                return full("the incremental state is damaged");
-            };
-            // A page whose file changed since (or is gone) is simply not remembered; nor is one
-            // whose hash is not the 32 digits this program writes ([`hash_value`]).
-            if manifest.get(page) == Some(hash)
-                && let Some(hash) = hash_value(hash)
-            {
-                pages.push((path_key(page), fp, hash));
-            }
-        }
-        pages.sort_unstable_by_key(|p| p.0);
         Memo {
-            previous: Previous { pages },
+            previous: Previous::default(),
             full: None,
             now: Mutex::default(),
             lists: read_lists(&state_path(cache_dir, out, "lists"), options, manifest),
             lists_now: Mutex::default(),
             assets,
+            pages_file: Some(path),
+            units_before: units::read(&state_path(cache_dir, out, "units"), options),
+            units_now: Vec::new(),
         }
+    }
+
+    /// Decides which chalets' pages this build takes whole from the output — those whose unit
+    /// fingerprint ([`super::Renderer::units`]) is the one the last build recorded, and whose
+    /// lines in `manifest` are the ones it wrote — then reads the last build's other pages.
+    /// Returns, chalet by chalet, how the output holds one taken whole.
+    pub fn settle<'m>(
+        &mut self,
+        units: Vec<(String, u128)>,
+        manifest: Option<&Manifest<'m>>,
+        options: &str,
+    ) -> Vec<Option<KeptUnit<'m>>> {
+        let mut kept: Vec<Option<KeptUnit<'m>>> = units
+            .iter()
+            .map(|(slug, fp)| {
+                let m = manifest.filter(|_| self.full.is_none())?;
+                let &(before, digest) = self.units_before.get(slug)?;
+                (before == *fp && m.unit_digest(slug) == Some(digest))
+                    .then(|| m.kept_unit(slug))
+                    .flatten()
+            })
+            .collect();
+        if let (None, Some(path), Some(m)) = (&self.full, &self.pages_file, manifest) {
+            let skip: HashSet<&str> = units
+                .iter()
+                .zip(&kept)
+                .filter(|(_, k)| k.is_some())
+                .map(|((slug, _), _)| slug.as_str())
+                .collect();
+            match units::read_pages(path, options, m, &skip) {
+                Ok(pages) => self.previous = Previous { pages },
+                Err(why) => {
+                    self.full = Some(why.to_string());
+                    kept.iter_mut().for_each(|k| *k = None);
+                }
+            }
+        }
+        self.units_now = units
+            .into_iter()
+            .zip(&kept)
+            .map(|((slug, fp), k)| (slug, fp, k.is_some()))
+            .collect();
+        kept
     }
 
     /// The hash of the theme file the output holds at `path`, if it does.
@@ -278,27 +288,19 @@ impl Memo {
     pub fn save(self, cache_dir: &Path, out: &Path, options: &str, written: &Hashes) -> std::io::Result<()> {
         let mut fps = self.now.into_inner().unwrap_or_else(|e| e.into_inner());
         fps.sort_unstable();
-        // Each written file that is a page, with its fingerprint, in path order.
+        // Each written file that is a page, with its fingerprint, in path order; the units
+        // taken whole are not among them, their lines are copied from the last state.
         let pages = written.iter().filter_map(|(path, hash)| {
             let i = fps.binary_search_by_key(&path_key(path), |f| f.0).ok()?;
             Some((path, fps[i].1, hash))
         });
-        // One line a page, written in place through a buffer: a `format!` each was a third of
-        // it, then `{:032x}` half of what was left; the whole text, 2.6 MB held at 21,000 pages.
-        crate::fs::write_atomic_with(&state_path(cache_dir, out, "pages"), |w| {
-            write!(w, "{FORMAT}\n{}\n{options}\n", env!("CARGO_PKG_VERSION"))?;
-            let mut line = String::with_capacity(256);
-            for (page, fp, hash) in pages {
-                line.clear();
-                chalet_types::encoding::push_hex(&mut line, &fp.to_be_bytes());
-                line.push('\t');
-                chalet_types::encoding::push_hex(&mut line, &hash.to_be_bytes());
-                for part in ["\t", page, "\n"] {
-                    line.push_str(part);
-                }
-                w.write_all(line.as_bytes())?;
-            }
-            Ok(())
+        let kept: HashSet<&str> = self.units_now.iter().filter(|u| u.2).map(|u| u.0.as_str()).collect();
+        let pages_path = state_path(cache_dir, out, "pages");
+        crate::fs::write_atomic_with(&pages_path, |w| {
+            units::write_pages(w, options, pages, self.pages_file.as_deref(), &kept)
+        })?;
+        crate::fs::write_atomic_with(&state_path(cache_dir, out, "units"), |w| {
+            units::write(w, options, &self.units_now, &self.units_before, written)
         })?;
         let lists_path = state_path(cache_dir, out, "lists");
         match self.lists_now.into_inner().unwrap_or_else(|e| e.into_inner()) {
@@ -371,13 +373,19 @@ mod tests {
         let text = manifest(&written);
         let files = Manifest::parse(&text).expect("manifest");
         let hashes = Hashes::new(written.iter().map(|(p, h)| (p.to_string(), *h)).collect());
-        let first = Memo::open(dir.path(), &out, "theme=default", Some(&files));
+        // No chalet here: every page on its own.
+        let open = |options: &str, files: Option<&Manifest>| {
+            let mut memo = Memo::open(dir.path(), &out, options, files);
+            memo.settle(Vec::new(), files, options);
+            memo
+        };
+        let first = open("theme=default", Some(&files));
         assert_eq!(first.full.as_deref(), Some("no incremental state yet"));
         assert_eq!(first.reuse("a/index.html", 1), None);
         assert_eq!(first.reuse("b/index.html", 2), None);
         first.save(dir.path(), &out, "theme=default", &hashes).expect("saved");
 
-        let memo = Memo::open(dir.path(), &out, "theme=default", Some(&files));
+        let memo = open("theme=default", Some(&files));
         assert_eq!(memo.full, None);
         assert_eq!(memo.reuse("a/index.html", 1), Some(h1));
         assert_eq!(memo.reuse("b/index.html", 3), None, "its inputs changed");
@@ -385,7 +393,7 @@ mod tests {
         // The file in the output is not the one remembered (edited by hand, rebuilt elsewhere).
         let edited = manifest(&[("a/index.html", 7), ("b/index.html", h2)]);
         let edited = Manifest::parse(&edited).expect("manifest");
-        let memo = Memo::open(dir.path(), &out, "theme=default", Some(&edited));
+        let memo = open("theme=default", Some(&edited));
         assert_eq!(memo.reuse("a/index.html", 1), None);
         assert_eq!(memo.reuse("b/index.html", 2), Some(h2));
         // A hash in the output's manifest not as this program writes it is not taken.
@@ -397,35 +405,28 @@ mod tests {
         ] {
             let odd_files = format!("{}\ta/index.html\n{odd}\tb/index.html\n", hash_text(h1));
             let odd_files = Manifest::parse(&odd_files).expect("manifest");
-            let memo = Memo::open(dir.path(), &out, "theme=default", Some(&odd_files));
+            let memo = open("theme=default", Some(&odd_files));
             assert_eq!(memo.reuse("b/index.html", 2), None, "{odd}");
             assert_eq!(memo.reuse("a/index.html", 1), Some(h1));
         }
         // Any doubt renders everything, and says why.
-        let other = Memo::open(dir.path(), &out, "theme=night", Some(&files));
+        let other = open("theme=night", Some(&files));
         assert_eq!(
             other.full.as_deref(),
             Some("the last build used another theme or other options")
         );
         assert_eq!(other.reuse("a/index.html", 1), None);
-        assert_eq!(
-            Memo::open(dir.path(), &out, "theme=default", None).full.as_deref(),
-            Some("no previous output")
-        );
+        assert_eq!(open("theme=default", None).full.as_deref(), Some("no previous output"));
         let state = state_path(dir.path(), &out, "pages");
         let text = std::fs::read_to_string(&state).expect("state");
         std::fs::write(&state, text.replace(FORMAT, "chalet-pages 0")).expect("write");
         assert_eq!(
-            Memo::open(dir.path(), &out, "theme=default", Some(&files))
-                .full
-                .as_deref(),
+            open("theme=default", Some(&files)).full.as_deref(),
             Some("the incremental state is from another version of chalet")
         );
         std::fs::write(&state, text.replace('\t', " ")).expect("write");
         assert_eq!(
-            Memo::open(dir.path(), &out, "theme=default", Some(&files))
-                .full
-                .as_deref(),
+            open("theme=default", Some(&files)).full.as_deref(),
             Some("the incremental state is damaged")
         );
         // Another output folder has its own state.
@@ -433,6 +434,82 @@ mod tests {
             state_path(dir.path(), &out, "pages"),
             state_path(dir.path(), &dir.path().join("site"), "pages")
         );
+    }
+
+    #[test]
+    fn a_chalets_pages_are_taken_whole_only_as_recorded_and_kept_in_the_state() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let out = dir.path().join("dist");
+        let written = [
+            ("chalets/a/index.html", 1),
+            ("chalets/a/x/index.html", 2),
+            ("chalets/b/index.html", 3),
+            ("index.html", 4),
+        ];
+        let text = manifest(&written);
+        let files = Manifest::parse(&text).expect("manifest");
+        let hashes = Hashes::new(written.iter().map(|(p, h)| (p.to_string(), *h)).collect());
+        let units = |a: u128, b: u128| vec![("a".to_string(), a), ("b".to_string(), b)];
+        let options = "theme=default";
+        let open = |files: &Manifest<'_>, a, b| {
+            let mut memo = Memo::open(dir.path(), &out, options, Some(files));
+            let kept = memo.settle(units(a, b), Some(files), options);
+            let kept: Vec<bool> = kept.iter().map(Option::is_some).collect();
+            (memo, kept)
+        };
+        let (first, kept) = open(&files, 10, 20);
+        assert_eq!(kept, [false, false], "nothing recorded yet");
+        for (page, fp) in [("chalets/a/index.html", 11), ("chalets/a/x/index.html", 12)] {
+            first.reuse(page, fp);
+        }
+        first.reuse("chalets/b/index.html", 13);
+        first.reuse("index.html", 14);
+        first.save(dir.path(), &out, options, &hashes).expect("saved");
+
+        // a unchanged, b changed: a is taken whole and none of its pages is read back.
+        let (memo, kept) = open(&files, 10, 21);
+        assert_eq!(kept, [true, false]);
+        assert_eq!(memo.previous.get(path_key("chalets/a/x/index.html")), None, "not read");
+        assert_eq!(memo.reuse("chalets/b/index.html", 13), Some(3), "b's page on its own");
+        assert_eq!(memo.reuse("index.html", 14), Some(4));
+        // Saved with b's and the square's pages only, the state still holds a's lines.
+        let b_only = Hashes::new(vec![("chalets/b/index.html".into(), 3), ("index.html".into(), 4)]);
+        memo.save(dir.path(), &out, options, &b_only).expect("saved");
+        let state = std::fs::read_to_string(state_path(dir.path(), &out, "pages")).expect("state");
+        let pages: Vec<&str> = state.lines().skip(3).filter_map(|l| l.splitn(3, '\t').nth(2)).collect();
+        assert_eq!(
+            pages,
+            [
+                "chalets/a/index.html",
+                "chalets/a/x/index.html",
+                "chalets/b/index.html",
+                "index.html"
+            ]
+        );
+        let (memo, kept) = open(&files, 10, 21);
+        assert_eq!(kept, [true, true], "both as recorded now");
+        drop(memo);
+        // a's fingerprint changed: its pages are read back, one by one.
+        let (memo, kept) = open(&files, 11, 21);
+        assert_eq!(kept, [false, true]);
+        assert_eq!(memo.reuse("chalets/a/x/index.html", 12), Some(2));
+        // a's file in the output is not the one written (or a's lines are not together):
+        // never taken whole.
+        for odd in [
+            manifest(&[
+                ("chalets/a/index.html", 1),
+                ("chalets/a/x/index.html", 9),
+                ("chalets/b/index.html", 3),
+            ]),
+            format!(
+                "{}{}",
+                manifest(&[("chalets/a/index.html", 1), ("chalets/b/index.html", 3)]),
+                manifest(&[("chalets/a/x/index.html", 2)])
+            ),
+        ] {
+            let odd = Manifest::parse(&odd).expect("manifest");
+            assert!(!open(&odd, 10, 21).1[0], "{odd:?}");
+        }
     }
 
     #[test]

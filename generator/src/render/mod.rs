@@ -218,6 +218,36 @@ impl<'a> Renderer<'a> {
         Some(fp.finish())
     }
 
+    /// Each chalet's slug with the fingerprint of its unit — its page and its products' pages
+    /// ([`memo`]'s units): what their fingerprints ([`Renderer::source_fingerprint`]) are made
+    /// of, folded, so the unit's changes when one of theirs does. Made from the kept
+    /// fingerprints alone: no view, no path.
+    pub fn units(&self) -> Vec<(String, u128)> {
+        let chalet = self.page_base(PageKind::Chalet(0).template()).finish();
+        let product = self.page_base(PageKind::Product(0, 0).template()).finish();
+        self.site
+            .chalets
+            .par_iter()
+            .enumerate()
+            .map(|(ci, c)| {
+                let mut fp = memo::Fingerprint::default();
+                fp.add(&chalet.to_le_bytes());
+                fp.add(&self.chalet_fps[ci].whole.to_le_bytes());
+                fp.add(&product.to_le_bytes());
+                for pi in 0..c.items.len() {
+                    for (cj, pj) in std::iter::once((ci, pi)).chain(self.neighbour_ids(ci, pi)) {
+                        let n = &self.chalet_fps[cj];
+                        fp.add(&(cj as u64).to_le_bytes());
+                        fp.add(&(pj as u64).to_le_bytes());
+                        fp.add(&n.head.to_le_bytes());
+                        fp.add(&n.products[pj].to_le_bytes());
+                    }
+                }
+                (c.slug.to_string(), fp.finish())
+            })
+            .collect()
+    }
+
     /// What every page's fingerprint starts from: the market-wide values and its templates.
     fn page_base(&self, template: &str) -> memo::Fingerprint {
         let mut fp = self.global.clone();

@@ -48,6 +48,56 @@ pub struct Manifest<'a> {
     /// The groups' lines, when they end the text one after the other (as this program writes
     /// them): a build whose groups are all as they were copies them whole.
     pub(super) group_lines: Option<&'a str>,
+    /// Each chalet's pages' lines (`chalets/<slug>/…`), when they lie together (as this program
+    /// writes them, in path order): their digest ([`LinesDigest`]) and where they lie.
+    units: HashMap<&'a str, Option<(u128, u32, u32)>>,
+}
+
+/// The digest of manifest lines, made the same from the text and from files' hashes: what the
+/// incremental state compares to know that the output holds a chalet's pages as written.
+#[derive(Default)]
+pub struct LinesDigest(xxhash_rust::xxh3::Xxh3);
+
+impl std::fmt::Debug for LinesDigest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LinesDigest({:032x})", self.finish())
+    }
+}
+
+impl LinesDigest {
+    /// One file's line, as [`write_manifest`] writes it.
+    pub fn add(&mut self, path: &str, hash: u128) {
+        let mut hex = String::with_capacity(32);
+        chalet_types::encoding::push_hex(&mut hex, &hash.to_be_bytes());
+        for part in [hex.as_str(), "\t", path, "\n"] {
+            self.0.update(part.as_bytes());
+        }
+    }
+
+    fn add_line(&mut self, line: &str) {
+        self.0.update(line.as_bytes());
+    }
+
+    pub fn finish(&self) -> u128 {
+        self.0.digest128()
+    }
+}
+
+/// `chalets/<slug>/…` → `<slug>`: the chalet whose pages a file is.
+pub fn unit_of(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix(chalet_types::routes::CHALETS)?.strip_prefix('/')?;
+    rest.split_once('/').map(|(slug, _)| slug)
+}
+
+/// A chalet whose pages a build did not make: the output holds them as the last build wrote
+/// them (their lines in the manifest are those the incremental state recorded), and the new
+/// manifest takes their lines as they are.
+#[derive(Clone, Debug)]
+pub struct KeptUnit<'a> {
+    pub(super) slug: &'a str,
+    /// `chalets/<slug>/`.
+    pub(super) prefix: String,
+    pub(super) lines: &'a str,
 }
 
 impl<'a> Manifest<'a> {
@@ -61,10 +111,23 @@ impl<'a> Manifest<'a> {
         let mut groups_from = None;
         let mut file_after_group = false;
         let mut offset = 0;
-        for line in text.split_inclusive('\n') {
+        // The chalet whose lines are being read: its slug, where they began, their digest.
+        let mut unit: Option<(&str, usize, LinesDigest)> = None;
+        let end_unit = |m: &mut Manifest<'a>, unit: Option<(&'a str, usize, LinesDigest)>, end: usize| {
+            if let Some((slug, start, digest)) = unit {
+                // Met twice: its lines are not together, and it is never taken as it was.
+                let place = (u32::try_from(start).ok(), u32::try_from(end).ok());
+                let value = match place {
+                    (Some(a), Some(b)) if !m.units.contains_key(slug) => Some((digest.finish(), a, b)),
+                    _ => None,
+                };
+                m.units.insert(slug, value);
+            }
+        };
+        for whole in text.split_inclusive('\n') {
             let start = offset;
-            offset += line.len();
-            let line = line.strip_suffix('\n').unwrap_or(line);
+            offset += whole.len();
+            let line = whole.strip_suffix('\n').unwrap_or(whole);
             let (hash, rest) = line.split_once('\t')?;
             match rest.strip_prefix('@') {
                 Some(group) => {
@@ -75,9 +138,20 @@ impl<'a> Manifest<'a> {
                 None => {
                     m.files.push((path_hash(rest), u32::try_from(start).ok()?));
                     file_after_group |= groups_from.is_some();
+                    let slug = unit_of(rest);
+                    if unit.as_ref().map(|u| u.0) != slug {
+                        end_unit(&mut m, unit.take(), start);
+                        unit = slug.map(|s| (s, start, LinesDigest::default()));
+                    }
+                    if let Some((_, _, digest)) = &mut unit {
+                        digest.add_line(whole);
+                    }
+                    continue;
                 }
             }
+            end_unit(&mut m, unit.take(), start);
         }
+        end_unit(&mut m, unit.take(), offset);
         m.files.sort_unstable();
         // A file after a group: the groups' lines are not one piece.
         m.group_lines = groups_from
@@ -92,6 +166,22 @@ impl<'a> Manifest<'a> {
     /// are unique, so equal counts leave no group of its own gone.
     pub(super) fn same_groups(&self, count: usize, changed: &[usize]) -> bool {
         changed.is_empty() && count == self.groups.len()
+    }
+
+    /// The digest of the lines of `slug`'s pages, when they lie together ([`LinesDigest`]).
+    pub fn unit_digest(&self, slug: &str) -> Option<u128> {
+        self.units.get(slug).copied().flatten().map(|(d, _, _)| d)
+    }
+
+    /// The chalet `slug` as the manifest holds it, for a build that does not make its pages.
+    pub fn kept_unit(&self, slug: &str) -> Option<KeptUnit<'a>> {
+        let (&slug, &place) = self.units.get_key_value(slug)?;
+        let (_, start, end) = place?;
+        Some(KeptUnit {
+            slug,
+            prefix: format!("{}/{slug}/", chalet_types::routes::CHALETS),
+            lines: self.text.get(start as usize..end as usize)?,
+        })
     }
 
     /// The hash of the file at `path`, when the output holds it (a group's files are not here).
@@ -140,11 +230,14 @@ pub fn read_manifest(out: &Path) -> Option<String> {
 }
 
 /// Writes the manifest to `w`, a line at a time (at 21,000 pages it is 2 MB: never held whole).
-/// `entries`: the files, sorted by path ([`super::Hashes`]). `old`: the manifest the output had, whose lines of unchanged groups are copied, not made
+/// `entries`: the files, sorted by path ([`super::Hashes`]); `kept`: the chalets whose pages
+/// this build did not make, sorted by prefix, their lines taken as they were (no entry lies
+/// under one). `old`: the manifest the output had, whose lines of unchanged groups are copied, not made
 /// again; `changed`: the groups it does not hold as they are.
 pub(super) fn write_manifest<G: Group>(
     w: &mut dyn std::io::Write,
     entries: &[(String, u128)],
+    kept: &[KeptUnit],
     groups: &[G],
     hashes: &[u128],
     old: Option<(&Manifest, &[usize])>,
@@ -158,11 +251,20 @@ pub(super) fn write_manifest<G: Group>(
         chalet_types::encoding::push_hex(&mut hex, &h.to_be_bytes());
         w.write_all(hex.as_bytes())
     };
+    // A path that does not begin with a prefix sorts wholly before or after every path that
+    // does: a kept chalet's lines go in one piece, before the first entry after its prefix.
+    let mut kept = kept.iter().peekable();
     for (p, h) in entries {
+        while let Some(unit) = kept.next_if(|u| u.prefix.as_str() < p.as_str()) {
+            w.write_all(unit.lines.as_bytes())?;
+        }
         put_hex(w, *h)?;
         for part in ["\t", p, "\n"] {
             w.write_all(part.as_bytes())?;
         }
+    }
+    for unit in kept {
+        w.write_all(unit.lines.as_bytes())?;
     }
     // Every group as it was: their lines are the old ones, in the same order.
     if let Some(lines) = kept_groups {
