@@ -414,7 +414,7 @@ pub fn build_in(
     let listing = started.elapsed();
     // The output's manifest (megabytes with photos) is read while the content is checked.
     let out = opts.out.clone();
-    let manifest_read = std::thread::spawn(move || write::read_manifest(&out));
+    let manifest_read = std::thread::spawn(move || write::Manifest::open(&out));
     let mut p = prepare(opts, session, listed, progress)?;
     p.timings.insert(0, ("list", listing));
     progress("rendering and writing");
@@ -431,18 +431,20 @@ pub fn build_in(
         let _ = saving.join();
     }
     // The views and the last build's state are independent: made side by side.
-    let manifest_text = manifest_read.join().unwrap_or_default();
-    let (renderer, (manifest, mut memo)) = rayon::join(
+    let mut manifest = manifest_read.join().unwrap_or_default();
+    let (renderer, mut memo) = rayon::join(
         || Renderer::new(&p.site, &p.theme, &p.plan),
-        || {
-            let manifest = manifest_text.as_deref().and_then(write::Manifest::parse);
-            let memo = Memo::open(&cache_dir, &opts.out, &options, manifest.as_ref());
-            (manifest, memo)
-        },
+        || Memo::open(&cache_dir, &opts.out, &options, manifest.as_ref()),
     );
     let renderer = renderer.map_err(|d| fail(&p.warnings, d))?;
     // The chalets whose pages are taken whole from the output: not even listed below.
-    let kept = memo.settle(renderer.units(), manifest.as_ref(), &options);
+    let mut kept = memo.settle(renderer.units(), manifest.as_mut(), &options);
+    // A manifest that could not be read back is no guide to what the output holds: the output
+    // is written whole (and every page rendered: the memo saw the same).
+    if manifest.as_ref().is_some_and(write::Manifest::broken) {
+        manifest = None;
+        kept.iter_mut().for_each(|k| *k = None);
+    }
     p.timings.push(("views", t.elapsed()));
     let t = Instant::now();
     let pages = renderer.pages().len();

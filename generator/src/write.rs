@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 mod manifest;
-pub use manifest::{KeptUnit, LinesDigest, Manifest, hash_text, hash_value, read_manifest, unit_of};
+pub use manifest::{KeptUnit, LinesDigest, Manifest, hash_text, hash_value, unit_of};
 use manifest::{manifest_name, same_hash, write_manifest};
 
 pub const MANIFEST: &str = ".chalet-manifest";
@@ -117,7 +117,7 @@ fn content_hash(c: &Content) -> u128 {
 
 /// Writes the site: `files`, and the `groups`' files linked from the folder `linked_from`.
 /// `manifest` is the output's
-/// ([`read_manifest`], read once by the caller); `folders` gives (parents first) the folders the
+/// ([`Manifest::open`], read once by the caller); `folders` gives (parents first) the folders the
 /// files need; it is only called for a first build, so a rebuild does not pay for listing them.
 pub fn write_site<I, G>(
     out: &Path,
@@ -340,7 +340,7 @@ where
     let entries = Hashes::new(c.entries);
     let mut kept = kept.to_vec();
     kept.sort_unstable_by(|a, b| a.prefix.cmp(&b.prefix));
-    let kept_slugs: HashSet<&str> = kept.iter().map(|u| u.slug).collect();
+    let kept_slugs: HashSet<&str> = kept.iter().map(|u| u.slug.as_str()).collect();
     let stale = stale_files(old, &entries, &kept_slugs, groups, &moved);
     if changed.is_empty() && stale.is_empty() {
         return Ok(WriteReport {
@@ -388,7 +388,7 @@ where
 /// the files of groups gone or changed — unless this build makes them too (a file becomes a
 /// group's, a photo moves from one chalet to another with its name).
 fn stale_files<'a, G: Group>(
-    old: &Manifest<'a>,
+    old: &'a Manifest,
     new_files: &Hashes,
     kept: &HashSet<&str>,
     groups: &[G],
@@ -501,8 +501,7 @@ mod tests {
             std::fs::write(cache.join(name), name).expect("cached");
         }
         let build = |groups: &[Photo]| {
-            let text = read_manifest(&out);
-            let manifest = text.as_deref().and_then(Manifest::parse);
+            let manifest = Manifest::open(&out);
             let folders = || vec!["images".to_string()];
             let pages = rayon::iter::once(page("index.html"));
             write_site(&out, manifest.as_ref(), folders, pages, &[], groups, &cache).expect("written")
@@ -556,8 +555,7 @@ mod tests {
         // A page changed, no photo: the groups' lines are copied, the manifest is what a first
         // build of the same site writes.
         let other_page = |groups: &[Photo], out: &Path| {
-            let text = read_manifest(out);
-            let manifest = text.as_deref().and_then(Manifest::parse);
+            let manifest = Manifest::open(out);
             let pages = rayon::iter::once(Ok(OutputFile {
                 path: "index.html".to_string(),
                 content: Content::Bytes(b"<p>another</p>".to_vec()),
@@ -582,7 +580,7 @@ mod tests {
         assert_eq!(
             Manifest::parse(&manifest)
                 .and_then(|m| m.group_lines)
-                .map(|l| l.lines().count()),
+                .map(|(from, to)| manifest[from as usize..to as usize].lines().count()),
             Some(3),
             "the groups end the manifest, one piece"
         );

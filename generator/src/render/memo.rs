@@ -206,29 +206,39 @@ impl Memo {
     /// fingerprint ([`super::Renderer::units`]) is the one the last build recorded, and whose
     /// lines in `manifest` are the ones it wrote — then reads the last build's other pages.
     /// Returns, chalet by chalet, how the output holds one taken whole.
-    pub fn settle<'m>(
+    pub fn settle(
         &mut self,
         units: Vec<(String, u128)>,
-        manifest: Option<&Manifest<'m>>,
+        mut manifest: Option<&mut Manifest>,
         options: &str,
-    ) -> Vec<Option<KeptUnit<'m>>> {
-        let mut kept: Vec<Option<KeptUnit<'m>>> = units
+    ) -> Vec<Option<KeptUnit>> {
+        let mut kept: Vec<Option<KeptUnit>> = units
             .iter()
             .map(|(slug, fp)| {
-                let m = manifest.filter(|_| self.full.is_none())?;
+                let m = manifest.as_deref().filter(|_| self.full.is_none())?;
                 let &(before, digest) = self.units_before.get(slug)?;
                 (before == *fp && m.unit_digest(slug) == Some(digest))
                     .then(|| m.kept_unit(slug))
                     .flatten()
             })
             .collect();
-        if let (None, Some(path), Some(m)) = (&self.full, &self.pages_file, manifest) {
-            let skip: HashSet<&str> = units
-                .iter()
-                .zip(&kept)
-                .filter(|(_, k)| k.is_some())
-                .map(|((slug, _), _)| slug.as_str())
-                .collect();
+        let skip: HashSet<&str> = units
+            .iter()
+            .zip(&kept)
+            .filter(|(_, k)| k.is_some())
+            .map(|((slug, _), _)| slug.as_str())
+            .collect();
+        // The other chalets' files in the output: those whose pages are made, and those gone.
+        if let Some(m) = manifest.as_deref_mut() {
+            m.load_units(|slug| !skip.contains(slug));
+            if m.broken() && self.full.is_none() {
+                self.full = Some("the output's manifest could not be read back".into());
+            }
+        }
+        if self.full.is_some() {
+            kept.iter_mut().for_each(|k| *k = None);
+        }
+        if let (None, Some(path), Some(m)) = (&self.full, &self.pages_file, manifest.as_deref()) {
             match units::read_pages(path, options, m, &skip) {
                 Ok(pages) => self.previous = Previous { pages },
                 Err(why) => {
@@ -370,13 +380,13 @@ mod tests {
         let out = dir.path().join("dist");
         let (h1, h2) = (0x11 << 100, 0xab);
         let written = [("a/index.html", h1), ("b/index.html", h2)];
-        let text = manifest(&written);
-        let files = Manifest::parse(&text).expect("manifest");
+        let files = manifest(&written);
         let hashes = Hashes::new(written.iter().map(|(p, h)| (p.to_string(), *h)).collect());
         // No chalet here: every page on its own.
-        let open = |options: &str, files: Option<&Manifest>| {
-            let mut memo = Memo::open(dir.path(), &out, options, files);
-            memo.settle(Vec::new(), files, options);
+        let open = |options: &str, files: Option<&str>| {
+            let mut files = files.map(|t| Manifest::parse(t).expect("manifest"));
+            let mut memo = Memo::open(dir.path(), &out, options, files.as_ref());
+            memo.settle(Vec::new(), files.as_mut(), options);
             memo
         };
         let first = open("theme=default", Some(&files));
@@ -392,7 +402,6 @@ mod tests {
         assert_eq!(memo.reuse("c/index.html", 1), None, "not made last time");
         // The file in the output is not the one remembered (edited by hand, rebuilt elsewhere).
         let edited = manifest(&[("a/index.html", 7), ("b/index.html", h2)]);
-        let edited = Manifest::parse(&edited).expect("manifest");
         let memo = open("theme=default", Some(&edited));
         assert_eq!(memo.reuse("a/index.html", 1), None);
         assert_eq!(memo.reuse("b/index.html", 2), Some(h2));
@@ -404,7 +413,6 @@ mod tests {
             h2_text[1..].to_string(),
         ] {
             let odd_files = format!("{}\ta/index.html\n{odd}\tb/index.html\n", hash_text(h1));
-            let odd_files = Manifest::parse(&odd_files).expect("manifest");
             let memo = open("theme=default", Some(&odd_files));
             assert_eq!(memo.reuse("b/index.html", 2), None, "{odd}");
             assert_eq!(memo.reuse("a/index.html", 1), Some(h1));
@@ -446,14 +454,14 @@ mod tests {
             ("chalets/b/index.html", 3),
             ("index.html", 4),
         ];
-        let text = manifest(&written);
-        let files = Manifest::parse(&text).expect("manifest");
+        let files = manifest(&written);
         let hashes = Hashes::new(written.iter().map(|(p, h)| (p.to_string(), *h)).collect());
         let units = |a: u128, b: u128| vec![("a".to_string(), a), ("b".to_string(), b)];
         let options = "theme=default";
-        let open = |files: &Manifest<'_>, a, b| {
-            let mut memo = Memo::open(dir.path(), &out, options, Some(files));
-            let kept = memo.settle(units(a, b), Some(files), options);
+        let open = |files: &str, a, b| {
+            let mut files = Manifest::parse(files).expect("manifest");
+            let mut memo = Memo::open(dir.path(), &out, options, Some(&files));
+            let kept = memo.settle(units(a, b), Some(&mut files), options);
             let kept: Vec<bool> = kept.iter().map(Option::is_some).collect();
             (memo, kept)
         };
@@ -507,7 +515,6 @@ mod tests {
                 manifest(&[("chalets/a/x/index.html", 2)])
             ),
         ] {
-            let odd = Manifest::parse(&odd).expect("manifest");
             assert!(!open(&odd, 10, 21).1[0], "{odd:?}");
         }
     }
