@@ -202,20 +202,23 @@ impl<'a> Renderer<'a> {
         let mut fp = self.page_base(page.template());
         match page {
             PageKind::Chalet(ci) => fp.add(&self.chalet_fps[ci].whole.to_le_bytes()),
-            PageKind::Product(ci, pi) => {
-                // Its chalet's head, itself, and the cards of its neighbours (which may be
-                // another chalet's): not its siblings' descriptions.
-                for (cj, pj) in std::iter::once((ci, pi)).chain(self.neighbour_ids(ci, pi)) {
-                    let c = &self.chalet_fps[cj];
-                    fp.add(&(cj as u64).to_le_bytes());
-                    fp.add(&(pj as u64).to_le_bytes());
-                    fp.add(&c.head.to_le_bytes());
-                    fp.add(&c.products[pj].to_le_bytes());
-                }
-            }
+            PageKind::Product(ci, pi) => self.add_product_page(&mut fp, ci, pi),
             _ => return None,
         }
         Some(fp.finish())
+    }
+
+    /// What a product page shows besides its template and the market: its chalet's head,
+    /// itself, and the cards of its neighbours (which may be another chalet's) — not its
+    /// siblings' descriptions.
+    fn add_product_page(&self, fp: &mut memo::Fingerprint, ci: usize, pi: usize) {
+        for (cj, pj) in std::iter::once((ci, pi)).chain(self.neighbour_ids(ci, pi)) {
+            let c = &self.chalet_fps[cj];
+            fp.add(&(cj as u64).to_le_bytes());
+            fp.add(&(pj as u64).to_le_bytes());
+            fp.add(&c.head.to_le_bytes());
+            fp.add(&c.products[pj].to_le_bytes());
+        }
     }
 
     /// Each chalet's slug with the fingerprint of its unit — its page and its products' pages
@@ -235,13 +238,7 @@ impl<'a> Renderer<'a> {
                 fp.add(&self.chalet_fps[ci].whole.to_le_bytes());
                 fp.add(&product.to_le_bytes());
                 for pi in 0..c.items.len() {
-                    for (cj, pj) in std::iter::once((ci, pi)).chain(self.neighbour_ids(ci, pi)) {
-                        let n = &self.chalet_fps[cj];
-                        fp.add(&(cj as u64).to_le_bytes());
-                        fp.add(&(pj as u64).to_le_bytes());
-                        fp.add(&n.head.to_le_bytes());
-                        fp.add(&n.products[pj].to_le_bytes());
-                    }
+                    self.add_product_page(&mut fp, ci, pi);
                 }
                 (c.slug.to_string(), fp.finish())
             })
