@@ -2,7 +2,7 @@
 //! site with the shared crate's types, sorted by SKU so the file is byte-stable.
 
 use crate::diagnostic::Diagnostic;
-use crate::model::{Chalet, Contents, Product, Site};
+use crate::model::{Chalet, Contents, ContentsWhileSerialising, Product, Site};
 use chalet_types::{Catalogue, CatalogueItem, CatalogueMarket, FulfilmentOptions, OrganiserContact, Route};
 use serde::ser::{Serialize, SerializeSeq, Serializer};
 use std::collections::BTreeMap;
@@ -42,19 +42,14 @@ pub fn catalogue_json(site: &Site, strings: &BTreeMap<String, String>) -> Result
         /// The chalets in SKU order (a chalet's SKUs all begin with its slug, so its items sort
         /// together): the file is byte-stable.
         order: Vec<&'a Chalet>,
-        /// Why a chalet's items could not be written.
-        failed: std::cell::Cell<Option<Diagnostic>>,
+        contents: ContentsWhileSerialising,
     }
     impl Serialize for Items<'_> {
         fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
             let count = self.order.iter().map(|c| c.items.len()).sum();
             let mut seq = s.serialize_seq(Some(count))?;
             for c in &self.order {
-                let contents = c.read_contents().map_err(|d| {
-                    let message = d.message.clone();
-                    self.failed.set(Some(d));
-                    serde::ser::Error::custom(message)
-                })?;
+                let contents = self.contents.read(c)?;
                 let mut products: Vec<&Product> = contents.products.iter().collect();
                 products.sort_by(|a, b| a.sku.cmp(&b.sku));
                 for p in products {
@@ -72,20 +67,11 @@ pub fn catalogue_json(site: &Site, strings: &BTreeMap<String, String>) -> Result
         items: Items {
             site,
             order,
-            failed: Default::default(),
+            contents: ContentsWhileSerialising::default(),
         },
     };
-    match serde_json::to_string_pretty(&streamed) {
-        Ok(text) => Ok(text + "\n"),
-        Err(e) => Err(streamed.items.failed.into_inner().unwrap_or_else(|| Diagnostic {
-            severity: crate::diagnostic::Severity::Error,
-            path: chalet_types::routes::CATALOGUE.to_string(),
-            line: 1,
-            col: 1,
-            message: format!("the catalogue could not be written: {e}"),
-            hint: None,
-        })),
-    }
+    let text = serde_json::to_string_pretty(&streamed).map(|text| text + "\n");
+    (streamed.items.contents).finish(text, chalet_types::routes::CATALOGUE, "the catalogue")
 }
 
 fn market(site: &Site, strings: &BTreeMap<String, String>) -> CatalogueMarket {

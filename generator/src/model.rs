@@ -559,6 +559,47 @@ impl Chalet {
     }
 }
 
+/// Reads chalets' contents while a list of the whole market is serialised chalet by chalet
+/// (`catalogue.json`, `search.json`): a serialiser can only carry a message out, so the
+/// diagnostic of a chalet whose contents cannot be read back waits here.
+#[derive(Debug, Default)]
+pub struct ContentsWhileSerialising {
+    failed: std::cell::RefCell<Option<crate::diagnostic::Diagnostic>>,
+}
+
+impl ContentsWhileSerialising {
+    /// [`Chalet::read_contents`], its error kept for [`ContentsWhileSerialising::finish`].
+    pub fn read<E: serde::ser::Error>(&self, c: &Chalet) -> Result<Arc<Contents>, E> {
+        c.read_contents().map_err(|d| {
+            let message = d.message.clone();
+            *self.failed.borrow_mut() = Some(d);
+            E::custom(message)
+        })
+    }
+
+    /// The serialised text; when it failed, the chalet's diagnostic, or one at `path` saying
+    /// `what` could not be written.
+    pub fn finish(
+        self,
+        text: serde_json::Result<String>,
+        path: &str,
+        what: &str,
+    ) -> Result<String, crate::diagnostic::Diagnostic> {
+        text.map_err(|e| {
+            self.failed
+                .into_inner()
+                .unwrap_or_else(|| crate::diagnostic::Diagnostic {
+                    severity: crate::diagnostic::Severity::Error,
+                    path: path.to_string(),
+                    line: 1,
+                    col: 1,
+                    message: format!("{what} could not be written: {e}"),
+                    hint: None,
+                })
+        })
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Page {
     pub slug: Slug,

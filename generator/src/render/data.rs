@@ -125,18 +125,14 @@ pub fn search_index(site: &Site, views: &Views) -> Result<String, crate::diagnos
     struct All<'s, 'v> {
         site: &'s Site,
         views: &'s Views<'v>,
-        failed: std::cell::Cell<Option<crate::diagnostic::Diagnostic>>,
+        contents: crate::model::ContentsWhileSerialising,
     }
     impl serde::Serialize for All<'_, '_> {
         fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
             use serde::ser::SerializeSeq;
             let mut seq = s.serialize_seq(Some(self.site.product_count() + self.site.chalets.len()))?;
             for c in self.site.chalets.iter() {
-                let contents = c.read_contents().map_err(|d| {
-                    let message = d.message.clone();
-                    self.failed.set(Some(d));
-                    serde::ser::Error::custom(message)
-                })?;
+                let contents = self.contents.read(c)?;
                 for entry in search_entries(self.views, c, &contents) {
                     seq.serialize_element(&entry)?;
                 }
@@ -147,21 +143,12 @@ pub fn search_index(site: &Site, views: &Views) -> Result<String, crate::diagnos
     let all = All {
         site,
         views,
-        failed: Default::default(),
+        contents: Default::default(),
     };
     // Plain data: only a chalet's contents can fail.
-    serde_json::to_string(&all).map_err(|e| {
-        all.failed
-            .into_inner()
-            .unwrap_or_else(|| crate::diagnostic::Diagnostic {
-                severity: crate::diagnostic::Severity::Error,
-                path: chalet_types::routes::SEARCH_INDEX.to_string(),
-                line: 1,
-                col: 1,
-                message: format!("the search index could not be written: {e}"),
-                hint: None,
-            })
-    })
+    let text = serde_json::to_string(&all);
+    all.contents
+        .finish(text, chalet_types::routes::SEARCH_INDEX, "the search index")
 }
 
 /// One entry of the search index, typed rather than a `json!` map (a third of the time at 3,000
