@@ -91,11 +91,9 @@ impl std::fmt::Debug for LinesDigest {
 impl LinesDigest {
     /// One file's line, as [`write_manifest`] writes it.
     pub fn add(&mut self, path: &str, hash: u128) {
-        let mut hex = String::with_capacity(32);
-        chalet_types::encoding::push_hex(&mut hex, &hash.to_be_bytes());
-        for part in [hex.as_str(), "\t", path, "\n"] {
-            self.0.update(part.as_bytes());
-        }
+        let mut line = String::new();
+        file_line(&mut line, path, hash);
+        self.0.update(line.as_bytes());
     }
 
     fn add_line(&mut self, line: &str) {
@@ -104,6 +102,17 @@ impl LinesDigest {
 
     pub fn finish(&self) -> u128 {
         self.0.digest128()
+    }
+}
+
+/// A file's line of the manifest, `<hash>\t<path>\n`, into `line` (cleared first): what
+/// [`write_manifest`] writes and [`LinesDigest::add`] hashes, so a chalet's recorded digest is
+/// that of its lines as written.
+fn file_line(line: &mut String, path: &str, hash: u128) {
+    line.clear();
+    chalet_types::encoding::push_hex(line, &hash.to_be_bytes());
+    for part in ["\t", path, "\n"] {
+        line.push_str(part);
     }
 }
 
@@ -356,14 +365,13 @@ pub(super) fn write_manifest<G: Group>(
     // A path that does not begin with a prefix sorts wholly before or after every path that
     // does: a kept chalet's lines go in one piece, before the first entry after its prefix.
     let mut kept = kept.iter().peekable();
+    let mut line = String::with_capacity(256);
     for (p, h) in entries {
         while let Some(unit) = kept.next_if(|u| u.prefix.as_str() < p.as_str()) {
             copy(w, unit)?;
         }
-        put_hex(w, *h)?;
-        for part in ["\t", p, "\n"] {
-            w.write_all(part.as_bytes())?;
-        }
+        file_line(&mut line, p, *h);
+        w.write_all(line.as_bytes())?;
     }
     for unit in kept {
         copy(w, unit)?;
