@@ -438,12 +438,11 @@ pub fn build_in(
     );
     let renderer = renderer.map_err(|d| fail(&p.warnings, d))?;
     // The chalets whose pages are taken whole from the output: not even listed below.
-    let mut kept = memo.settle(renderer.units(), manifest.as_mut(), &options);
+    let kept = memo.settle(renderer.units(), manifest.as_mut(), &options);
     // A manifest that could not be read back is no guide to what the output holds: the output
-    // is written whole (and every page rendered: the memo saw the same).
+    // is written whole (the memo renders every page and takes no chalet whole).
     if manifest.as_ref().is_some_and(write::Manifest::broken) {
         manifest = None;
-        kept.iter_mut().for_each(|k| *k = None);
     }
     p.timings.push(("views", t.elapsed()));
     let t = Instant::now();

@@ -235,16 +235,18 @@ impl Memo {
                 self.full = Some("the output's manifest could not be read back".into());
             }
         }
-        if self.full.is_some() {
-            kept.iter_mut().for_each(|k| *k = None);
-        }
         if let (None, Some(path), Some(m)) = (&self.full, &self.pages_file, manifest.as_deref()) {
             match units::read_pages(path, options, m, &skip) {
                 Ok(pages) => self.previous = Previous { pages },
-                Err(why) => {
-                    self.full = Some(why.to_string());
-                    kept.iter_mut().for_each(|k| *k = None);
-                }
+                Err(why) => self.full = Some(why.to_string()),
+            }
+        }
+        // Everything rendered: no chalet is taken whole, and every chalet's files are wanted
+        // (a file the output holds as it is made again is then not written again).
+        if self.full.is_some() {
+            kept.iter_mut().for_each(|k| *k = None);
+            if let Some(m) = manifest {
+                m.load_units(|_| true);
             }
         }
         self.units_now = units
@@ -501,6 +503,19 @@ mod tests {
         let (memo, kept) = open(&files, 11, 21);
         assert_eq!(kept, [false, true]);
         assert_eq!(memo.reuse("chalets/a/x/index.html", 12), Some(2));
+        // A damaged pages' state: everything is rendered, no chalet taken whole, and every
+        // chalet's files are read back from the manifest (so unchanged files are not rewritten).
+        let state = state_path(dir.path(), &out, "pages");
+        let good = std::fs::read_to_string(&state).expect("state");
+        std::fs::write(&state, good.replace("\tchalets/b/", " chalets/b/")).expect("write");
+        let mut m = Manifest::parse(&files).expect("manifest");
+        let mut memo = Memo::open(dir.path(), &out, options, Some(&m));
+        let kept = memo.settle(units(10, 21), Some(&mut m), options);
+        assert!(kept.iter().all(Option::is_none));
+        assert_eq!(memo.full.as_deref(), Some("the incremental state is damaged"));
+        assert_eq!(m.get("chalets/a/x/index.html"), Some(hash_text(2).as_str()));
+        assert_eq!(m.get("chalets/b/index.html"), Some(hash_text(3).as_str()));
+        std::fs::write(&state, good).expect("write");
         // a's file in the output is not the one written (or a's lines are not together):
         // never taken whole.
         for odd in [
