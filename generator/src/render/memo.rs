@@ -15,6 +15,7 @@
 //! any doubt — no state, another version of chalet, other options, a damaged file, an output
 //! folder rebuilt by hand — renders everything and says why.
 
+mod state;
 mod units;
 
 use super::lists::{FILES, ListState};
@@ -181,7 +182,7 @@ impl Memo {
             ..full(why)
         };
         // Only the header now: the pages' lines are read once the chalets taken whole are known.
-        let mut lines = match units::Lines::open(&path) {
+        let mut lines = match state::Lines::open(&path) {
             Ok(l) => l,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return full("no incremental state yet"),
             Err(_) => return full("the incremental state could not be read"),
@@ -320,12 +321,10 @@ impl Memo {
                 for (file, hash) in FILES.iter().zip(lists.files.iter_mut()) {
                     *hash = written.get(file);
                 }
-                let text = format!(
-                    "{LISTS_FORMAT}\n{}\n{options}\n{}",
-                    env!("CARGO_PKG_VERSION"),
-                    lists.to_text()
-                );
-                crate::fs::write_atomic(&lists_path, text.as_bytes())
+                crate::fs::write_atomic_with(&lists_path, |w| {
+                    state::header(w, LISTS_FORMAT, options)?;
+                    w.write_all(lists.to_text().as_bytes())
+                })
             }
             None => match std::fs::remove_file(&lists_path) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
@@ -338,21 +337,16 @@ impl Memo {
 /// The lists' state kept for this output, when it is of this version and options; each file's
 /// hash only while the output still holds that file as written.
 fn read_lists(path: &Path, options: &str, manifest: &Manifest) -> Option<ListState> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let mut lines = text.lines();
-    if lines.next() != Some(LISTS_FORMAT)
-        || lines.next() != Some(env!("CARGO_PKG_VERSION"))
-        || lines.next() != Some(options)
-    {
-        return None;
-    }
-    let mut state = ListState::from_text(lines)?;
-    for (file, hash) in FILES.iter().zip(state.files.iter_mut()) {
+    let mut lines = state::Lines::open(path).ok()?;
+    lines.header(LISTS_FORMAT, options).ok()?;
+    let text = lines.rest()?;
+    let mut lists = ListState::from_text(text.lines())?;
+    for (file, hash) in FILES.iter().zip(lists.files.iter_mut()) {
         if manifest.get(file).and_then(hash_value) != *hash {
             *hash = None;
         }
     }
-    Some(state)
+    Some(lists)
 }
 
 /// `<kind>-<hash of the output folder's absolute path>.state`.

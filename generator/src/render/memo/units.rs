@@ -10,61 +10,15 @@
 //! The units' record (`units-<output>.state`): a header like the pages' state's, then
 //! `<slug>\t<fingerprint>\t<digest>` a chalet.
 
+use super::state::{Lines, header};
 use super::{FORMAT, path_key};
 use crate::write::{Hashes, LinesDigest, Manifest, hash_value, unit_of};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::Path;
 
 /// Bumped whenever what a unit's fingerprint or digest covers changes.
 const UNITS_FORMAT: &str = "chalet-units 1";
-
-/// A state file's lines, one at a time, each without its newline.
-pub(super) struct Lines {
-    reader: std::io::BufReader<std::fs::File>,
-    pub(super) line: String,
-}
-
-impl Lines {
-    pub(super) fn open(path: &Path) -> std::io::Result<Lines> {
-        Ok(Lines {
-            reader: std::io::BufReader::with_capacity(64 * 1024, std::fs::File::open(path)?),
-            line: String::new(),
-        })
-    }
-
-    /// `Some(true)` with the next line in `self.line`, `Some(false)` at the end; `None` for a
-    /// line cut short or not text: not as this program writes it.
-    pub(super) fn next(&mut self) -> Option<bool> {
-        self.line.clear();
-        match self.reader.read_line(&mut self.line) {
-            Ok(0) => Some(false),
-            Ok(_) if self.line.ends_with('\n') => {
-                self.line.pop();
-                Some(true)
-            }
-            _ => None,
-        }
-    }
-
-    /// Whether the next lines are the state's header for this version and `options`; `Err`
-    /// says why not.
-    pub(super) fn header(&mut self, format: &str, options: &str) -> Result<(), &'static str> {
-        for expected in [format, env!("CARGO_PKG_VERSION")] {
-            if self.next() != Some(true) || self.line != expected {
-                return Err("the incremental state is from another version of chalet");
-            }
-        }
-        if self.next() != Some(true) || self.line != options {
-            return Err("the last build used another theme or other options");
-        }
-        Ok(())
-    }
-}
-
-fn header(w: &mut dyn Write, format: &str, options: &str) -> std::io::Result<()> {
-    write!(w, "{format}\n{}\n{options}\n", env!("CARGO_PKG_VERSION"))
-}
 
 /// A page line's path (its third field).
 fn page_of(line: &str) -> Option<&str> {
