@@ -17,7 +17,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+mod hashes;
 mod manifest;
+pub use hashes::Hashes;
 pub use manifest::{KeptUnit, LinesDigest, Manifest, hash_text, hash_value, unit_of};
 use manifest::{manifest_name, same_hash, write_manifest};
 
@@ -40,45 +42,6 @@ pub struct WriteReport {
     pub hashes: Hashes,
     /// The files written or deleted, `/`-separated: what a browser showing them must reload.
     pub changed: Vec<String>,
-}
-
-/// Files with their content hashes, sorted by path: looked up by binary search (a map of
-/// 21,000 paths was 1.6 MB beside the list it was made from).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Hashes(Vec<(String, u128)>);
-
-impl Hashes {
-    pub fn new(mut files: Vec<(String, u128)>) -> Hashes {
-        files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        Hashes(files)
-    }
-
-    pub fn get(&self, path: &str) -> Option<u128> {
-        let i = self.0.binary_search_by(|(p, _)| p.as_str().cmp(path)).ok()?;
-        Some(self.0[i].1)
-    }
-
-    pub fn contains(&self, path: &str) -> bool {
-        self.get(path).is_some()
-    }
-
-    /// The files whose path begins with `prefix`, in path order.
-    pub fn under<'s>(&'s self, prefix: &'s str) -> impl Iterator<Item = (&'s str, u128)> {
-        let from = self.0.partition_point(|(p, _)| p.as_str() < prefix);
-        self.0[from..]
-            .iter()
-            .take_while(move |(p, _)| p.starts_with(prefix))
-            .map(|(p, h)| (p.as_str(), *h))
-    }
-
-    /// In path order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, u128)> {
-        self.0.iter().map(|(p, h)| (p.as_str(), *h))
-    }
-
-    fn files(&self) -> &[(String, u128)] {
-        &self.0
-    }
 }
 
 /// Files that come and go together — one photo's derivatives — tracked by one manifest line,
