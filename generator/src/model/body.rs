@@ -1,0 +1,200 @@
+//! A chalet's contents — its `about` text and its products — held, or left in the validation
+//! cache until a page or a list asks for them.
+
+use super::{Chalet, ImageId, Markdown, Product, exact_length};
+use serde::{Deserialize, Serialize};
+use std::sync::{Arc, OnceLock};
+
+/// What only a chalet's own pages and the market's lists read: its `about` text and its
+/// products. A chalet taken from an earlier build leaves them in the validation cache until
+/// they are asked for ([`Chalet::contents`]): at 20,000 products, a rebuild after one edit held
+/// 14 MB of products it did not show.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Contents {
+    pub about: Option<Markdown>,
+    /// Read back at its exact length: a list read from JSON grows by doubling.
+    #[serde(deserialize_with = "exact_length")]
+    pub products: Vec<Product>,
+}
+
+impl Contents {
+    /// Renumbers its images (`ids`: the site's id of each of the chalet's own).
+    fn remap(&mut self, ids: &[ImageId]) {
+        let map = |id: &mut ImageId| *id = ids[*id];
+        if let Some(about) = &mut self.about {
+            about.images.iter_mut().for_each(|(_, id)| map(id));
+        }
+        for p in &mut self.products {
+            p.images.iter_mut().for_each(|i| map(&mut i.id));
+            p.description.images.iter_mut().for_each(|(_, id)| map(id));
+        }
+    }
+}
+
+/// A chalet's [`Contents`]: held, or left in the validation cache and read when asked.
+#[derive(Clone, Debug, Default)]
+pub enum Body {
+    Held(Arc<Contents>),
+    Kept(Arc<KeptContents>),
+    /// A chalet read back without its body: never rendered (an error, not a panic).
+    #[default]
+    Missing,
+}
+
+impl Body {
+    fn read(&self) -> Result<Arc<Contents>, String> {
+        match self {
+            Body::Held(contents) => Ok(contents.clone()),
+            Body::Kept(kept) => kept.read(),
+            Body::Missing => Err("was read back without its products".into()),
+        }
+    }
+
+    /// Renumbers its images (see [`Chalet::remap`]); a kept chalet's when they are read.
+    pub(super) fn remap(&mut self, ids: &[ImageId]) {
+        match self {
+            Body::Held(contents) => Arc::make_mut(contents).remap(ids),
+            Body::Kept(kept) => {
+                // Its own numbering, or one given by an earlier build of this process: composed.
+                let ids = if kept.ids.is_empty() {
+                    ids.to_vec()
+                } else {
+                    kept.ids.iter().map(|&i| ids[i]).collect()
+                };
+                *kept = Arc::new(KeptContents {
+                    body: kept.body.clone(),
+                    ids,
+                    loaded: OnceLock::new(),
+                });
+            }
+            Body::Missing => {}
+        }
+    }
+}
+
+/// The contents of a chalet taken from the validation cache.
+#[derive(Debug)]
+pub struct KeptContents {
+    body: crate::source::KeptBody,
+    /// The site's id of each of the chalet's own images (empty: the same numbering).
+    ids: Vec<ImageId>,
+    /// Once one of its pages asked ([`Chalet::contents`]).
+    loaded: OnceLock<Result<Arc<Contents>, String>>,
+}
+
+impl KeptContents {
+    #[cfg(test)]
+    pub fn is_loaded(&self) -> bool {
+        self.loaded.get().is_some()
+    }
+
+    fn read(&self) -> Result<Arc<Contents>, String> {
+        if let Some(loaded) = self.loaded.get() {
+            return loaded.clone();
+        }
+        let mut contents: Contents = self.body.decode()?;
+        if !self.ids.is_empty() {
+            contents.remap(&self.ids);
+        }
+        Ok(Arc::new(contents))
+    }
+}
+
+impl Chalet {
+    /// Its contents for a page: read back from the validation cache the first time for a kept
+    /// chalet, and kept for its other pages. `Err` when they, or a text they show, cannot be
+    /// had as they were validated (another build replaced them meanwhile).
+    pub fn contents(&self) -> Result<Arc<Contents>, crate::diagnostic::Diagnostic> {
+        let contents = match &self.body {
+            Body::Kept(kept) => kept.loaded.get_or_init(|| kept.read()).clone(),
+            _ => self.body.read(),
+        }
+        .map_err(|message| unreadable(&self.source, message))?;
+        let files = contents
+            .about
+            .iter()
+            .chain(contents.products.iter().map(|p| &p.description));
+        for md in files {
+            md.file
+                .readable()
+                .map_err(|message| unreadable(&md.file.display(), message))?;
+        }
+        Ok(contents)
+    }
+
+    /// Its contents for the market's lists, which read every chalet once and no text: a kept
+    /// chalet's are read and let go.
+    pub fn read_contents(&self) -> Result<Arc<Contents>, crate::diagnostic::Diagnostic> {
+        self.body.read().map_err(|message| unreadable(&self.source, message))
+    }
+
+    /// Its contents when this build validated it (what the validation cache keeps).
+    pub fn held(&self) -> Option<&Contents> {
+        match &self.body {
+            Body::Held(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// A chalet read back from the validation cache gets its contents from there.
+    pub fn keep_in(&mut self, body: crate::source::KeptBody) {
+        self.body = Body::Kept(Arc::new(KeptContents {
+            body,
+            ids: Vec::new(),
+            loaded: OnceLock::new(),
+        }));
+    }
+}
+
+/// A chalet's contents, or a text of theirs, that cannot be had as validated.
+fn unreadable(path: &str, message: String) -> crate::diagnostic::Diagnostic {
+    crate::diagnostic::Diagnostic {
+        severity: crate::diagnostic::Severity::Error,
+        path: path.to_string(),
+        line: 1,
+        col: 1,
+        message,
+        hint: Some("build again: this build did not see the file as it is now".into()),
+    }
+}
+
+/// Reads chalets' contents while a list of the whole market is serialised chalet by chalet
+/// (`catalogue.json`, `search.json`): a serialiser can only carry a message out, so the
+/// diagnostic of a chalet whose contents cannot be read back waits here.
+#[derive(Debug, Default)]
+pub struct ContentsWhileSerialising {
+    failed: std::cell::RefCell<Option<crate::diagnostic::Diagnostic>>,
+}
+
+impl ContentsWhileSerialising {
+    /// [`Chalet::read_contents`], its error kept for [`ContentsWhileSerialising::finish`].
+    pub fn read<E: serde::ser::Error>(&self, c: &Chalet) -> Result<Arc<Contents>, E> {
+        c.read_contents().map_err(|d| {
+            let message = d.message.clone();
+            *self.failed.borrow_mut() = Some(d);
+            E::custom(message)
+        })
+    }
+
+    /// The serialised text; when it failed, the chalet's diagnostic, or one at `path` saying
+    /// `what` could not be written.
+    pub fn finish(
+        self,
+        text: serde_json::Result<String>,
+        path: &str,
+        what: &str,
+    ) -> Result<String, crate::diagnostic::Diagnostic> {
+        text.map_err(|e| {
+            self.failed
+                .into_inner()
+                .unwrap_or_else(|| crate::diagnostic::Diagnostic {
+                    severity: crate::diagnostic::Severity::Error,
+                    path: path.to_string(),
+                    line: 1,
+                    col: 1,
+                    message: format!("{what} could not be written: {e}"),
+                    hint: None,
+                })
+        })
+    }
+}
