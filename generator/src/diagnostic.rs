@@ -70,7 +70,10 @@ impl fmt::Display for Diagnostic {
 
 impl From<Vec<Diagnostic>> for Diagnostics {
     fn from(items: Vec<Diagnostic>) -> Diagnostics {
-        Diagnostics { items }
+        Diagnostics {
+            items,
+            deferred: Vec::new(),
+        }
     }
 }
 
@@ -78,6 +81,27 @@ impl From<Vec<Diagnostic>> for Diagnostics {
 #[derive(Clone, Debug, Default)]
 pub struct Diagnostics {
     items: Vec<Diagnostic>,
+    /// Warnings left where they were kept until the report is made ([`Diagnostics::sorted`]).
+    deferred: Vec<Deferred>,
+}
+
+/// Warnings that are read only when the report is made: a chalet taken from the validation
+/// cache keeps its warnings in its entry (5,000 of them at 1,000 chalets, 2 MB held through
+/// the whole rebuild for one line each at its end).
+#[derive(Clone)]
+pub struct Deferred {
+    /// How many: counted without being read.
+    pub count: usize,
+    /// Reads them; `Err` (a diagnostic saying why) when they are no longer where they were.
+    pub read: std::sync::Arc<dyn Fn() -> Result<Vec<Diagnostic>, Diagnostic> + Send + Sync>,
+}
+
+impl fmt::Debug for Deferred {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Deferred")
+            .field("count", &self.count)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Diagnostics {
@@ -87,6 +111,15 @@ impl Diagnostics {
 
     pub fn extend(&mut self, other: Diagnostics) {
         self.items.extend(other.items);
+        self.deferred.extend(other.deferred);
+    }
+
+    /// Warnings to read when the report is made. (Only warnings: an entry with an error is
+    /// never kept, and [`Diagnostics::has_errors`] does not read them.)
+    pub fn defer(&mut self, warnings: Deferred) {
+        if warnings.count > 0 {
+            self.deferred.push(warnings);
+        }
     }
 
     /// Room for `more` problems: a site's are merged from each chalet's (6,000 warnings when
@@ -96,7 +129,7 @@ impl Diagnostics {
     }
 
     pub fn len(&self) -> usize {
-        self.items.len()
+        self.items.len() + self.deferred.iter().map(|d| d.count).sum::<usize>()
     }
 
     pub fn has_errors(&self) -> bool {
@@ -108,15 +141,23 @@ impl Diagnostics {
     }
 
     pub fn warning_count(&self) -> usize {
-        self.items.len() - self.error_count()
+        self.len() - self.error_count()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.len() == 0
     }
 
-    /// Sorted by file, then position, so output is stable whatever order stages ran in.
+    /// Sorted by file, then position, so output is stable whatever order stages ran in; the
+    /// deferred warnings read first (in parallel).
     pub fn sorted(mut self) -> Vec<Diagnostic> {
+        use rayon::prelude::*;
+        let read: Vec<Vec<Diagnostic>> = std::mem::take(&mut self.deferred)
+            .into_par_iter()
+            .map(|d| (d.read)().unwrap_or_else(|why| vec![why]))
+            .collect();
+        self.items.reserve(read.iter().map(Vec::len).sum());
+        self.items.extend(read.into_iter().flatten());
         self.items.sort_by(|a, b| {
             (a.path.as_str(), a.line, a.col, a.severity, a.message.as_str()).cmp(&(
                 b.path.as_str(),
@@ -130,6 +171,7 @@ impl Diagnostics {
         self.items
     }
 
+    /// The problems held, not the deferred warnings.
     pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
         self.items.iter()
     }

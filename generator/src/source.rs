@@ -253,6 +253,39 @@ pub fn encode_keeping_texts<B: serde::Serialize, H: serde::Serialize>(
 /// neither the body nor any text is read (source files read theirs from `path` when first
 /// asked). `None` for anything unreadable or foreign.
 pub fn decode_keeping_texts<H: serde::de::DeserializeOwned>(path: &Path) -> Option<(H, KeptBody)> {
+    let (json, tail) = read_head(path)?;
+    let texts = Arc::new(KeptTexts {
+        path: path.to_path_buf(),
+        len: tail.texts_len,
+        hash: tail.texts_hash,
+        loaded: OnceLock::new(),
+    });
+    let head = decode_with(&texts, &json)?;
+    let body = KeptBody {
+        texts,
+        len: tail.body_len,
+        hash: tail.body_hash,
+    };
+    Some((head, body))
+}
+
+/// A part of the head [`encode_keeping_texts`] wrote to `path` that holds no source file (any
+/// field of `H` may be left out); `None` for anything unreadable or foreign.
+pub fn decode_head<H: serde::de::DeserializeOwned>(path: &Path) -> Option<H> {
+    let (json, _) = read_head(path)?;
+    serde_json::from_slice(&json).ok()
+}
+
+/// An entry's tail: where its texts and body end, and their hashes.
+struct Tail {
+    texts_len: usize,
+    body_len: usize,
+    texts_hash: u128,
+    body_hash: u128,
+}
+
+/// The head's JSON at the end of the entry at `path`, and its tail.
+fn read_head(path: &Path) -> Option<(Vec<u8>, Tail)> {
     use std::io::{Read, Seek, SeekFrom};
     let mut file = std::fs::File::open(path).ok()?;
     let size = usize::try_from(file.metadata().ok()?.len()).ok()?;
@@ -269,29 +302,23 @@ pub fn decode_keeping_texts<H: serde::de::DeserializeOwned>(path: &Path) -> Opti
     let hash = u128::from_le_bytes(tail[16..32].try_into().ok()?);
     let body_hash = u128::from_le_bytes(tail[32..48].try_into().ok()?);
     let head_len = size.checked_sub(TAIL)?.checked_sub(len)?.checked_sub(body_len)?;
-    let longer;
-    let json: &[u8] = if head_len + TAIL <= guess {
-        &end[guess - TAIL - head_len..guess - TAIL]
+    let json = if head_len + TAIL <= guess {
+        end.truncate(guess - TAIL);
+        end.drain(..guess - TAIL - head_len);
+        end
     } else {
         let mut bytes = vec![0; head_len];
         file.seek(SeekFrom::Start((len + body_len) as u64)).ok()?;
         file.read_exact(&mut bytes).ok()?;
-        longer = bytes;
-        &longer
+        bytes
     };
-    let texts = Arc::new(KeptTexts {
-        path: path.to_path_buf(),
-        len,
-        hash,
-        loaded: OnceLock::new(),
-    });
-    let head = decode_with(&texts, json)?;
-    let body = KeptBody {
-        texts,
-        len: body_len,
-        hash: body_hash,
+    let tail = Tail {
+        texts_len: len,
+        body_len,
+        texts_hash: hash,
+        body_hash,
     };
-    Some((head, body))
+    Some((json, tail))
 }
 
 /// `json` decoded, its source files' texts in `texts`.

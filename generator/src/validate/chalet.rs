@@ -103,7 +103,7 @@ pub(super) fn validate_all(
             let mut local = Validator::new(files);
             if let Some((chalet, images, diags)) = kept {
                 local.images = images;
-                local.diags = diags.into();
+                local.diags = diags;
                 return (Some(chalet), local, None);
             }
             let chalet = validate_one(&mut local, folder, inner, rules).map(Arc::new);

@@ -17,7 +17,7 @@
 //! Anything else is validated again; an unreadable or foreign entry is only a miss.
 
 use super::chalet::MarketRules;
-use crate::diagnostic::{Diagnostic, Severity};
+use crate::diagnostic::{Deferred, Diagnostic, Diagnostics, Severity};
 use crate::load::{ContentFiles, FileMeta};
 use crate::model::{Chalet, ImageSource};
 use rayon::prelude::*;
@@ -53,8 +53,68 @@ pub struct Entry {
     pub(super) chalet: Arc<Chalet>,
     /// The images it references, in its own numbering (as a chalet validated alone has them).
     pub(super) images: Vec<ImageSource>,
-    /// Its warnings.
-    pub(super) diags: Vec<Diagnostic>,
+    /// Its warnings: counted, not read, when the entry is read from its file.
+    #[serde(with = "warnings")]
+    pub(super) diags: Warnings,
+}
+
+/// A chalet's warnings in its entry.
+#[derive(Clone, Debug)]
+pub(super) enum Warnings {
+    /// Validated by this process.
+    Held(Vec<Diagnostic>),
+    /// This many, left in the entry's file until the report is made ([`read_warnings`]).
+    Kept(usize),
+}
+
+/// An entry's warnings as a list in its JSON; read back as their count only.
+mod warnings {
+    use super::Warnings;
+    use serde::de::{IgnoredAny, SeqAccess, Visitor};
+    use serde::{Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(w: &Warnings, s: S) -> Result<S::Ok, S::Error> {
+        match w {
+            Warnings::Held(list) => list.serialize(s),
+            // Only entries validated afresh are written.
+            Warnings::Kept(_) => Err(serde::ser::Error::custom("kept warnings are not written again")),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Warnings, D::Error> {
+        struct Count;
+        impl<'de> Visitor<'de> for Count {
+            type Value = usize;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of warnings")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
+                let mut n = 0;
+                while seq.next_element::<IgnoredAny>()?.is_some() {
+                    n += 1;
+                }
+                Ok(n)
+            }
+        }
+        d.deserialize_seq(Count).map(Warnings::Kept)
+    }
+}
+
+/// The warnings of the entry at `path`, read back for the report; refused unless the entry is
+/// still the one that was taken (same format, rules and folder stamps: the same validation).
+fn read_warnings(path: &Path, key: &str, stamps: u128) -> Result<Vec<Diagnostic>, String> {
+    #[derive(Deserialize)]
+    struct Head {
+        format: String,
+        key: String,
+        stamps: u128,
+        diags: Vec<Diagnostic>,
+    }
+    let head: Head = crate::source::decode_head(path).ok_or("cannot be read")?;
+    if (head.format.as_str(), head.key.as_str(), head.stamps) != (FORMAT, key, stamps) {
+        return Err("changed while this build ran".into());
+    }
+    Ok(head.diags)
 }
 
 /// The entries one build may take, by folder.
@@ -62,8 +122,10 @@ pub struct Entry {
 pub struct Reuse {
     /// What validation depends on besides the folder's files; `None` when `market.yaml` does
     /// not validate (then nothing is taken or kept).
-    key: Option<String>,
+    key: Option<Arc<str>>,
     entries: BTreeMap<String, Arc<Entry>>,
+    /// Where the entries' files are.
+    dir: PathBuf,
 }
 
 impl Reuse {
@@ -80,12 +142,35 @@ impl Reuse {
         self.entries.is_empty()
     }
 
-    /// The entry of `folder`, handed over: its chalet, images and warnings are moved into the
-    /// site when nothing else holds them ([`ChaletMemo::release`]), copied otherwise.
-    pub(super) fn take(&mut self, folder: &str) -> Option<(Arc<Chalet>, Vec<ImageSource>, Vec<Diagnostic>)> {
-        Some(match Arc::try_unwrap(self.entries.remove(folder)?) {
-            Ok(e) => (e.chalet, e.images, e.diags),
-            Err(e) => (e.chalet.clone(), e.images.clone(), e.diags.clone()),
+    /// The entry of `folder`, handed over: its chalet and images are moved into the site when
+    /// nothing else holds them ([`ChaletMemo::release`]), copied otherwise; its warnings, when
+    /// the entry was read from its file, are read from there again for the report.
+    pub(super) fn take(&mut self, folder: &str) -> Option<(Arc<Chalet>, Vec<ImageSource>, Diagnostics)> {
+        let entry = self.entries.remove(folder)?;
+        let mut diags = Diagnostics::default();
+        match &entry.diags {
+            Warnings::Held(list) => diags = list.clone().into(),
+            &Warnings::Kept(count) => {
+                let path = self.dir.join(format!("{folder}.{EXT}"));
+                let (key, stamps, source) = (self.key.clone()?, entry.stamps, entry.chalet.source.clone());
+                diags.defer(Deferred {
+                    count,
+                    read: Arc::new(move || {
+                        read_warnings(&path, &key, stamps).map_err(|why| Diagnostic {
+                            severity: Severity::Warning,
+                            path: source.clone(),
+                            line: 1,
+                            col: 1,
+                            message: format!("this chalet's warnings could not be read back: its validated copy {why}"),
+                            hint: Some("build again to see them".into()),
+                        })
+                    }),
+                });
+            }
+        }
+        Some(match Arc::try_unwrap(entry) {
+            Ok(e) => (e.chalet, e.images, diags),
+            Err(e) => (e.chalet.clone(), e.images.clone(), diags),
         })
     }
 
@@ -98,7 +183,7 @@ impl Reuse {
         images: &[ImageSource],
         diags: &[Diagnostic],
     ) -> Option<Entry> {
-        let key = self.key.clone()?;
+        let key = self.key.as_deref()?.to_string();
         let chalet = chalet.clone()?;
         let own = format!("chalets/{folder}/");
         if diags.iter().any(|d| d.severity == Severity::Error) || images.iter().any(|i| !i.rel.starts_with(&own)) {
@@ -113,7 +198,7 @@ impl Reuse {
             newest_ns: stamps.iter().map(|(_, m)| m.mtime_ns).max().unwrap_or(i128::MIN),
             chalet,
             images: images.to_vec(),
-            diags: diags.to_vec(),
+            diags: Warnings::Held(diags.to_vec()),
         })
     }
 }
@@ -232,8 +317,9 @@ impl ChaletMemo {
             })
             .collect();
         Reuse {
-            key: Some(key),
+            key: Some(key.into()),
             entries,
+            dir: self.dir.clone(),
         }
     }
 
@@ -284,6 +370,7 @@ impl ChaletMemo {
 mod tests {
     use super::*;
     use crate::model::Body;
+    use crate::source::SourceFile;
 
     /// The example market, validated once afresh and once from the entries that build kept.
     #[test]
@@ -343,5 +430,82 @@ mod tests {
             assert!(e.hint.as_deref().is_some_and(|h| h.contains("build again")));
         }
         assert!(again.chalets[1].contents().is_ok());
+    }
+
+    /// The example market with two chalets that do not say who sells (a warning each).
+    fn with_warnings() -> (PathBuf, ContentFiles, Vec<String>) {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../content");
+        let mut files = crate::load::load(&root, "content").expect("example content");
+        files.scanned_ns += 10 * RACY_NS;
+        let yamls: Vec<String> = files
+            .texts
+            .keys()
+            .filter(|rel| rel.ends_with("/chalet.yaml"))
+            .take(2)
+            .cloned()
+            .collect();
+        for rel in &yamls {
+            let mut text = String::new();
+            let mut skipping = false;
+            for line in files.texts[rel].text().lines() {
+                skipping = line.starts_with("trader:") || (skipping && line.starts_with("  "));
+                if !skipping {
+                    text.push_str(line);
+                    text.push('\n');
+                }
+            }
+            let display = files.display(rel);
+            files
+                .texts
+                .insert(rel.clone(), Arc::new(SourceFile::new(rel.clone(), display, text)));
+        }
+        (root, files, yamls)
+    }
+
+    #[test]
+    fn a_kept_chalets_warnings_are_counted_then_read_back_for_the_report() {
+        let (root, files, yamls) = with_warnings();
+        let cache = tempfile::tempdir().expect("tmp");
+        let mut memo = ChaletMemo::new(cache.path(), &root);
+        let fresh = super::super::validate_reusing(&files, memo.lookup(&files));
+        let (expected_count, fresh_entries) = (fresh.diags.len(), fresh.fresh);
+        let expected = fresh.diags.sorted();
+        let who = expected.iter().filter(|d| d.message.contains("does not say who sells"));
+        assert_eq!(
+            who.map(|d| d.path.clone()).collect::<Vec<_>>(),
+            yamls.iter().map(|r| files.display(r)).collect::<Vec<_>>()
+        );
+        memo.keep(&files, fresh_entries);
+
+        // Another process takes every chalet back: their warnings are counted, not read...
+        let mut memo = ChaletMemo::new(cache.path(), &root);
+        let reuse = memo.lookup(&files);
+        memo.release();
+        let again = super::super::validate_reusing(&files, reuse);
+        assert!(again.fresh.is_empty(), "every chalet taken back");
+        assert_eq!(
+            (again.diags.len(), again.diags.iter().count()),
+            (expected_count, expected_count - 2)
+        );
+        assert!(!again.diags.has_errors());
+        // ...and read for the report, the same as validated.
+        assert_eq!(again.diags.clone().sorted(), expected);
+
+        // An entry replaced since it was taken: said, not another chalet's warnings.
+        let folder = |rel: &str| rel.split('/').nth(1).expect("chalets/<folder>/").to_string();
+        let entry = |rel: &str| memo.dir().join(format!("{}.{EXT}", folder(rel)));
+        std::fs::copy(entry(&yamls[1]), entry(&yamls[0])).expect("replace");
+        let report = again.diags.sorted();
+        assert_eq!(report.len(), expected.len());
+        let said: Vec<&Diagnostic> = report.iter().filter(|d| d.path == files.display(&yamls[0])).collect();
+        assert_eq!(said.len(), 1);
+        assert!(
+            said[0]
+                .message
+                .contains("could not be read back: its validated copy changed while this build ran"),
+            "{}",
+            said[0].message
+        );
+        assert_eq!(said[0].hint.as_deref(), Some("build again to see them"));
     }
 }
