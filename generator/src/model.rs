@@ -442,3 +442,13 @@ impl Site {
         self.chalets.iter().map(|c| c.items.len()).sum()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// A market holds one [`super::Item`] per product whatever was edited (20,000 at L): its
+    /// size is a rebuild's memory.
+    #[test]
+    fn an_item_is_48_bytes() {
+        assert_eq!(std::mem::size_of::<super::Item>(), 48);
+    }
+}

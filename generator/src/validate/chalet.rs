@@ -74,13 +74,25 @@ pub(super) fn validate_all(
 ) -> (Vec<Arc<Chalet>>, Vec<(String, Entry)>) {
     // A chalet folder is any folder directly under chalets/ holding at least one file.
     // Borrowed from the listing: 9,000 files (M with photos) would be two strings each.
+    // A chalet taken from the last build needs no list of its files (20,000 names at L).
     let mut folders: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut last: Option<(&str, bool)> = None;
     // Refused files (too large, unreadable) belong to their folder too: already reported, they
     // must not be reported again as missing.
     for rel in v.files.all_paths() {
         if let Some(rest) = rel.strip_prefix("chalets/") {
             match rest.split_once('/') {
-                Some((folder, inner)) => folders.entry(folder).or_default().push(inner),
+                Some((folder, inner)) => {
+                    let kept = match last {
+                        Some((f, kept)) if f == folder => kept,
+                        _ => reuse.has(folder),
+                    };
+                    last = Some((folder, kept));
+                    let list = folders.entry(folder).or_default();
+                    if !kept {
+                        list.push(inner);
+                    }
+                }
                 None => v.file_warning(
                     rel,
                     "files directly in chalets/ are ignored".into(),
@@ -114,8 +126,9 @@ pub(super) fn validate_all(
         .collect();
     let mut out = Vec::new();
     let mut fresh = Vec::new();
+    // (A kept chalet's warnings are deferred: not counted here.)
     v.diags
-        .reserve(results.iter().map(|(_, local, _)| local.diags.len()).sum());
+        .reserve(results.iter().map(|(_, local, _)| local.diags.iter().count()).sum());
     for ((chalet, local, entry), folder) in results.into_iter().zip(folders.keys()) {
         if let Some(e) = entry {
             fresh.push((folder.to_string(), e));

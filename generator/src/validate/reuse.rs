@@ -125,13 +125,20 @@ pub struct Reuse {
     key: Option<Arc<str>>,
     entries: BTreeMap<String, Arc<Entry>>,
     /// Where the entries' files are.
-    dir: PathBuf,
+    dir: Arc<PathBuf>,
+    /// How the content folder is shown before a path in it (`content/`).
+    shown: Arc<str>,
 }
 
 impl Reuse {
     /// Whether the file belongs to a chalet taken from the cache (so it need not be read).
     pub fn covers(&self, rel: &str) -> bool {
-        folder_of(rel).is_some_and(|f| self.entries.contains_key(f))
+        folder_of(rel).is_some_and(|f| self.has(f))
+    }
+
+    /// Whether the chalet of `folder` is taken from the cache.
+    pub fn has(&self, folder: &str) -> bool {
+        self.entries.contains_key(folder)
     }
 
     pub fn len(&self) -> usize {
@@ -151,14 +158,16 @@ impl Reuse {
         match &entry.diags {
             Warnings::Held(list) => diags = list.clone().into(),
             &Warnings::Kept(count) => {
-                let path = self.dir.join(format!("{folder}.{EXT}"));
-                let (key, stamps, source) = (self.key.clone()?, entry.stamps, entry.chalet.source.clone());
+                // Held until the report by each of a thousand chalets: what is shared, shared.
+                let (dir, key, shown) = (self.dir.clone(), self.key.clone()?, self.shown.clone());
+                let (folder, stamps) = (Box::<str>::from(folder), entry.stamps);
                 diags.defer(Deferred {
                     count,
                     read: Arc::new(move || {
+                        let path = dir.join(format!("{folder}.{EXT}"));
                         read_warnings(&path, &key, stamps).map_err(|why| Diagnostic {
                             severity: Severity::Warning,
-                            path: source.clone(),
+                            path: format!("{shown}chalets/{folder}/chalet.yaml"),
                             line: 1,
                             col: 1,
                             message: format!("this chalet's warnings could not be read back: its validated copy {why}"),
@@ -319,7 +328,8 @@ impl ChaletMemo {
         Reuse {
             key: Some(key.into()),
             entries,
-            dir: self.dir.clone(),
+            dir: Arc::new(self.dir.clone()),
+            shown: files.display("").into(),
         }
     }
 
