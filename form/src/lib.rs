@@ -137,7 +137,7 @@ impl Folder {
                 len: bytes.len() as u64,
                 mtime_ns: 0,
             };
-            self.files.others.insert(rel.clone(), meta);
+            self.files.others.insert(&rel, meta);
             self.photos.insert(rel, bytes);
         }
     }

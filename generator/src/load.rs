@@ -6,7 +6,10 @@
 //! file with its size and modification time, [`ContentFiles::read_texts`] reads the texts
 //! asked for. [`load`] does both for every text.
 
+mod listing;
+
 use crate::source::SourceFile;
+pub use listing::Listing;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -37,11 +40,11 @@ pub struct ContentFiles {
     pub display_root: String,
     /// Shared with the model made from them (a chalet's Markdown), not copied into it.
     pub texts: BTreeMap<String, Arc<SourceFile>>,
-    pub others: BTreeMap<String, FileMeta>,
+    pub others: Listing,
     pub refused: Vec<Refused>,
     /// Size and modification time of every text file, read or not: those not in `texts`
     /// are still to read (by path under `root`).
-    pub text_stamps: BTreeMap<String, FileMeta>,
+    pub text_stamps: Listing,
     /// When [`scan`] began, ns since the epoch: a file modified since may have been read in
     /// its new state with its old stamp.
     pub scanned_ns: i128,
@@ -56,27 +59,33 @@ impl ContentFiles {
         }
     }
 
+    /// In order again after files were pushed (a walk).
+    fn sort(&mut self) {
+        self.text_stamps.sort();
+        self.others.sort();
+    }
+
     pub fn exists(&self, rel: &str) -> bool {
         self.text_stamps.contains_key(rel) || self.others.contains_key(rel)
     }
 
     /// Every file's path, texts (read or not), others and refused ones, each once.
-    pub fn all_paths(&self) -> impl Iterator<Item = &String> {
-        let refused = self.refused.iter().map(|r| &r.rel);
+    pub fn all_paths(&self) -> impl Iterator<Item = &str> {
+        let refused = self.refused.iter().map(|r| r.rel.as_str());
         self.text_stamps.keys().chain(self.others.keys()).chain(refused)
     }
 
     /// Reads, in parallel, the text files not read yet that `wanted` accepts.
     pub fn read_texts(&mut self, wanted: impl Fn(&str) -> bool + Sync) {
         use rayon::prelude::*;
-        let todo: Vec<&String> = self
+        let todo: Vec<&str> = self
             .text_stamps
             .keys()
             .filter(|rel| wanted(rel) && !self.texts.contains_key(*rel))
             .collect();
         let read: Vec<(String, Result<String, Refused>)> = todo
             .into_par_iter()
-            .map(|rel| (rel.clone(), read_text(rel, &self.root.join(rel))))
+            .map(|rel| (rel.to_string(), read_text(rel, &self.root.join(rel))))
             .collect();
         for (rel, text) in read {
             match text {
@@ -135,15 +144,16 @@ impl ContentFiles {
         self.scanned_ns = crate::fs::now_ns();
         for (rel, path) in rels {
             let under = format!("{rel}/");
-            let gone = |k: &String| k == &rel || k.starts_with(&under);
-            self.text_stamps.retain(|k, _| !gone(k));
+            let gone = |k: &str| k == rel || k.starts_with(&under);
+            self.text_stamps.retain(|k| !gone(k));
             self.texts.retain(|k, _| !gone(k));
-            self.others.retain(|k, _| !gone(k));
+            self.others.retain(|k| !gone(k));
             self.refused.retain(|r| !gone(&r.rel));
             if std::fs::symlink_metadata(&path).is_ok() {
                 walk(&root, &path, self, None);
             }
         }
+        self.sort();
         true
     }
 }
@@ -181,14 +191,14 @@ pub fn from_memory(display_root: &str, texts: Vec<(String, String)>, others: Vec
             files.refused.push(too_large(rel, len));
             continue;
         }
-        files.text_stamps.insert(rel.clone(), FileMeta { len, mtime_ns: 0 });
+        files.text_stamps.insert(&rel, FileMeta { len, mtime_ns: 0 });
         let display = files.display(&rel);
         files
             .texts
             .insert(rel.clone(), Arc::new(SourceFile::new(rel, display, text)));
     }
     for (rel, len) in others {
-        files.others.insert(rel, FileMeta { len, mtime_ns: 0 });
+        files.others.insert(&rel, FileMeta { len, mtime_ns: 0 });
     }
     files
 }
@@ -238,19 +248,16 @@ pub fn scan(root: &Path, display_root: &str) -> std::io::Result<ContentFiles> {
             part
         })
         .collect();
-    // Each map built once from runs already in order (`collect` sorts, then builds the tree
-    // in bulk); inserting 20,000 paths one by one compared each with its way down the tree.
-    fn merged<V>(top: BTreeMap<String, V>, parts: Vec<BTreeMap<String, V>>) -> BTreeMap<String, V> {
-        top.into_iter().chain(parts.into_iter().flatten()).collect()
-    }
-    let (mut texts, mut others) = (Vec::new(), Vec::new());
+    // Sized once, then sorted once: the chalets' folders follow one another in order, so the
+    // sort merges a few runs.
+    files.text_stamps.reserve_for(parts.iter().map(|p| &p.text_stamps));
+    files.others.reserve_for(parts.iter().map(|p| &p.others));
     for part in parts {
         files.refused.extend(part.refused);
-        texts.push(part.text_stamps);
-        others.push(part.others);
+        files.text_stamps.extend(part.text_stamps);
+        files.others.extend(part.others);
     }
-    files.text_stamps = merged(std::mem::take(&mut files.text_stamps), texts);
-    files.others = merged(std::mem::take(&mut files.others), others);
+    files.sort();
     Ok(files)
 }
 
@@ -379,14 +386,15 @@ fn visit(
         len,
         mtime_ns: meta.as_ref().map_or(0, crate::fs::mtime_ns),
     };
+    // Pushed out of order: the walk's caller sorts.
     if is_text(&rel) {
         if len > MAX_TEXT_BYTES {
             files.refused.push(too_large(rel, len));
         } else {
-            files.text_stamps.insert(rel, stamp);
+            files.text_stamps.push(&rel, stamp);
         }
     } else {
-        files.others.insert(rel, stamp);
+        files.others.push(&rel, stamp);
     }
 }
 

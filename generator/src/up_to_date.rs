@@ -57,10 +57,10 @@ impl Inputs {
         h.add(&exe.len().to_le_bytes());
         h.add(&crate::fs::mtime_ns(&exe).to_le_bytes());
         h.add(options(opts).as_bytes());
-        for (rel, m) in &files.text_stamps {
+        for (rel, m) in files.text_stamps.iter() {
             add(&mut h, "text", rel, m.len, m.mtime_ns);
         }
-        for (rel, m) in &files.others {
+        for (rel, m) in files.others.iter() {
             add(&mut h, "file", rel, m.len, m.mtime_ns);
         }
         for r in &files.refused {

@@ -251,7 +251,7 @@ impl<'a> Validator<'a> {
             line: pos.line,
             col: pos.col,
         };
-        let meta = self.files.others.get(&resolved).copied().unwrap_or_default();
+        let meta = self.files.others.get(&resolved).unwrap_or_default();
         self.images.push(ImageSource {
             rel: resolved.clone(),
             origin,
@@ -270,8 +270,8 @@ impl<'a> Validator<'a> {
             .files
             .text_stamps
             .keys()
-            .filter(|rel| !known.iter().any(|k| rel.as_str() == *k || rel.starts_with(k)))
-            .cloned()
+            .filter(|rel| !known.iter().any(|k| *rel == *k || rel.starts_with(k)))
+            .map(str::to_string)
             .collect();
         for rel in stray {
             self.file_warning(

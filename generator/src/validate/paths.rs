@@ -96,16 +96,16 @@ pub fn resolve_image(files: &ContentFiles, from: &str, reference: &str) -> Resul
             let nfc: String = rel.nfc().collect();
             let folder = |p: &str| p.rsplit_once('/').map_or(String::new(), |(d, _)| d.nfc().collect());
             let here = folder(&rel);
-            let same_name: Vec<&String> = files
+            let same_name: Vec<&str> = files
                 .others
                 .keys()
                 .filter(|k| folder(k) == here && k.nfc().eq(nfc.chars()))
                 .collect();
             if let [only] = same_name.as_slice() {
-                return match files.others.get(*only) {
+                return match files.others.get(only) {
                     Some(meta) if meta.len == 0 => Err(PathProblem::Empty),
                     Some(meta) if meta.len > MAX_IMAGE_BYTES => Err(PathProblem::TooLarge(meta.len)),
-                    _ => Ok((*only).clone()),
+                    _ => Ok(only.to_string()),
                 };
             }
             let dir = rel.rsplit_once('/').map_or("", |(d, _)| d);
@@ -169,7 +169,7 @@ mod tests {
         let nfd = "chalets/a/cafe\u{301}.png".to_string();
         files
             .others
-            .insert(nfd.clone(), crate::load::FileMeta { len: 10, mtime_ns: 0 });
+            .insert(&nfd, crate::load::FileMeta { len: 10, mtime_ns: 0 });
         assert_eq!(resolve_image(&files, "chalets/a/chalet.yaml", "caf\u{e9}.png"), Ok(nfd));
     }
 

@@ -257,10 +257,10 @@ fn stamps(files: &ContentFiles, folder: &str) -> Option<Vec<(String, FileMeta)>>
     if files.refused.iter().any(|r| r.rel.starts_with(&prefix)) {
         return None;
     }
-    let under = |map: &BTreeMap<String, FileMeta>| {
-        map.range(prefix.clone()..)
-            .take_while(|(rel, _)| rel.starts_with(&prefix))
-            .map(|(rel, meta)| (rel[prefix.len()..].to_string(), *meta))
+    let under = |listing: &crate::load::Listing| {
+        listing
+            .under(&prefix)
+            .map(|(rel, meta)| (rel[prefix.len()..].to_string(), meta))
             .collect::<Vec<_>>()
     };
     let mut all = under(&files.text_stamps);
