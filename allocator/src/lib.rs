@@ -1,20 +1,37 @@
-//! The `chalet` CLI's allocator: mimalloc, told to give freed memory back promptly.
+//! The `chalet` CLI's allocator: mimalloc, told when to give freed memory back.
 //!
 //! mimalloc v3 keeps memory it has freed for a second (`purge_delay`, 1000 ms) before handing it
 //! back to the system, in case it is wanted again. A rebuild after one edit lasts a tenth of a
 //! second and frees as it goes (the content listing, the cache entries it decodes…), so it
 //! handed nothing back and its peak resident memory was everything it had ever touched: 30 MiB
-//! for a market of 20,000 products where 10 ms gives 26 and the heap itself peaks at 10 MB
-//! (bench-incremental; a clean build of the same market, 113 → 87 MiB, takes as long).
+//! for a market of 20,000 products whose heap peaks at 8 MB. Handed back at once, 22 MiB; but a
+//! build that makes most of the market allocates and frees in bulk, and purging every page at
+//! once cost a clean build 5–10 % (bench-incremental). So: at once while a build keeps most of
+//! the market ([`Purge::AtOnce`], the CLI's start), after 10 ms once it turns out to make most of
+//! it ([`Purge::Soon`]; a clean build of the same market: 113 → 87 MiB, in the same time).
 
 use std::ffi::{c_char, c_int, c_long, c_void};
 
 /// The allocator for `#[global_allocator]`.
 pub use mimalloc::MiMalloc;
 
-/// How long freed memory is kept before it is handed back, in milliseconds: 10 ms was mimalloc
-/// v2's default; a rebuild's stages each last longer than that.
-pub const PURGE_DELAY_MS: c_long = 10;
+/// When freed memory is handed back to the system.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purge {
+    /// As soon as a whole page of it is free.
+    AtOnce,
+    /// 10 ms later (mimalloc v2's default): a build's stages each last longer than that.
+    Soon,
+}
+
+impl Purge {
+    fn delay_ms(self) -> c_long {
+        match self {
+            Purge::AtOnce => 0,
+            Purge::Soon => 10,
+        }
+    }
+}
 
 /// `mi_option_purge_delay`'s place in `mi_option_e` of the mimalloc that `libmimalloc-sys`
 /// 0.1.49 vendors (`c_src/mimalloc/v3/include/mimalloc.h`). The Rust crate's own constants are
@@ -32,15 +49,16 @@ unsafe extern "C" {
     fn mi_options_print_out(out: Output, arg: *mut c_void);
 }
 
-/// Sets the purge delay, unless `MIMALLOC_PURGE_DELAY` is in the environment (mimalloc read it
-/// when the process started, and whoever set it meant it). Call first thing in `main`.
-pub fn give_back_freed_memory_promptly() {
+/// From now on, freed memory is handed back `when`; nothing is changed when
+/// `MIMALLOC_PURGE_DELAY` is in the environment (mimalloc read it when the process started, and
+/// whoever set it meant it). Harmless where mimalloc is linked but not the global allocator.
+pub fn purge(when: Purge) {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
         #[allow(unsafe_code)]
-        // SAFETY: mimalloc's options may be set at any time, from any thread; the option number
-        // is checked by name in the tests.
+        // SAFETY: mimalloc reads the option each time it purges, and it may be set at any time
+        // from any thread; the option number is checked by name in the tests.
         unsafe {
-            mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS)
+            mi_option_set(MI_OPTION_PURGE_DELAY, when.delay_ms())
         };
     }
 }
@@ -74,15 +92,17 @@ mod tests {
             before.contains("option 'purge_delay': 1000"),
             "mimalloc's default:\n{before}"
         );
-        give_back_freed_memory_promptly();
-        let after = options();
-        let changed: Vec<(&str, &str)> = before.lines().zip(after.lines()).filter(|(b, a)| b != a).collect();
-        assert_eq!(
-            changed,
-            [(
-                "option 'purge_delay': 1000 ",
-                format!("option 'purge_delay': {PURGE_DELAY_MS} ").as_str()
-            )]
-        );
+        for (when, ms) in [(Purge::AtOnce, 0), (Purge::Soon, 10)] {
+            purge(when);
+            let after = options();
+            let changed: Vec<(&str, &str)> = before.lines().zip(after.lines()).filter(|(b, a)| b != a).collect();
+            assert_eq!(
+                changed,
+                [(
+                    "option 'purge_delay': 1000 ",
+                    format!("option 'purge_delay': {ms} ").as_str()
+                )]
+            );
+        }
     }
 }

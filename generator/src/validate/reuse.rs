@@ -128,6 +128,8 @@ pub struct Reuse {
     dir: Arc<PathBuf>,
     /// How the content folder is shown before a path in it (`content/`).
     shown: Arc<str>,
+    /// How many chalet folders the content has.
+    folders: usize,
 }
 
 impl Reuse {
@@ -147,6 +149,11 @@ impl Reuse {
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// Whether at least half of the market's chalets are taken back.
+    pub fn keeps_most(&self) -> bool {
+        self.entries.len() * 2 >= self.folders
     }
 
     /// The entry of `folder`, handed over: its chalet and images are moved into the site when
@@ -330,6 +337,7 @@ impl ChaletMemo {
             entries,
             dir: Arc::new(self.dir.clone()),
             shown: files.display("").into(),
+            folders: folders.len(),
         }
     }
 
