@@ -594,7 +594,6 @@ fn folders(paths: impl Iterator<Item = String>) -> Vec<String> {
     set.into_iter().collect()
 }
 
-/// `content` as given on the command line, for diagnostics (`content/chalets/…`).
 /// How freed memory goes back to the system (`chalet_allocator`): at once while a build keeps
 /// most of the market and allocates little (its peak is then what it holds, not all it ever
 /// touched), 10 ms later once it turns out to validate or render most of it (purging every page
@@ -604,6 +603,7 @@ fn purge_for(bulk: bool) {
     chalet_allocator::purge(if bulk { Purge::Soon } else { Purge::AtOnce });
 }
 
+/// `content` as given on the command line, for diagnostics (`content/chalets/…`).
 fn display_root(content: &Path) -> String {
     let s = content.display().to_string();
     s.trim_end_matches('/').to_string()

@@ -304,6 +304,17 @@ impl ChaletMemo {
             return Reuse::default();
         };
         let key = key(files, &MarketRules::of(&market));
+        // A process that builds again (`serve`) reads the warnings of the chalets it took from
+        // disk once, here, rather than for every report.
+        let dir = &self.dir;
+        self.memory.par_iter_mut().for_each(|(f, e)| {
+            if let Some(e) = Arc::get_mut(e)
+                && matches!(e.diags, Warnings::Kept(_))
+                && let Ok(list) = read_warnings(&dir.join(format!("{f}.{EXT}")), &e.key, e.stamps)
+            {
+                e.diags = Warnings::Held(list);
+            }
+        });
         let folders = chalet_folders(files);
         let missing: Vec<&str> = folders
             .iter()
@@ -508,6 +519,15 @@ mod tests {
         assert!(!again.diags.has_errors());
         // ...and read for the report, the same as validated.
         assert_eq!(again.diags.clone().sorted(), expected);
+        // A process that builds again (`serve`: nothing released) reads them once, at its
+        // next lookup, and holds them.
+        let mut serving = ChaletMemo::new(cache.path(), &root);
+        let first = super::super::validate_reusing(&files, serving.lookup(&files));
+        assert_eq!(first.diags.iter().count(), expected_count - 2);
+        drop(first);
+        let next = super::super::validate_reusing(&files, serving.lookup(&files));
+        assert_eq!(next.diags.iter().count(), expected_count, "held");
+        assert_eq!(next.diags.sorted(), expected);
 
         // An entry replaced since it was taken: said, not another chalet's warnings.
         let folder = |rel: &str| rel.split('/').nth(1).expect("chalets/<folder>/").to_string();
