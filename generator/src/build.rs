@@ -369,12 +369,12 @@ pub fn check(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
     let mut p = prepare(opts, &mut Session::new(opts), None, &|_| {})?;
     let t = Instant::now();
     let renderer = Renderer::new(&p.site, &p.theme, &p.plan).map_err(|d| fail(&p.warnings, d))?;
-    let errors: Vec<_> = renderer
-        .pages()
+    let all: Vec<PageKind> = renderer.pages().collect();
+    let errors: Vec<_> = all
         .par_iter()
         .filter_map(|page| renderer.render_page(*page).err())
         .collect();
-    let pages = renderer.pages().len();
+    let pages = renderer.page_count();
     let others = renderer.other_files(&Memo::none());
     if !errors.is_empty() || others.is_err() {
         let mut d = Diagnostics::default();
@@ -450,11 +450,9 @@ pub fn build_in(
     }
     p.timings.push(("views", t.elapsed()));
     let t = Instant::now();
-    let pages = renderer.pages().len();
+    let pages = renderer.page_count();
     let to_make: Vec<PageKind> = renderer
         .pages()
-        .iter()
-        .copied()
         .filter(|page| page.chalet().is_none_or(|ci| kept[ci].is_none()))
         .collect();
     memo.expect_pages(to_make.len());
@@ -482,8 +480,7 @@ pub fn build_in(
         folders(
             renderer
                 .pages()
-                .iter()
-                .map(|p| renderer.output_path(*p))
+                .map(|p| renderer.output_path(p))
                 .chain(renderer.other_paths(&p.plan))
                 .chain(kit.iter().map(|k| k.path.clone())),
         )

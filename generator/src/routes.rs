@@ -84,6 +84,21 @@ impl PageKind {
 /// their template; built-in pages come first, so a content page colliding with one is the
 /// one reported.
 pub fn pages(site: &Site, has_template: impl Fn(&str) -> bool) -> Vec<PageKind> {
+    let mut pages = market_pages(site, has_template);
+    pages.reserve_exact(site.chalets.len() + site.product_count());
+    pages.extend(chalet_pages(site));
+    pages
+}
+
+/// The chalets' pages, in [`pages`]' order: each chalet's, then its products'.
+pub fn chalet_pages(site: &Site) -> impl Iterator<Item = PageKind> + Clone + '_ {
+    site.chalets.iter().enumerate().flat_map(|(ci, c)| {
+        std::iter::once(PageKind::Chalet(ci)).chain((0..c.items.len()).map(move |pi| PageKind::Product(ci, pi)))
+    })
+}
+
+/// The pages besides the chalets' (the fixed ones, categories, free pages), in [`pages`]' order.
+pub fn market_pages(site: &Site, has_template: impl Fn(&str) -> bool) -> Vec<PageKind> {
     // Home, sponsors and 404 always; the script-filled and legal pages when the theme has them.
     let mut pages: Vec<PageKind> = Route::FIXED.into_iter().map(PageKind::Fixed).collect();
     pages.retain(|p| {
@@ -102,14 +117,8 @@ pub fn pages(site: &Site, has_template: impl Fn(&str) -> bool) -> Vec<PageKind> 
         );
         !optional || has_template(p.template())
     });
-    // Sized once: 21,000 pages grown by doubling left their copies behind.
-    pages.reserve_exact(site.market.categories.len() + site.pages.len() + site.chalets.len() + site.product_count());
     pages.extend((0..site.market.categories.len()).map(PageKind::Category));
     pages.extend((0..site.pages.len()).map(PageKind::Page));
-    for (ci, c) in site.chalets.iter().enumerate() {
-        pages.push(PageKind::Chalet(ci));
-        pages.extend((0..c.items.len()).map(|pi| PageKind::Product(ci, pi)));
-    }
     pages
 }
 

@@ -139,8 +139,9 @@ impl Renderer<'_> {
         let mut fp = self.global.clone();
         fp.add(b"lists 1");
         let base = &self.site.market.base_url;
+        // The market's own pages (the chalets' are in their parts).
         for page in &self.pages {
-            if page.in_sitemap() && !matches!(page, PageKind::Chalet(_) | PageKind::Product(..)) {
+            if page.in_sitemap() {
                 fp.add(base.join(&self.url_rel(*page)).as_bytes());
             }
         }

@@ -52,6 +52,8 @@ pub struct Renderer<'a> {
     views: Views<'a>,
     tera: tera::Tera,
     assets: Assets,
+    /// The market's pages (fixed ones, categories, free pages); the chalets' are counted out
+    /// by [`Renderer::pages`].
     pages: Vec<PageKind>,
     /// What every page is rendered from besides its own context and templates: global values.
     global: memo::Fingerprint,
@@ -127,7 +129,7 @@ impl<'a> Renderer<'a> {
         put_global(global, &mut fp, "availability_is", &data::availability_names());
         let config = data::script_config(&views, &theme.strings);
         put_global(global, &mut fp, "config_json", &config);
-        let pages = crate::routes::pages(site, |t| tera.contains_template(t));
+        let pages = crate::routes::market_pages(site, |t| tera.contains_template(t));
         Ok(Renderer {
             site,
             theme,
@@ -142,8 +144,15 @@ impl<'a> Renderer<'a> {
         })
     }
 
-    pub fn pages(&self) -> &[PageKind] {
-        &self.pages
+    /// Every page of the site, in [`crate::routes::pages`]' order. The chalets' are counted out
+    /// as they are asked for, not held (21,000 at L, 0.5 MB through a rebuild).
+    pub fn pages(&self) -> impl Iterator<Item = PageKind> + Clone + '_ {
+        self.pages.iter().copied().chain(crate::routes::chalet_pages(self.site))
+    }
+
+    /// How many pages [`Renderer::pages`] gives.
+    pub fn page_count(&self) -> usize {
+        self.pages.len() + self.site.chalets.len() + self.site.product_count()
     }
 
     /// Where each of the theme's static files is published, as this renderer names them.
@@ -387,10 +396,9 @@ impl<'a> Renderer<'a> {
         };
         let sitemap = || {
             let listed: Vec<String> = self
-                .pages
-                .iter()
+                .pages()
                 .filter(|p| p.in_sitemap())
-                .map(|p| base.join(&self.url_rel(*p)))
+                .map(|p| base.join(&self.url_rel(p)))
                 .collect();
             Ok(sitemap(&listed))
         };
