@@ -104,15 +104,15 @@ impl Listing {
         let paths = &self.paths;
         let path = |s: &Spot| &paths[s.start as usize..(s.start + s.len) as usize];
         self.spots.sort_by(|a, b| path(a).cmp(path(b)));
-        // Stable: of equal paths the last pushed is last, and kept.
-        let mut kept: Vec<Spot> = Vec::with_capacity(self.spots.len());
-        for s in self.spots.drain(..) {
-            match kept.last_mut() {
-                Some(last) if path(last) == path(&s) => *last = s,
-                _ => kept.push(s),
+        // Stable: of equal paths the last pushed is last, and kept (in place: a second list
+        // of 22,000 was 0.7 MB).
+        self.spots.dedup_by(|later, kept| {
+            let same = path(later) == path(kept);
+            if same {
+                *kept = *later;
             }
-        }
-        self.spots = kept;
+            same
+        });
     }
 
     /// Takes in `other`'s files, out of order: [`Listing::sort`] after.
