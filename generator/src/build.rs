@@ -537,8 +537,28 @@ fn purge_for(bulk: bool) {
     chalet_allocator::purge(if bulk { Purge::Soon } else { Purge::AtOnce });
 }
 
-/// `content` as given on the command line, for diagnostics (`content/chalets/…`).
+/// `content` as given on the command line, for diagnostics (`content/chalets/…`): without a
+/// trailing `/` or a leading `./`, so `content`, `content/` and `./content` are shown — and
+/// cached, since the validation cache keys on how paths are shown — the same.
 fn display_root(content: &Path) -> String {
-    let s = content.display().to_string();
+    let mut s = content.display().to_string();
+    while let Some(rest) = s.strip_prefix("./").filter(|r| !r.is_empty()) {
+        s = rest.trim_start_matches('/').to_string();
+    }
     s.trim_end_matches('/').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_content_folder_spelt_another_way_is_shown_the_same() {
+        for spelt in ["content", "content/", "./content", ".//content/", "././content"] {
+            assert_eq!(display_root(Path::new(spelt)), "content", "{spelt}");
+        }
+        assert_eq!(display_root(Path::new("./")), ".");
+        assert_eq!(display_root(Path::new("market/content")), "market/content");
+        assert_eq!(display_root(Path::new("/srv/content/")), "/srv/content");
+    }
 }

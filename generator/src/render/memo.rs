@@ -352,6 +352,8 @@ fn read_lists(path: &Path, options: &str, manifest: &Manifest) -> Option<ListSta
 /// `<kind>-<hash of the output folder's absolute path>.state`.
 pub(crate) fn state_path(cache_dir: &Path, out: &Path, kind: &str) -> PathBuf {
     let abs = std::path::absolute(out).unwrap_or_else(|_| out.to_path_buf());
+    // `dist`, `dist/` and `./dist` are one folder, with one state.
+    let abs: PathBuf = abs.components().collect();
     let mut fp = Fingerprint::default();
     fp.add(abs.to_string_lossy().as_bytes());
     cache_dir.join(format!("{kind}-{:016x}.state", fp.finish() as u64))
@@ -433,7 +435,13 @@ mod tests {
             open("theme=default", Some(&files)).full.as_deref(),
             Some("the incremental state is damaged")
         );
-        // Another output folder has its own state.
+        // The same output folder spelt another way has the same; another has its own.
+        for spelt in ["dist/", "./dist", "dist/."] {
+            assert_eq!(
+                state_path(dir.path(), &out, "pages"),
+                state_path(dir.path(), &dir.path().join(spelt), "pages")
+            );
+        }
         assert_ne!(
             state_path(dir.path(), &out, "pages"),
             state_path(dir.path(), &dir.path().join("site"), "pages")

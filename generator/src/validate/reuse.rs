@@ -289,6 +289,8 @@ impl ChaletMemo {
     /// The entries for the content folder `content`, kept under `cache_dir`.
     pub fn new(cache_dir: &Path, content: &Path) -> ChaletMemo {
         let content = std::path::absolute(content).unwrap_or_else(|_| content.to_path_buf());
+        // `content`, `content/` and `./content` are one folder, with one cache.
+        let content: PathBuf = content.components().collect();
         let id = xxhash_rust::xxh3::xxh3_64(content.to_string_lossy().as_bytes());
         ChaletMemo {
             dir: cache_dir.join(format!("chalets-{id:016x}")),
