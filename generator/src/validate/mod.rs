@@ -13,6 +13,7 @@ mod legal;
 mod market;
 mod pages;
 pub mod paths;
+mod personalisation;
 pub mod reuse;
 
 #[cfg(feature = "native")]
