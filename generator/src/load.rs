@@ -221,7 +221,7 @@ pub fn load(root: &Path, display_root: &str) -> std::io::Result<ContentFiles> {
 
 /// Lists the content folder with every file's size and modification time; reads nothing.
 pub fn scan(root: &Path, display_root: &str) -> std::io::Result<ContentFiles> {
-    let meta = std::fs::metadata(root).map_err(|e| with_path(e, root))?;
+    let meta = std::fs::metadata(root).map_err(|e| crate::fs::named(e, root))?;
     if !meta.is_dir() {
         return Err(std::io::Error::new(
             std::io::ErrorKind::NotADirectory,
@@ -405,8 +405,4 @@ fn rel_path(root: &Path, path: &Path) -> Option<String> {
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect();
     Some(parts.join("/"))
-}
-
-fn with_path(e: std::io::Error, path: &Path) -> std::io::Error {
-    std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
