@@ -36,9 +36,21 @@ impl Spot {
     }
 }
 
+/// The path of `s` in a listing's `paths` (a function of the text alone, so it can be called
+/// while the spots are being changed).
+fn path_in<'a>(paths: &'a str, s: &Spot) -> &'a str {
+    &paths[s.start as usize..(s.start + s.len) as usize]
+}
+
+/// A place or length in the paths' text: a content folder's paths run to megabytes, not to the
+/// gigabytes that would not fit.
+fn offset(n: usize) -> u32 {
+    u32::try_from(n).expect("a content folder's paths fit in 4 GB")
+}
+
 impl Listing {
     fn path(&self, s: &Spot) -> &str {
-        &self.paths[s.start as usize..(s.start + s.len) as usize]
+        path_in(&self.paths, s)
     }
 
     fn find(&self, path: &str) -> Result<usize, usize> {
@@ -84,7 +96,7 @@ impl Listing {
     /// [`Listing::push`]ed, then [`Listing::sort`]ed.
     pub fn insert(&mut self, path: &str, meta: FileMeta) {
         match self.find(path) {
-            Ok(i) => self.spots[i] = self.spot(self.spots[i].start, path.len(), meta),
+            Ok(i) => self.spots[i] = spot(self.spots[i].start, path.len(), meta),
             Err(i) => {
                 let spot = self.append(path, meta);
                 self.spots.insert(i, spot);
@@ -101,8 +113,7 @@ impl Listing {
     /// In order again after [`Listing::push`] or [`Listing::extend`] (runs already in order, as
     /// a folder's files are, cost a pass each); a path pushed twice keeps its last stamp.
     pub fn sort(&mut self) {
-        let paths = &self.paths;
-        let path = |s: &Spot| &paths[s.start as usize..(s.start + s.len) as usize];
+        let path = |s: &Spot| path_in(&self.paths, s);
         self.spots.sort_by(|a, b| path(a).cmp(path(b)));
         // Stable: of equal paths the last pushed is last, and kept (in place: a second list
         // of 22,000 was 0.7 MB).
@@ -117,7 +128,7 @@ impl Listing {
 
     /// Takes in `other`'s files, out of order: [`Listing::sort`] after.
     pub fn extend(&mut self, other: Listing) {
-        let shift = self.offset(self.paths.len());
+        let shift = offset(self.paths.len());
         self.paths.push_str(&other.paths);
         self.spots.extend(other.spots.into_iter().map(|s| Spot {
             start: s.start + shift,
@@ -139,9 +150,7 @@ impl Listing {
     /// Keeps the paths `keep` accepts; the paths' text is made again when most of it would be
     /// left unused.
     pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
-        let paths = &self.paths;
-        self.spots
-            .retain(|s| keep(&paths[s.start as usize..(s.start + s.len) as usize]));
+        self.spots.retain(|s| keep(path_in(&self.paths, s)));
         let used: usize = self.spots.iter().map(|s| s.len as usize).sum();
         if used < self.paths.len() / 2 {
             let old = std::mem::take(self);
@@ -153,26 +162,20 @@ impl Listing {
     }
 
     fn append(&mut self, path: &str, meta: FileMeta) -> Spot {
-        let start = self.offset(self.paths.len());
+        let start = offset(self.paths.len());
         self.paths.push_str(path);
-        self.spot(start, path.len(), meta)
+        spot(start, path.len(), meta)
     }
+}
 
-    fn spot(&self, start: u32, len: usize, meta: FileMeta) -> Spot {
-        Spot {
-            start,
-            len: self.offset(len),
-            size: meta.len,
-            // The two halves of the time, put back together by `Spot::meta`.
-            mtime_lo: meta.mtime_ns as u64,
-            mtime_hi: (meta.mtime_ns >> 64) as i64,
-        }
-    }
-
-    /// A place or length in the paths' text: a content folder's paths run to megabytes, not
-    /// to the gigabytes that would not fit.
-    fn offset(&self, n: usize) -> u32 {
-        u32::try_from(n).expect("a content folder's paths fit in 4 GB")
+fn spot(start: u32, len: usize, meta: FileMeta) -> Spot {
+    Spot {
+        start,
+        len: offset(len),
+        size: meta.len,
+        // The two halves of the time, put back together by `Spot::meta`.
+        mtime_lo: meta.mtime_ns as u64,
+        mtime_hi: (meta.mtime_ns >> 64) as i64,
     }
 }
 

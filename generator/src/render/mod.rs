@@ -111,13 +111,12 @@ impl<'a> Renderer<'a> {
             .into_par_iter()
             .map(|id| views.image_fingerprint(id))
             .collect();
-        let with_images = |digest: u128, ids: Vec<ImageId>| with_images(&image_fps, digest, ids);
         let chalet_fps = site
             .chalets
             .par_iter()
             .map(|c| ChaletFingerprints {
-                whole: with_images(c.digest, c.image_ids()),
-                head: with_images(c.head, c.head_image_ids()),
+                whole: with_images(&image_fps, c.digest, c.image_ids()),
+                head: with_images(&image_fps, c.head, c.head_image_ids()),
             })
             .collect();
         let global = tera.global_context();

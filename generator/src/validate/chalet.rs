@@ -75,22 +75,17 @@ pub(super) fn validate_all(
 ) -> (Vec<Arc<Chalet>>, Vec<(String, Entry)>) {
     // A chalet folder is any folder directly under chalets/ holding at least one file.
     // Borrowed from the listing: 9,000 files (M with photos) would be two strings each.
-    // A chalet taken from the last build needs no list of its files (20,000 names at L).
-    let mut folders: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    let mut last: Option<(&str, bool)> = None;
+    // A chalet taken from the last build needs no list of its files (20,000 names at L):
+    // whether it is taken is asked once per folder, and kept beside its list.
+    let mut folders: BTreeMap<&str, (bool, Vec<&str>)> = BTreeMap::new();
     // Refused files (too large, unreadable) belong to their folder too: already reported, they
     // must not be reported again as missing.
     for rel in v.files.all_paths() {
         if let Some(rest) = rel.strip_prefix("chalets/") {
             match rest.split_once('/') {
                 Some((folder, inner)) => {
-                    let kept = match last {
-                        Some((f, kept)) if f == folder => kept,
-                        _ => reuse.has(folder),
-                    };
-                    last = Some((folder, kept));
-                    let list = folders.entry(folder).or_default();
-                    if !kept {
+                    let (kept, list) = folders.entry(folder).or_insert_with(|| (reuse.has(folder), Vec::new()));
+                    if !*kept {
                         list.push(inner);
                     }
                 }
@@ -107,7 +102,7 @@ pub(super) fn validate_all(
     let files = v.files;
     let work: Vec<_> = folders
         .iter()
-        .map(|(folder, inner)| (folder, inner, reuse.take(folder)))
+        .map(|(folder, (_, inner))| (folder, inner, reuse.take(folder)))
         .collect();
     let reuse = &reuse;
     let results: Vec<(Option<Arc<Chalet>>, Validator, Option<Entry>)> = work

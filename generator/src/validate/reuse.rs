@@ -161,32 +161,42 @@ impl Reuse {
     /// the entry was read from its file, are read from there again for the report.
     pub(super) fn take(&mut self, folder: &str) -> Option<(Arc<Chalet>, Vec<ImageSource>, Diagnostics)> {
         let entry = self.entries.remove(folder)?;
-        let mut diags = Diagnostics::default();
-        match &entry.diags {
-            Warnings::Held(list) => diags = list.clone().into(),
-            &Warnings::Kept(count) => {
-                // Held until the report by each of a thousand chalets: what is shared, shared.
-                let (dir, key, shown) = (self.dir.clone(), self.key.clone()?, self.shown.clone());
-                let (folder, stamps) = (Box::<str>::from(folder), entry.stamps);
-                diags.defer(Deferred {
-                    count,
-                    read: Arc::new(move || {
-                        let path = dir.join(format!("{folder}.{EXT}"));
-                        read_warnings(&path, &key, stamps).map_err(|why| Diagnostic {
-                            severity: Severity::Warning,
-                            path: format!("{shown}chalets/{folder}/chalet.yaml"),
-                            line: 1,
-                            col: 1,
-                            message: format!("this chalet's warnings could not be read back: its validated copy {why}"),
-                            hint: Some("build again to see them".into()),
-                        })
-                    }),
-                });
-            }
+        let deferred = match entry.diags {
+            Warnings::Kept(count) => Some(self.deferred(folder, entry.stamps, count)?),
+            Warnings::Held(_) => None,
+        };
+        let (chalet, images, warnings) = match Arc::try_unwrap(entry) {
+            Ok(e) => (e.chalet, e.images, e.diags),
+            Err(e) => (e.chalet.clone(), e.images.clone(), e.diags.clone()),
+        };
+        let mut diags = match warnings {
+            Warnings::Held(list) => list.into(),
+            Warnings::Kept(_) => Diagnostics::default(),
+        };
+        if let Some(d) = deferred {
+            diags.defer(d);
         }
-        Some(match Arc::try_unwrap(entry) {
-            Ok(e) => (e.chalet, e.images, diags),
-            Err(e) => (e.chalet.clone(), e.images.clone(), diags),
+        Some((chalet, images, diags))
+    }
+
+    /// The `count` warnings of the entry of `folder`, to read for the report. Held until then
+    /// by each of a thousand chalets: what is shared, shared.
+    fn deferred(&self, folder: &str, stamps: u128, count: usize) -> Option<Deferred> {
+        let (dir, key, shown) = (self.dir.clone(), self.key.clone()?, self.shown.clone());
+        let folder = Box::<str>::from(folder);
+        Some(Deferred {
+            count,
+            read: Arc::new(move || {
+                let path = dir.join(format!("{folder}.{EXT}"));
+                read_warnings(&path, &key, stamps).map_err(|why| Diagnostic {
+                    severity: Severity::Warning,
+                    path: format!("{shown}chalets/{folder}/chalet.yaml"),
+                    line: 1,
+                    col: 1,
+                    message: format!("this chalet's warnings could not be read back: its validated copy {why}"),
+                    hint: Some("build again to see them".into()),
+                })
+            }),
         })
     }
 
