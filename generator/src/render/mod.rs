@@ -66,6 +66,9 @@ pub struct Renderer<'a> {
     /// (its page, and the cards showing it elsewhere), is made when asked
     /// ([`Renderer::product_fingerprint`]): 20,000 of them were 0.3 MB held through a rebuild.
     chalet_fps: Vec<ChaletFingerprints>,
+    /// Every chalet's head fingerprint, folded in order: what the pages listing the chalets
+    /// (the square, the categories, the sellers) show of them.
+    listing_fp: u128,
     /// Each image's view, fingerprinted once (from what it is made of, not made).
     image_fps: Vec<u128>,
 }
@@ -118,10 +121,15 @@ impl<'a> Renderer<'a> {
                 whole: with_images(&image_fps, c.digest, c.image_ids()),
                 head: with_images(&image_fps, c.head, c.head_image_ids()),
             })
-            .collect();
+            .collect::<Vec<_>>();
+        let mut listing = memo::Fingerprint::default();
+        for c in &chalet_fps {
+            listing.add(&c.head.to_le_bytes());
+        }
+        let listing_fp = listing.finish();
         let global = tera.global_context();
-        // Into Tera's context and the fingerprint, then let go: a category page makes its own
-        // category's view again (the cards of 1,000 chalets, held twice, were 0.7 MB).
+        // Into Tera's context and the fingerprint, then let go. No chalet is in it: the pages
+        // that list them make their cards when they are rendered (see `Views::market`).
         put_global(global, &mut fp, "market", &market);
         drop(market);
         put_global(global, &mut fp, "assets", &assets.urls);
@@ -141,6 +149,7 @@ impl<'a> Renderer<'a> {
             global: fp,
             template_fps,
             chalet_fps,
+            listing_fp,
             image_fps,
         })
     }
@@ -206,14 +215,21 @@ impl<'a> Renderer<'a> {
         }
     }
 
-    /// A chalet or product page's fingerprint from what its views are made of: the market-wide
-    /// values, its templates, its chalet's model and images, and — for a product whose chalet
-    /// has too few products to fill the neighbours — every chalet of the same category.
+    /// A page's fingerprint from what its views are made of, for the pages whose views are
+    /// costly to make: the market-wide values and its templates, and for a chalet or product
+    /// page its chalet's model and images (for a product whose chalet has too few products to
+    /// fill the neighbours, every chalet of the same category), for a page listing the chalets
+    /// (the square, a category, the sellers) every chalet's head — their cards, their sellers
+    /// and their number. `None` for the others: they are known by their context.
     fn source_fingerprint(&self, page: PageKind) -> Option<u128> {
         let mut fp = self.page_base(page.template());
         match page {
             PageKind::Chalet(ci) => fp.add(&self.chalet_fps[ci].whole.to_le_bytes()),
             PageKind::Product(ci, pi) => self.add_product_page(&mut fp, ci, pi),
+            PageKind::Fixed(routes::Route::Home | routes::Route::Marketplace) | PageKind::Category(_) => {
+                fp.add(self.url_rel(page).as_bytes());
+                fp.add(&self.listing_fp.to_le_bytes());
+            }
             _ => return None,
         }
         Some(fp.finish())
@@ -291,9 +307,11 @@ impl<'a> Renderer<'a> {
         ctx.insert("canonical", canonical.clone());
         match page {
             PageKind::Fixed(routes::Route::Marketplace) => ctx.insert("sellers", views.sellers()),
+            PageKind::Fixed(routes::Route::Home) => ctx.insert("market", views.market_listing()),
             PageKind::Fixed(_) => {}
             PageKind::Category(i) => {
-                ctx.insert("category", views.category(&site.market.categories[i]));
+                ctx.insert("market", views.market_listing());
+                ctx.insert("category", views.category(&site.market.categories[i], true));
             }
             PageKind::Page(i) => {
                 let p = &site.pages[i];

@@ -83,8 +83,12 @@ pub struct MarketView {
     pub categories: Vec<CategoryView>,
     pub sponsors: Vec<SponsorView>,
     pub pages: Vec<Link>,
-    pub chalet_count: usize,
-    pub product_count: usize,
+    /// On the pages that list the chalets only (see [`Views::market_listing`]), as are the
+    /// categories' `chalets`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chalet_count: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_count: Option<usize>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -92,7 +96,11 @@ pub struct CategoryView {
     pub slug: String,
     pub name: String,
     pub url: String,
-    pub chalets: Vec<ChaletCard>,
+    /// Whether a chalet is in it: every page's navigation can leave an empty aisle out.
+    pub empty: bool,
+    /// Its chalets' cards, on the pages that list them only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chalets: Option<Vec<ChaletCard>>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -304,9 +312,15 @@ impl<'a> Views<'a> {
         markdown::render(md.text(), top, &picture)
     }
 
+    /// The market as every page sees it: its settings and categories, not its chalets. Each
+    /// card is in the fingerprint of every page that may show it, so a page with every card
+    /// would be rendered again whenever any chalet's name, cover or product count changed —
+    /// a product added would re-render the market — and 1,000 cards (2 MB of template values)
+    /// would be held by every rebuild. The square and the category pages list the chalets:
+    /// they get [`Views::market_listing`].
     pub fn market(&self) -> MarketView {
         let m = &self.site.market;
-        let categories = m.categories.iter().map(|c| self.category(c)).collect();
+        let categories = m.categories.iter().map(|c| self.category(c, false)).collect();
         MarketView {
             name: m.name.clone(),
             tagline: m.tagline.clone(),
@@ -344,24 +358,36 @@ impl<'a> Views<'a> {
                     url: self.url(&Route::Page(&p.slug).path()),
                 })
                 .collect(),
-            chalet_count: self.site.chalets.len(),
-            product_count: self.site.product_count(),
+            chalet_count: None,
+            product_count: None,
         }
     }
 
-    /// A category with the cards of its chalets.
-    pub fn category(&self, c: &crate::model::Category) -> CategoryView {
+    /// [`Views::market`] with every category's chalets' cards and the counts: the `market` of
+    /// the pages that list the chalets.
+    pub fn market_listing(&self) -> MarketView {
+        let mut market = self.market();
+        market.categories = self
+            .site
+            .market
+            .categories
+            .iter()
+            .map(|c| self.category(c, true))
+            .collect();
+        market.chalet_count = Some(self.site.chalets.len());
+        market.product_count = Some(self.site.product_count());
+        market
+    }
+
+    /// A category, with the cards of its chalets when `cards`.
+    pub fn category(&self, c: &crate::model::Category, cards: bool) -> CategoryView {
+        let mut chalets = self.site.chalets.iter().filter(|ch| ch.category == c.slug).peekable();
         CategoryView {
             slug: c.slug.to_string(),
             name: c.name.clone(),
             url: self.url(&Route::Category(&c.slug).path()),
-            chalets: self
-                .site
-                .chalets
-                .iter()
-                .filter(|ch| ch.category == c.slug)
-                .map(|ch| self.chalet_card(ch))
-                .collect(),
+            empty: chalets.peek().is_none(),
+            chalets: cards.then(|| chalets.map(|ch| self.chalet_card(ch)).collect()),
         }
     }
 

@@ -175,7 +175,15 @@ fn every_kind_of_edit_rebuilds_to_the_bytes_of_a_clean_build() {
         "---\nname: Pommes de pin\nprice: \"3,50\"\nstock: 4\n---\nParfumées.\n",
     )
     .expect("add");
-    assert_eq!(lists_made(dir, "a product added"), 3);
+    // Its chalet's pages (their head shows how many products it has), the pages listing the
+    // chalets' cards (the square, the categories, the sellers) and the lists; not the others.
+    let summary = build_summary(dir, "a product added");
+    assert_eq!(number_before(&summary, " of 3 lists made"), Some(3));
+    let added_pages = rendered(&summary).expect("rendered");
+    assert!(
+        added_pages < all / 2,
+        "{added_pages} of {all} pages for a product added"
+    );
     assert!(
         dir.join("dist/chalets/cire-et-meche/pommes-de-pin/index.html")
             .is_file()
@@ -207,7 +215,18 @@ fn every_kind_of_edit_rebuilds_to_the_bytes_of_a_clean_build() {
         "Cire & Mèche",
         "Lampes du Quai",
     );
-    assert_eq!(build_counting(dir, "a chalet added").1, 1, "the new chalet only");
+    let summary = build_summary(dir, "a chalet added");
+    assert_eq!(
+        number_before(&summary, " chalets validated"),
+        Some(1),
+        "the new chalet only"
+    );
+    // Its pages, the listing pages and the other chalet's product pages it is a neighbour on.
+    let (made, pages) = (rendered(&summary), number_before(&summary, " pages ("));
+    assert!(
+        made < pages.map(|p| p / 2),
+        "{made:?} of {pages:?} pages for a chalet added"
+    );
     edit(
         dir,
         "content/chalets/lampes-du-quai/products/bougie-sapin.md",
