@@ -567,3 +567,47 @@ fn remove_states(dir: &Path, prefix: &str) {
         }
     }
 }
+
+#[test]
+fn a_content_folder_named_another_way_is_one_folder_with_one_cache() {
+    let tmp = site_in_temp("valid/minimal");
+    let dir = tmp.path();
+    copy_dir(&themes(), &dir.join("themes"));
+    let (all, _) = build_counting(dir, "first build");
+    // Named by its absolute path (or from a folder above), the same folder after one edit: the
+    // one changed chalet is checked and a few pages made, and paths are shown as before.
+    edit(dir, FONDANTS, "Fait sur commande.", "Fait sur commande, à la main.");
+    age(&dir.join("content"));
+    let content = dir.join("content");
+    let out = dir.join("dist");
+    let run = chalet(
+        dir,
+        &[
+            "build",
+            "--content",
+            &content.to_string_lossy(),
+            "--themes",
+            "themes",
+            "--out",
+            &out.to_string_lossy(),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        number_before(&run.stdout, " chalets validated"),
+        Some(1),
+        "{}",
+        run.stdout
+    );
+    let made = rendered(&run.stdout).expect("rendered");
+    assert!(made < all / 2, "{made} of {all} pages rendered: {}", run.stdout);
+    assert!(
+        !run.stdout.contains(&*content.to_string_lossy()) && !run.stderr.contains(&*content.to_string_lossy()),
+        "paths are shown relative to the working folder: {}{}",
+        run.stdout,
+        run.stderr
+    );
+    // And back: relative again, nothing to do.
+    edit(dir, FONDANTS, "Fait sur commande, à la main.", "Fait sur commande.");
+    assert_eq!(build_counting(dir, "named as first").1, 1);
+}
