@@ -237,12 +237,11 @@ impl<'a> Renderer<'a> {
 
     /// What a product page shows besides its template and the market: its chalet's head,
     /// itself, and the cards of its neighbours (which may be another chalet's) — not its
-    /// siblings' descriptions.
+    /// siblings' descriptions. By what they are, never by their places in the market: a chalet
+    /// added at the front would otherwise change every product page's fingerprint.
     fn add_product_page(&self, fp: &mut memo::Fingerprint, ci: usize, pi: usize) {
         for (cj, pj) in std::iter::once((ci, pi)).chain(self.neighbour_ids(ci, pi)) {
             let c = &self.chalet_fps[cj];
-            fp.add(&(cj as u64).to_le_bytes());
-            fp.add(&(pj as u64).to_le_bytes());
             fp.add(&c.head.to_le_bytes());
             fp.add(&self.product_fingerprint(cj, pj).to_le_bytes());
         }

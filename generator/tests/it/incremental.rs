@@ -239,6 +239,24 @@ fn every_kind_of_edit_rebuilds_to_the_bytes_of_a_clean_build() {
     build_both(dir, "a chalet deleted");
     assert!(!dir.join("dist/chalets/lampes-du-quai").exists());
 
+    // A chalet that sorts before all the others moves every chalet's place in the market; the
+    // pages of those it is no neighbour of are what they were, and are not made again: its own
+    // two, the square, the two categories, the sellers, and the page of the one restaurant's
+    // product it becomes a neighbour of — not the candle maker's product pages (9 when
+    // fingerprints held places).
+    let first = dir.join("content/chalets/atelier-aube");
+    copy_dir(&dir.join("content/chalets/bons-du-carre"), &first);
+    edit(
+        dir,
+        "content/chalets/atelier-aube/chalet.yaml",
+        "\"Les Bons du Carré\"",
+        "\"L'Aube\"",
+    );
+    let summary = build_summary(dir, "a chalet added in front");
+    assert_eq!(rendered(&summary), Some(7), "{summary}");
+    std::fs::remove_dir_all(&first).expect("delete");
+    build_both(dir, "the chalet in front deleted");
+
     edit(
         dir,
         "themes/default/templates/product.html",
