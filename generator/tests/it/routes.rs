@@ -109,6 +109,24 @@ fn two_sources_writing_one_file_are_reported_at_the_second() {
     assert!(found.iter().any(|d| d.message.starts_with("product `")), "{found:?}");
 }
 
+#[test]
+fn a_page_counted_out_by_its_place_is_the_page_listed_there() {
+    let files = chalet::load::load(&fixture("valid/minimal").join("content"), "content").expect("load");
+    let mut site = chalet::validate::validate(&files).site.expect("valid");
+    // A chalet without products between two with: runs of one page and of several.
+    let mut bare = chalet::model::Chalet::clone(&site.chalets[0]);
+    bare.slug = chalet_types::Slug::parse("zz-vide").expect("slug");
+    bare.items.clear();
+    site.chalets.push(std::sync::Arc::new(bare));
+    site.chalets.push(site.chalets[1].clone());
+    let listed = chalet::routes::pages(&site, |_| true);
+    let places = chalet::routes::Places::new(&site, |_| true);
+    assert!(listed.len() > site.chalets.len() + 3, "{listed:?}");
+    for (p, page) in listed.iter().enumerate() {
+        assert_eq!(places.get(p), *page, "place {p}");
+    }
+}
+
 /// Every URL-bearing attribute of a page: href, src, srcset, action, content (meta), data-*.
 fn urls_in(html: &str) -> Vec<String> {
     let mut out = Vec::new();
