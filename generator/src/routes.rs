@@ -124,6 +124,7 @@ pub fn market_pages(site: &Site, has_template: impl Fn(&str) -> bool) -> Vec<Pag
 
 /// The site's pages by their places in [`pages`]' order, the chalets' counted out rather than
 /// listed (21,000 at L were 0.5 MB).
+#[derive(Debug)]
 pub struct Places {
     market: Vec<PageKind>,
     /// Where each chalet's run of pages (its own, then its products') begins.
