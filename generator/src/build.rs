@@ -318,7 +318,7 @@ pub fn check(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
         .filter_map(|page| renderer.render_page(*page).err())
         .collect();
     let pages = renderer.page_count();
-    let others = renderer.other_files(&Memo::none());
+    let others = renderer.other_files(&Memo::none(), None);
     if !errors.is_empty() || others.is_err() {
         let mut d = Diagnostics::default();
         errors.into_iter().chain(others.err()).for_each(|e| d.push(e));
@@ -432,7 +432,7 @@ pub fn build_in(
     let lists = AtomicUsize::new(0);
     // The files besides the pages (sitemap, search index, catalogue…) each walk the whole
     // market: made by one worker while the others render pages.
-    let others = rayon::iter::once(()).flat_map_iter(|()| match renderer.other_files(&memo) {
+    let others = rayon::iter::once(()).flat_map_iter(|()| match renderer.other_files(&memo, Some(&opts.out)) {
         Ok(files) => files.into_iter().map(Ok).collect::<Vec<_>>(),
         Err(d) => vec![Err(d)],
     });

@@ -2,9 +2,8 @@
 //! site with the shared crate's types, sorted by SKU so the file is byte-stable.
 
 use crate::diagnostic::Diagnostic;
-use crate::model::{Chalet, Contents, ContentsWhileSerialising, Product, Site};
+use crate::model::{Chalet, Contents, Product, Site};
 use chalet_types::{Catalogue, CatalogueItem, CatalogueMarket, FulfilmentOptions, OrganiserContact, Route};
-use serde::ser::{Serialize, SerializeSeq, Serializer};
 use std::collections::BTreeMap;
 
 /// The catalogue as one value: what [`catalogue_json`] must write, made the plain way (the
@@ -14,7 +13,10 @@ pub fn catalogue(site: &Site, strings: &BTreeMap<String, String>) -> Catalogue {
     let mut items: Vec<CatalogueItem> = site
         .chalets
         .iter()
-        .flat_map(|c| chalet_items(site, c, &c.read_contents().expect("contents")))
+        .flat_map(|c| {
+            let contents = c.read_contents().expect("contents");
+            contents.products.iter().map(|p| item(site, c, p)).collect::<Vec<_>>()
+        })
         .collect();
     items.sort_by(|a, b| a.sku.cmp(&b.sku));
     Catalogue {
@@ -26,52 +28,71 @@ pub fn catalogue(site: &Site, strings: &BTreeMap<String, String>) -> Catalogue {
 
 /// `catalogue.json` (pretty, one newline at the end), with the theme's `mail_*` strings (prefix
 /// dropped) for the receipts the function sends — one place translates the site and its
-/// e-mails. Each item is made only as it is written, one chalet's contents read at a time: at
-/// 20,000 products the list of items was 12 MB held beside the 14 MB of text it became.
+/// e-mails. Made as [`head`], each chalet's [`part`] (in SKU order: a chalet's SKUs all begin
+/// with its slug, so its items sort together and the file is byte-stable) and [`tail`]: the
+/// pieces a rebuild splices ([`crate::render`]'s lists). One chalet's contents are read at a
+/// time: at 20,000 products the list of items was 12 MB held beside the 14 MB of text.
 /// `Err` when a chalet's contents cannot be read back ([`Chalet::read_contents`]).
 pub fn catalogue_json(site: &Site, strings: &BTreeMap<String, String>) -> Result<String, Diagnostic> {
-    /// [`Catalogue`]'s fields, in its order, its items made one at a time.
-    #[derive(serde::Serialize)]
-    struct Streamed<'a> {
-        version: u32,
-        market: CatalogueMarket,
-        items: Items<'a>,
-    }
-    struct Items<'a> {
-        site: &'a Site,
-        /// The chalets in SKU order (a chalet's SKUs all begin with its slug, so its items sort
-        /// together): the file is byte-stable.
-        order: Vec<&'a Chalet>,
-        contents: ContentsWhileSerialising,
-    }
-    impl Serialize for Items<'_> {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            let count = self.order.iter().map(|c| c.items.len()).sum();
-            let mut seq = s.serialize_seq(Some(count))?;
-            for c in &self.order {
-                let contents = self.contents.read(c)?;
-                let mut products: Vec<&Product> = contents.products.iter().collect();
-                products.sort_by(|a, b| a.sku.cmp(&b.sku));
-                for p in products {
-                    seq.serialize_element(&item(self.site, c, p))?;
-                }
-            }
-            seq.end()
-        }
-    }
     let mut order: Vec<&Chalet> = site.chalets.iter().map(|c| &**c).collect();
     order.sort_by(|a, b| a.slug.cmp(&b.slug));
-    let streamed = Streamed {
+    let mut text = crate::render::lists::Joined::new(head(site, strings)?, true);
+    for c in order {
+        let contents = c.read_contents()?;
+        text.push(&part(site, c, &contents)?);
+    }
+    Ok(text.finish(tail))
+}
+
+/// The catalogue's text before its first item: the pretty form of the catalogue without items,
+/// up to its list's `[`.
+pub fn head(site: &Site, strings: &BTreeMap<String, String>) -> Result<String, Diagnostic> {
+    #[derive(serde::Serialize)]
+    struct Empty {
+        version: u32,
+        market: CatalogueMarket,
+        items: [CatalogueItem; 0],
+    }
+    let empty = Empty {
         version: Catalogue::VERSION,
         market: market(site, strings),
-        items: Items {
-            site,
-            order,
-            contents: ContentsWhileSerialising::default(),
-        },
+        items: [],
     };
-    let text = serde_json::to_string_pretty(&streamed).map(|text| text + "\n");
-    (streamed.items.contents).finish(text, chalet_types::routes::CATALOGUE, "the catalogue")
+    let text = serde_json::to_string_pretty(&empty).map_err(|e| unwritable(&e))?;
+    text.strip_suffix("]\n}")
+        .map(str::to_string)
+        .ok_or_else(|| unwritable(&"no list of items"))
+}
+
+/// The catalogue's text after its items (`any`: whether it has one).
+pub fn tail(any: bool) -> &'static str {
+    if any { "\n  ]\n}\n" } else { "]\n}\n" }
+}
+
+/// A chalet's items as the pretty catalogue writes them, each after its separator (`,`, a new
+/// line, the list's indentation): all the catalogue holds of that chalet.
+pub fn part(site: &Site, c: &Chalet, contents: &Contents) -> Result<String, Diagnostic> {
+    let mut products: Vec<&Product> = contents.products.iter().collect();
+    products.sort_by(|a, b| a.sku.cmp(&b.sku));
+    let mut out = String::new();
+    for p in products {
+        let json = serde_json::to_string_pretty(&item(site, c, p)).map_err(|e| unwritable(&e))?;
+        // Two levels in: the object's own lines indented as the list's elements are.
+        out.push_str(",\n    ");
+        out.push_str(&json.replace('\n', "\n    "));
+    }
+    Ok(out)
+}
+
+fn unwritable(e: &dyn std::fmt::Display) -> Diagnostic {
+    Diagnostic {
+        severity: crate::diagnostic::Severity::Error,
+        path: chalet_types::routes::CATALOGUE.to_string(),
+        line: 1,
+        col: 1,
+        message: format!("the catalogue could not be written: {e}"),
+        hint: None,
+    }
 }
 
 fn market(site: &Site, strings: &BTreeMap<String, String>) -> CatalogueMarket {
@@ -91,13 +112,6 @@ fn market(site: &Site, strings: &BTreeMap<String, String>) -> CatalogueMarket {
         }),
         mail: chalet_types::catalogue::receipt_words(strings),
     }
-}
-
-/// One chalet's items, in its products' order: all the catalogue holds of that chalet (its
-/// items sort together by SKU, which starts with the chalet), so a build can tell from these
-/// alone whether the catalogue changed ([`crate::render`]'s lists).
-pub fn chalet_items(site: &Site, c: &Chalet, contents: &Contents) -> Vec<CatalogueItem> {
-    contents.products.iter().map(|p| item(site, c, p)).collect()
 }
 
 fn item(site: &Site, c: &Chalet, p: &Product) -> CatalogueItem {

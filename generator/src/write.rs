@@ -19,9 +19,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 mod hashes;
 mod manifest;
+mod splice;
 pub use hashes::Hashes;
 pub use manifest::{KeptUnit, LinesDigest, Manifest, hash_text, hash_value, unit_of};
 use manifest::{manifest_name, same_hash, write_manifest};
+pub use splice::{Piece, Splice};
 
 pub const MANIFEST: &str = ".chalet-manifest";
 
@@ -75,6 +77,7 @@ fn content_hash(c: &Content) -> u128 {
     match c {
         Content::Bytes(b) => xxhash_rust::xxh3::xxh3_128(b),
         Content::Unchanged { hash } => *hash,
+        Content::Spliced(s) => s.hash(),
     }
 }
 
@@ -388,6 +391,7 @@ fn put(out: &Path, rel: &str, target: &Path, content: &Content) -> io::Result<()
     match content {
         Content::Bytes(b) => with_folder(target, |t| std::fs::write(t, b)),
         Content::Unchanged { .. } => put_linked(&out.join(rel), target),
+        Content::Spliced(s) => with_folder(target, |t| s.write_to(t)),
     }
 }
 

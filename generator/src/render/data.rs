@@ -117,38 +117,27 @@ pub fn script_config(views: &Views, strings: &BTreeMap<String, String>) -> Strin
 
 /// The search index: every chalet and product with the words a shopper may type (names,
 /// chalet, artisan, town, category, tags). Accents are folded by the script, not here, so
-/// results can show the names as written.
+/// results can show the names as written. A JSON list of each chalet's [`search_part`], one
+/// chalet's contents read at a time.
 /// `Err` when a chalet's contents cannot be read back ([`crate::model::Chalet::read_contents`]).
 pub fn search_index(site: &Site, views: &Views) -> Result<String, crate::diagnostic::Diagnostic> {
-    /// The entries, one chalet's at a time as they are written (not 21,000 held at once), its
-    /// contents read only for that.
-    struct All<'s, 'v> {
-        site: &'s Site,
-        views: &'s Views<'v>,
-        contents: crate::model::ContentsWhileSerialising,
+    let mut text = super::lists::Joined::new("[".to_string(), true);
+    for c in &site.chalets {
+        let contents = c.read_contents()?;
+        text.push(&search_part(views, c, &contents));
     }
-    impl serde::Serialize for All<'_, '_> {
-        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            use serde::ser::SerializeSeq;
-            let mut seq = s.serialize_seq(Some(self.site.product_count() + self.site.chalets.len()))?;
-            for c in self.site.chalets.iter() {
-                let contents = self.contents.read(c)?;
-                for entry in search_entries(self.views, c, &contents) {
-                    seq.serialize_element(&entry)?;
-                }
-            }
-            seq.end()
-        }
+    Ok(text.finish(|_| "]"))
+}
+
+/// A chalet's entries in the search index as written there, each after its `,`.
+pub fn search_part(views: &Views, c: &crate::model::Chalet, contents: &crate::model::Contents) -> String {
+    let mut out = String::new();
+    for entry in search_entries(views, c, contents) {
+        out.push(',');
+        // Plain strings: nothing in an entry can fail to serialise.
+        out.push_str(&serde_json::to_string(&entry).unwrap_or_default());
     }
-    let all = All {
-        site,
-        views,
-        contents: Default::default(),
-    };
-    // Plain data: only a chalet's contents can fail.
-    let text = serde_json::to_string(&all);
-    all.contents
-        .finish(text, chalet_types::routes::SEARCH_INDEX, "the search index")
+    out
 }
 
 /// One entry of the search index, typed rather than a `json!` map (a third of the time at 3,000

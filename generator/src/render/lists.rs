@@ -12,28 +12,75 @@
 //! unchanged, and which the output still holds as it was written, is taken as it is: a
 //! product's description edited makes none of the three again, a price the catalogue and the
 //! search index.
+//!
+//! A file that did change is not made whole again when the output holds the last one: each is
+//! a head, the chalets' parts one after another, and a tail, and the state keeps each part's
+//! length, so the new file is spliced — the unchanged chalets' parts copied from the old file,
+//! the changed chalets' made ([`crate::write::Splice`]). A price edited at 20,000 products
+//! read every chalet's products back to write 20 MB; now one chalet's.
 
 use super::Renderer;
-use super::memo::Fingerprint;
 use crate::diagnostic::Diagnostic;
 use crate::routes::PageKind;
+use crate::write::{Piece, Splice};
 use chalet_types::routes;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap as HashMap;
+use std::path::Path;
 
 /// The files, in the order of [`Parts`].
 pub const FILES: [&str; 3] = [routes::SITEMAP, routes::SEARCH_INDEX, routes::CATALOGUE];
 
+/// Whether each file's parts are list elements, each written after a `,` — but the file's
+/// first (JSON has no empty element).
+const SEPARATED: [bool; 3] = [false, true, true];
+
 /// One chalet's part of each file, hashed.
 pub type Parts = [u128; 3];
+/// The same parts' lengths, as made (with their separator).
+pub type Lens = [u64; 3];
+
+/// A list file's text as it is made: its head, then its parts, the first element's separator
+/// dropped.
+#[derive(Debug)]
+pub struct Joined {
+    text: String,
+    separated: bool,
+    any: bool,
+}
+
+impl Joined {
+    pub fn new(head: String, separated: bool) -> Joined {
+        Joined {
+            text: head,
+            separated,
+            any: false,
+        }
+    }
+
+    pub fn push(&mut self, part: &str) {
+        if part.is_empty() {
+            return;
+        }
+        let skip = usize::from(self.separated && !self.any);
+        self.text.push_str(&part[skip..]);
+        self.any = true;
+    }
+
+    /// The text with its tail (`tail(any)`: whether a part was pushed).
+    pub fn finish(mut self, tail: impl Fn(bool) -> &'static str) -> String {
+        self.text.push_str(tail(self.any));
+        self.text
+    }
+}
 
 /// What the lists were made from, and the files they became.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ListState {
     /// The market-wide values every list sees, and the pages of the sitemap that are no chalet's.
     pub global: u128,
-    /// Each chalet, in the site's order: slug, whole fingerprint, its parts.
-    pub chalets: Vec<(String, u128, Parts)>,
+    /// Each chalet, in the site's order: slug, whole fingerprint, its parts and their lengths.
+    pub chalets: Vec<(String, u128, Parts, Lens)>,
     /// Each file's hash as written (`None`: unknown, so it is made again).
     pub files: [Option<u128>; 3],
 }
@@ -49,10 +96,10 @@ impl ListState {
             .collect();
         out.push_str(&files.join("\t"));
         out.push('\n');
-        for (slug, whole, parts) in &self.chalets {
+        for (slug, whole, parts, lens) in &self.chalets {
             out.push_str(&format!(
-                "{slug}\t{whole:032x}\t{:032x}\t{:032x}\t{:032x}\n",
-                parts[0], parts[1], parts[2]
+                "{slug}\t{whole:032x}\t{:032x}\t{:032x}\t{:032x}\t{}\t{}\t{}\n",
+                parts[0], parts[1], parts[2], lens[0], lens[1], lens[2]
             ));
         }
         out
@@ -77,10 +124,16 @@ impl ListState {
         let mut chalets = Vec::new();
         for line in lines {
             let f: Vec<&str> = line.split('\t').collect();
-            let [slug, whole, a, b, c] = f.as_slice() else {
+            let [slug, whole, a, b, c, la, lb, lc] = f.as_slice() else {
                 return None;
             };
-            chalets.push((slug.to_string(), hex(whole)?, [hex(a)?, hex(b)?, hex(c)?]));
+            let len = |s: &str| s.parse::<u64>().ok();
+            chalets.push((
+                slug.to_string(),
+                hex(whole)?,
+                [hex(a)?, hex(b)?, hex(c)?],
+                [len(la)?, len(lb)?, len(lc)?],
+            ));
         }
         Some(ListState { global, chalets, files })
     }
@@ -105,11 +158,11 @@ impl Renderer<'_> {
         let global = self.lists_global();
         // Parts made under other market-wide values are not comparable: all are made again.
         let prev = prev.filter(|p| p.global == global);
-        let known: HashMap<&str, (u128, Parts)> = prev
+        let known: HashMap<&str, (u128, Parts, Lens)> = prev
             .map(|p| {
                 p.chalets
                     .iter()
-                    .map(|(s, w, parts)| (s.as_str(), (*w, *parts)))
+                    .map(|(s, w, parts, lens)| (s.as_str(), (*w, *parts, *lens)))
                     .collect()
             })
             .unwrap_or_default();
@@ -120,11 +173,17 @@ impl Renderer<'_> {
             .enumerate()
             .map(|(ci, c)| {
                 let whole = self.chalet_fps[ci].whole;
-                let parts = match known.get(c.slug.as_str()) {
-                    Some((w, parts)) if *w == whole => *parts,
-                    _ => self.parts(ci)?,
+                let (parts, lens) = match known.get(c.slug.as_str()) {
+                    Some((w, parts, lens)) if *w == whole => (*parts, *lens),
+                    _ => {
+                        let texts = self.part_texts(ci)?;
+                        (
+                            texts.each_ref().map(|t| xxhash_rust::xxh3::xxh3_128(t.as_bytes())),
+                            texts.each_ref().map(|t| t.len() as u64),
+                        )
+                    }
                 };
-                Ok((c.slug.to_string(), whole, parts))
+                Ok((c.slug.to_string(), whole, parts, lens))
             })
             .collect();
         Ok(ListState {
@@ -137,7 +196,7 @@ impl Renderer<'_> {
     /// Everything market-wide (the values every page sees) and the sitemap's other pages.
     fn lists_global(&self) -> u128 {
         let mut fp = self.global.clone();
-        fp.add(b"lists 1");
+        fp.add(b"lists 2");
         let base = &self.site.market.base_url;
         // The market's own pages (the chalets' are in their parts).
         for page in &self.pages {
@@ -148,21 +207,153 @@ impl Renderer<'_> {
         fp.finish()
     }
 
-    /// One chalet's part of each list, hashed, made as the whole files make them.
-    fn parts(&self, ci: usize) -> Result<Parts, Diagnostic> {
+    /// One chalet's part of each list, as the files hold it.
+    fn part_texts(&self, ci: usize) -> Result<[String; 3], Diagnostic> {
         let c = &self.site.chalets[ci];
         let base = &self.site.market.base_url;
-        let mut sitemap = Fingerprint::default();
+        let mut sitemap = String::new();
         let pages = std::iter::once(PageKind::Chalet(ci)).chain((0..c.items.len()).map(|pi| PageKind::Product(ci, pi)));
         for page in pages.filter(|p| p.in_sitemap()) {
-            sitemap.add(base.join(&self.url_rel(page)).as_bytes());
+            sitemap.push_str(&sitemap_line(&base.join(&self.url_rel(page))));
         }
         let contents = c.read_contents()?;
-        let mut search = Fingerprint::default();
-        search.add_json(&super::data::search_entries(&self.views, c, &contents));
-        let mut catalogue = Fingerprint::default();
-        catalogue.add_json(&crate::catalogue::chalet_items(self.site, c, &contents));
-        Ok([sitemap.finish(), search.finish(), catalogue.finish()])
+        let search = super::data::search_part(&self.views, c, &contents);
+        let catalogue = crate::catalogue::part(self.site, c, &contents)?;
+        Ok([sitemap, search, catalogue])
+    }
+
+    /// A list's text before the chalets' parts.
+    fn list_head(&self, file: usize) -> Result<String, Diagnostic> {
+        Ok(match file {
+            0 => {
+                let base = &self.site.market.base_url;
+                let mut head = String::from(
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
+                );
+                for page in self.pages.iter().filter(|p| p.in_sitemap()) {
+                    head.push_str(&sitemap_line(&base.join(&self.url_rel(*page))));
+                }
+                head
+            }
+            1 => "[".to_string(),
+            _ => crate::catalogue::head(self.site, &self.theme.strings)?,
+        })
+    }
+
+    /// The chalets in the order of `file` (the catalogue's are by slug, as its SKUs sort).
+    fn list_order<'s>(file: usize, slugs: impl Iterator<Item = &'s str>) -> Vec<usize> {
+        let slugs: Vec<&str> = slugs.collect();
+        let mut order: Vec<usize> = (0..slugs.len()).collect();
+        if file == 2 {
+            order.sort_by_key(|&i| slugs[i]);
+        }
+        order
+    }
+
+    /// `file` made whole: its head, every chalet's part, its tail.
+    pub(super) fn list_text(&self, file: usize) -> Result<String, Diagnostic> {
+        let site = self.site;
+        match file {
+            0 => {
+                let mut text = Joined::new(self.list_head(0)?, false);
+                for ci in 0..site.chalets.len() {
+                    let c = &site.chalets[ci];
+                    let pages = std::iter::once(PageKind::Chalet(ci))
+                        .chain((0..c.items.len()).map(|pi| PageKind::Product(ci, pi)));
+                    for page in pages.filter(|p| p.in_sitemap()) {
+                        text.push(&sitemap_line(&site.market.base_url.join(&self.url_rel(page))));
+                    }
+                }
+                Ok(text.finish(list_tail(0)))
+            }
+            1 => super::data::search_index(site, &self.views),
+            // A catalogue that cannot be written must stop the build: an empty one would
+            // withdraw every product from sale when published.
+            _ => crate::catalogue::catalogue_json(site, &self.theme.strings),
+        }
+    }
+
+    /// `file` spliced from the one the output holds at `old` (as `prev` made it): the parts of
+    /// the chalets `now` has as `prev` had them are cut from it, the others made. `None` when
+    /// it cannot be (another head, no old file as recorded, most chalets changed): then it is
+    /// made whole.
+    pub(super) fn list_splice(
+        &self,
+        file: usize,
+        prev: &ListState,
+        now: &ListState,
+        old: &Path,
+    ) -> Result<Option<Splice>, Diagnostic> {
+        let Some(old_hash) = prev.files[file].filter(|_| prev.global == now.global) else {
+            return Ok(None);
+        };
+        let separated = SEPARATED[file];
+        let head = self.list_head(file)?;
+        // Where each part of the old file is: (start, length, written without its separator).
+        let mut at = head.len() as u64;
+        let mut any = false;
+        let mut old_parts: HashMap<&str, (u64, u64, bool, u128)> = HashMap::default();
+        for i in Self::list_order(file, prev.chalets.iter().map(|c| c.0.as_str())) {
+            let (slug, _, parts, lens) = &prev.chalets[i];
+            if lens[file] == 0 {
+                continue;
+            }
+            let stripped = separated && !any;
+            let written = lens[file] - u64::from(stripped);
+            old_parts.insert(slug, (at, written, stripped, parts[file]));
+            at += written;
+            any = true;
+        }
+        let old_len = at + list_tail(file)(any).len() as u64;
+        let mut pieces = vec![Piece::New(head.into_bytes())];
+        let push_old = |pieces: &mut Vec<Piece>, from: u64, len: u64| match pieces.last_mut() {
+            Some(Piece::Old { at, len: l }) if *at + *l == from => *l += len,
+            _ => pieces.push(Piece::Old { at: from, len }),
+        };
+        let (mut any, mut made) = (false, 0);
+        for ci in Self::list_order(file, now.chalets.iter().map(|c| c.0.as_str())) {
+            let (slug, _, parts, lens) = &now.chalets[ci];
+            if lens[file] == 0 {
+                continue;
+            }
+            let strip = separated && !any;
+            any = true;
+            match old_parts.get(slug.as_str()) {
+                Some(&(from, len, stripped, hash)) if hash == parts[file] => match (strip, stripped) {
+                    (true, false) => push_old(&mut pieces, from + 1, len - 1),
+                    (false, true) => {
+                        pieces.push(Piece::New(b",".to_vec()));
+                        push_old(&mut pieces, from, len);
+                    }
+                    _ => push_old(&mut pieces, from, len),
+                },
+                _ => {
+                    made += 1;
+                    let text = std::mem::take(&mut self.part_texts(ci)?[file]);
+                    pieces.push(Piece::New(text.as_bytes()[usize::from(strip)..].to_vec()));
+                }
+            }
+        }
+        // Past half the market changed, making it whole costs no more.
+        if made * 2 > now.chalets.len() {
+            return Ok(None);
+        }
+        pieces.push(Piece::New(list_tail(file)(any).as_bytes().to_vec()));
+        Ok(Splice::new(old, old_len, old_hash, pieces))
+    }
+}
+
+/// One page's line in the sitemap.
+fn sitemap_line(url: &str) -> String {
+    format!("  <url><loc>{}</loc></url>\n", crate::markdown::escape(url))
+}
+
+/// A list's text after the chalets' parts (by whether it has one).
+fn list_tail(file: usize) -> fn(bool) -> &'static str {
+    match file {
+        0 => |_| "</urlset>\n",
+        1 => |_| "]",
+        _ => crate::catalogue::tail,
     }
 }
 
@@ -174,7 +365,10 @@ mod tests {
     fn a_file_is_unchanged_only_with_the_same_key_and_every_part() {
         let state = |global, chalets: &[(&str, u128, Parts)]| ListState {
             global,
-            chalets: chalets.iter().map(|(s, w, p)| (s.to_string(), *w, *p)).collect(),
+            chalets: chalets
+                .iter()
+                .map(|(s, w, p)| (s.to_string(), *w, *p, [7, 0, 9]))
+                .collect(),
             files: [Some(0x5), Some(0xaf << 64), None],
         };
         let before = state(1, &[("a", 10, [1, 2, 3]), ("b", 20, [4, 5, 6])]);
@@ -196,7 +390,14 @@ mod tests {
         ] {
             assert_eq!(before.unchanged(&other, 0), None, "{other:?}");
         }
-        for damaged in ["", "zz\n-\t-\t-\n", "01\n-\t-\n", "01\n-\t-\t-\na\t1\t2\n"] {
+        for damaged in [
+            "",
+            "zz\n-\t-\t-\n",
+            "01\n-\t-\n",
+            "01\n-\t-\t-\na\t1\t2\n",
+            "01\n-\t-\t-\na\t1\t2\t3\t4\n",
+            "01\n-\t-\t-\na\t1\t2\t3\t4\t5\t6\tx\n",
+        ] {
             assert_eq!(ListState::from_text(damaged.lines()), None, "{damaged:?}");
         }
     }

@@ -28,7 +28,7 @@ use std::sync::Mutex;
 /// Bumped whenever what a fingerprint covers changes; a state file of another format is ignored.
 const FORMAT: &str = "chalet-pages 2";
 /// The same for the lists' state ([`super::lists`]).
-const LISTS_FORMAT: &str = "chalet-lists 1";
+const LISTS_FORMAT: &str = "chalet-lists 2";
 
 /// Why a build into a folder without a previous build renders everything.
 pub const FIRST_BUILD: &str = "no previous output";

@@ -12,7 +12,6 @@ pub mod memo;
 mod templates;
 pub mod view;
 
-use crate::catalogue::catalogue_json;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::images::ImagePlan;
 use crate::model::{ImageId, Site};
@@ -22,6 +21,7 @@ use chalet_types::routes;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::path::Path;
 use templates::{template_error, templates};
 use view::Views;
 
@@ -44,6 +44,9 @@ pub enum Content {
     Unchanged {
         hash: u128,
     },
+    /// A market-wide list made of pieces of the one the output holds and of new text (see
+    /// [`lists`]).
+    Spliced(crate::write::Splice),
 }
 
 /// Templates compiled once, with the market-wide values in Tera's global context.
@@ -399,36 +402,33 @@ impl<'a> Renderer<'a> {
     }
 
     /// The files besides the pages; the market's lists only when they changed since the build
-    /// `memo` remembers (see [`lists`]).
-    pub fn other_files(&self, memo: &memo::Memo) -> Result<Vec<OutputFile>, Diagnostic> {
+    /// `memo` remembers, and then spliced from the ones in `out` when it holds them (see
+    /// [`lists`]).
+    pub fn other_files(&self, memo: &memo::Memo, out: Option<&Path>) -> Result<Vec<OutputFile>, Diagnostic> {
         let site = self.site;
         let base = &site.market.base_url;
         let lists = self.list_state(memo.lists())?;
-        let kept = |file: usize| memo.lists().and_then(|prev| prev.unchanged(&lists, file));
-        let make = |file: usize, f: &(dyn Fn() -> Result<String, Diagnostic> + Sync)| match kept(file) {
-            Some(hash) => Ok(OutputFile {
-                path: lists::FILES[file].to_string(),
-                content: Content::Unchanged { hash },
-            }),
-            None => f().map(|text| bytes(lists::FILES[file], text)),
+        let make = |file: usize| -> Result<OutputFile, Diagnostic> {
+            let path = lists::FILES[file].to_string();
+            let prev = memo.lists();
+            if let Some(hash) = prev.and_then(|prev| prev.unchanged(&lists, file)) {
+                return Ok(OutputFile {
+                    path,
+                    content: Content::Unchanged { hash },
+                });
+            }
+            if let (Some(prev), Some(out)) = (prev, out)
+                && let Some(splice) = self.list_splice(file, prev, &lists, &out.join(&path))?
+            {
+                return Ok(OutputFile {
+                    path,
+                    content: Content::Spliced(splice),
+                });
+            }
+            self.list_text(file).map(|text| bytes(&path, text))
         };
-        let sitemap = || {
-            let listed: Vec<String> = self
-                .pages()
-                .filter(|p| p.in_sitemap())
-                .map(|p| base.join(&self.url_rel(p)))
-                .collect();
-            Ok(sitemap(&listed))
-        };
-        // A catalogue that cannot be written must stop the build: an empty one would withdraw
-        // every product from sale when published.
-        let catalogue = || catalogue_json(site, &self.theme.strings);
-        let search = || data::search_index(site, &self.views);
         // Each walks the whole market, apart from the others: side by side, they cost one.
-        let (sitemap, (search, catalogue)) = rayon::join(
-            || make(0, &sitemap),
-            || rayon::join(|| make(1, &search), || make(2, &catalogue)),
-        );
+        let (sitemap, (search, catalogue)) = rayon::join(|| make(0), || rayon::join(|| make(1), || make(2)));
         memo.record_lists(lists);
         let mut files = vec![
             sitemap?,
@@ -538,16 +538,4 @@ fn assets(theme: &Theme, root: &str) -> Assets {
         .map(|(rel, path)| (rel.clone(), format!("{root}{path}")))
         .collect();
     Assets { paths, urls, files }
-}
-
-/// The sitemap of absolute page URLs.
-fn sitemap(urls: &[String]) -> String {
-    let mut out = String::from(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
-    );
-    for loc in urls {
-        out.push_str(&format!("  <url><loc>{}</loc></url>\n", crate::markdown::escape(loc)));
-    }
-    out.push_str("</urlset>\n");
-    out
 }
