@@ -185,7 +185,14 @@ fn prepare(
     // The market first: the chalets it keeps from the last build need not even be read.
     files.read_texts(|rel| !rel.starts_with("chalets/"));
     lap("load", &mut timings);
-    let reuse = session.chalets.lookup(&files);
+    let mut reuse = session.chalets.lookup(&files);
+    if reuse.needs_listing() {
+        // A chalet listed without its products is not taken after all (its entry changed or
+        // the market's rules did): list everything.
+        files = load::scan(&opts.content, &display_root(&opts.content)).map_err(BuildError::Io)?;
+        files.read_texts(|rel| !rel.starts_with("chalets/"));
+        reuse = session.chalets.lookup(&files);
+    }
     let reused = reuse.len();
     purge_for(!reuse.keeps_most());
     if !session.watched {
@@ -348,7 +355,10 @@ pub fn build_in(
     let (inputs, listed) = if session.watched {
         (None, None)
     } else {
-        let files = load::scan(&opts.content, &display_root(&opts.content)).map_err(BuildError::Io)?;
+        // Without the products of the chalets the last build validated as they still are: a
+        // rebuild takes those whole and never looks at their files.
+        let prune = session.chalets.pruner();
+        let files = load::scan_pruning(&opts.content, &display_root(&opts.content), &prune).map_err(BuildError::Io)?;
         let inputs = crate::up_to_date::Inputs::of(opts, &files);
         if let Some(report) = crate::up_to_date::replay(opts, &inputs, started) {
             return Ok(report);

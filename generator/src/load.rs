@@ -10,7 +10,7 @@ mod listing;
 
 use crate::source::SourceFile;
 pub use listing::Listing;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -22,6 +22,15 @@ pub struct FileMeta {
     pub len: u64,
     /// Modification time, ns since the epoch: with `len`, how the image index spots a changed file.
     pub mtime_ns: i128,
+}
+
+/// A chalet folder's files as one stamp: the digest of their paths (relative to the folder),
+/// sizes and times, sorted — a file added, removed, renamed, resized or touched changes it —
+/// and the newest of those times.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FolderStamp {
+    pub digest: u128,
+    pub newest_ns: i128,
 }
 
 /// A file that could not be taken in, with why.
@@ -48,6 +57,9 @@ pub struct ContentFiles {
     /// When [`scan`] began, ns since the epoch: a file modified since may have been read in
     /// its new state with its old stamp.
     pub scanned_ns: i128,
+    /// The chalet folders whose texts below their top ([`scan_pruning`]: the products, at
+    /// 20,000 products most of the listing) were left out, each with its stamp as listed.
+    pub pruned: BTreeMap<String, FolderStamp>,
 }
 
 impl ContentFiles {
@@ -63,6 +75,53 @@ impl ContentFiles {
     fn sort(&mut self) {
         self.text_stamps.sort();
         self.others.sort();
+    }
+
+    /// The stamp of the chalet folder `chalets/<folder>/`; `None` when one of its files was
+    /// refused (it cannot be vouched for).
+    pub fn folder_stamp(&self, folder: &str) -> Option<FolderStamp> {
+        if let Some(stamp) = self.pruned.get(folder) {
+            return Some(*stamp);
+        }
+        let prefix = format!("chalets/{folder}/");
+        if self.refused.iter().any(|r| r.rel.starts_with(&prefix)) {
+            return None;
+        }
+        let under = |listing: &Listing| {
+            listing
+                .under(&prefix)
+                .map(|(rel, meta)| (rel[prefix.len()..].to_string(), meta))
+                .collect::<Vec<_>>()
+        };
+        let mut all = under(&self.text_stamps);
+        all.extend(under(&self.others));
+        all.sort();
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        for (rel, m) in &all {
+            // The length first: no two lists of names run together into the same bytes.
+            h.update(&(rel.len() as u64).to_le_bytes());
+            h.update(rel.as_bytes());
+            h.update(&m.len.to_le_bytes());
+            h.update(&m.mtime_ns.to_le_bytes());
+        }
+        Some(FolderStamp {
+            digest: h.digest128(),
+            newest_ns: all.iter().map(|(_, m)| m.mtime_ns).max().unwrap_or(i128::MIN),
+        })
+    }
+
+    /// Every chalet folder that holds a file (listed, refused, or left out by
+    /// [`scan_pruning`]).
+    pub fn chalet_folders(&self) -> BTreeSet<&str> {
+        let mut folders: BTreeSet<&str> = self.pruned.keys().map(String::as_str).collect();
+        let mut last = None;
+        for folder in self.all_paths().filter_map(chalet_folder_of) {
+            if last != Some(folder) {
+                folders.insert(folder);
+                last = Some(folder);
+            }
+        }
+        folders
     }
 
     pub fn exists(&self, rel: &str) -> bool {
@@ -158,6 +217,11 @@ impl ContentFiles {
     }
 }
 
+/// `chalets/<folder>/…` → `<folder>`.
+pub fn chalet_folder_of(rel: &str) -> Option<&str> {
+    rel.strip_prefix("chalets/")?.split_once('/').map(|(f, _)| f)
+}
+
 fn read_text(rel: &str, path: &Path) -> Result<String, Refused> {
     match std::fs::read(path) {
         Ok(bytes) => String::from_utf8(bytes).map_err(|_| Refused {
@@ -221,6 +285,18 @@ pub fn load(root: &Path, display_root: &str) -> std::io::Result<ContentFiles> {
 
 /// Lists the content folder with every file's size and modification time; reads nothing.
 pub fn scan(root: &Path, display_root: &str) -> std::io::Result<ContentFiles> {
+    scan_pruning(root, display_root, &|_, _| false)
+}
+
+/// [`scan`], leaving out the texts below the top of each chalet folder `prune` accepts by its
+/// stamp — those of the chalets the last build validated, as they were: a build that takes them
+/// back never looks at their products' files, and at 20,000 products their paths were most of
+/// the listing (2 MB). The folder's stamp and its top files (`chalet.yaml`) stay.
+pub fn scan_pruning(
+    root: &Path,
+    display_root: &str,
+    prune: &(dyn Fn(&str, &FolderStamp) -> bool + Sync),
+) -> std::io::Result<ContentFiles> {
     let meta = std::fs::metadata(root).map_err(|e| crate::fs::named(e, root))?;
     if !meta.is_dir() {
         return Err(std::io::Error::new(
@@ -245,6 +321,17 @@ pub fn scan(root: &Path, display_root: &str) -> std::io::Result<ContentFiles> {
         .map(|dir| {
             let mut part = ContentFiles::default();
             walk(root, dir, &mut part, None);
+            part.sort();
+            let folder = dir.file_name().map(|n| n.to_string_lossy().into_owned());
+            if let Some(folder) = folder
+                && let Some(stamp) = part.folder_stamp(&folder)
+                && prune(&folder, &stamp)
+            {
+                let top = format!("chalets/{folder}/");
+                part.text_stamps
+                    .retain(|rel| !rel.strip_prefix(&top).is_some_and(|inner| inner.contains('/')));
+                part.pruned.insert(folder, stamp);
+            }
             part
         })
         .collect();
@@ -256,6 +343,7 @@ pub fn scan(root: &Path, display_root: &str) -> std::io::Result<ContentFiles> {
         files.refused.extend(part.refused);
         files.text_stamps.extend(part.text_stamps);
         files.others.extend(part.others);
+        files.pruned.extend(part.pruned);
     }
     files.sort();
     Ok(files)
@@ -405,4 +493,52 @@ fn rel_path(root: &Path, path: &Path) -> Option<String> {
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect();
     Some(parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pruned_chalet_keeps_its_top_files_and_the_stamp_of_all_of_them() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let root = tmp.path();
+        for (rel, text) in [
+            ("market.yaml", "name: x"),
+            ("chalets/a/chalet.yaml", "name: A"),
+            ("chalets/a/products/one.md", "one"),
+            ("chalets/a/products/two.md", "two"),
+            ("chalets/a/cover.png", "png"),
+            ("chalets/b/chalet.yaml", "name: B"),
+            ("chalets/b/products/three.md", "three"),
+        ] {
+            std::fs::create_dir_all(root.join(rel).parent().expect("parent")).expect("mkdir");
+            std::fs::write(root.join(rel), text).expect("write");
+        }
+        let whole = scan(root, "content").expect("scan");
+        let a = whole.folder_stamp("a").expect("a stamp");
+        let pruned = scan_pruning(root, "content", &|folder, stamp| folder == "a" && *stamp == a).expect("scan");
+        // Its products are left out; its top files and photos, and the other chalet, stay.
+        let texts: Vec<&str> = pruned.text_stamps.keys().collect();
+        assert_eq!(
+            texts,
+            [
+                "chalets/a/chalet.yaml",
+                "chalets/b/chalet.yaml",
+                "chalets/b/products/three.md",
+                "market.yaml"
+            ]
+        );
+        assert!(pruned.exists("chalets/a/cover.png"));
+        // Its stamp is the one of all its files, and it is still a chalet folder.
+        assert_eq!(pruned.folder_stamp("a"), Some(a));
+        assert_eq!(pruned.folder_stamp("b"), whole.folder_stamp("b"));
+        assert_eq!(pruned.chalet_folders(), whole.chalet_folders());
+
+        // A product touched: another stamp, so a build that kept `a` would not prune it.
+        std::fs::write(root.join("chalets/a/products/two.md"), "deux").expect("write");
+        let again = scan(root, "content").expect("scan");
+        assert_ne!(again.folder_stamp("a"), Some(a));
+        assert_eq!(again.folder_stamp("b"), whole.folder_stamp("b"));
+    }
 }

@@ -57,11 +57,23 @@ impl Inputs {
         h.add(&exe.len().to_le_bytes());
         h.add(&crate::fs::mtime_ns(&exe).to_le_bytes());
         h.add(options(opts).as_bytes());
-        for (rel, m) in files.text_stamps.iter() {
+        // A chalet folder by its stamp, whether or not its products were listed
+        // (`load::scan_pruning`); one with a refused file (no stamp), file by file.
+        let folders = files.chalet_folders();
+        let stamped: std::collections::BTreeMap<&str, crate::load::FolderStamp> = folders
+            .iter()
+            .filter_map(|&f| Some((f, files.folder_stamp(f)?)))
+            .collect();
+        let by_stamp = |rel: &str| crate::load::chalet_folder_of(rel).is_some_and(|f| stamped.contains_key(f));
+        for (rel, m) in files.text_stamps.iter().filter(|(rel, _)| !by_stamp(rel)) {
             add(&mut h, "text", rel, m.len, m.mtime_ns);
         }
-        for (rel, m) in files.others.iter() {
+        for (rel, m) in files.others.iter().filter(|(rel, _)| !by_stamp(rel)) {
             add(&mut h, "file", rel, m.len, m.mtime_ns);
+        }
+        for (folder, stamp) in &stamped {
+            add(&mut h, "chalet", folder, 0, stamp.newest_ns);
+            h.add(&stamp.digest.to_le_bytes());
         }
         for r in &files.refused {
             h.add(b"refused");

@@ -18,7 +18,7 @@
 
 use super::chalet::MarketRules;
 use crate::diagnostic::{Deferred, Diagnostic, Diagnostics, Severity};
-use crate::load::{ContentFiles, FileMeta};
+use crate::load::{ContentFiles, chalet_folder_of};
 use crate::model::{Chalet, ImageSource};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -130,12 +130,15 @@ pub struct Reuse {
     shown: Arc<str>,
     /// How many chalet folders the content has.
     folders: usize,
+    /// Whether a chalet folder listed without its products ([`crate::load::scan_pruning`]) is
+    /// not taken after all: the content must be listed again, whole.
+    unlisted: bool,
 }
 
 impl Reuse {
     /// Whether the file belongs to a chalet taken from the cache (so it need not be read).
     pub fn covers(&self, rel: &str) -> bool {
-        folder_of(rel).is_some_and(|f| self.has(f))
+        chalet_folder_of(rel).is_some_and(|f| self.has(f))
     }
 
     /// Whether the chalet of `folder` is taken from the cache.
@@ -149,6 +152,11 @@ impl Reuse {
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// Whether a folder listed without its products is not taken: see [`Reuse::unlisted`]'s field.
+    pub fn needs_listing(&self) -> bool {
+        self.unlisted
     }
 
     /// Whether at least half of the market's chalets are taken back.
@@ -215,13 +223,13 @@ impl Reuse {
         if diags.iter().any(|d| d.severity == Severity::Error) || images.iter().any(|i| !i.rel.starts_with(&own)) {
             return None;
         }
-        let stamps = stamps(files, folder)?;
+        let stamp = files.folder_stamp(folder)?;
         Some(Entry {
             format: FORMAT.to_string(),
             key,
             scanned_ns: files.scanned_ns,
-            stamps: digest(&stamps),
-            newest_ns: stamps.iter().map(|(_, m)| m.mtime_ns).max().unwrap_or(i128::MIN),
+            stamps: stamp.digest,
+            newest_ns: stamp.newest_ns,
             chalet,
             images: images.to_vec(),
             diags: Warnings::Held(diags.to_vec()),
@@ -235,55 +243,17 @@ pub(super) fn key(files: &ContentFiles, rules: &MarketRules) -> String {
     format!("{}\n{rules:032x}", files.display_root)
 }
 
-/// The stamps of a folder's files as one hash: equal lists, equal digests; a file added,
-/// removed, renamed, resized or touched changes it.
-fn digest(stamps: &[(String, FileMeta)]) -> u128 {
-    let mut h = xxhash_rust::xxh3::Xxh3::new();
-    for (rel, m) in stamps {
-        // The length first: no two lists of names run together into the same bytes.
-        h.update(&(rel.len() as u64).to_le_bytes());
-        h.update(rel.as_bytes());
-        h.update(&m.len.to_le_bytes());
-        h.update(&m.mtime_ns.to_le_bytes());
-    }
-    h.digest128()
-}
+/// The entries' stamps, one line each, in a file beside them: what the next build's listing
+/// asks ([`ChaletMemo::pruner`]) to leave a kept chalet's products out of it. A hint only: an
+/// entry is still checked whole when it is taken.
+const INDEX: &str = "stamps.index";
 
-/// Every chalet folder that holds a file. (Collected whole, the 22,000 paths of 1,000 chalets
-/// were first a list to sort.)
-fn chalet_folders(files: &ContentFiles) -> BTreeSet<&str> {
-    let mut folders = BTreeSet::new();
-    let mut last = None;
-    for folder in files.all_paths().filter_map(|rel| folder_of(rel)) {
-        if last != Some(folder) {
-            folders.insert(folder);
-            last = Some(folder);
-        }
-    }
-    folders
-}
-
-/// `chalets/<folder>/…` → `<folder>`.
-fn folder_of(rel: &str) -> Option<&str> {
-    rel.strip_prefix("chalets/")?.split_once('/').map(|(f, _)| f)
-}
-
-/// The folder's files with their stamps, sorted; `None` when one of them was refused.
-fn stamps(files: &ContentFiles, folder: &str) -> Option<Vec<(String, FileMeta)>> {
-    let prefix = format!("chalets/{folder}/");
-    if files.refused.iter().any(|r| r.rel.starts_with(&prefix)) {
-        return None;
-    }
-    let under = |listing: &crate::load::Listing| {
-        listing
-            .under(&prefix)
-            .map(|(rel, meta)| (rel[prefix.len()..].to_string(), meta))
-            .collect::<Vec<_>>()
-    };
-    let mut all = under(&files.text_stamps);
-    all.extend(under(&files.others));
-    all.sort();
-    Some(all)
+/// An entry's stamps, as [`INDEX`] keeps them.
+#[derive(Clone, Copy, Debug)]
+struct Stamped {
+    digest: u128,
+    newest_ns: i128,
+    scanned_ns: i128,
 }
 
 /// The validated chalets a build keeps: in memory (for `serve`) and on disk.
@@ -293,6 +263,8 @@ pub struct ChaletMemo {
     memory: HashMap<String, Arc<Entry>>,
     /// The folders whose entries [`ChaletMemo::release`] handed over: still kept on disk.
     released: BTreeSet<String>,
+    /// The stamps of the entries on disk as this build found or wrote them ([`INDEX`]).
+    stamped: BTreeMap<String, Stamped>,
 }
 
 impl ChaletMemo {
@@ -306,6 +278,24 @@ impl ChaletMemo {
             dir: cache_dir.join(format!("chalets-{id:016x}")),
             memory: HashMap::new(),
             released: BTreeSet::new(),
+            stamped: BTreeMap::new(),
+        }
+    }
+
+    /// Whether a chalet folder, as just listed, is the one an entry on disk was validated from
+    /// (by [`INDEX`]): then its products need not even be listed ([`crate::load::scan_pruning`]).
+    pub fn pruner(&self) -> impl Fn(&str, &crate::load::FolderStamp) -> bool + Sync + use<> {
+        let text = std::fs::read_to_string(self.dir.join(INDEX)).unwrap_or_default();
+        let mut lines = text.lines();
+        let index: HashMap<String, Stamped> = if lines.next() == Some(FORMAT) {
+            lines.filter_map(parse_stamped).collect()
+        } else {
+            HashMap::new()
+        };
+        move |folder, stamp| {
+            index.get(folder).is_some_and(|s| {
+                s.digest == stamp.digest && s.newest_ns == stamp.newest_ns && s.newest_ns < s.scanned_ns - RACY_NS
+            })
         }
     }
 
@@ -313,7 +303,10 @@ impl ChaletMemo {
     /// Needs `market.yaml` read; reads no chalet file.
     pub fn lookup(&mut self, files: &ContentFiles) -> Reuse {
         let Some(market) = super::market_only(files) else {
-            return Reuse::default();
+            return Reuse {
+                unlisted: !files.pruned.is_empty(),
+                ..Reuse::default()
+            };
         };
         let key = key(files, &MarketRules::of(&market));
         // A process that builds again (`serve`) reads the warnings of the chalets it took from
@@ -327,7 +320,7 @@ impl ChaletMemo {
                 e.diags = Warnings::Held(list);
             }
         });
-        let folders = chalet_folders(files);
+        let folders = files.chalet_folders();
         let missing: Vec<&str> = folders
             .iter()
             .copied()
@@ -351,12 +344,25 @@ impl ChaletMemo {
                 let fresh = e.format == FORMAT
                     && e.key == key
                     && settled
-                    && stamps(files, f).is_some_and(|s| digest(&s) == e.stamps);
+                    && files.folder_stamp(f).is_some_and(|s| s.digest == e.stamps);
                 fresh.then(|| (f.to_string(), e.clone()))
+            })
+            .collect();
+        let entries: BTreeMap<String, Arc<Entry>> = entries;
+        self.stamped = entries
+            .iter()
+            .map(|(f, e)| {
+                let stamped = Stamped {
+                    digest: e.stamps,
+                    newest_ns: e.newest_ns,
+                    scanned_ns: e.scanned_ns,
+                };
+                (f.clone(), stamped)
             })
             .collect();
         Reuse {
             key: Some(key.into()),
+            unlisted: files.pruned.keys().any(|f| !entries.contains_key(f)),
             entries,
             dir: Arc::new(self.dir.clone()),
             shown: files.display("").into(),
@@ -379,7 +385,7 @@ impl ChaletMemo {
     /// Keeps what this build validated afresh and forgets the chalets that are gone. Failing
     /// to write costs the next build some time, never a wrong result: it is not an error.
     pub fn keep(&mut self, files: &ContentFiles, fresh: Vec<(String, Entry)>) {
-        let present = chalet_folders(files);
+        let present = files.chalet_folders();
         self.memory.retain(|f, _| present.contains(f.as_str()));
         self.released.retain(|f| present.contains(f.as_str()));
         if !fresh.is_empty() && std::fs::create_dir_all(&self.dir).is_ok() {
@@ -390,8 +396,25 @@ impl ChaletMemo {
                 }
             });
         }
+        self.stamped.retain(|f, _| present.contains(f.as_str()));
         for (folder, entry) in fresh {
+            let stamped = Stamped {
+                digest: entry.stamps,
+                newest_ns: entry.newest_ns,
+                scanned_ns: entry.scanned_ns,
+            };
+            self.stamped.insert(folder.clone(), stamped);
             self.memory.insert(folder, Arc::new(entry));
+        }
+        let mut index = format!("{FORMAT}\n");
+        for (folder, s) in &self.stamped {
+            index.push_str(&format!(
+                "{folder}\t{:032x}\t{}\t{}\n",
+                s.digest, s.newest_ns, s.scanned_ns
+            ));
+        }
+        if std::fs::create_dir_all(&self.dir).is_ok() {
+            let _ = crate::fs::write_atomic(&self.dir.join(INDEX), index.as_bytes());
         }
         // Entries of chalets that are gone (or now fail) go too: a stale one is never taken
         // (its stamps cannot match), but it would take room for ever.
@@ -399,12 +422,29 @@ impl ChaletMemo {
             for e in dir.flatten() {
                 let name = e.file_name().to_string_lossy().into_owned();
                 let folder = name.strip_suffix(&format!(".{EXT}")).unwrap_or(&name);
-                if !self.memory.contains_key(folder) && !self.released.contains(folder) {
+                if name != INDEX && !self.memory.contains_key(folder) && !self.released.contains(folder) {
                     let _ = std::fs::remove_file(e.path());
                 }
             }
         }
     }
+}
+
+/// A line of [`INDEX`]: folder, digest, newest time, when it was listed.
+fn parse_stamped(line: &str) -> Option<(String, Stamped)> {
+    let mut f = line.split('\t');
+    let folder = f.next()?.to_string();
+    let digest = u128::from_str_radix(f.next()?, 16).ok()?;
+    let newest_ns = f.next()?.parse().ok()?;
+    let scanned_ns = f.next()?.parse().ok()?;
+    Some((
+        folder,
+        Stamped {
+            digest,
+            newest_ns,
+            scanned_ns,
+        },
+    ))
 }
 
 #[cfg(test)]
