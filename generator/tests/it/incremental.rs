@@ -93,6 +93,14 @@ fn edit(dir: &Path, rel: &str, from: &str, to: &str) {
     std::fs::write(&path, text.replacen(from, to, 1)).expect("write");
 }
 
+/// A copy of the chalet `from` as `to`, its name changed (`name`: from, to); its folder.
+fn copy_chalet(dir: &Path, from: &str, to: &str, name: (&str, &str)) -> std::path::PathBuf {
+    let folder = dir.join("content/chalets").join(to);
+    copy_dir(&dir.join("content/chalets").join(from), &folder);
+    edit(dir, &format!("content/chalets/{to}/chalet.yaml"), name.0, name.1);
+    folder
+}
+
 const FONDANTS: &str = "content/chalets/cire-et-meche/products/fondants.md";
 
 #[test]
@@ -207,13 +215,11 @@ fn every_kind_of_edit_rebuilds_to_the_bytes_of_a_clean_build() {
 
     // A second chalet of the same category: its first product becomes a neighbour on the
     // first chalet's product pages (which have too few of their own), so editing it reaches them.
-    let lampes = dir.join("content/chalets/lampes-du-quai");
-    copy_dir(&dir.join("content/chalets/cire-et-meche"), &lampes);
-    edit(
+    let lampes = copy_chalet(
         dir,
-        "content/chalets/lampes-du-quai/chalet.yaml",
-        "Cire & Mèche",
-        "Lampes du Quai",
+        "cire-et-meche",
+        "lampes-du-quai",
+        ("Cire & Mèche", "Lampes du Quai"),
     );
     let summary = build_summary(dir, "a chalet added");
     assert_eq!(
@@ -244,13 +250,11 @@ fn every_kind_of_edit_rebuilds_to_the_bytes_of_a_clean_build() {
     // two, the square, the two categories, the sellers, and the page of the one restaurant's
     // product it becomes a neighbour of — not the candle maker's product pages (9 when
     // fingerprints held places).
-    let first = dir.join("content/chalets/atelier-aube");
-    copy_dir(&dir.join("content/chalets/bons-du-carre"), &first);
-    edit(
+    let first = copy_chalet(
         dir,
-        "content/chalets/atelier-aube/chalet.yaml",
-        "\"Les Bons du Carré\"",
-        "\"L'Aube\"",
+        "bons-du-carre",
+        "atelier-aube",
+        ("\"Les Bons du Carré\"", "\"L'Aube\""),
     );
     let summary = build_summary(dir, "a chalet added in front");
     assert_eq!(rendered(&summary), Some(7), "{summary}");
