@@ -26,6 +26,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+mod index;
+use index::{INDEX, Stamped};
+
 /// Bumped whenever what an entry holds or how its digests are made changes.
 const FORMAT: &str = concat!("chalet-validated 8 ", env!("CARGO_PKG_VERSION"));
 /// Each entry's file: its texts, the chalet's contents, then the rest
@@ -243,19 +246,6 @@ pub(super) fn key(files: &ContentFiles, rules: &MarketRules) -> String {
     format!("{}\n{rules:032x}", files.display_root)
 }
 
-/// The entries' stamps, one line each, in a file beside them: what the next build's listing
-/// asks ([`ChaletMemo::pruner`]) to leave a kept chalet's products out of it. A hint only: an
-/// entry is still checked whole when it is taken.
-const INDEX: &str = "stamps.index";
-
-/// An entry's stamps, as [`INDEX`] keeps them.
-#[derive(Clone, Copy, Debug)]
-struct Stamped {
-    digest: u128,
-    newest_ns: i128,
-    scanned_ns: i128,
-}
-
 /// The validated chalets a build keeps: in memory (for `serve`) and on disk.
 #[derive(Debug)]
 pub struct ChaletMemo {
@@ -285,18 +275,8 @@ impl ChaletMemo {
     /// Whether a chalet folder, as just listed, is the one an entry on disk was validated from
     /// (by [`INDEX`]): then its products need not even be listed ([`crate::load::scan_pruning`]).
     pub fn pruner(&self) -> impl Fn(&str, &crate::load::FolderStamp) -> bool + Sync + use<> {
-        let text = std::fs::read_to_string(self.dir.join(INDEX)).unwrap_or_default();
-        let mut lines = text.lines();
-        let index: HashMap<String, Stamped> = if lines.next() == Some(FORMAT) {
-            lines.filter_map(parse_stamped).collect()
-        } else {
-            HashMap::new()
-        };
-        move |folder, stamp| {
-            index.get(folder).is_some_and(|s| {
-                s.digest == stamp.digest && s.newest_ns == stamp.newest_ns && s.newest_ns < s.scanned_ns - RACY_NS
-            })
-        }
+        let index = index::read(&self.dir);
+        move |folder, stamp| index.get(folder).is_some_and(|s| s.vouches(stamp))
     }
 
     /// What this build may take: the entries whose folder, rules and format are unchanged.
@@ -349,17 +329,7 @@ impl ChaletMemo {
             })
             .collect();
         let entries: BTreeMap<String, Arc<Entry>> = entries;
-        self.stamped = entries
-            .iter()
-            .map(|(f, e)| {
-                let stamped = Stamped {
-                    digest: e.stamps,
-                    newest_ns: e.newest_ns,
-                    scanned_ns: e.scanned_ns,
-                };
-                (f.clone(), stamped)
-            })
-            .collect();
+        self.stamped = entries.iter().map(|(f, e)| (f.clone(), Stamped::of(e))).collect();
         Reuse {
             key: Some(key.into()),
             unlisted: files.pruned.keys().any(|f| !entries.contains_key(f)),
@@ -398,24 +368,10 @@ impl ChaletMemo {
         }
         self.stamped.retain(|f, _| present.contains(f.as_str()));
         for (folder, entry) in fresh {
-            let stamped = Stamped {
-                digest: entry.stamps,
-                newest_ns: entry.newest_ns,
-                scanned_ns: entry.scanned_ns,
-            };
-            self.stamped.insert(folder.clone(), stamped);
+            self.stamped.insert(folder.clone(), Stamped::of(&entry));
             self.memory.insert(folder, Arc::new(entry));
         }
-        let mut index = format!("{FORMAT}\n");
-        for (folder, s) in &self.stamped {
-            index.push_str(&format!(
-                "{folder}\t{:032x}\t{}\t{}\n",
-                s.digest, s.newest_ns, s.scanned_ns
-            ));
-        }
-        if std::fs::create_dir_all(&self.dir).is_ok() {
-            let _ = crate::fs::write_atomic(&self.dir.join(INDEX), index.as_bytes());
-        }
+        index::write(&self.dir, &self.stamped);
         // Entries of chalets that are gone (or now fail) go too: a stale one is never taken
         // (its stamps cannot match), but it would take room for ever.
         if let Ok(dir) = std::fs::read_dir(&self.dir) {
@@ -428,23 +384,6 @@ impl ChaletMemo {
             }
         }
     }
-}
-
-/// A line of [`INDEX`]: folder, digest, newest time, when it was listed.
-fn parse_stamped(line: &str) -> Option<(String, Stamped)> {
-    let mut f = line.split('\t');
-    let folder = f.next()?.to_string();
-    let digest = u128::from_str_radix(f.next()?, 16).ok()?;
-    let newest_ns = f.next()?.parse().ok()?;
-    let scanned_ns = f.next()?.parse().ok()?;
-    Some((
-        folder,
-        Stamped {
-            digest,
-            newest_ns,
-            scanned_ns,
-        },
-    ))
 }
 
 #[cfg(test)]
