@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 mod body;
 
-pub use body::{Body, Contents, ContentsWhileSerialising, KeptContents};
+pub use body::{Body, Contents, KeptContents};
 
 use crate::fingerprint::Fingerprint;
 use crate::source::SourceFile;
