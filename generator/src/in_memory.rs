@@ -7,7 +7,7 @@ use crate::diagnostic::Diagnostics;
 use crate::images::{ImagePlan, checks, plan};
 use crate::load::ContentFiles;
 use crate::model::Site;
-use crate::render::{Content, OutputFile, PageKind};
+use crate::render::{Content, OutputFile};
 use std::collections::BTreeMap;
 
 #[derive(Debug)]
@@ -58,17 +58,14 @@ pub fn preview(
     let renderer = crate::render::Renderer::new(&site, theme, &plan)?;
     let mut pages = Vec::new();
     let mut errors = Diagnostics::default();
-    for (ci, c) in site.chalets.iter().enumerate() {
-        let kinds = std::iter::once(PageKind::Chalet(ci)).chain((0..c.items.len()).map(|pi| PageKind::Product(ci, pi)));
-        for kind in kinds {
-            match renderer.render_page(kind) {
-                Ok(OutputFile {
-                    content: Content::Bytes(html),
-                    ..
-                }) => pages.push((kind.route(&site).path(), String::from_utf8_lossy(&html).into_owned())),
-                Ok(_) => {}
-                Err(d) => errors.push(d),
-            }
+    for kind in crate::routes::chalet_pages(&site) {
+        match renderer.render_page(kind) {
+            Ok(OutputFile {
+                content: Content::Bytes(html),
+                ..
+            }) => pages.push((kind.route(&site).path(), String::from_utf8_lossy(&html).into_owned())),
+            Ok(_) => {}
+            Err(d) => errors.push(d),
         }
     }
     if errors.has_errors() {

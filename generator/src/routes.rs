@@ -90,11 +90,15 @@ pub fn pages(site: &Site, has_template: impl Fn(&str) -> bool) -> Vec<PageKind> 
     pages
 }
 
-/// The chalets' pages, in [`pages`]' order: each chalet's, then its products'.
+/// The chalets' pages, in [`pages`]' order: each chalet's [`pages_of_chalet`].
 pub fn chalet_pages(site: &Site) -> impl Iterator<Item = PageKind> + Clone + '_ {
-    site.chalets.iter().enumerate().flat_map(|(ci, c)| {
-        std::iter::once(PageKind::Chalet(ci)).chain((0..c.items.len()).map(move |pi| PageKind::Product(ci, pi)))
-    })
+    (0..site.chalets.len()).flat_map(|ci| pages_of_chalet(site, ci))
+}
+
+/// The pages of the chalet `ci`: its own, then its products'.
+pub fn pages_of_chalet(site: &Site, ci: usize) -> impl Iterator<Item = PageKind> + Clone + use<> {
+    let products = site.chalets[ci].items.len();
+    std::iter::once(PageKind::Chalet(ci)).chain((0..products).map(move |pi| PageKind::Product(ci, pi)))
 }
 
 /// The pages besides the chalets' (the fixed ones, categories, free pages), in [`pages`]' order.

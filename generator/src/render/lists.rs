@@ -197,25 +197,29 @@ impl Renderer<'_> {
     fn lists_global(&self) -> u128 {
         let mut fp = self.global.clone();
         fp.add(b"lists 2");
-        let base = &self.site.market.base_url;
         // The market's own pages (the chalets' are in their parts).
-        for page in &self.pages {
-            if page.in_sitemap() {
-                fp.add(base.join(&self.url_rel(*page)).as_bytes());
-            }
-        }
+        fp.add(self.sitemap_lines(self.pages.iter().copied()).as_bytes());
         fp.finish()
+    }
+
+    /// The sitemap's lines for those of `pages` it lists.
+    fn sitemap_lines(&self, pages: impl Iterator<Item = PageKind>) -> String {
+        let base = &self.site.market.base_url;
+        pages
+            .filter(|p| p.in_sitemap())
+            .map(|page| {
+                format!(
+                    "  <url><loc>{}</loc></url>\n",
+                    crate::markdown::escape(&base.join(&self.url_rel(page)))
+                )
+            })
+            .collect()
     }
 
     /// One chalet's part of each list, as the files hold it.
     fn part_texts(&self, ci: usize) -> Result<[String; 3], Diagnostic> {
         let c = &self.site.chalets[ci];
-        let base = &self.site.market.base_url;
-        let mut sitemap = String::new();
-        let pages = std::iter::once(PageKind::Chalet(ci)).chain((0..c.items.len()).map(|pi| PageKind::Product(ci, pi)));
-        for page in pages.filter(|p| p.in_sitemap()) {
-            sitemap.push_str(&sitemap_line(&base.join(&self.url_rel(page))));
-        }
+        let sitemap = self.sitemap_lines(crate::routes::pages_of_chalet(self.site, ci));
         let contents = c.read_contents()?;
         let search = super::data::search_part(&self.views, c, &contents);
         let catalogue = crate::catalogue::part(self.site, c, &contents)?;
@@ -226,14 +230,9 @@ impl Renderer<'_> {
     fn list_head(&self, file: usize) -> Result<String, Diagnostic> {
         Ok(match file {
             0 => {
-                let base = &self.site.market.base_url;
-                let mut head = String::from(
-                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
-                );
-                for page in self.pages.iter().filter(|p| p.in_sitemap()) {
-                    head.push_str(&sitemap_line(&base.join(&self.url_rel(*page))));
-                }
-                head
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n"
+                    .to_string()
+                    + &self.sitemap_lines(self.pages.iter().copied())
             }
             1 => "[".to_string(),
             _ => crate::catalogue::head(self.site, &self.theme.strings)?,
@@ -257,12 +256,7 @@ impl Renderer<'_> {
             0 => {
                 let mut text = Joined::new(self.list_head(0)?, false);
                 for ci in 0..site.chalets.len() {
-                    let c = &site.chalets[ci];
-                    let pages = std::iter::once(PageKind::Chalet(ci))
-                        .chain((0..c.items.len()).map(|pi| PageKind::Product(ci, pi)));
-                    for page in pages.filter(|p| p.in_sitemap()) {
-                        text.push(&sitemap_line(&site.market.base_url.join(&self.url_rel(page))));
-                    }
+                    text.push(&self.sitemap_lines(crate::routes::pages_of_chalet(site, ci)));
                 }
                 Ok(text.finish(list_tail(0)))
             }
@@ -351,11 +345,6 @@ impl Renderer<'_> {
 /// Where a chalet's part lies in the old file: start, length, whether it was written without
 /// its separator (the file's first), and its hash.
 type OldPart = (u64, u64, bool, u128);
-
-/// One page's line in the sitemap.
-fn sitemap_line(url: &str) -> String {
-    format!("  <url><loc>{}</loc></url>\n", crate::markdown::escape(url))
-}
 
 /// A list's text after the chalets' parts (by whether it has one).
 fn list_tail(file: usize) -> fn(bool) -> &'static str {
