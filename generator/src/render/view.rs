@@ -319,8 +319,18 @@ impl<'a> Views<'a> {
     /// would be held by every rebuild. The square and the category pages list the chalets:
     /// they get [`Views::market_listing`].
     pub fn market(&self) -> MarketView {
+        self.market_view(false)
+    }
+
+    /// [`Views::market`] with every category's chalets' cards and the counts: the `market` of
+    /// the pages that list the chalets.
+    pub fn market_listing(&self) -> MarketView {
+        self.market_view(true)
+    }
+
+    fn market_view(&self, listing: bool) -> MarketView {
         let m = &self.site.market;
-        let categories = m.categories.iter().map(|c| self.category(c, false)).collect();
+        let categories = m.categories.iter().map(|c| self.category(c, listing)).collect();
         MarketView {
             name: m.name.clone(),
             tagline: m.tagline.clone(),
@@ -358,25 +368,9 @@ impl<'a> Views<'a> {
                     url: self.url(&Route::Page(&p.slug).path()),
                 })
                 .collect(),
-            chalet_count: None,
-            product_count: None,
+            chalet_count: listing.then_some(self.site.chalets.len()),
+            product_count: listing.then(|| self.site.product_count()),
         }
-    }
-
-    /// [`Views::market`] with every category's chalets' cards and the counts: the `market` of
-    /// the pages that list the chalets.
-    pub fn market_listing(&self) -> MarketView {
-        let mut market = self.market();
-        market.categories = self
-            .site
-            .market
-            .categories
-            .iter()
-            .map(|c| self.category(c, true))
-            .collect();
-        market.chalet_count = Some(self.site.chalets.len());
-        market.product_count = Some(self.site.product_count());
-        market
     }
 
     /// A category, with the cards of its chalets when `cards`.
