@@ -57,9 +57,12 @@ pub struct ContentFiles {
     /// When [`scan`] began, ns since the epoch: a file modified since may have been read in
     /// its new state with its old stamp.
     pub scanned_ns: i128,
+    /// Each chalet folder's stamp as [`scan`] listed it (those with a refused file have none):
+    /// made once, as the folder is listed, for whoever asks ([`ContentFiles::folder_stamp`]).
+    pub stamps: BTreeMap<String, FolderStamp>,
     /// The chalet folders whose texts below their top ([`scan_pruning`]: the products, at
-    /// 20,000 products most of the listing) were left out, each with its stamp as listed.
-    pub pruned: BTreeMap<String, FolderStamp>,
+    /// 20,000 products most of the listing) were left out; their stamps are in `stamps`.
+    pub pruned: BTreeSet<String>,
 }
 
 impl ContentFiles {
@@ -80,12 +83,13 @@ impl ContentFiles {
     /// The stamp of the chalet folder `chalets/<folder>/`; `None` when one of its files was
     /// refused (it cannot be vouched for).
     pub fn folder_stamp(&self, folder: &str) -> Option<FolderStamp> {
-        if let Some(stamp) = self.pruned.get(folder) {
-            return Some(*stamp);
-        }
+        // A text refused when read (not UTF-8) is taken out of the listing after its stamp.
         let prefix = format!("chalets/{folder}/");
         if self.refused.iter().any(|r| r.rel.starts_with(&prefix)) {
             return None;
+        }
+        if let Some(stamp) = self.stamps.get(folder) {
+            return Some(*stamp);
         }
         let under = |listing: &Listing| {
             listing
@@ -113,7 +117,7 @@ impl ContentFiles {
     /// Every chalet folder that holds a file (listed, refused, or left out by
     /// [`scan_pruning`]).
     pub fn chalet_folders(&self) -> BTreeSet<&str> {
-        let mut folders: BTreeSet<&str> = self.pruned.keys().map(String::as_str).collect();
+        let mut folders: BTreeSet<&str> = self.pruned.iter().map(String::as_str).collect();
         let mut last = None;
         for folder in self.all_paths().filter_map(chalet_folder_of) {
             if last != Some(folder) {
@@ -166,8 +170,9 @@ impl ContentFiles {
     /// of listing every file again. Returns `false` when only a whole [`scan`] can tell (the
     /// folder itself changed); then nothing was touched.
     pub fn refresh(&mut self, changed: &[PathBuf]) -> bool {
-        // Past a few hundred paths (a branch checked out), one scan costs less.
-        if changed.len() > 256 {
+        // Past a few hundred paths (a branch checked out), one scan costs less. A listing that
+        // left products out (`scan_pruning`) has nothing to bring up to date.
+        if changed.len() > 256 || !self.pruned.is_empty() {
             return false;
         }
         let root = self.root.clone();
@@ -208,6 +213,11 @@ impl ContentFiles {
             self.texts.retain(|k, _| !gone(k));
             self.others.retain(|k| !gone(k));
             self.refused.retain(|r| !gone(&r.rel));
+            // A chalet folder whose files changed is stamped again when asked.
+            self.stamps.retain(|f, _| {
+                let dir = format!("chalets/{f}");
+                !(gone(&dir) || rel.starts_with(&format!("{dir}/")))
+            });
             if std::fs::symlink_metadata(&path).is_ok() {
                 walk(&root, &path, self, None);
             }
@@ -325,12 +335,14 @@ pub fn scan_pruning(
             let folder = dir.file_name().map(|n| n.to_string_lossy().into_owned());
             if let Some(folder) = folder
                 && let Some(stamp) = part.folder_stamp(&folder)
-                && prune(&folder, &stamp)
             {
-                let top = format!("chalets/{folder}/");
-                part.text_stamps
-                    .retain(|rel| !rel.strip_prefix(&top).is_some_and(|inner| inner.contains('/')));
-                part.pruned.insert(folder, stamp);
+                if prune(&folder, &stamp) {
+                    let top = format!("chalets/{folder}/");
+                    part.text_stamps
+                        .retain(|rel| !rel.strip_prefix(&top).is_some_and(|inner| inner.contains('/')));
+                    part.pruned.insert(folder.clone());
+                }
+                part.stamps.insert(folder, stamp);
             }
             part
         })
@@ -343,6 +355,7 @@ pub fn scan_pruning(
         files.refused.extend(part.refused);
         files.text_stamps.extend(part.text_stamps);
         files.others.extend(part.others);
+        files.stamps.extend(part.stamps);
         files.pruned.extend(part.pruned);
     }
     files.sort();
@@ -540,5 +553,14 @@ mod tests {
         let again = scan(root, "content").expect("scan");
         assert_ne!(again.folder_stamp("a"), Some(a));
         assert_eq!(again.folder_stamp("b"), whole.folder_stamp("b"));
+
+        // `serve`'s listing brought up to date from the watcher: the touched folder's stamp is
+        // made again, as a new scan makes it; a pruned listing cannot be brought up to date.
+        let mut served = whole;
+        assert!(served.refresh(&[root.join("chalets/a/products/two.md")]));
+        assert_eq!(served.folder_stamp("a"), again.folder_stamp("a"));
+        assert_eq!(served.folder_stamp("b"), again.folder_stamp("b"));
+        let mut pruned = pruned;
+        assert!(!pruned.refresh(&[root.join("chalets/b/products/three.md")]));
     }
 }

@@ -332,7 +332,7 @@ impl ChaletMemo {
         self.stamped = entries.iter().map(|(f, e)| (f.clone(), Stamped::of(e))).collect();
         Reuse {
             key: Some(key.into()),
-            unlisted: files.pruned.keys().any(|f| !entries.contains_key(f)),
+            unlisted: files.pruned.iter().any(|f| !entries.contains_key(f)),
             entries,
             dir: Arc::new(self.dir.clone()),
             shown: files.display("").into(),
