@@ -231,14 +231,11 @@ impl Product {
     }
 }
 
-/// A product as every build needs it, whether or not one of its pages is made: its slug (with
-/// its chalet's, its SKU and its page's address), its digest and its images. Its [`Product`] is
-/// in its chalet's [`Contents`]. (At 20,000 products, a whole SKU and a list each were 1 MB.)
+/// What a product's fingerprint is made of besides its images' files: its digest (a hash of the
+/// product as validation made it, its images by their place in its chalet's own list: see
+/// [`Chalet::digest`]) and the images it shows.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Item {
-    pub product: Slug,
-    /// A hash of the product as validation made it, its images by their place in its chalet's
-    /// own list: see [`Chalet::digest`].
+pub struct ProductPrint {
     pub digest: u128,
     pub images: Box<[ImageId]>,
 }
@@ -266,10 +263,15 @@ pub struct Chalet {
     pub stripe_account: Option<String>,
     /// The images its `about` text shows.
     pub about_images: Vec<ImageId>,
-    /// Its products as routes, fingerprints and cards need them; the products themselves are in
-    /// its [`Contents`], in the same order.
-    #[serde(deserialize_with = "exact_length")]
-    pub items: Vec<Item>,
+    /// How many products it has; they, and their digests, are in its [`Contents`].
+    pub product_count: usize,
+    /// Its first product's print: what the other chalets of its category show of it (their
+    /// product pages' neighbours), known without reading its contents.
+    pub first: Option<ProductPrint>,
+    /// Every image its products show, in order: what its pages' fingerprints and the image plan
+    /// need of them. (Each product's slug and digest, held for 20,000 products, were a third
+    /// of a rebuild's memory; they are read with the contents when one of its pages is made.)
+    pub product_images: Box<[ImageId]>,
     /// A hash of everything above as validation made it, its images by their place in the
     /// chalet's own list (before they are numbered across the site): what the incremental
     /// build compares, kept with a chalet taken from the last build instead of hashing it again.
@@ -298,33 +300,32 @@ impl Chalet {
             .chain(self.logo.iter_mut())
             .for_each(|i| map(&mut i.id));
         self.about_images.iter_mut().for_each(map);
-        for item in &mut self.items {
-            item.images.iter_mut().for_each(map);
+        self.product_images.iter_mut().for_each(map);
+        if let Some(first) = &mut self.first {
+            first.images.iter_mut().for_each(map);
         }
         self.body.remap(ids);
     }
 
     /// A chalet as validation makes it, `images` being its own list (what its image ids index):
-    /// its items and digests set. Each digest hashes `Debug` forms (derived everywhere, so no
+    /// its products' digests, its counts and its digests set. Each digest hashes `Debug` forms (derived everywhere, so no
     /// field can be forgotten) and the files the images are. The whole is hashed from the
     /// head, `about` and the products' digests, so no text is formatted twice.
-    pub fn sealed(mut self, contents: Contents, images: &[ImageSource]) -> Chalet {
+    pub fn sealed(mut self, mut contents: Contents, images: &[ImageSource]) -> Chalet {
         let rels = |ids: &[ImageId]| -> Vec<&str> { ids.iter().map(|&id| images[id].rel.as_str()).collect() };
-        self.items = contents
+        contents.digests = contents
             .products
             .iter()
             .map(|p| {
-                let ids = p.image_ids();
                 let mut f = Fingerprint::default();
                 f.add_debug(p);
-                f.add_debug(&rels(&ids));
-                Item {
-                    product: p.sku.product.clone(),
-                    digest: f.finish(),
-                    images: ids.into(),
-                }
+                f.add_debug(&rels(&p.image_ids()));
+                f.finish()
             })
             .collect();
+        self.product_count = contents.products.len();
+        self.first = contents.print(0);
+        self.product_images = contents.products.iter().flat_map(Product::image_ids).collect();
         self.about_images = contents
             .about
             .iter()
@@ -347,7 +348,9 @@ impl Chalet {
             ship_countries,
             stripe_account,
             about_images: _,
-            items,
+            product_count,
+            first: _,
+            product_images: _,
             digest: _,
             head: _,
             body: _,
@@ -362,7 +365,7 @@ impl Chalet {
                 shipping,
                 ship_countries,
                 stripe_account,
-                items.len(),
+                product_count,
             ),
         ));
         f.add_debug(&rels(&self.head_image_ids()));
@@ -370,8 +373,8 @@ impl Chalet {
         let mut f = Fingerprint::default();
         f.add(&head.to_le_bytes());
         f.add_debug(&contents.about);
-        for item in items {
-            f.add(&item.digest.to_le_bytes());
+        for digest in &contents.digests {
+            f.add(&digest.to_le_bytes());
         }
         f.add_debug(&rels(&self.image_ids()));
         self.digest = f.finish();
@@ -405,16 +408,16 @@ impl Chalet {
             ship_countries: _,
             stripe_account: _,
             about_images,
-            items,
+            product_count: _,
+            first: _,
+            product_images,
             digest: _,
             head: _,
             body: _,
         } = self;
         let mut ids = self.head_image_ids();
         ids.extend(about_images);
-        for item in items {
-            ids.extend(&item.images);
-        }
+        ids.extend(product_images);
         ids
     }
 }
@@ -439,16 +442,6 @@ pub struct Site {
 
 impl Site {
     pub fn product_count(&self) -> usize {
-        self.chalets.iter().map(|c| c.items.len()).sum()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    /// A market holds one [`super::Item`] per product whatever was edited (20,000 at L): its
-    /// size is a rebuild's memory.
-    #[test]
-    fn an_item_is_48_bytes() {
-        assert_eq!(std::mem::size_of::<super::Item>(), 48);
+        self.chalets.iter().map(|c| c.product_count).sum()
     }
 }

@@ -1,7 +1,8 @@
 //! A chalet's contents — its `about` text and its products — held, or left in the validation
 //! cache until a page or a list asks for them.
 
-use super::{Chalet, ImageId, Markdown, Product, exact_length};
+use super::{Chalet, ImageId, Markdown, Product, ProductPrint, exact_length};
+use chalet_types::Slug;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, OnceLock};
 
@@ -15,9 +16,20 @@ pub struct Contents {
     /// Read back at its exact length: a list read from JSON grows by doubling.
     #[serde(deserialize_with = "exact_length")]
     pub products: Vec<Product>,
+    /// Each product's digest, in the same order ([`Chalet::sealed`]).
+    #[serde(deserialize_with = "exact_length")]
+    pub digests: Vec<u128>,
 }
 
 impl Contents {
+    /// The print of its product `pi`.
+    pub fn print(&self, pi: usize) -> Option<ProductPrint> {
+        Some(ProductPrint {
+            digest: *self.digests.get(pi)?,
+            images: self.products.get(pi)?.image_ids().into(),
+        })
+    }
+
     /// Renumbers its images (`ids`: the site's id of each of the chalet's own).
     fn remap(&mut self, ids: &[ImageId]) {
         let map = |id: &mut ImageId| *id = ids[*id];
@@ -105,11 +117,7 @@ impl Chalet {
     /// chalet, and kept for its other pages. `Err` when they, or a text they show, cannot be
     /// had as they were validated (another build replaced them meanwhile).
     pub fn contents(&self) -> Result<Arc<Contents>, crate::diagnostic::Diagnostic> {
-        let contents = match &self.body {
-            Body::Kept(kept) => kept.loaded.get_or_init(|| kept.read()).clone(),
-            _ => self.body.read(),
-        }
-        .map_err(|message| unreadable(&self.source, message))?;
+        let contents = self.loaded().map_err(|message| unreadable(&self.source, message))?;
         let files = contents
             .about
             .iter()
@@ -120,6 +128,33 @@ impl Chalet {
                 .map_err(|message| unreadable(&md.file.display(), message))?;
         }
         Ok(contents)
+    }
+
+    /// Its contents, read back and kept for its other pages when it is a kept chalet's.
+    fn loaded(&self) -> Result<Arc<Contents>, String> {
+        match &self.body {
+            Body::Kept(kept) => kept.loaded.get_or_init(|| kept.read()).clone(),
+            _ => self.body.read(),
+        }
+    }
+
+    /// The slug of its product `pi` (its page's address); `None` when its contents cannot be
+    /// read back, which the page's rendering reports.
+    pub fn product_slug(&self, pi: usize) -> Option<&Slug> {
+        let contents = match &self.body {
+            Body::Held(contents) => contents,
+            Body::Kept(kept) => kept.loaded.get_or_init(|| kept.read()).as_ref().ok()?,
+            Body::Missing => return None,
+        };
+        Some(&contents.products.get(pi)?.sku.product)
+    }
+
+    /// The print of its product `pi`: its first product's without reading its contents.
+    pub fn print(&self, pi: usize) -> Option<ProductPrint> {
+        match pi {
+            0 => self.first.clone(),
+            _ => self.loaded().ok()?.print(pi),
+        }
     }
 
     /// Its contents for the market's lists, which read every chalet once and no text: a kept

@@ -21,9 +21,10 @@
 
 use super::Renderer;
 use crate::diagnostic::Diagnostic;
+use crate::model::{Chalet, Contents};
 use crate::routes::PageKind;
 use crate::write::{Piece, Splice};
-use chalet_types::routes;
+use chalet_types::routes::{self, Route};
 use rayon::prelude::*;
 use std::path::Path;
 
@@ -204,23 +205,35 @@ impl Renderer<'_> {
 
     /// The sitemap's lines for those of `pages` it lists.
     fn sitemap_lines(&self, pages: impl Iterator<Item = PageKind>) -> String {
-        let base = &self.site.market.base_url;
         pages
             .filter(|p| p.in_sitemap())
-            .map(|page| {
-                format!(
-                    "  <url><loc>{}</loc></url>\n",
-                    crate::markdown::escape(&base.join(&self.url_rel(page)))
-                )
-            })
+            .map(|page| self.sitemap_line(&self.url_rel(page)))
+            .collect()
+    }
+
+    fn sitemap_line(&self, rel: &str) -> String {
+        let loc = self.site.market.base_url.join(rel);
+        format!("  <url><loc>{}</loc></url>\n", crate::markdown::escape(&loc))
+    }
+
+    /// A chalet's sitemap lines: its page's, then its products' (`contents` read for its
+    /// other parts are not kept, as they would be for [`PageKind::route`]).
+    fn chalet_sitemap(&self, c: &Chalet, contents: &Contents) -> String {
+        let products = contents.products.iter().map(|p| Route::Product {
+            chalet: &c.slug,
+            product: &p.sku.product,
+        });
+        std::iter::once(Route::Chalet(&c.slug))
+            .chain(products)
+            .map(|r| self.sitemap_line(&r.path()))
             .collect()
     }
 
     /// One chalet's part of each list, as the files hold it.
     fn part_texts(&self, ci: usize) -> Result<[String; 3], Diagnostic> {
         let c = &self.site.chalets[ci];
-        let sitemap = self.sitemap_lines(crate::routes::pages_of_chalet(self.site, ci));
         let contents = c.read_contents()?;
+        let sitemap = self.chalet_sitemap(c, &contents);
         let search = super::data::search_part(&self.views, c, &contents);
         let catalogue = crate::catalogue::part(self.site, c, &contents)?;
         Ok([sitemap, search, catalogue])
@@ -255,8 +268,8 @@ impl Renderer<'_> {
         match file {
             0 => {
                 let mut text = Joined::new(self.list_head(0)?, false);
-                for ci in 0..site.chalets.len() {
-                    text.push(&self.sitemap_lines(crate::routes::pages_of_chalet(site, ci)));
+                for c in &site.chalets {
+                    text.push(&self.chalet_sitemap(c, &*c.read_contents()?));
                 }
                 Ok(text.finish(list_tail(0)))
             }

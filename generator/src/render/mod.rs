@@ -228,7 +228,7 @@ impl<'a> Renderer<'a> {
         let mut fp = self.page_base(page.template());
         match page {
             PageKind::Chalet(ci) => fp.add(&self.chalet_fps[ci].whole.to_le_bytes()),
-            PageKind::Product(ci, pi) => self.add_product_page(&mut fp, ci, pi),
+            PageKind::Product(ci, pi) => self.add_product_page(&mut fp, ci, pi)?,
             PageKind::Fixed(routes::Route::Home | routes::Route::Marketplace) | PageKind::Category(_) => {
                 fp.add(self.url_rel(page).as_bytes());
                 fp.add(&self.listing_fp.to_le_bytes());
@@ -241,25 +241,29 @@ impl<'a> Renderer<'a> {
     /// What a product page shows besides its template and the market: its chalet's head,
     /// itself, and the cards of its neighbours (which may be another chalet's) — not its
     /// siblings' descriptions. By what they are, never by their places in the market: a chalet
-    /// added at the front would otherwise change every product page's fingerprint.
-    fn add_product_page(&self, fp: &mut memo::Fingerprint, ci: usize, pi: usize) {
+    /// added at the front would otherwise change every product page's fingerprint. `None` when
+    /// its chalet's contents cannot be read back (its rendering says so).
+    fn add_product_page(&self, fp: &mut memo::Fingerprint, ci: usize, pi: usize) -> Option<()> {
         for (cj, pj) in std::iter::once((ci, pi)).chain(self.neighbour_ids(ci, pi)) {
-            let c = &self.chalet_fps[cj];
-            fp.add(&c.head.to_le_bytes());
-            fp.add(&self.product_fingerprint(cj, pj).to_le_bytes());
+            fp.add(&self.chalet_fps[cj].head.to_le_bytes());
+            fp.add(&self.product_fingerprint(cj, pj)?.to_le_bytes());
         }
+        Some(())
     }
 
-    /// A product's fingerprint: its digest and its images'.
-    fn product_fingerprint(&self, ci: usize, pi: usize) -> u128 {
-        let item = &self.site.chalets[ci].items[pi];
-        with_images(&self.image_fps, item.digest, item.images.iter().copied())
+    /// A product's fingerprint: its digest and its images'. Another chalet's first product's
+    /// (a neighbour's) is known without reading that chalet's contents.
+    fn product_fingerprint(&self, ci: usize, pi: usize) -> Option<u128> {
+        let print = self.site.chalets[ci].print(pi)?;
+        Some(with_images(&self.image_fps, print.digest, print.images.iter().copied()))
     }
 
     /// Each chalet's slug with the fingerprint of its unit — its page and its products' pages
-    /// ([`memo`]'s units): what their fingerprints ([`Renderer::source_fingerprint`]) are made
-    /// of, folded, so the unit's changes when one of theirs does. Made from the kept
-    /// fingerprints alone: no view, no path.
+    /// ([`memo`]'s units): made of what their fingerprints ([`Renderer::source_fingerprint`])
+    /// are made of, so the unit's changes when one of theirs does — without reading its
+    /// products. Its whole fingerprint holds its head, each product's digest and every image it
+    /// shows; what else its product pages show is the first products of other chalets of its
+    /// category, when it has few of its own.
     pub fn units(&self) -> Vec<(String, u128)> {
         let chalet = self.page_base(PageKind::Chalet(0).template()).finish();
         let product = self.page_base(PageKind::Product(0, 0).template()).finish();
@@ -272,8 +276,12 @@ impl<'a> Renderer<'a> {
                 fp.add(&chalet.to_le_bytes());
                 fp.add(&self.chalet_fps[ci].whole.to_le_bytes());
                 fp.add(&product.to_le_bytes());
-                for pi in 0..c.items.len() {
-                    self.add_product_page(&mut fp, ci, pi);
+                if c.product_count > 0 {
+                    // The same others for each of its products (see `neighbour_ids`).
+                    for (cj, pj) in self.neighbour_ids(ci, 0).into_iter().filter(|&(cj, _)| cj != ci) {
+                        fp.add(&self.chalet_fps[cj].head.to_le_bytes());
+                        fp.add(&self.product_fingerprint(cj, pj).unwrap_or_default().to_le_bytes());
+                    }
                 }
                 (c.slug.to_string(), fp.finish())
             })
@@ -374,7 +382,7 @@ impl<'a> Renderer<'a> {
     fn neighbour_ids(&self, ci: usize, pi: usize) -> Vec<(usize, usize)> {
         let chalets = &self.site.chalets;
         let c = &chalets[ci];
-        let mut out: Vec<_> = (0..c.items.len())
+        let mut out: Vec<_> = (0..c.product_count)
             .filter(|&j| j != pi)
             .map(|j| (ci, j))
             .take(NEIGHBOURS)
@@ -383,7 +391,7 @@ impl<'a> Renderer<'a> {
             let others = chalets
                 .iter()
                 .enumerate()
-                .filter(|(_, o)| o.category == c.category && o.slug != c.slug && !o.items.is_empty());
+                .filter(|(_, o)| o.category == c.category && o.slug != c.slug && o.product_count > 0);
             out.extend(others.map(|(cj, _)| (cj, 0)).take(NEIGHBOURS - out.len()));
         }
         out

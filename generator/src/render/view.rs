@@ -417,7 +417,7 @@ impl<'a> Views<'a> {
             category_url,
             cover: c.cover.as_ref().map(|i| self.image(i, &c.name)),
             logo: c.logo.as_ref().map(|i| self.image(i, &c.name)),
-            product_count: c.items.len(),
+            product_count: c.product_count,
             variant: variant(c.slug.as_str()),
         }
     }

@@ -300,12 +300,21 @@ fn validate_one(v: &mut Validator, folder: &str, inner: &[&str], rules: MarketRu
             ship_countries,
             stripe_account,
             about_images: Vec::new(),
-            items: Vec::new(),
+            product_count: 0,
+            first: None,
+            product_images: Box::default(),
             digest: 0,
             head: 0,
             body: Default::default(),
         }
-        .sealed(Contents { about, products }, &v.images),
+        .sealed(
+            Contents {
+                about,
+                products,
+                digests: Vec::new(),
+            },
+            &v.images,
+        ),
     )
 }
 

@@ -30,7 +30,7 @@ mod index;
 use index::{INDEX, Stamped};
 
 /// Bumped whenever what an entry holds or how its digests are made changes.
-const FORMAT: &str = concat!("chalet-validated 8 ", env!("CARGO_PKG_VERSION"));
+const FORMAT: &str = concat!("chalet-validated 9 ", env!("CARGO_PKG_VERSION"));
 /// Each entry's file: its texts, the chalet's contents, then the rest
 /// ([`crate::source::encode_keeping_texts`]): a lookup reads only the rest.
 const EXT: &str = "entry";
@@ -415,6 +415,21 @@ mod tests {
         let again = super::super::validate_reusing(&files, reuse);
         let kept = again.site.expect("validates");
         assert_eq!(format!("{:?}", kept.images), format!("{:?}", site.images));
+        // What a rebuild asks of every chalet — the collision check (run by validation), its
+        // unit's fingerprint, its first product's — reads no kept chalet's contents, and gives
+        // what the chalets validated afresh give.
+        let units = |site: &crate::model::Site| {
+            let m = &site.market;
+            let themes = root.join("../themes");
+            let (theme, _) = crate::theme::load(&themes, &m.theme, &m.theme_origin, &root.join("theme"), m.language)
+                .expect("the example theme");
+            let mut index = crate::images::index::SourceIndex::default();
+            let (plan, diags) = crate::images::plan(&site.images, &root, &m.images, &mut index);
+            assert!(!diags.has_errors());
+            let renderer = crate::render::Renderer::new(site, &theme, &plan).expect("renderer");
+            renderer.units()
+        };
+        assert_eq!(units(&kept), units(site));
         for (a, b) in site.chalets.iter().zip(&kept.chalets) {
             assert!(
                 matches!(&b.body, Body::Kept(k) if !k.is_loaded()),
