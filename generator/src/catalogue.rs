@@ -2,7 +2,7 @@
 //! site with the shared crate's types, sorted by SKU so the file is byte-stable.
 
 use crate::diagnostic::Diagnostic;
-use crate::model::{Chalet, Contents, Product, Site};
+use crate::model::{Card, Chalet, Contents, Product, Site};
 use chalet_types::{Catalogue, CatalogueItem, CatalogueMarket, FulfilmentOptions, OrganiserContact, Route};
 use std::collections::BTreeMap;
 
@@ -14,8 +14,12 @@ pub fn catalogue(site: &Site, strings: &BTreeMap<String, String>) -> Catalogue {
         .chalets
         .iter()
         .flat_map(|c| {
-            let contents = c.read_contents().expect("contents");
-            contents.products.iter().map(|p| item(site, c, p)).collect::<Vec<_>>()
+            let (contents, card) = (c.read_contents().expect("contents"), c.card().expect("card"));
+            contents
+                .products
+                .iter()
+                .map(|p| item(site, c, card, p))
+                .collect::<Vec<_>>()
         })
         .collect();
     items.sort_by(|a, b| a.sku.cmp(&b.sku));
@@ -74,9 +78,10 @@ pub fn tail(any: bool) -> &'static str {
 pub fn part(site: &Site, c: &Chalet, contents: &Contents) -> Result<String, Diagnostic> {
     let mut products: Vec<&Product> = contents.products.iter().collect();
     products.sort_by(|a, b| a.sku.cmp(&b.sku));
+    let card = c.card()?;
     let mut out = String::new();
     for p in products {
-        let json = serde_json::to_string_pretty(&item(site, c, p)).map_err(|e| unwritable(&e))?;
+        let json = serde_json::to_string_pretty(&item(site, c, card, p)).map_err(|e| unwritable(&e))?;
         // Two levels in: the object's own lines indented as the list's elements are.
         out.push_str(",\n    ");
         out.push_str(&json.replace('\n', "\n    "));
@@ -114,23 +119,23 @@ fn market(site: &Site, strings: &BTreeMap<String, String>) -> CatalogueMarket {
     }
 }
 
-fn item(site: &Site, c: &Chalet, p: &Product) -> CatalogueItem {
+fn item(site: &Site, c: &Chalet, card: &Card, p: &Product) -> CatalogueItem {
     CatalogueItem {
         sku: p.sku.clone(),
         name: p.name.clone(),
         chalet: c.slug.clone(),
-        chalet_name: c.name.clone(),
-        chalet_email: c.contact.email.clone(),
-        chalet_digest: c.contact.daily_digest,
-        stripe_account: c.stripe_account.clone(),
+        chalet_name: card.name.clone(),
+        chalet_email: card.contact.email.clone(),
+        chalet_digest: card.contact.daily_digest,
+        stripe_account: card.stripe_account.clone(),
         price: p.price,
         stock: p.stock,
         kind: p.kind,
         fulfilment: FulfilmentOptions {
-            pickup: c.pickup.is_some(),
-            shipping: c.shipping,
-            pickup_at: c.pickup.clone(),
-            ship_countries: c.ship_countries.clone(),
+            pickup: card.pickup.is_some(),
+            shipping: card.shipping,
+            pickup_at: card.pickup.clone(),
+            ship_countries: card.ship_countries.clone(),
         },
         url: site.market.base_url.join(&Route::product(&p.sku).path()),
         voucher_valid_until: p.voucher.as_ref().and_then(|v| v.valid_until),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 mod body;
 
-pub use body::{Body, Contents, KeptContents};
+pub use body::{Body, CardPart, Contents, KeptContents};
 
 use crate::fingerprint::Fingerprint;
 use crate::source::SourceFile;
@@ -240,18 +240,15 @@ pub struct ProductPrint {
     pub images: Box<[ImageId]>,
 }
 
+/// What a chalet says of itself: its card on the square, its page's header, who sells and how
+/// it delivers. A chalet taken from the validation cache leaves it there until a page or a list
+/// shows it ([`Chalet::card`]): a thousand cards were a third of a rebuild's memory.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Chalet {
-    pub slug: Slug,
-    /// Its `chalet.yaml`, as diagnostics name it.
-    pub source: String,
+pub struct Card {
     pub name: String,
     pub artisan: String,
     pub town: String,
-    pub category: Slug,
     pub tagline: Option<String>,
-    pub cover: Option<Image>,
-    pub logo: Option<Image>,
     pub contact: Contact,
     pub trader: Option<Trader>,
     pub pickup: Option<String>,
@@ -261,6 +258,19 @@ pub struct Chalet {
     /// Its Stripe connected account (`payouts: { stripe_account: acct_… }`): never shown on the
     /// site, only handed to the checkout function.
     pub stripe_account: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Chalet {
+    pub slug: Slug,
+    /// Its `chalet.yaml`, as diagnostics name it.
+    pub source: String,
+    pub category: Slug,
+    pub cover: Option<Image>,
+    pub logo: Option<Image>,
+    /// Set by [`Chalet::sealed`] or [`Chalet::keep_in`].
+    #[serde(skip)]
+    pub(crate) card: CardPart,
     /// The images its `about` text shows.
     pub about_images: Vec<ImageId>,
     /// How many products it has; they, and their digests, are in its [`Contents`].
@@ -307,11 +317,12 @@ impl Chalet {
         self.body.remap(ids);
     }
 
-    /// A chalet as validation makes it, `images` being its own list (what its image ids index):
-    /// its products' digests, its counts and its digests set. Each digest hashes `Debug` forms (derived everywhere, so no
-    /// field can be forgotten) and the files the images are. The whole is hashed from the
+    /// A chalet as validation makes it, with its card and contents, `images` being its own list
+    /// (what its image ids index): its products' digests, its counts and its digests set. Each
+    /// digest hashes `Debug` forms (derived everywhere, so no field can be forgotten) and the
+    /// files the images are. The whole is hashed from the
     /// head, `about` and the products' digests, so no text is formatted twice.
-    pub fn sealed(mut self, mut contents: Contents, images: &[ImageSource]) -> Chalet {
+    pub fn sealed(mut self, card: Card, mut contents: Contents, images: &[ImageSource]) -> Chalet {
         let rels = |ids: &[ImageId]| -> Vec<&str> { ids.iter().map(|&id| images[id].rel.as_str()).collect() };
         contents.digests = contents
             .products
@@ -334,19 +345,10 @@ impl Chalet {
         let Chalet {
             slug,
             source,
-            name,
-            artisan,
-            town,
             category,
-            tagline,
             cover,
             logo,
-            contact,
-            trader,
-            pickup,
-            shipping,
-            ship_countries,
-            stripe_account,
+            card: _,
             about_images: _,
             product_count,
             first: _,
@@ -355,6 +357,18 @@ impl Chalet {
             head: _,
             body: _,
         } = &self;
+        let Card {
+            name,
+            artisan,
+            town,
+            tagline,
+            contact,
+            trader,
+            pickup,
+            shipping,
+            ship_countries,
+            stripe_account,
+        } = &card;
         let mut f = Fingerprint::default();
         f.add_debug(&(
             (slug, source, name, artisan, town, category, tagline, cover, logo),
@@ -379,6 +393,7 @@ impl Chalet {
         f.add_debug(&rels(&self.image_ids()));
         self.digest = f.finish();
         self.head = head;
+        self.card = CardPart::Held(Arc::new(card));
         self.body = Body::Held(Arc::new(contents));
         self
     }
@@ -394,19 +409,10 @@ impl Chalet {
         let Chalet {
             slug: _,
             source: _,
-            name: _,
-            artisan: _,
-            town: _,
             category: _,
-            tagline: _,
             cover: _,
             logo: _,
-            contact: _,
-            trader: _,
-            pickup: _,
-            shipping: _,
-            ship_countries: _,
-            stripe_account: _,
+            card: _,
             about_images,
             product_count: _,
             first: _,

@@ -190,21 +190,24 @@ thread_local! {
     static READING: RefCell<Option<Arc<KeptTexts>>> = const { RefCell::new(None) };
 }
 
-/// Length of the end of an encoded entry: its texts' and its body's lengths and hashes.
-const TAIL: usize = 8 + 8 + 16 + 16;
+/// Length of the end of an encoded entry: the lengths of its texts and its two parts, and their
+/// hashes.
+const TAIL: usize = 3 * 8 + 3 * 16;
 
-/// The body of a validation-cache entry ([`encode_keeping_texts`]), left in its file until
-/// asked for: a rebuild takes back a thousand chalets by their heads, and reads a chalet's
-/// products only when one of its pages or lists is made.
+/// A part of a validation-cache entry ([`encode_keeping_texts`]), left in its file until asked
+/// for: a rebuild takes back a thousand chalets by their heads, and reads a chalet's products,
+/// or its card, only when one of its pages or lists is made.
 #[derive(Clone, Debug)]
 pub struct KeptBody {
     texts: Arc<KeptTexts>,
+    /// Where it begins in the file.
+    offset: usize,
     len: usize,
     hash: u128,
 }
 
 impl KeptBody {
-    /// The body as it was kept; `Err(why)` when its file no longer holds it (replaced by
+    /// The part as it was kept; `Err(why)` when its file no longer holds it (replaced by
     /// another build since this one read the head).
     pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Result<T, String> {
         use std::io::{Read, Seek, SeekFrom};
@@ -216,7 +219,7 @@ impl KeptBody {
         };
         let mut bytes = vec![0; self.len];
         let mut file = std::fs::File::open(&self.texts.path).map_err(|_| gone())?;
-        file.seek(SeekFrom::Start(self.texts.len as u64)).map_err(|_| gone())?;
+        file.seek(SeekFrom::Start(self.offset as u64)).map_err(|_| gone())?;
         file.read_exact(&mut bytes).map_err(|_| gone())?;
         if xxhash_rust::xxh3::xxh3_128(&bytes) != self.hash {
             return Err(gone());
@@ -225,48 +228,59 @@ impl KeptBody {
     }
 }
 
-/// `head` and `body` as the validation cache keeps them: the texts of their source files one
-/// after the other, then the body's JSON and the head's (each text as its offset, length and
-/// hash), then the lengths and hashes of the texts and the body. Texts first, so a file written
+/// `head` and two parts as the validation cache keeps them: the texts of their source files one
+/// after the other, then each part's JSON and the head's (each text as its offset, length and
+/// hash), then the lengths and hashes of the texts and the parts. Texts first, so a file written
 /// again with the same texts keeps them at the same place; the head last, so reading it takes
 /// one read of the file's end.
-pub fn encode_keeping_texts<B: serde::Serialize, H: serde::Serialize>(
+pub fn encode_keeping_texts<B: serde::Serialize, C: serde::Serialize, H: serde::Serialize>(
     body: &B,
+    card: &C,
     head: &H,
 ) -> serde_json::Result<Vec<u8>> {
     WRITING.with(|w| *w.borrow_mut() = Some(String::new()));
-    let json = serde_json::to_vec(body).and_then(|b| Ok((b, serde_json::to_vec(head)?)));
+    let json = (|| {
+        Ok([
+            serde_json::to_vec(body)?,
+            serde_json::to_vec(card)?,
+            serde_json::to_vec(head)?,
+        ])
+    })();
     let texts = WRITING.with(|w| w.borrow_mut().take()).unwrap_or_default();
-    let (body, head) = json?;
-    let mut out = Vec::with_capacity(texts.len() + body.len() + head.len() + TAIL);
-    out.extend_from_slice(texts.as_bytes());
-    out.extend_from_slice(&body);
-    out.extend_from_slice(&head);
-    out.extend_from_slice(&(texts.len() as u64).to_le_bytes());
-    out.extend_from_slice(&(body.len() as u64).to_le_bytes());
-    out.extend_from_slice(&xxhash_rust::xxh3::xxh3_128(texts.as_bytes()).to_le_bytes());
-    out.extend_from_slice(&xxhash_rust::xxh3::xxh3_128(&body).to_le_bytes());
+    let [body, card, head] = json?;
+    let mut out = Vec::with_capacity(texts.len() + body.len() + card.len() + head.len() + TAIL);
+    for part in [texts.as_bytes(), &body, &card, &head] {
+        out.extend_from_slice(part);
+    }
+    for part in [texts.as_bytes(), &body, &card] {
+        out.extend_from_slice(&(part.len() as u64).to_le_bytes());
+    }
+    for part in [texts.as_bytes(), &body, &card] {
+        out.extend_from_slice(&xxhash_rust::xxh3::xxh3_128(part).to_le_bytes());
+    }
     Ok(out)
 }
 
-/// Reads back the head [`encode_keeping_texts`] wrote to `path`, with where its body is:
-/// neither the body nor any text is read (source files read theirs from `path` when first
-/// asked). `None` for anything unreadable or foreign.
-pub fn decode_keeping_texts<H: serde::de::DeserializeOwned>(path: &Path) -> Option<(H, KeptBody)> {
+/// Reads back the head [`encode_keeping_texts`] wrote to `path`, with where its two parts are:
+/// neither part nor any text is read (source files read theirs from `path` when first asked).
+/// `None` for anything unreadable or foreign.
+pub fn decode_keeping_texts<H: serde::de::DeserializeOwned>(path: &Path) -> Option<(H, [KeptBody; 2])> {
     let (json, tail) = read_head(path)?;
     let texts = Arc::new(KeptTexts {
         path: path.to_path_buf(),
-        len: tail.texts_len,
-        hash: tail.texts_hash,
+        len: tail.lens[0],
+        hash: tail.hashes[0],
         loaded: OnceLock::new(),
     });
     let head = decode_with(&texts, &json)?;
-    let body = KeptBody {
-        texts,
-        len: tail.body_len,
-        hash: tail.body_hash,
+    let part = |i: usize| KeptBody {
+        texts: texts.clone(),
+        offset: tail.lens[..i].iter().sum(),
+        len: tail.lens[i],
+        hash: tail.hashes[i],
     };
-    Some((head, body))
+    let parts = [part(1), part(2)];
+    Some((head, parts))
 }
 
 /// A part of the head [`encode_keeping_texts`] wrote to `path` that holds no source file (any
@@ -276,12 +290,10 @@ pub fn decode_head<H: serde::de::DeserializeOwned>(path: &Path) -> Option<H> {
     serde_json::from_slice(&json).ok()
 }
 
-/// An entry's tail: where its texts and body end, and their hashes.
+/// An entry's tail: the lengths of its texts and its parts, and their hashes.
 struct Tail {
-    texts_len: usize,
-    body_len: usize,
-    texts_hash: u128,
-    body_hash: u128,
+    lens: [usize; 3],
+    hashes: [u128; 3],
 }
 
 /// The head's JSON at the end of the entry at `path`, and its tail.
@@ -297,26 +309,23 @@ fn read_head(path: &Path) -> Option<(Vec<u8>, Tail)> {
     file.seek(SeekFrom::Start((size - guess) as u64)).ok()?;
     file.read_exact(&mut end).ok()?;
     let tail = end.get(guess.checked_sub(TAIL)?..)?;
-    let number = |at: usize| usize::try_from(u64::from_le_bytes(tail[at..at + 8].try_into().ok()?)).ok();
-    let (len, body_len) = (number(0)?, number(8)?);
-    let hash = u128::from_le_bytes(tail[16..32].try_into().ok()?);
-    let body_hash = u128::from_le_bytes(tail[32..48].try_into().ok()?);
-    let head_len = size.checked_sub(TAIL)?.checked_sub(len)?.checked_sub(body_len)?;
+    let number = |i: usize| usize::try_from(u64::from_le_bytes(tail[i * 8..i * 8 + 8].try_into().ok()?)).ok();
+    let hash = |i: usize| Some(u128::from_le_bytes(tail[24 + i * 16..40 + i * 16].try_into().ok()?));
+    let tail = Tail {
+        lens: [number(0)?, number(1)?, number(2)?],
+        hashes: [hash(0)?, hash(1)?, hash(2)?],
+    };
+    let before: usize = tail.lens.iter().try_fold(0usize, |a, &l| a.checked_add(l))?;
+    let head_len = size.checked_sub(TAIL)?.checked_sub(before)?;
     let json = if head_len + TAIL <= guess {
         end.truncate(guess - TAIL);
         end.drain(..guess - TAIL - head_len);
         end
     } else {
         let mut bytes = vec![0; head_len];
-        file.seek(SeekFrom::Start((len + body_len) as u64)).ok()?;
+        file.seek(SeekFrom::Start(before as u64)).ok()?;
         file.read_exact(&mut bytes).ok()?;
         bytes
-    };
-    let tail = Tail {
-        texts_len: len,
-        body_len,
-        texts_hash: hash,
-        body_hash,
     };
     Some((json, tail))
 }
@@ -432,12 +441,24 @@ mod tests {
             .collect()
     }
 
+    /// An entry whose second part (a chalet's card) is a string naming its stamp.
     fn write(path: &Path, stamp: u64, texts: &[&str]) {
-        std::fs::write(path, encode_keeping_texts(&files(texts), &stamp).expect("encode")).expect("write");
+        let card = format!("card {stamp}");
+        std::fs::write(
+            path,
+            encode_keeping_texts(&files(texts), &card, &stamp).expect("encode"),
+        )
+        .expect("write");
     }
 
     fn read(path: &Path) -> (u64, KeptBody) {
-        decode_keeping_texts(path).expect("decode")
+        let (stamp, [body, card]) = decode_keeping_texts(path).expect("decode");
+        assert_eq!(
+            card.decode::<String>(),
+            Ok(format!("card {stamp}")),
+            "each part read alone"
+        );
+        (stamp, body)
     }
 
     #[test]
@@ -475,12 +496,17 @@ mod tests {
         // …and so is a body not yet read whose file now holds another.
         let err = stale_body.decode::<Vec<SourceFile>>().expect_err("another body");
         assert!(err.contains("changed while this build ran"), "{err}");
+        let (_, [_, stale_card]) = decode_keeping_texts::<u64>(&path).expect("decode");
+        write(&path, 4, &["AB\nÇÉ X\n", "", "SECOND"]);
+        let err = stale_card.decode::<String>().expect_err("another card");
+        assert!(err.contains("changed while this build ran"), "{err}");
         // A head longer than the first read of the file's end (4 KB) is read whole.
         let many: Vec<String> = (0..400).map(|i| format!("text {i}")).collect();
         let big = files(&many.iter().map(String::as_str).collect::<Vec<_>>());
-        std::fs::write(&path, encode_keeping_texts(&0u8, &big).expect("encode")).expect("write");
+        std::fs::write(&path, encode_keeping_texts(&0u8, &1u8, &big).expect("encode")).expect("write");
         assert!(std::fs::metadata(&path).expect("meta").len() > 20 * 1024);
-        let (back, _): (Vec<SourceFile>, KeptBody) = decode_keeping_texts(&path).expect("decode");
+        let (back, [_, card]): (Vec<SourceFile>, _) = decode_keeping_texts(&path).expect("decode");
+        assert_eq!(card.decode::<u8>(), Ok(1));
         assert_eq!(back.len(), 400);
         assert_eq!(back[399].text(), "text 399");
         // Damaged or foreign files are not entries.

@@ -1,7 +1,7 @@
 //! A chalet's contents — its `about` text and its products — held, or left in the validation
 //! cache until a page or a list asks for them.
 
-use super::{Chalet, ImageId, Markdown, Product, ProductPrint, exact_length};
+use super::{Card, Chalet, ImageId, Markdown, Product, ProductPrint, exact_length};
 use chalet_types::Slug;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, OnceLock};
@@ -81,6 +81,32 @@ impl Body {
             }
             Body::Missing => {}
         }
+    }
+}
+
+/// A chalet's [`Card`]: held, or left in the validation cache and read when asked.
+#[derive(Clone, Debug, Default)]
+pub enum CardPart {
+    Held(Arc<Card>),
+    Kept(Arc<KeptCard>),
+    /// A chalet read back without its card: never shown (an error, not a panic).
+    #[default]
+    Missing,
+}
+
+/// The card of a chalet taken from the validation cache.
+#[derive(Debug)]
+pub struct KeptCard {
+    part: crate::source::KeptBody,
+    /// Once a page or a list asked ([`Chalet::card`]); boxed, so a card not asked for takes
+    /// no room for one.
+    loaded: OnceLock<Result<Box<Card>, String>>,
+}
+
+impl KeptCard {
+    #[cfg(test)]
+    pub fn is_loaded(&self) -> bool {
+        self.loaded.get().is_some()
     }
 }
 
@@ -171,11 +197,37 @@ impl Chalet {
         }
     }
 
-    /// A chalet read back from the validation cache gets its contents from there.
-    pub fn keep_in(&mut self, body: crate::source::KeptBody) {
+    /// Its card: read back from the validation cache the first time for a kept chalet, and
+    /// kept. `Err` when it cannot be had as validated (another build replaced it meanwhile).
+    pub fn card(&self) -> Result<&Card, crate::diagnostic::Diagnostic> {
+        match &self.card {
+            CardPart::Held(card) => Ok(card.as_ref()),
+            CardPart::Kept(kept) => match kept.loaded.get_or_init(|| kept.part.decode().map(Box::new)) {
+                Ok(card) => Ok(&**card),
+                Err(e) => Err(e.clone()),
+            },
+            CardPart::Missing => Err("was read back without its card".to_string()),
+        }
+        .map_err(|message| unreadable(&self.source, message))
+    }
+
+    /// Its card when this build validated it (what the validation cache keeps).
+    pub fn held_card(&self) -> Option<&Card> {
+        match &self.card {
+            CardPart::Held(card) => Some(card),
+            _ => None,
+        }
+    }
+
+    /// A chalet read back from the validation cache gets its contents and its card from there.
+    pub fn keep_in(&mut self, [body, card]: [crate::source::KeptBody; 2]) {
         self.body = Body::Kept(Arc::new(KeptContents {
             body,
             ids: Vec::new(),
+            loaded: OnceLock::new(),
+        }));
+        self.card = CardPart::Kept(Arc::new(KeptCard {
+            part: card,
             loaded: OnceLock::new(),
         }));
     }

@@ -124,20 +124,25 @@ pub fn search_index(site: &Site, views: &Views) -> Result<String, crate::diagnos
     let mut text = super::lists::Joined::new("[".to_string(), true);
     for c in &site.chalets {
         let contents = c.read_contents()?;
-        text.push(&search_part(views, c, &contents));
+        text.push(&search_part(views, c, &contents)?);
     }
     Ok(text.finish(|_| "]"))
 }
 
-/// A chalet's entries in the search index as written there, each after its `,`.
-pub fn search_part(views: &Views, c: &crate::model::Chalet, contents: &crate::model::Contents) -> String {
+/// A chalet's entries in the search index as written there, each after its `,`. `Err` when
+/// its card cannot be read back ([`crate::model::Chalet::card`]).
+pub fn search_part(
+    views: &Views,
+    c: &crate::model::Chalet,
+    contents: &crate::model::Contents,
+) -> Result<String, crate::diagnostic::Diagnostic> {
     let mut out = String::new();
-    for entry in search_entries(views, c, contents) {
+    for entry in search_entries(views, c, c.card()?, contents) {
         out.push(',');
         // Plain strings: nothing in an entry can fail to serialise.
         out.push_str(&serde_json::to_string(&entry).unwrap_or_default());
     }
-    out
+    Ok(out)
 }
 
 /// One entry of the search index, typed rather than a `json!` map (a third of the time at 3,000
@@ -154,22 +159,28 @@ pub struct SearchEntry<'a> {
 /// chalet after chalet.
 pub fn search_entries<'a>(
     views: &Views,
-    c: &'a crate::model::Chalet,
+    c: &crate::model::Chalet,
+    card: &'a crate::model::Card,
     contents: &'a crate::model::Contents,
 ) -> Vec<SearchEntry<'a>> {
     let category = views.category_name(c.category.as_str());
     let mut entries = Vec::with_capacity(contents.products.len() + 1);
     entries.push(SearchEntry {
-        n: &c.name,
-        d: format!("{} · {}", c.artisan, c.town),
-        k: format!("{} {} {}", category, c.tagline.as_deref().unwrap_or(""), c.artisan),
+        n: &card.name,
+        d: format!("{} · {}", card.artisan, card.town),
+        k: format!(
+            "{} {} {}",
+            category,
+            card.tagline.as_deref().unwrap_or(""),
+            card.artisan
+        ),
         u: views.chalet_url(c),
     });
     for p in &contents.products {
         entries.push(SearchEntry {
             n: &p.name,
-            d: format!("{} · {}", c.name, views.money(p.price)),
-            k: format!("{} {} {}", c.name, category, p.tags.join(" ")),
+            d: format!("{} · {}", card.name, views.money(p.price)),
+            k: format!("{} {} {}", card.name, category, p.tags.join(" ")),
             u: views.product_url(p),
         });
     }

@@ -234,7 +234,7 @@ impl Renderer<'_> {
         let c = &self.site.chalets[ci];
         let contents = c.read_contents()?;
         let sitemap = self.chalet_sitemap(c, &contents);
-        let search = super::data::search_part(&self.views, c, &contents);
+        let search = super::data::search_part(&self.views, c, &contents)?;
         let catalogue = crate::catalogue::part(self.site, c, &contents)?;
         Ok([sitemap, search, catalogue])
     }

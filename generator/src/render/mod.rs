@@ -316,12 +316,12 @@ impl<'a> Renderer<'a> {
         let canonical = site.market.base_url.join(&rel);
         ctx.insert("canonical", canonical.clone());
         match page {
-            PageKind::Fixed(routes::Route::Marketplace) => ctx.insert("sellers", views.sellers()),
-            PageKind::Fixed(routes::Route::Home) => ctx.insert("market", views.market_listing()),
+            PageKind::Fixed(routes::Route::Marketplace) => ctx.insert("sellers", views.sellers()?),
+            PageKind::Fixed(routes::Route::Home) => ctx.insert("market", views.market_listing()?),
             PageKind::Fixed(_) => {}
             PageKind::Category(i) => {
-                ctx.insert("market", views.market_listing());
-                ctx.insert("category", views.category(&site.market.categories[i], true));
+                ctx.insert("market", views.market_listing()?);
+                ctx.insert("category", views.category(&site.market.categories[i], true)?);
             }
             PageKind::Page(i) => {
                 let p = &site.pages[i];
@@ -345,19 +345,19 @@ impl<'a> Renderer<'a> {
             }
             PageKind::Chalet(ci) => {
                 let c = &site.chalets[ci];
-                ctx.insert("chalet", views.chalet(c, &*c.contents()?));
+                ctx.insert("chalet", views.chalet(c, &*c.contents()?)?);
             }
             PageKind::Product(ci, pi) => {
                 let c = &site.chalets[ci];
-                let card = views.chalet_card(c);
-                let product = views.product(c, &c.contents()?.products[pi]);
+                let card = views.chalet_card(c)?;
+                let product = views.product(c, &c.contents()?.products[pi])?;
                 ctx.insert(
                     "json_ld",
                     data::product_ld(&product, &card, &canonical, site.market.currency),
                 );
                 ctx.insert("chalet", card);
-                ctx.insert("chalet_pickup", &c.pickup);
-                ctx.insert("chalet_shipping", views.shipping(c));
+                ctx.insert("chalet_pickup", &c.card()?.pickup);
+                ctx.insert("chalet_shipping", views.shipping(c.card()?));
                 ctx.insert("product", product);
                 ctx.insert("neighbours", self.neighbours(ci, pi)?);
             }
@@ -372,7 +372,7 @@ impl<'a> Renderer<'a> {
             .into_iter()
             .map(|(cj, pj)| {
                 let c = &chalets[cj];
-                Ok(self.views.product_card(c, &c.contents()?.products[pj]))
+                self.views.product_card(c, &c.contents()?.products[pj])
             })
             .collect()
     }

@@ -1,10 +1,11 @@
 //! What templates see: plain serialisable views of the typed site, with prices formatted for the
 //! market's language, URLs made, Markdown rendered and images resolved. Templates only lay out.
 
+use crate::diagnostic::Diagnostic;
 use crate::i18n::{date_range, long_date, og_locale};
 use crate::images::ImagePlan;
 use crate::markdown::{self, escape};
-use crate::model::{Chalet, Contents, Image, Markdown, Product, Site};
+use crate::model::{Card, Chalet, Contents, Image, Markdown, Product, Site};
 use chalet_types::routes::{self, Route};
 use chalet_types::{Availability, Kind, Language, MAX_QUANTITY, Money};
 use pulldown_cmark::HeadingLevel;
@@ -319,18 +320,21 @@ impl<'a> Views<'a> {
     /// would be held by every rebuild. The square and the category pages list the chalets:
     /// they get [`Views::market_listing`].
     pub fn market(&self) -> MarketView {
-        self.market_view(false)
+        let categories = self.site.market.categories.iter();
+        self.market_view(categories.map(|c| self.category_alone(c)).collect(), false)
     }
 
     /// [`Views::market`] with every category's chalets' cards and the counts: the `market` of
-    /// the pages that list the chalets.
-    pub fn market_listing(&self) -> MarketView {
-        self.market_view(true)
+    /// the pages that list the chalets. `Err` when a chalet's card cannot be read back.
+    pub fn market_listing(&self) -> Result<MarketView, Diagnostic> {
+        let categories = self.site.market.categories.iter();
+        let categories = categories.map(|c| self.category(c, true)).collect::<Result<_, _>>()?;
+        Ok(self.market_view(categories, true))
     }
 
-    fn market_view(&self, listing: bool) -> MarketView {
+    /// The market with `categories`; with the counts when `listing`.
+    fn market_view(&self, categories: Vec<CategoryView>, listing: bool) -> MarketView {
         let m = &self.site.market;
-        let categories = m.categories.iter().map(|c| self.category(c, listing)).collect();
         MarketView {
             name: m.name.clone(),
             tagline: m.tagline.clone(),
@@ -373,15 +377,25 @@ impl<'a> Views<'a> {
         }
     }
 
-    /// A category, with the cards of its chalets when `cards`.
-    pub fn category(&self, c: &crate::model::Category, cards: bool) -> CategoryView {
-        let mut chalets = self.site.chalets.iter().filter(|ch| ch.category == c.slug).peekable();
+    /// A category, with the cards of its chalets when `cards`. `Err` when a chalet's card
+    /// cannot be read back.
+    pub fn category(&self, c: &crate::model::Category, cards: bool) -> Result<CategoryView, Diagnostic> {
+        let mut view = self.category_alone(c);
+        if cards {
+            let chalets = self.site.chalets.iter().filter(|ch| ch.category == c.slug);
+            view.chalets = Some(chalets.map(|ch| self.chalet_card(ch)).collect::<Result<_, _>>()?);
+        }
+        Ok(view)
+    }
+
+    /// A category without its chalets' cards.
+    fn category_alone(&self, c: &crate::model::Category) -> CategoryView {
         CategoryView {
             slug: c.slug.to_string(),
             name: c.name.clone(),
             url: self.url(&Route::Category(&c.slug).path()),
-            empty: chalets.peek().is_none(),
-            chalets: cards.then(|| chalets.map(|ch| self.chalet_card(ch)).collect()),
+            empty: !self.site.chalets.iter().any(|ch| ch.category == c.slug),
+            chalets: None,
         }
     }
 
@@ -402,29 +416,33 @@ impl<'a> Views<'a> {
         self.url(&Route::product(&p.sku).path())
     }
 
-    pub fn chalet_card(&self, c: &Chalet) -> ChaletCard {
+    /// `Err` when its card cannot be read back ([`Chalet::card`]), as for every view below
+    /// that shows what a chalet says of itself.
+    pub fn chalet_card(&self, c: &Chalet) -> Result<ChaletCard, Diagnostic> {
         let category_name = self.category_name(c.category.as_str()).to_string();
         let category_url = self.url(&Route::Category(&c.category).path());
-        ChaletCard {
+        let card = c.card()?;
+        Ok(ChaletCard {
             slug: c.slug.to_string(),
-            name: c.name.clone(),
-            artisan: c.artisan.clone(),
-            town: c.town.clone(),
-            tagline: c.tagline.clone(),
+            name: card.name.clone(),
+            artisan: card.artisan.clone(),
+            town: card.town.clone(),
+            tagline: card.tagline.clone(),
             url: self.chalet_url(c),
             category: c.category.to_string(),
             category_name,
             category_url,
-            cover: c.cover.as_ref().map(|i| self.image(i, &c.name)),
-            logo: c.logo.as_ref().map(|i| self.image(i, &c.name)),
+            cover: c.cover.as_ref().map(|i| self.image(i, &card.name)),
+            logo: c.logo.as_ref().map(|i| self.image(i, &card.name)),
             product_count: c.product_count,
             variant: variant(c.slug.as_str()),
-        }
+        })
     }
 
-    pub fn chalet(&self, c: &Chalet, contents: &Contents) -> ChaletView {
-        ChaletView {
-            card: self.chalet_card(c),
+    pub fn chalet(&self, c: &Chalet, contents: &Contents) -> Result<ChaletView, Diagnostic> {
+        let card = c.card()?;
+        Ok(ChaletView {
+            card: self.chalet_card(c)?,
             about_html: contents
                 .about
                 .as_ref()
@@ -434,42 +452,49 @@ impl<'a> Views<'a> {
                 .about
                 .as_ref()
                 .map(|a| markdown::summary(a.text(), 155))
-                .or_else(|| c.tagline.clone())
+                .or_else(|| card.tagline.clone())
                 .unwrap_or_default(),
-            email: c.contact.email.clone(),
-            phone: c.contact.phone.clone(),
-            website: c.contact.website.clone(),
-            pickup: c.pickup.clone(),
-            shipping: self.shipping(c),
-            trader: c.trader.as_ref().map(|t| TraderView {
+            email: card.contact.email.clone(),
+            phone: card.contact.phone.clone(),
+            website: card.contact.website.clone(),
+            pickup: card.pickup.clone(),
+            shipping: self.shipping(card),
+            trader: card.trader.as_ref().map(|t| TraderView {
                 legal_name: t.legal_name.clone(),
                 private: t.private,
                 enterprise_number: t.enterprise_number.clone(),
                 address: t.address.clone(),
             }),
-            products: contents.products.iter().map(|p| self.product_card(c, p)).collect(),
+            products: contents
+                .products
+                .iter()
+                .map(|p| self.product_card(c, p))
+                .collect::<Result<_, _>>()?,
             cover_url: c.cover.as_ref().map(|i| self.absolute(&self.image_view(i.id).src)),
-        }
+        })
     }
 
     /// Every chalet with who sells and how to reach them: the marketplace page's list.
-    pub fn sellers(&self) -> Vec<SellerView> {
+    pub fn sellers(&self) -> Result<Vec<SellerView>, Diagnostic> {
         self.site
             .chalets
             .iter()
-            .map(|c| SellerView {
-                name: c.name.clone(),
-                url: self.url(&Route::Chalet(&c.slug).path()),
-                legal_name: c.trader.as_ref().map(|t| t.legal_name.clone()),
-                private: c.trader.as_ref().is_some_and(|t| t.private),
-                email: c.contact.email.clone(),
-                phone: c.contact.phone.clone(),
+            .map(|c| {
+                let card = c.card()?;
+                Ok(SellerView {
+                    name: card.name.clone(),
+                    url: self.url(&Route::Chalet(&c.slug).path()),
+                    legal_name: card.trader.as_ref().map(|t| t.legal_name.clone()),
+                    private: card.trader.as_ref().is_some_and(|t| t.private),
+                    email: card.contact.email.clone(),
+                    phone: card.contact.phone.clone(),
+                })
             })
             .collect()
     }
 
-    pub fn shipping(&self, c: &Chalet) -> Option<ShippingView> {
-        c.shipping.map(|s| ShippingView {
+    pub fn shipping(&self, card: &Card) -> Option<ShippingView> {
+        card.shipping.map(|s| ShippingView {
             price: self.money(s.price),
             price_cents: s.price.cents(),
             free_from: s.free_from.map(|f| self.money(f)),
@@ -477,10 +502,10 @@ impl<'a> Views<'a> {
         })
     }
 
-    pub fn product_card(&self, c: &Chalet, p: &Product) -> ProductCard {
+    pub fn product_card(&self, c: &Chalet, p: &Product) -> Result<ProductCard, Diagnostic> {
         let stock = p.stock.quantity();
         let availability = Availability::of(stock);
-        ProductCard {
+        Ok(ProductCard {
             sku: p.sku.to_string(),
             slug: p.sku.product.to_string(),
             name: p.name.clone(),
@@ -494,13 +519,13 @@ impl<'a> Views<'a> {
             kind: p.kind,
             image: p.images.first().map(|i| self.image(i, &p.name)),
             chalet: c.slug.to_string(),
-            chalet_name: c.name.clone(),
-        }
+            chalet_name: c.card()?.name.clone(),
+        })
     }
 
-    pub fn product(&self, c: &Chalet, p: &Product) -> ProductView {
-        ProductView {
-            card: self.product_card(c, p),
+    pub fn product(&self, c: &Chalet, p: &Product) -> Result<ProductView, Diagnostic> {
+        Ok(ProductView {
+            card: self.product_card(c, p)?,
             description_html: self.markdown(&p.description, HeadingLevel::H2),
             summary: markdown::summary(p.description.text(), 155),
             images: p.images.iter().map(|i| self.image(i, &p.name)).collect(),
@@ -522,7 +547,7 @@ impl<'a> Views<'a> {
             voucher_terms: p.voucher.as_ref().and_then(|v| v.terms.clone()),
             personalisation: p.personalisation.clone(),
             image_url: p.images.first().map(|i| self.absolute(&self.image_view(i.id).src)),
-        }
+        })
     }
 }
 

@@ -5,7 +5,7 @@ use super::market::{absolute_url, category_hint, email};
 use super::personalisation::personalisation;
 use super::reuse::{Entry, Reuse};
 use crate::diagnostic::Severity;
-use crate::model::{Category, Chalet, Contact, Contents, Image, ImageId, ImageRole, Product, Voucher};
+use crate::model::{Card, Category, Chalet, Contact, Contents, Image, ImageId, ImageRole, Product, Voucher};
 use crate::yaml::{Fields, Node, Pos, Reader, Value, slug_hint};
 use chalet_types::{Kind, Shipping, Sku, Slug, Stock};
 use rayon::prelude::*;
@@ -286,19 +286,10 @@ fn validate_one(v: &mut Validator, folder: &str, inner: &[&str], rules: MarketRu
         Chalet {
             slug: slug?,
             source: file.display(),
-            name: name?,
-            artisan: artisan?,
-            town: town?,
             category: category?,
-            tagline,
             cover,
             logo,
-            contact,
-            trader,
-            pickup,
-            shipping,
-            ship_countries,
-            stripe_account,
+            card: Default::default(),
             about_images: Vec::new(),
             product_count: 0,
             first: None,
@@ -308,6 +299,18 @@ fn validate_one(v: &mut Validator, folder: &str, inner: &[&str], rules: MarketRu
             body: Default::default(),
         }
         .sealed(
+            Card {
+                name: name?,
+                artisan: artisan?,
+                town: town?,
+                tagline,
+                contact,
+                trader,
+                pickup,
+                shipping,
+                ship_countries,
+                stripe_account,
+            },
             Contents {
                 about,
                 products,

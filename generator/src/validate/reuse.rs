@@ -30,8 +30,8 @@ mod index;
 use index::{INDEX, Stamped};
 
 /// Bumped whenever what an entry holds or how its digests are made changes.
-const FORMAT: &str = concat!("chalet-validated 9 ", env!("CARGO_PKG_VERSION"));
-/// Each entry's file: its texts, the chalet's contents, then the rest
+const FORMAT: &str = concat!("chalet-validated 10 ", env!("CARGO_PKG_VERSION"));
+/// Each entry's file: its texts, the chalet's contents, its card, then the rest
 /// ([`crate::source::encode_keeping_texts`]): a lookup reads only the rest.
 const EXT: &str = "entry";
 
@@ -309,9 +309,9 @@ impl ChaletMemo {
         let read: Vec<(String, Entry)> = missing
             .par_iter()
             .filter_map(|f| {
-                let (mut entry, body): (Entry, _) =
+                let (mut entry, parts): (Entry, _) =
                     crate::source::decode_keeping_texts(&self.dir.join(format!("{f}.{EXT}")))?;
-                Arc::get_mut(&mut entry.chalet)?.keep_in(body);
+                Arc::get_mut(&mut entry.chalet)?.keep_in(parts);
                 Some((f.to_string(), entry))
             })
             .collect();
@@ -360,8 +360,10 @@ impl ChaletMemo {
         self.released.retain(|f| present.contains(f.as_str()));
         if !fresh.is_empty() && std::fs::create_dir_all(&self.dir).is_ok() {
             fresh.par_iter().for_each(|(folder, entry)| {
-                let Some(contents) = entry.chalet.held() else { return };
-                if let Ok(bytes) = crate::source::encode_keeping_texts(contents, entry) {
+                let (Some(contents), Some(card)) = (entry.chalet.held(), entry.chalet.held_card()) else {
+                    return;
+                };
+                if let Ok(bytes) = crate::source::encode_keeping_texts(contents, card, entry) {
                     let _ = crate::fs::write_atomic(&self.dir.join(format!("{folder}.{EXT}")), &bytes);
                 }
             });
@@ -389,7 +391,7 @@ impl ChaletMemo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Body;
+    use crate::model::{Body, CardPart};
     use crate::source::SourceFile;
 
     /// The example market, validated once afresh and once from the entries that build kept.
@@ -436,6 +438,11 @@ mod tests {
                 "{}: not read",
                 b.slug
             );
+            assert!(
+                matches!(&b.card, CardPart::Kept(k) if !k.is_loaded()),
+                "{}: its card not read",
+                b.slug
+            );
             assert_eq!((a.digest, a.head, a.image_ids()), (b.digest, b.head, b.image_ids()));
             // Read, the contents are those validated, images numbered as the site's.
             let (x, y) = (a.contents().expect("held"), b.contents().expect("kept"));
@@ -444,6 +451,8 @@ mod tests {
                 matches!(&b.body, Body::Kept(k) if k.is_loaded()),
                 "kept for its other pages"
             );
+            let (x, y) = (a.card().expect("held"), b.card().expect("kept"));
+            assert_eq!(format!("{x:?}"), format!("{y:?}"));
         }
         assert!(site.images.len() > 1 && kept.chalets.iter().any(|c| !c.image_ids().is_empty()));
 
@@ -459,6 +468,7 @@ mod tests {
         for e in [
             again.chalets[0].contents().err(),
             again.chalets[0].read_contents().err(),
+            again.chalets[0].card().err(),
         ] {
             let e = e.expect("refused");
             assert!(e.message.contains("changed while this build ran"), "{}", e.message);
