@@ -107,7 +107,9 @@ pub struct BuildReport {
     pub images_encoded: usize,
     /// Files written to the output folder (0 when nothing changed).
     pub written: usize,
-    pub warnings: Vec<Diagnostic>,
+    /// Kept chalets' warnings are read from their entries as the report is written
+    /// ([`Diagnostics::write_report`]).
+    pub warnings: Diagnostics,
     /// Nothing changed since the last build, which left the output as it is: nothing was done
     /// but listing ([`crate::up_to_date`]).
     pub up_to_date: bool,
@@ -293,7 +295,7 @@ fn fail(warnings: &Diagnostics, more: Diagnostics) -> BuildError {
 }
 
 /// `warnings`: the build's, sorted.
-fn report(p: &Prepared, pages: usize, written: usize, started: Instant, warnings: Vec<Diagnostic>) -> BuildReport {
+fn report(p: &Prepared, pages: usize, written: usize, started: Instant, warnings: Diagnostics) -> BuildReport {
     BuildReport {
         chalets: p.chalets,
         validated: p.chalets - p.reused,
@@ -335,7 +337,7 @@ pub fn check(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
     }
     drop(renderer);
     p.timings.push(("render", t.elapsed()));
-    let warnings = p.warnings.clone().sorted();
+    let warnings = p.warnings.clone();
     Ok(report(&p, pages, 0, started, warnings))
 }
 
@@ -491,15 +493,15 @@ pub fn build_in(
     let hashes = written.hashes;
     let save = move || memo.save(&cache_dir, &out, &options, &hashes);
     // The views freed; the rest: the image cache's unused entries deleted (only after a
-    // successful write), the warnings sorted for the report (taken, not copied: 5,000 of them
-    // are a megabyte). The chalets go first: the kept chalets' warnings are read back for the
-    // report, and at 1,000 chalets the two were a rebuild's peak (2.2 MB of chalets and
+    // successful write), the warnings taken for the report. The chalets go first: the kept
+    // chalets' warnings are read back for the report (a few chalets at a time, as it is
+    // written), and at 1,000 chalets the two were a rebuild's peak (2.2 MB of chalets and
     // products, 1.8 MB of warnings).
     drop(renderer);
     let mut rest = || {
         p.cache.finish(|| p.plan.cache_names());
         drop(std::mem::take(&mut p.site.chalets));
-        std::mem::take(&mut p.warnings).sorted()
+        std::mem::take(&mut p.warnings)
     };
     let warnings = if session.watched {
         session.saving = Some(std::thread::spawn(move || {

@@ -341,7 +341,7 @@ fn print_result(result: &Result<BuildReport, BuildError>, what: &str) -> u8 {
     match result {
         Ok(r) => {
             if !r.warnings.is_empty() {
-                let _ = write_report(&r.warnings, &mut std::io::stderr().lock());
+                let _ = r.warnings.write_report(&mut std::io::stderr().lock());
             }
             for (stage, t) in &r.timings {
                 if std::env::var_os("CHALET_TIMINGS").is_some() {

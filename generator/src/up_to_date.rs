@@ -163,6 +163,7 @@ pub fn replay(opts: &BuildOptions, inputs: &Inputs, started: Instant) -> Option<
         return None;
     };
     let warnings: Vec<Diagnostic> = serde_json::from_reader(reader).ok()?;
+    let warnings = warnings.into();
     Some(BuildReport {
         chalets,
         products,
@@ -201,7 +202,18 @@ pub fn record(opts: &BuildOptions, inputs: &Inputs, report: &BuildReport) {
             report.pages,
             report.images
         )?;
-        serde_json::to_writer(w, &report.warnings).map_err(std::io::Error::other)
+        // A JSON list written as the kept chalets' warnings are read back.
+        let mut written = w.write_all(b"[");
+        let mut first = true;
+        report.warnings.for_each_sorted(|d| {
+            if written.is_ok() {
+                let comma = if std::mem::take(&mut first) { &b""[..] } else { b"," };
+                written = w
+                    .write_all(comma)
+                    .and_then(|()| serde_json::to_writer(&mut *w, d).map_err(std::io::Error::other));
+            }
+        });
+        written.and_then(|()| w.write_all(b"]"))
     });
     if written.is_err() {
         let _ = std::fs::remove_file(&path);

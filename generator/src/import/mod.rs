@@ -310,7 +310,7 @@ fn check(
     let ours = format!("{}/", chalet.display());
     let market = format!("{}/", content.display());
     let diags = match crate::build::check(&build) {
-        Ok(report) => report.warnings,
+        Ok(report) => report.warnings.sorted(),
         Err(BuildError::Content(diags)) => diags,
         Err(BuildError::Io(e)) => return Err(ImportError::Io(e)),
     };

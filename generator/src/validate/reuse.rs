@@ -30,7 +30,7 @@ mod index;
 use index::{INDEX, Stamped};
 
 /// Bumped whenever what an entry holds or how its digests are made changes.
-const FORMAT: &str = concat!("chalet-validated 10 ", env!("CARGO_PKG_VERSION"));
+const FORMAT: &str = concat!("chalet-validated 11 ", env!("CARGO_PKG_VERSION"));
 /// Each entry's file: its texts, the chalet's contents, its card, then the rest
 /// ([`crate::source::encode_keeping_texts`]): a lookup reads only the rest.
 const EXT: &str = "entry";
@@ -194,14 +194,16 @@ impl Reuse {
     /// by each of a thousand chalets: what is shared, shared.
     fn deferred(&self, folder: &str, stamps: u128, count: usize) -> Option<Deferred> {
         let (dir, key, shown) = (self.dir.clone(), self.key.clone()?, self.shown.clone());
+        let prefix = folder_prefix(&shown, folder).into();
         let folder = Box::<str>::from(folder);
         Some(Deferred {
             count,
+            prefix,
             read: Arc::new(move || {
                 let path = dir.join(format!("{folder}.{EXT}"));
                 read_warnings(&path, &key, stamps).map_err(|why| Diagnostic {
                     severity: Severity::Warning,
-                    path: format!("{shown}chalets/{folder}/chalet.yaml"),
+                    path: format!("{}chalet.yaml", folder_prefix(&shown, &folder)),
                     line: 1,
                     col: 1,
                     message: format!("this chalet's warnings could not be read back: its validated copy {why}"),
@@ -223,7 +225,14 @@ impl Reuse {
         let key = self.key.as_deref()?.to_string();
         let chalet = chalet.clone()?;
         let own = format!("chalets/{folder}/");
-        if diags.iter().any(|d| d.severity == Severity::Error) || images.iter().any(|i| !i.rel.starts_with(&own)) {
+        // Its warnings are read back in the order of the folders they are in
+        // ([`Deferred::prefix`]): one about another file would be out of place.
+        let shown = folder_prefix(&files.display(""), folder);
+        if diags
+            .iter()
+            .any(|d| d.severity == Severity::Error || !d.path.starts_with(&shown))
+            || images.iter().any(|i| !i.rel.starts_with(&own))
+        {
             return None;
         }
         let stamp = files.folder_stamp(folder)?;
@@ -238,6 +247,11 @@ impl Reuse {
             diags: Warnings::Held(diags.to_vec()),
         })
     }
+}
+
+/// How the paths in the chalet folder `folder` begin, the content folder being shown as `shown`.
+fn folder_prefix(shown: &str, folder: &str) -> String {
+    format!("{shown}chalets/{folder}/")
 }
 
 /// What a chalet's validation depends on besides its own files.
@@ -520,6 +534,28 @@ mod tests {
             who.map(|d| d.path.clone()).collect::<Vec<_>>(),
             yamls.iter().map(|r| files.display(r)).collect::<Vec<_>>()
         );
+        // An entry is kept only when its warnings are about its own folder's files: they are
+        // read back folder by folder, in the report's order (`Deferred::prefix`).
+        let (folder, entry) = fresh_entries
+            .iter()
+            .find(|(_, e)| matches!(&e.diags, Warnings::Held(list) if !list.is_empty()))
+            .expect("a chalet with warnings");
+        let lookup = memo.lookup(&files);
+        let keep = |diags: &[Diagnostic]| {
+            lookup
+                .entry(&files, folder, &Some(entry.chalet.clone()), &entry.images, diags)
+                .is_some()
+        };
+        let Warnings::Held(own) = &entry.diags else {
+            panic!("validated afresh")
+        };
+        assert!(keep(own));
+        let mut elsewhere = own.clone();
+        elsewhere.push(Diagnostic {
+            path: files.display("market.yaml"),
+            ..own[0].clone()
+        });
+        assert!(!keep(&elsewhere), "a warning about market.yaml");
         memo.keep(&files, fresh_entries);
 
         // Another process takes every chalet back: their warnings are counted, not read...
