@@ -27,7 +27,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 mod index;
+mod warnings;
 use index::{INDEX, Stamped};
+use warnings::{Warnings, read_warnings};
 
 /// Bumped whenever what an entry holds or how its digests are made changes.
 const FORMAT: &str = concat!("chalet-validated 11 ", env!("CARGO_PKG_VERSION"));
@@ -57,67 +59,8 @@ pub struct Entry {
     /// The images it references, in its own numbering (as a chalet validated alone has them).
     pub(super) images: Vec<ImageSource>,
     /// Its warnings: counted, not read, when the entry is read from its file.
-    #[serde(with = "warnings")]
+    #[serde(with = "warnings::in_entry")]
     pub(super) diags: Warnings,
-}
-
-/// A chalet's warnings in its entry.
-#[derive(Clone, Debug)]
-pub(super) enum Warnings {
-    /// Validated by this process.
-    Held(Vec<Diagnostic>),
-    /// This many, left in the entry's file until the report is made ([`read_warnings`]).
-    Kept(usize),
-}
-
-/// An entry's warnings as a list in its JSON; read back as their count only.
-mod warnings {
-    use super::Warnings;
-    use serde::de::{IgnoredAny, SeqAccess, Visitor};
-    use serde::{Deserializer, Serialize, Serializer};
-
-    pub fn serialize<S: Serializer>(w: &Warnings, s: S) -> Result<S::Ok, S::Error> {
-        match w {
-            Warnings::Held(list) => list.serialize(s),
-            // Only entries validated afresh are written.
-            Warnings::Kept(_) => Err(serde::ser::Error::custom("kept warnings are not written again")),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Warnings, D::Error> {
-        struct Count;
-        impl<'de> Visitor<'de> for Count {
-            type Value = usize;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a list of warnings")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
-                let mut n = 0;
-                while seq.next_element::<IgnoredAny>()?.is_some() {
-                    n += 1;
-                }
-                Ok(n)
-            }
-        }
-        d.deserialize_seq(Count).map(Warnings::Kept)
-    }
-}
-
-/// The warnings of the entry at `path`, read back for the report; refused unless the entry is
-/// still the one that was taken (same format, rules and folder stamps: the same validation).
-fn read_warnings(path: &Path, key: &str, stamps: u128) -> Result<Vec<Diagnostic>, String> {
-    #[derive(Deserialize)]
-    struct Head {
-        format: String,
-        key: String,
-        stamps: u128,
-        diags: Vec<Diagnostic>,
-    }
-    let head: Head = crate::source::decode_head(path).ok_or("cannot be read")?;
-    if (head.format.as_str(), head.key.as_str(), head.stamps) != (FORMAT, key, stamps) {
-        return Err("changed while this build ran".into());
-    }
-    Ok(head.diags)
 }
 
 /// The entries one build may take, by folder.
