@@ -53,12 +53,25 @@ pub enum Body {
     Missing,
 }
 
+/// Why a chalet read back without its body has no contents.
+const MISSING: &str = "was read back without its products";
+
 impl Body {
+    /// Its contents; a kept chalet's read back and let go.
     fn read(&self) -> Result<Arc<Contents>, String> {
         match self {
             Body::Held(contents) => Ok(contents.clone()),
             Body::Kept(kept) => kept.read(),
-            Body::Missing => Err("was read back without its products".into()),
+            Body::Missing => Err(MISSING.into()),
+        }
+    }
+
+    /// Its contents; a kept chalet's read back the first time and kept for its other pages.
+    fn loaded(&self) -> Result<&Arc<Contents>, String> {
+        match self {
+            Body::Held(contents) => Ok(contents),
+            Body::Kept(kept) => kept.loaded.get_or_init(|| kept.read()).as_ref().map_err(String::clone),
+            Body::Missing => Err(MISSING.into()),
         }
     }
 
@@ -143,7 +156,10 @@ impl Chalet {
     /// chalet, and kept for its other pages. `Err` when they, or a text they show, cannot be
     /// had as they were validated (another build replaced them meanwhile).
     pub fn contents(&self) -> Result<Arc<Contents>, crate::diagnostic::Diagnostic> {
-        let contents = self.loaded().map_err(|message| unreadable(&self.source, message))?;
+        let contents = self
+            .body
+            .loaded()
+            .map_err(|message| unreadable(&self.source, message))?;
         let files = contents
             .about
             .iter()
@@ -153,33 +169,20 @@ impl Chalet {
                 .readable()
                 .map_err(|message| unreadable(&md.file.display(), message))?;
         }
-        Ok(contents)
-    }
-
-    /// Its contents, read back and kept for its other pages when it is a kept chalet's.
-    fn loaded(&self) -> Result<Arc<Contents>, String> {
-        match &self.body {
-            Body::Kept(kept) => kept.loaded.get_or_init(|| kept.read()).clone(),
-            _ => self.body.read(),
-        }
+        Ok(contents.clone())
     }
 
     /// The slug of its product `pi` (its page's address); `None` when its contents cannot be
     /// read back, which the page's rendering reports.
     pub fn product_slug(&self, pi: usize) -> Option<&Slug> {
-        let contents = match &self.body {
-            Body::Held(contents) => contents,
-            Body::Kept(kept) => kept.loaded.get_or_init(|| kept.read()).as_ref().ok()?,
-            Body::Missing => return None,
-        };
-        Some(&contents.products.get(pi)?.sku.product)
+        Some(&self.body.loaded().ok()?.products.get(pi)?.sku.product)
     }
 
     /// The print of its product `pi`: its first product's without reading its contents.
     pub fn print(&self, pi: usize) -> Option<ProductPrint> {
         match pi {
             0 => self.first.clone(),
-            _ => self.loaded().ok()?.print(pi),
+            _ => self.body.loaded().ok()?.print(pi),
         }
     }
 
