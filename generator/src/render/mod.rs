@@ -320,8 +320,10 @@ impl<'a> Renderer<'a> {
             PageKind::Fixed(routes::Route::Home) => ctx.insert("market", views.market_listing()?),
             PageKind::Fixed(_) => {}
             PageKind::Category(i) => {
-                ctx.insert("market", views.market_listing()?);
-                ctx.insert("category", views.category(&site.market.categories[i], true)?);
+                // Its own category as the market lists it: its cards are made once.
+                let market = views.market_listing()?;
+                ctx.insert("market", &market);
+                ctx.insert("category", &market.categories[i]);
             }
             PageKind::Page(i) => {
                 let p = &site.pages[i];

@@ -328,7 +328,7 @@ impl<'a> Views<'a> {
     /// the pages that list the chalets. `Err` when a chalet's card cannot be read back.
     pub fn market_listing(&self) -> Result<MarketView, Diagnostic> {
         let categories = self.site.market.categories.iter();
-        let categories = categories.map(|c| self.category(c, true)).collect::<Result<_, _>>()?;
+        let categories = categories.map(|c| self.category_listed(c)).collect::<Result<_, _>>()?;
         Ok(self.market_view(categories, true))
     }
 
@@ -377,15 +377,14 @@ impl<'a> Views<'a> {
         }
     }
 
-    /// A category, with the cards of its chalets when `cards`. `Err` when a chalet's card
-    /// cannot be read back.
-    pub fn category(&self, c: &crate::model::Category, cards: bool) -> Result<CategoryView, Diagnostic> {
-        let mut view = self.category_alone(c);
-        if cards {
-            let chalets = self.site.chalets.iter().filter(|ch| ch.category == c.slug);
-            view.chalets = Some(chalets.map(|ch| self.chalet_card(ch)).collect::<Result<_, _>>()?);
-        }
-        Ok(view)
+    /// A category with the cards of its chalets. `Err` when a chalet's card cannot be read
+    /// back.
+    fn category_listed(&self, c: &crate::model::Category) -> Result<CategoryView, Diagnostic> {
+        let chalets = self.site.chalets.iter().filter(|ch| ch.category == c.slug);
+        Ok(CategoryView {
+            chalets: Some(chalets.map(|ch| self.chalet_card(ch)).collect::<Result<_, _>>()?),
+            ..self.category_alone(c)
+        })
     }
 
     /// A category without its chalets' cards.
