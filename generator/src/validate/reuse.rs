@@ -273,19 +273,17 @@ impl ChaletMemo {
             })
             .collect();
         self.memory.extend(read.into_iter().map(|(f, e)| (f, Arc::new(e))));
-        let entries = folders
+        let entries: BTreeMap<String, Arc<Entry>> = folders
             .iter()
             .filter_map(|f| {
                 let e = self.memory.get(*f)?;
-                let settled = e.newest_ns < e.scanned_ns - RACY_NS;
+                // Its folder as it was, settled when it was validated: the index's rule.
                 let fresh = e.format == FORMAT
                     && e.key == key
-                    && settled
-                    && files.folder_stamp(f).is_some_and(|s| s.digest == e.stamps);
+                    && files.folder_stamp(f).is_some_and(|s| Stamped::of(e).vouches(&s));
                 fresh.then(|| (f.to_string(), e.clone()))
             })
             .collect();
-        let entries: BTreeMap<String, Arc<Entry>> = entries;
         self.stamped = entries.iter().map(|(f, e)| (f.clone(), Stamped::of(e))).collect();
         Reuse {
             key: Some(key.into()),
