@@ -202,10 +202,13 @@ impl Diagnostics {
     pub fn write_report(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
         let (mut chunk, mut counts, mut result) = (Vec::new(), (0, 0), Ok(()));
         self.for_each_sorted(|d| {
-            chunk.push(d.clone());
-            if chunk.len() == CHUNK && result.is_ok() {
-                result = write_chunk(&chunk, &mut counts, w);
-                chunk.clear();
+            // After a failed write, nothing more is gathered.
+            if result.is_ok() {
+                chunk.push(d.clone());
+                if chunk.len() == CHUNK {
+                    result = write_chunk(&chunk, &mut counts, w);
+                    chunk.clear();
+                }
             }
         });
         result?;
