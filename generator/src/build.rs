@@ -294,7 +294,7 @@ fn fail(warnings: &Diagnostics, more: Diagnostics) -> BuildError {
     BuildError::Content(all.sorted())
 }
 
-/// `warnings`: the build's, sorted.
+/// `warnings`: the build's, kept chalets' still in their entries.
 fn report(p: &Prepared, pages: usize, written: usize, started: Instant, warnings: Diagnostics) -> BuildReport {
     BuildReport {
         chalets: p.chalets,

@@ -320,8 +320,8 @@ impl Chalet {
     /// A chalet as validation makes it, with its card and contents, `images` being its own list
     /// (what its image ids index): its products' digests, its counts and its digests set. Each
     /// digest hashes `Debug` forms (derived everywhere, so no field can be forgotten) and the
-    /// files the images are. The whole is hashed from the
-    /// head, `about` and the products' digests, so no text is formatted twice.
+    /// files the images are. The whole is hashed from the head, `about` and the products'
+    /// digests, so no text is formatted twice.
     pub fn sealed(mut self, card: Card, mut contents: Contents, images: &[ImageSource]) -> Chalet {
         let rels = |ids: &[ImageId]| -> Vec<&str> { ids.iter().map(|&id| images[id].rel.as_str()).collect() };
         contents.digests = contents

@@ -91,15 +91,11 @@ pub fn pages(site: &Site, has_template: impl Fn(&str) -> bool) -> Vec<PageKind> 
     pages
 }
 
-/// The chalets' pages, in [`pages`]' order: each chalet's [`pages_of_chalet`].
+/// The chalets' pages, in [`pages`]' order: each chalet's own, then its products'.
 pub fn chalet_pages(site: &Site) -> impl Iterator<Item = PageKind> + Clone + '_ {
-    (0..site.chalets.len()).flat_map(|ci| pages_of_chalet(site, ci))
-}
-
-/// The pages of the chalet `ci`: its own, then its products'.
-pub fn pages_of_chalet(site: &Site, ci: usize) -> impl Iterator<Item = PageKind> + Clone + use<> {
-    let products = site.chalets[ci].product_count;
-    std::iter::once(PageKind::Chalet(ci)).chain((0..products).map(move |pi| PageKind::Product(ci, pi)))
+    site.chalets.iter().enumerate().flat_map(|(ci, c)| {
+        std::iter::once(PageKind::Chalet(ci)).chain((0..c.product_count).map(move |pi| PageKind::Product(ci, pi)))
+    })
 }
 
 /// The pages besides the chalets' (the fixed ones, categories, free pages), in [`pages`]' order.

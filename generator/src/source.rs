@@ -279,8 +279,7 @@ pub fn decode_keeping_texts<H: serde::de::DeserializeOwned>(path: &Path) -> Opti
         len: tail.lens[i],
         hash: tail.hashes[i],
     };
-    let parts = [part(1), part(2)];
-    Some((head, parts))
+    Some((head, [part(1), part(2)]))
 }
 
 /// A part of the head [`encode_keeping_texts`] wrote to `path` that holds no source file (any

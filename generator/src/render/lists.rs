@@ -22,7 +22,6 @@
 use super::Renderer;
 use crate::diagnostic::Diagnostic;
 use crate::model::{Chalet, Contents};
-use crate::routes::PageKind;
 use crate::write::{Piece, Splice};
 use chalet_types::routes::{self, Route};
 use rayon::prelude::*;
@@ -199,13 +198,15 @@ impl Renderer<'_> {
         let mut fp = self.global.clone();
         fp.add(b"lists 2");
         // The market's own pages (the chalets' are in their parts).
-        fp.add(self.sitemap_lines(self.pages.iter().copied()).as_bytes());
+        fp.add(self.market_sitemap().as_bytes());
         fp.finish()
     }
 
-    /// The sitemap's lines for those of `pages` it lists.
-    fn sitemap_lines(&self, pages: impl Iterator<Item = PageKind>) -> String {
-        pages
+    /// The sitemap's lines for the market's own pages (fixed, categories, free pages).
+    fn market_sitemap(&self) -> String {
+        self.pages
+            .iter()
+            .copied()
             .filter(|p| p.in_sitemap())
             .map(|page| self.sitemap_line(&self.url_rel(page)))
             .collect()
@@ -217,7 +218,7 @@ impl Renderer<'_> {
     }
 
     /// A chalet's sitemap lines: its page's, then its products' (`contents` read for its
-    /// other parts are not kept, as they would be for [`PageKind::route`]).
+    /// other parts are not kept, as they would be for [`crate::routes::PageKind::route`]).
     fn chalet_sitemap(&self, c: &Chalet, contents: &Contents) -> String {
         let products = contents.products.iter().map(|p| Route::Product {
             chalet: &c.slug,
@@ -245,7 +246,7 @@ impl Renderer<'_> {
             0 => {
                 "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n"
                     .to_string()
-                    + &self.sitemap_lines(self.pages.iter().copied())
+                    + &self.market_sitemap()
             }
             1 => "[".to_string(),
             _ => crate::catalogue::head(self.site, &self.theme.strings)?,
